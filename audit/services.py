@@ -1,0 +1,79 @@
+"""The one way into the audit log.
+
+``event_record`` is called by every app inside the transaction of the change it
+records, so a rolled-back change leaves no event and a committed change always has
+one. It writes one row and takes no lock beyond that insert: chaining happens later,
+in the sealing job.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from audit import context as audit_context
+from audit.models import ActorKind, AuditEvent, Outcome
+
+_DETAIL_SCALARS = (str, int, float, bool, type(None))
+
+
+class AuditError(Exception):
+    """A caller broke the audit contract (for example, free text in details)."""
+
+
+def event_record(
+    *,
+    action: str,
+    outcome: str = Outcome.SUCCESS,
+    target: models.Model | None = None,
+    target_type: str = "",
+    target_id: str | int = "",
+    patient_id: int | None = None,
+    actor: Any = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event. ``details`` holds ids and codes only: never health information."""
+    ctx = audit_context.current()
+    if target is not None:
+        target_type = target_type or target._meta.label_lower
+        target_id = target_id or str(target.pk)
+    clean_details = _checked_details(details or {})
+    kind, actor_id, role, label = _actor(actor if actor is not None else ctx.user, ctx)
+    return AuditEvent.objects.create(
+        actor_kind=kind,
+        actor_id=actor_id,
+        actor_role=role,
+        actor_label=label[:200],
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id),
+        patient_id=patient_id,
+        outcome=outcome,
+        ip=ctx.ip,
+        user_agent=ctx.user_agent,
+        request_id=ctx.request_id,
+        details=clean_details,
+    )
+
+
+def _actor(user: Any, ctx: audit_context.AuditContext) -> tuple[str, int | None, str, str]:
+    if user is None and ctx.request is not None:
+        user = getattr(ctx.request, "user", None)
+    if user is not None and getattr(user, "is_authenticated", False):
+        return ActorKind.USER, user.pk, getattr(user, "role", ""), user.audit_label()
+    if ctx.request is not None:
+        return ActorKind.ANONYMOUS, None, "", "anonymous"
+    return ActorKind.SYSTEM, None, "system", ctx.system_label
+
+
+def _checked_details(details: dict[str, Any]) -> dict[str, Any]:
+    """Shallow, typed, bounded: ids and codes fit; a paragraph of text does not."""
+    for key, value in details.items():
+        values = value if isinstance(value, list | tuple) else [value]
+        for item in values:
+            if not isinstance(item, _DETAIL_SCALARS):
+                raise AuditError(f"audit detail {key!r} must be a scalar or a list of scalars")
+            if isinstance(item, str) and len(item) > 128:
+                raise AuditError(f"audit detail {key!r} is too long to be an id or a code")
+    return dict(details)

@@ -1,0 +1,273 @@
+"""Settings for every mode, read from the environment through validating helpers.
+
+``APP_MODE`` is ``demo`` (zero configuration: embedded PostgreSQL, eager Celery, e-mail
+to a demo outbox), ``test`` (the suite) or ``production`` (fail closed: a missing
+secret, database, host list or key stops start-up with a message naming it).
+Every variable is documented in ``.env.example``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from support.env import ConfigError, Env, parse_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = Env.from_os()
+
+
+APP_MODE = env.choice("APP_MODE", ("demo", "test", "production"), "demo")
+PRODUCTION = APP_MODE == "production"
+_INSECURE_MARKERS = ("insecure", "change-me", "changeme", "secret")
+
+if PRODUCTION:
+    SECRET_KEY = env.secret("SECRET_KEY") or ""
+    if not SECRET_KEY:
+        raise ConfigError("SECRET_KEY must be set in production")
+    if len(SECRET_KEY) < 50 or any(m in SECRET_KEY.lower() for m in _INSECURE_MARKERS):
+        raise ConfigError("SECRET_KEY must be a random value of at least 50 characters")
+    DATABASES = {"default": parse_database_url(env.required("DATABASE_URL"))}
+    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+    if not ALLOWED_HOSTS:
+        raise ConfigError("ALLOWED_HOSTS must be set in production")
+    if env.secret("ENCRYPTION_KEYS") is None and env.raw("ENCRYPTION_KMS_KEY_ID") is None:
+        raise ConfigError("ENCRYPTION_KEYS (or ENCRYPTION_KMS_KEY_ID) must be set in production")
+    AUDIT_SEAL_KEY = env.secret("AUDIT_SEAL_KEY") or ""
+    if len(AUDIT_SEAL_KEY) < 32:
+        raise ConfigError("AUDIT_SEAL_KEY must be set in production (32+ characters)")
+    REDIS_URL: str | None = env.required("REDIS_URL")
+    if env.bool("DEBUG", False):
+        raise ConfigError("DEBUG must be false in production")
+    DEBUG = False
+else:
+    SECRET_KEY = env.secret("SECRET_KEY") or "insecure-demo-and-test-only-key-x9"
+    DATABASES = {
+        "default": parse_database_url(
+            env.str("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/portal"
+        )
+    }
+    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "testserver"])
+    AUDIT_SEAL_KEY = env.secret("AUDIT_SEAL_KEY") or "insecure-demo-audit-seal-key-0123456789"
+    REDIS_URL = env.str("REDIS_URL")
+    DEBUG = env.bool("DEBUG", APP_MODE == "demo")
+ENCRYPTION_KEYS = env.secret("ENCRYPTION_KEYS")
+ENCRYPTION_KMS_KEY_ID = env.str("ENCRYPTION_KMS_KEY_ID")
+
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+ORGANISATION_NAME = env.str("ORGANISATION_NAME") or "Riverside Community Health"
+PORTAL_BASE_URL = (env.str("PORTAL_BASE_URL") or "http://localhost:8000").rstrip("/")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL") or "no-reply@portal.localhost"
+
+# Sessions: 15 minutes idle, 12 hours absolute (45 CFR 164.312(a)(2)(iii) automatic logoff).
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT_SECONDS", 15 * 60, minimum=60)
+SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT_SECONDS", 12 * 3600, minimum=300)
+MFA_FRESHNESS_SECONDS = env.int("MFA_FRESHNESS_SECONDS", 5 * 60, minimum=30)
+INVITATION_TTL_HOURS = env.int("INVITATION_TTL_HOURS", 72, minimum=1)
+
+AXES_FAILURE_LIMIT = env.int("LOCKOUT_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOCKOUT_COOLOFF_MINUTES", 15, minimum=1))
+IP_FAILURE_LIMIT = env.int("LOCKOUT_IP_FAILURE_LIMIT", 30, minimum=1)
+
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID") or "localhost"
+WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGINS", [PORTAL_BASE_URL])
+
+EMAIL_HOST = env.str("EMAIL_HOST") or "localhost"
+EMAIL_PORT = env.int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = env.secret("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", PRODUCTION)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", False)
+if PRODUCTION and not (EMAIL_USE_TLS or EMAIL_USE_SSL):
+    raise ConfigError("EMAIL_USE_TLS or EMAIL_USE_SSL must be true in production")
+EMAIL_BACKEND = (
+    "accounts.outbox.DemoOutboxBackend"
+    if APP_MODE == "demo"
+    else "django.core.mail.backends.smtp.EmailBackend"
+)
+DEMO_OUTBOX_DIR = BASE_DIR / "var" / "outbox"
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT") or str(BASE_DIR / "var" / "media"))
+
+
+
+# ---------------------------------------------------------------------------------------
+# Wiring that does not vary by environment.
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
+    "axes",
+    "csp",
+    "audit",
+    "accounts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "audit.middleware.AuditContextMiddleware",
+    "accounts.middleware.SessionLifetimeMiddleware",
+    "accounts.middleware.RequireVerifiedMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.portal",
+            ],
+        },
+    }
+]
+
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES["default"]["CONN_MAX_AGE"] = 60
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:sign_in"
+LOGIN_REDIRECT_URL = "accounts:home"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "var" / "static"
+MEDIA_URL = "/media-never-served/"
+
+# Sessions live in the database so that sign-out and "end my other sessions" are real.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "accounts.views.csrf_failure"
+
+# Security headers (all modes); the HTTPS-only ones below in production.
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # __Host- cookies: secure, host-only, path=/ (no domain can override them).
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# django-axes: lock a (user, IP) pair, not a whole clinic behind one NAT; cool-off, not
+# permanent. The per-IP limit across many accounts is accounts.lockout's own counter.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.axes_client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_VERBOSE = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "portal",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Celery: Redis when configured, otherwise eager (the demo).
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BEAT_SCHEDULE = {
+    "audit-seal": {"task": "audit.tasks.seal_events", "schedule": 10.0},
+}
+
+# django-otp and passkeys.
+OTP_TOTP_ISSUER = ORGANISATION_NAME
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+OTP_WEBAUTHN_RP_ID = WEBAUTHN_RP_ID
+OTP_WEBAUTHN_RP_NAME = ORGANISATION_NAME
+OTP_WEBAUTHN_ALLOWED_ORIGINS = WEBAUTHN_ORIGINS
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    # Request bodies and form data never reach the log: 4xx lines carry only the path.
+    "loggers": {"django.request": {"level": "ERROR"}, "axes": {"level": "WARNING"}},
+}

@@ -1,0 +1,1 @@
+"""Small helpers that need no Django; they have their own fast tests in tests/support."""

@@ -1,0 +1,31 @@
+"""Client IP resolution behind a known number of trusted reverse proxies."""
+
+from __future__ import annotations
+
+import ipaddress
+
+
+def client_ip(remote_addr: str | None, forwarded_for: str | None, trusted_proxies: int) -> str:
+    """The address of the client as seen by the first proxy we trust.
+
+    With ``trusted_proxies == 0`` the socket peer is the client and ``X-Forwarded-For``
+    is ignored entirely (anyone can send it). With N trusted proxies, the Nth entry
+    from the right of ``X-Forwarded-For`` was appended by our outermost proxy, so it is
+    the only entry we can believe; entries left of it are client-controlled.
+    """
+    peer = _valid(remote_addr) or "0.0.0.0"  # noqa: S104 - a placeholder, never bound
+    if trusted_proxies <= 0 or not forwarded_for:
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",")]
+    if len(hops) < trusted_proxies:
+        return peer
+    return _valid(hops[-trusted_proxies]) or peer
+
+
+def _valid(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
