@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
 
 
 class AccountsConfig(AppConfig):
@@ -11,3 +12,7 @@ class AccountsConfig(AppConfig):
         from audit import registry
 
         registry.register(actions.AccountsAction)
+
+
+class PortalAdminConfig(AdminConfig):
+    default_site = "accounts.admin_site.PrivacyOfficerAdminSite"

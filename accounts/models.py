@@ -53,7 +53,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     follows from the privacy-officer role, not from a separate flag.
     """
 
-    email = models.EmailField(max_length=254)
+    email = models.EmailField(max_length=254, unique=True)
     full_name = models.CharField(max_length=200)
     role = models.CharField(max_length=32, choices=Role.choices)
     is_active = models.BooleanField(default=True)
@@ -89,6 +89,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_staff_member(self) -> bool:
         return self.role in STAFF_ROLES
+
+    def has_perm(self, perm: str, obj: Any = None) -> bool:
+        # The privacy officer administers everything; nobody else has model permissions.
+        return self.is_active and self.role == Role.PRIVACY_OFFICER
+
+    def has_module_perms(self, app_label: str) -> bool:
+        return self.is_active and self.role == Role.PRIVACY_OFFICER
 
     def audit_label(self) -> str:
         """How the audit log names this actor, kept if the account is later deleted."""

@@ -94,7 +94,7 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT") or str(BASE_DIR / "var" / "media"))
 # Wiring that does not vary by environment.
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.apps.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -107,7 +107,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "audit",
-    "accounts",
+    "accounts.apps.AccountsConfig",
 ]
 
 MIDDLEWARE = [
@@ -271,3 +271,5 @@ LOGGING = {
     # Request bodies and form data never reach the log: 4xx lines carry only the path.
     "loggers": {"django.request": {"level": "ERROR"}, "axes": {"level": "WARNING"}},
 }
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_HELPER_CLASS = "accounts.webauthn.StrictWebAuthnHelper"

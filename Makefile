@@ -1,0 +1,33 @@
+# The front door: `make run` (seeded demo) and `make test` (everything CI runs).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench venv lint format clean-demo
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+run: venv
+	$(BIN)/python scripts/demo.py
+
+test: venv
+	bash scripts/test.sh
+
+bench: venv
+	$(BIN)/python bench/run.py
+
+lint: venv
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy .
+
+format: venv
+	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
+
+clean-demo:
+	rm -rf var/pgdata var/outbox var/media var/demo-secrets.env

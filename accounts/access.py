@@ -1,0 +1,29 @@
+"""The public and half-signed-in lists for the deny-by-default middleware.
+
+Everything not named here needs an authenticated session whose second factor was
+verified in this session. Names are URL names (``namespace:name``).
+"""
+
+PUBLIC_VIEWS = frozenset(
+    {
+        "accounts:sign_in",
+        "accounts:invitation_open",
+        "accounts:invitation_accept",
+        "healthz",
+    }
+)
+
+# Reachable after the password, before the second factor.
+PRE_MFA_VIEWS = frozenset(
+    {
+        "accounts:mfa_verify",
+        "accounts:mfa_enroll",
+        "accounts:backup_codes_first",
+        "accounts:sign_out",
+        "otp_webauthn:credential-authentication-begin",
+        "otp_webauthn:credential-authentication-complete",
+        "otp_webauthn:js-i18n-catalog",
+    }
+)
+
+PUBLIC_PATH_PREFIXES = ("/static/",)

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from accounts.sessions import otp_is_fresh
+
+
+def fresh_otp_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Sensitive actions (exports, factor and password changes) need a recent second factor."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not otp_is_fresh(request):
+            next_url = request.get_full_path() if request.method == "GET" else request.path
+            query = urlencode({"next": next_url, "fresh": "1"})
+            return redirect(f"{reverse('accounts:mfa_verify')}?{query}")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def allowed_if(policy: Callable[[Any], bool]) -> Callable[..., Callable[..., HttpResponse]]:
+    """Outside the policy the page does not exist (404), as for a foreign object."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not policy(request.user):
+                raise Http404
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

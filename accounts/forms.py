@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.utils import timezone
+
+from accounts.models import STAFF_ROLES, IdentityMethod, Role, User
+
+
+class SignInForm(forms.Form):
+    username = forms.EmailField(
+        label="E-mail", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "username"})
+    )
+    password = forms.CharField(
+        label="Password",
+        max_length=4096,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class CodeForm(forms.Form):
+    """A TOTP code (6 digits) or a backup code (8 letters and digits)."""
+
+    code = forms.CharField(
+        label="Code",
+        max_length=16,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}
+        ),
+    )
+
+    def clean_code(self) -> str:
+        code = re.sub(r"[\s-]", "", self.cleaned_data["code"]).lower()
+        if not re.fullmatch(r"[0-9]{6}|[a-z2-7]{8}", code):
+            raise forms.ValidationError("Enter the 6-digit code or an 8-character backup code.")
+        return code
+
+
+class TOTPConfirmForm(forms.Form):
+    code = forms.CharField(
+        label="6-digit code from your app",
+        max_length=6,
+        min_length=6,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def clean_code(self) -> str:
+        code: str = self.cleaned_data["code"].strip()
+        if not code.isdigit():
+            raise forms.ValidationError("The code is 6 digits.")
+        return code
+
+
+class NewPasswordForm(forms.Form):
+    password1 = forms.CharField(
+        label="New password",
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 12 characters. Common passwords and ones like your name are refused.",
+    )
+    password2 = forms.CharField(
+        label="New password again",
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        first, second = data.get("password1"), data.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", "The two passwords do not match.")
+        elif first:
+            try:
+                password_validation.validate_password(first, self.user)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return data
+
+
+class PasswordChangeForm(NewPasswordForm):
+    current_password = forms.CharField(
+        label="Current password",
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    field_order = ["current_password", "password1", "password2"]
+
+    def clean_current_password(self) -> str:
+        value: str = self.cleaned_data["current_password"]
+        if not self.user.check_password(value):
+            raise forms.ValidationError("Your current password is not right.")
+        return value
+
+
+class PatientEnrollForm(forms.Form):
+    legal_name = forms.CharField(label="Legal name", max_length=200)
+    date_of_birth = forms.DateField(
+        label="Date of birth", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    mrn = forms.RegexField(
+        label="MRN",
+        regex=r"^[A-Za-z0-9-]{3,32}$",
+        max_length=32,
+        error_messages={"invalid": "Letters, digits and hyphens, 3 to 32 characters."},
+    )
+    email = forms.EmailField(label="Notification e-mail", max_length=254)
+    identity_method = forms.ChoiceField(
+        label="How you verified their identity", choices=IdentityMethod.choices
+    )
+    identity_confirmed = forms.BooleanField(
+        label="I have verified this person's identity as stated above.", required=True
+    )
+
+    def clean_legal_name(self) -> str:
+        return " ".join(self.cleaned_data["legal_name"].split())
+
+    def clean_date_of_birth(self) -> date:
+        value: date = self.cleaned_data["date_of_birth"]
+        if value > timezone.localdate() or value.year < 1900:
+            raise forms.ValidationError("Enter a real date of birth.")
+        return value
+
+    def clean_email(self) -> str:
+        return str(self.cleaned_data["email"]).lower()
+
+
+class StaffCreateForm(forms.Form):
+    full_name = forms.CharField(label="Full name", max_length=200)
+    email = forms.EmailField(label="Work e-mail", max_length=254)
+    role = forms.ChoiceField(
+        label="Role", choices=[(r.value, r.label) for r in Role if r in STAFF_ROLES]
+    )
+
+    def clean_full_name(self) -> str:
+        return " ".join(self.cleaned_data["full_name"].split())
+
+    def clean_email(self) -> str:
+        return str(self.cleaned_data["email"]).lower()

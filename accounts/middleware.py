@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from accounts.access import PRE_MFA_VIEWS, PUBLIC_PATH_PREFIXES, PUBLIC_VIEWS
+from accounts.actions import AccountsAction
+from accounts.selectors import has_second_factor
+from accounts.sessions import SESSION_AUTH_AT, SESSION_LAST_SEEN, now_ts
+from audit.services import event_record
+
+
+class SessionLifetimeMiddleware:
+    """Idle and absolute session limits, enforced on the server (45 CFR 164.312(a)(2)(iii))."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = now_ts()
+            last_seen = request.session.get(SESSION_LAST_SEEN, now)
+            auth_at = request.session.get(SESSION_AUTH_AT, now)
+            reason = None
+            if now - last_seen > settings.SESSION_IDLE_TIMEOUT:
+                reason = "idle"
+            elif now - auth_at > settings.SESSION_ABSOLUTE_TIMEOUT:
+                reason = "absolute"
+            if reason:
+                event_record(
+                    action=AccountsAction.SESSION_EXPIRED,
+                    actor=request.user,
+                    target=request.user,
+                    patient_id=request.user.pk if request.user.is_patient else None,
+                    details={"reason": reason},
+                )
+                logout(request)
+                return redirect(f"{reverse('accounts:sign_in')}?{urlencode({'expired': reason})}")
+            request.session[SESSION_LAST_SEEN] = now
+        return self.get_response(request)
+
+
+class RequireVerifiedMiddleware:
+    """Deny by default: only views listed in accounts.access skip sign-in and MFA."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        if request.path_info.startswith(PUBLIC_PATH_PREFIXES):
+            return None
+        match = request.resolver_match
+        name = match.view_name if match else ""
+        if name in PUBLIC_VIEWS:
+            return None
+        user = request.user
+        if not user.is_authenticated:
+            query = urlencode({"next": request.get_full_path()})
+            return redirect(f"{reverse('accounts:sign_in')}?{query}")
+        if user.is_verified():  # type: ignore[union-attr]
+            return None
+        if name in PRE_MFA_VIEWS:
+            return None
+        if not has_second_factor(user):  # type: ignore[arg-type]
+            return redirect("accounts:mfa_enroll")
+        query = urlencode({"next": request.get_full_path()})
+        return redirect(f"{reverse('accounts:mfa_verify')}?{query}")

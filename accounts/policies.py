@@ -1,0 +1,21 @@
+"""Who may do what with accounts. One place answers both "may they?" and "which ones?"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accounts.models import Role
+
+PATIENT_ENROLLERS = frozenset({Role.CLINICIAN, Role.RECORDS_CLERK, Role.PRIVACY_OFFICER})
+
+
+def can_enroll_patients(user: Any) -> bool:
+    return bool(user.is_authenticated and user.role in PATIENT_ENROLLERS)
+
+
+def can_create_staff(user: Any) -> bool:
+    return bool(user.is_authenticated and user.role == Role.PRIVACY_OFFICER)
+
+
+def can_read_demo_outbox(user: Any) -> bool:
+    return bool(user.is_authenticated and user.is_staff_member)

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django_otp import devices_for_user
+
+from accounts.models import User
+
+
+def sign_in_factors_for(user: User) -> list[Any]:
+    """Confirmed devices that can complete a sign-in (backup codes only while some remain)."""
+    factors = []
+    for device in devices_for_user(user, confirmed=True):
+        if device._meta.model_name == "staticdevice" and not device.token_set.exists():
+            continue
+        factors.append(device)
+    return factors
+
+
+def has_second_factor(user: User) -> bool:
+    return bool(sign_in_factors_for(user))

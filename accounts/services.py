@@ -1,0 +1,268 @@
+"""State changes for accounts: enrollment, invitations, second factors, passwords.
+
+Each function does the whole change (rules, save, audit event, follow-up after commit)
+inside one transaction, so a rollback leaves neither the change nor its event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import date, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.actions import AccountsAction
+from accounts.errors import AccountsError
+from accounts.models import STAFF_ROLES, Invitation, PatientProfile, Role, User
+from audit.models import Outcome
+from audit.services import event_record
+
+_INVITATION_SALT = "accounts.invitation"
+BACKUP_CODE_COUNT = 10
+
+
+# --- enrollment -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def patient_enroll(
+    *,
+    actor: User,
+    email: str,
+    legal_name: str,
+    date_of_birth: date,
+    mrn: str,
+    identity_method: str,
+) -> PatientProfile:
+    """Create a patient whose identity ``actor`` has just verified, and invite them."""
+    if User.objects.filter(email__iexact=email).exists():
+        raise AccountsError("email_taken", "An account with this e-mail address already exists.")
+    if PatientProfile.objects.filter(mrn=mrn).exists():
+        raise AccountsError("mrn_taken", "A patient with this MRN is already enrolled.")
+    user = User.objects.create_user(email=email, full_name=legal_name, role=Role.PATIENT)
+    profile = PatientProfile.objects.create(
+        user=user,
+        legal_name=legal_name,
+        date_of_birth=date_of_birth,
+        mrn=mrn,
+        identity_verified_by=actor,
+        identity_method=identity_method,
+        identity_verified_at=timezone.now(),
+    )
+    event_record(
+        action=AccountsAction.PATIENT_ENROLLED,
+        target=user,
+        patient_id=user.pk,
+        details={"identity_method": identity_method},
+    )
+    invitation_issue(user=user, actor=actor)
+    return profile
+
+
+@transaction.atomic
+def staff_create(*, actor: User, email: str, full_name: str, role: str) -> User:
+    if role not in STAFF_ROLES:
+        raise AccountsError("not_a_staff_role", "Choose a staff role.")
+    if User.objects.filter(email__iexact=email).exists():
+        raise AccountsError("email_taken", "An account with this e-mail address already exists.")
+    user = User.objects.create_user(email=email, full_name=full_name, role=role)
+    event_record(action=AccountsAction.STAFF_CREATED, target=user, details={"role": role})
+    invitation_issue(user=user, actor=actor)
+    return user
+
+
+# --- invitations ------------------------------------------------------------------------
+
+
+def _nonce_hash(nonce: str) -> str:
+    return hashlib.sha256(nonce.encode()).hexdigest()
+
+
+def invitation_issue(*, user: User, actor: User | None) -> Invitation:
+    """Replace any open invitation of ``user`` and e-mail a new link after commit.
+
+    The link's secret is made by the sending task (``invitation_send``), so it never
+    travels through the broker; a retry simply makes a fresh link.
+    """
+    now = timezone.now()
+    user.invitations.filter(used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
+    invitation = Invitation.objects.create(
+        user=user,
+        created_by=actor,
+        nonce_hash=_nonce_hash(secrets.token_urlsafe(32)),  # replaced when sent
+        expires_at=now + timedelta(hours=settings.INVITATION_TTL_HOURS),
+    )
+    event_record(action=AccountsAction.INVITATION_ISSUED, target=invitation, patient_id=_pid(user))
+    from accounts.tasks import invitation_send
+
+    transaction.on_commit(lambda: invitation_send.delay(invitation.pk))
+    return invitation
+
+
+def invitation_token_make(invitation: Invitation) -> str:
+    """Give ``invitation`` a new secret and return the signed token for its link."""
+    nonce = secrets.token_urlsafe(32)
+    Invitation.objects.filter(pk=invitation.pk).update(nonce_hash=_nonce_hash(nonce))
+    return signing.dumps({"i": invitation.pk, "n": nonce}, salt=_INVITATION_SALT)
+
+
+def invitation_from_token(token: str) -> Invitation:
+    """The usable invitation behind ``token``, or AccountsError with a stable code."""
+    max_age = timedelta(hours=settings.INVITATION_TTL_HOURS)
+    try:
+        payload = signing.loads(token, salt=_INVITATION_SALT, max_age=max_age)
+    except signing.SignatureExpired:
+        raise AccountsError("expired", "This invitation link has expired.") from None
+    except signing.BadSignature:
+        raise AccountsError("invalid", "This invitation link is not valid.") from None
+    invitation = (
+        Invitation.objects.select_related("user").filter(pk=payload.get("i")).first()
+    )
+    if invitation is None or not secrets.compare_digest(
+        invitation.nonce_hash, _nonce_hash(str(payload.get("n", "")))
+    ):
+        raise AccountsError("invalid", "This invitation link is not valid.")
+    if invitation.used_at is not None:
+        raise AccountsError("used", "This invitation link has already been used.")
+    if invitation.revoked_at is not None:
+        raise AccountsError("revoked", "This invitation link was replaced by a newer one.")
+    if not invitation.is_usable():
+        raise AccountsError("expired", "This invitation link has expired.")
+    return invitation
+
+
+def invitation_refusal_record(*, code: str) -> None:
+    event_record(
+        action=AccountsAction.INVITATION_REFUSED, outcome=Outcome.DENIED, details={"reason": code}
+    )
+
+
+@transaction.atomic
+def invitation_accept(*, invitation_id: int, password: str) -> User:
+    """Set the password, mark the address confirmed (the link reached it) and use up the link."""
+    invitation = Invitation.objects.select_for_update().select_related("user").get(pk=invitation_id)
+    if not invitation.is_usable():
+        raise AccountsError("used", "This invitation link is no longer valid.")
+    user = invitation.user
+    user.set_password(password)
+    user.email_verified_at = user.email_verified_at or timezone.now()
+    user.rotate_security_stamp()
+    user.save(update_fields=["password", "email_verified_at", "security_stamp"])
+    invitation.used_at = timezone.now()
+    invitation.save(update_fields=["used_at"])
+    event_record(
+        action=AccountsAction.INVITATION_USED, target=invitation, actor=user, patient_id=_pid(user)
+    )
+    return user
+
+
+# --- second factors ---------------------------------------------------------------------
+
+
+def totp_device_start(*, user: User) -> TOTPDevice:
+    """An unconfirmed TOTP device to show as a QR code; unconfirmed ones never verify."""
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+
+
+@transaction.atomic
+def totp_device_confirm(*, user: User, device_id: int, token: str) -> TOTPDevice:
+    device = TOTPDevice.objects.select_for_update().filter(
+        pk=device_id, user=user, confirmed=False
+    ).first()
+    if device is None:
+        raise AccountsError("no_pending_device", "Start the set-up again.")
+    if not device.verify_token(token):
+        event_record(
+            action=AccountsAction.MFA_FAILED,
+            outcome=Outcome.DENIED,
+            target=device,
+            patient_id=_pid(user),
+            details={"factor": "totp", "stage": "enrollment"},
+        )
+        raise AccountsError("bad_code", "That code did not match. Check the time on your phone.")
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    _devices_changed(user=user, action=AccountsAction.MFA_ENROLLED, device=device, factor="totp")
+    return device
+
+
+@transaction.atomic
+def backup_codes_issue(*, user: User) -> list[str]:
+    """Replace the user's backup codes with ten new single-use ones; return them once."""
+    device, _ = StaticDevice.objects.get_or_create(user=user, defaults={"name": "Backup codes"})
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    if not device.confirmed:
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+    event_record(
+        action=AccountsAction.BACKUP_CODES_ISSUED,
+        target=device,
+        patient_id=_pid(user),
+        details={"count": BACKUP_CODE_COUNT},
+    )
+    return codes
+
+
+def _factor_of(device: Any) -> str:
+    return {"totpdevice": "totp", "staticdevice": "backup_codes"}.get(
+        device._meta.model_name, "passkey"
+    )
+
+
+@transaction.atomic
+def mfa_device_remove(*, user: User, device: Any) -> None:
+    """Remove a second factor, never the last one that can sign the user in."""
+    from accounts.selectors import sign_in_factors_for
+
+    remaining = [d for d in sign_in_factors_for(user) if d.persistent_id != device.persistent_id]
+    if not remaining:
+        raise AccountsError("last_factor", "You cannot remove your last second factor.")
+    factor = _factor_of(device)
+    device_pk = device.pk
+    device.delete()
+    device.pk = device_pk
+    _devices_changed(user=user, action=AccountsAction.MFA_REMOVED, device=device, factor=factor)
+
+
+def passkey_registered(*, user: User, device: Any) -> None:
+    _devices_changed(user=user, action=AccountsAction.MFA_ENROLLED, device=device, factor="passkey")
+
+
+def _devices_changed(*, user: User, action: str, device: Any, factor: str) -> None:
+    """Second factors changed: audit it and end every other session of the user."""
+    user.rotate_security_stamp()
+    user.save(update_fields=["security_stamp"])
+    event_record(
+        action=action,
+        target=device,
+        actor=user,
+        patient_id=_pid(user),
+        details={"factor": factor},
+    )
+
+
+# --- passwords --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def password_change(*, user: User, new_password: str) -> None:
+    """Set a new password and end the user's other sessions (the caller keeps this one)."""
+    user.set_password(new_password)
+    user.rotate_security_stamp()
+    user.save(update_fields=["password", "security_stamp"])
+    event_record(action=AccountsAction.PASSWORD_CHANGED, target=user, patient_id=_pid(user))
+
+
+def _pid(user: User) -> int | None:
+    """The patient an account event concerns: the account itself, when it is a patient's."""
+    return user.pk if user.role == Role.PATIENT else None

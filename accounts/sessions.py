@@ -1,0 +1,28 @@
+"""Session keys and small helpers for sign-in state kept in the session."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.http import HttpRequest
+
+SESSION_AUTH_AT = "auth_at"  # password step completed (absolute lifetime starts)
+SESSION_LAST_SEEN = "last_seen"  # idle timeout
+SESSION_OTP_AT = "otp_verified_at"  # last second-factor verification (freshness)
+SESSION_INVITATION = "invitation_id"
+
+
+def now_ts() -> float:
+    return time.time()
+
+
+def mark_otp_verified(request: HttpRequest) -> None:
+    request.session[SESSION_OTP_AT] = now_ts()
+
+
+def otp_is_fresh(request: HttpRequest) -> bool:
+    verified_at = request.session.get(SESSION_OTP_AT)
+    if verified_at is None:
+        return False
+    return now_ts() - float(verified_at) <= settings.MFA_FRESHNESS_SECONDS

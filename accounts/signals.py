@@ -1,0 +1,26 @@
+"""Receivers for events other libraries announce: django-axes' lockout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from axes.signals import user_locked_out
+from django.dispatch import receiver
+
+from accounts.actions import AccountsAction
+from accounts.models import User
+from audit.models import Outcome
+from audit.services import event_record
+
+
+@receiver(user_locked_out)
+def record_lockout(sender: Any, request: Any, username: str | None = None, **kwargs: Any) -> None:
+    user = User.objects.filter(email__iexact=username or "").first()
+    event_record(
+        action=AccountsAction.LOCKED_OUT,
+        outcome=Outcome.DENIED,
+        target_type="accounts.user" if user else "",
+        target_id=user.pk if user else "",
+        patient_id=user.pk if user and user.is_patient else None,
+        details={"reason": "failure_limit"},
+    )

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from celery import shared_task
+from django.urls import reverse
+from django.conf import settings
+
+from accounts.emails import email_send
+from accounts.models import Invitation
+from audit.context import system_actor
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def invitation_send(invitation_id: int) -> None:
+    """E-mail the invitation link. Takes an id only; the link's secret is made here."""
+    from accounts.services import invitation_token_make
+
+    with system_actor("task:invitation_send"):
+        invitation = Invitation.objects.select_related("user").filter(pk=invitation_id).first()
+        if invitation is None or not invitation.is_usable():
+            return
+        token = invitation_token_make(invitation)
+        link = settings.PORTAL_BASE_URL + reverse("accounts:invitation_open", args=[token])
+        email_send(
+            to=invitation.user.email,
+            template="accounts/email/invitation",
+            context={"link": link, "hours": settings.INVITATION_TTL_HOURS},
+        )

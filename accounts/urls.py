@@ -1,0 +1,23 @@
+from django.urls import path
+
+from accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("sign-in/", views.sign_in, name="sign_in"),
+    path("sign-in/verify/", views.mfa_verify, name="mfa_verify"),
+    path("sign-out/", views.sign_out, name="sign_out"),
+    path("invitation/accept/", views.invitation_accept, name="invitation_accept"),
+    path("invitation/<str:token>/", views.invitation_open, name="invitation_open"),
+    path("security/", views.security, name="security"),
+    path("security/authenticator/", views.mfa_enroll, name="mfa_enroll"),
+    path("security/passkey/", views.passkey_add, name="passkey_add"),
+    path("security/password/", views.password_change, name="password_change"),
+    path("security/backup-codes/", views.backup_codes_regenerate, name="backup_codes"),
+    path("security/factors/<str:kind>/<int:pk>/remove/", views.factor_remove, name="factor_remove"),
+    path("staff/patients/enroll/", views.patient_enroll, name="patient_enroll"),
+    path("staff/accounts/new/", views.staff_create, name="staff_create"),
+    path("staff/demo-outbox/", views.demo_outbox, name="demo_outbox"),
+]

@@ -1,0 +1,468 @@
+from __future__ import annotations
+
+from typing import Any
+
+import segno
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
+from django.contrib.auth.signals import user_login_failed
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_otp import match_token
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
+
+from accounts import policies, services
+from accounts.actions import AccountsAction
+from accounts.decorators import allowed_if, fresh_otp_required
+from accounts.errors import AccountsError
+from accounts.forms import (
+    CodeForm,
+    NewPasswordForm,
+    PasswordChangeForm,
+    PatientEnrollForm,
+    SignInForm,
+    StaffCreateForm,
+    TOTPConfirmForm,
+)
+from accounts.lockout import ip_failure_add, ip_is_blocked, lockout_response
+from accounts.models import User
+from accounts.outbox import outbox_list
+from accounts.selectors import has_second_factor, sign_in_factors_for
+from accounts.sessions import (
+    SESSION_AUTH_AT,
+    SESSION_INVITATION,
+    SESSION_LAST_SEEN,
+    mark_otp_verified,
+    now_ts,
+    otp_is_fresh,
+)
+from audit.middleware import request_client_ip
+from audit.models import Outcome
+from audit.services import event_record
+
+SIGN_IN_FAILED_MESSAGE = "That e-mail and password do not match an account we can sign in."
+SESSION_TOTP_PENDING = "totp_pending_device"
+
+
+def _patient_id(user: Any) -> int | None:
+    return user.pk if getattr(user, "is_patient", False) else None
+
+
+def _safe_next(request: HttpRequest, fallback: str = "accounts:home") -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse(fallback)
+
+
+def _axes_locked(request: HttpRequest, user: User) -> bool:
+    from axes.handlers.proxy import AxesProxyHandler
+
+    return not AxesProxyHandler.is_allowed(request, {"username": user.email})
+
+
+# --- sign-in ----------------------------------------------------------------------------
+
+
+@sensitive_post_parameters("password")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def sign_in(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated and request.user.is_verified():  # type: ignore[union-attr]
+        return redirect(_safe_next(request))
+    form = SignInForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if ip_is_blocked(request_client_ip(request)):
+            return lockout_response(request)
+        email = form.cleaned_data["username"].lower()
+        user = authenticate(request, username=email, password=form.cleaned_data["password"])
+        if user is None:
+            if getattr(request, "axes_locked_out", False):
+                return lockout_response(request)
+            ip_failure_add(request_client_ip(request))
+            known = User.objects.filter(email__iexact=email).first()
+            event_record(
+                action=AccountsAction.SIGN_IN_FAILED,
+                outcome=Outcome.DENIED,
+                target_type="accounts.user" if known else "",
+                target_id=known.pk if known else "",
+                patient_id=_patient_id(known),
+                details={"reason": "bad_credentials"},
+            )
+            form.add_error(None, SIGN_IN_FAILED_MESSAGE)
+        else:
+            login(request, user)  # rotates the session id
+            request.session[SESSION_AUTH_AT] = request.session[SESSION_LAST_SEEN] = now_ts()
+            event_record(
+                action=AccountsAction.SIGN_IN,
+                actor=user,
+                target=user,
+                patient_id=_patient_id(user),
+                details={"factor": "password"},
+            )
+            target = "accounts:mfa_verify" if has_second_factor(user) else "accounts:mfa_enroll"
+            next_url = _safe_next(request)
+            return redirect(f"{reverse(target)}?next={next_url}")
+    expired = request.GET.get("expired") in ("idle", "absolute")
+    return render(
+        request,
+        "accounts/sign_in.html",
+        {"form": form, "expired": expired, "next": request.GET.get("next", "")},
+    )
+
+
+@sensitive_post_parameters("code")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def mfa_verify(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    fresh = request.GET.get("fresh") == "1"
+    if user.is_verified() and not fresh:  # type: ignore[attr-defined]
+        return redirect(_safe_next(request))
+    if not has_second_factor(user):
+        return redirect("accounts:mfa_enroll")
+    if _axes_locked(request, user):
+        logout(request)
+        return lockout_response(request)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = match_token(user, form.cleaned_data["code"])
+        if device is not None:
+            otp_login(request, device)
+            request.session.cycle_key()
+            mark_otp_verified(request)
+            factor = "totp" if isinstance(device, TOTPDevice) else "backup_code"
+            event_record(
+                action=AccountsAction.MFA_VERIFIED,
+                target=device,
+                patient_id=_patient_id(user),
+                details={"factor": factor, "fresh": fresh},
+            )
+            return redirect(_safe_next(request))
+        event_record(
+            action=AccountsAction.MFA_FAILED,
+            outcome=Outcome.DENIED,
+            target=user,
+            patient_id=_patient_id(user),
+            details={"factor": "code"},
+        )
+        user_login_failed.send(
+            sender=__name__, credentials={"username": user.email}, request=request
+        )
+        if getattr(request, "axes_locked_out", False):
+            logout(request)
+            return lockout_response(request)
+        form.add_error("code", "That code did not work. Try again or use a backup code.")
+    has_passkey = WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
+    return render(
+        request,
+        "accounts/mfa_verify.html",
+        {
+            "form": form,
+            "has_passkey": has_passkey,
+            "fresh": fresh,
+            "next": _safe_next(request),
+            "demo_code": _demo_code(user),
+        },
+    )
+
+
+def _demo_code(user: User) -> str | None:
+    """Demo mode only: the persona's current code, so a demo needs no phone."""
+    if settings.APP_MODE != "demo":
+        return None
+    from accounts.demo import current_code
+
+    device = TOTPDevice.objects.filter(user=user, name="Demo authenticator").first()
+    return current_code(device) if device else None
+
+
+@sensitive_post_parameters("code")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def mfa_enroll(request: HttpRequest) -> HttpResponse:
+    """Add an authenticator app: the first factor of a new account, or another one later."""
+    user: User = request.user  # type: ignore[assignment]
+    first = not has_second_factor(user)
+    if not first and not (user.is_verified() and otp_is_fresh(request)):  # type: ignore[attr-defined]
+        return redirect(f"{reverse('accounts:mfa_verify')}?fresh=1&next={request.path}")
+    form = TOTPConfirmForm(request.POST or None)
+    device = None
+    pending = request.session.get(SESSION_TOTP_PENDING)
+    if request.method == "POST" and pending:
+        device = TOTPDevice.objects.filter(pk=pending, user=user, confirmed=False).first()
+        if device and form.is_valid():
+            try:
+                device = services.totp_device_confirm(
+                    user=user, device_id=device.pk, token=form.cleaned_data["code"]
+                )
+            except AccountsError as error:
+                form.add_error("code", error.message)
+            else:
+                del request.session[SESSION_TOTP_PENDING]
+                update_session_auth_hash(request, user)
+                if first:
+                    otp_login(request, device)
+                    request.session.cycle_key()
+                    mark_otp_verified(request)
+                    codes = services.backup_codes_issue(user=user)
+                    return render(
+                        request, "accounts/backup_codes.html", {"codes": codes, "first": True}
+                    )
+                messages.success(request, "Your authenticator app was added.")
+                return redirect("accounts:security")
+    if device is None:
+        device = services.totp_device_start(user=user)
+        request.session[SESSION_TOTP_PENDING] = device.pk
+    qr_svg = segno.make(device.config_url, error="m").svg_inline(
+        scale=5, title="QR code for your authenticator app"
+    )
+    return render(
+        request,
+        "accounts/mfa_enroll.html",
+        {"form": form, "qr_svg": qr_svg, "secret": _base32(device), "first": first},
+    )
+
+
+def _base32(device: TOTPDevice) -> str:
+    import base64
+
+    secret = base64.b32encode(device.bin_key).decode().rstrip("=")
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if user.is_authenticated:
+        event_record(
+            action=AccountsAction.SIGN_OUT, actor=user, target=user, patient_id=_patient_id(user)
+        )
+    logout(request)  # flushes the server-side session
+    messages.info(request, "You are signed out.")
+    return redirect("accounts:sign_in")
+
+
+# --- invitations ------------------------------------------------------------------------
+
+
+@never_cache
+@require_GET
+def invitation_open(request: HttpRequest, token: str) -> HttpResponse:
+    """Check the link, then move on to a URL without the token (kept out of history)."""
+    if request.user.is_authenticated:
+        logout(request)
+    try:
+        invitation = services.invitation_from_token(token)
+    except AccountsError as error:
+        services.invitation_refusal_record(code=error.code)
+        return render(
+            request, "accounts/invitation_invalid.html", {"message": error.message}, status=410
+        )
+    request.session[SESSION_INVITATION] = invitation.pk
+    return redirect("accounts:invitation_accept")
+
+
+@sensitive_post_parameters("password1", "password2")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest) -> HttpResponse:
+    invitation_id = request.session.get(SESSION_INVITATION)
+    invitation = None
+    if invitation_id:
+        from accounts.models import Invitation
+
+        invitation = Invitation.objects.select_related("user").filter(pk=invitation_id).first()
+    if invitation is None or not invitation.is_usable():
+        return render(
+            request,
+            "accounts/invitation_invalid.html",
+            {"message": "This invitation link is no longer valid."},
+            status=410,
+        )
+    form = NewPasswordForm(invitation.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.invitation_accept(
+                invitation_id=invitation.pk, password=form.cleaned_data["password1"]
+            )
+        except AccountsError as error:
+            return render(
+                request, "accounts/invitation_invalid.html", {"message": error.message}, status=410
+            )
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        request.session[SESSION_AUTH_AT] = request.session[SESSION_LAST_SEEN] = now_ts()
+        return redirect("accounts:mfa_enroll")
+    return render(
+        request,
+        "accounts/invitation_accept.html",
+        {"form": form, "email": invitation.user.email},
+    )
+
+
+# --- home and account security ------------------------------------------------------------
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    if user.is_patient:
+        return render(request, "accounts/home_patient.html")
+    return render(
+        request,
+        "accounts/home_staff.html",
+        {
+            "can_enroll": policies.can_enroll_patients(user),
+            "can_create_staff": policies.can_create_staff(user),
+            "demo": settings.APP_MODE == "demo",
+        },
+    )
+
+
+@require_GET
+def security(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    factors = []
+    for device in sign_in_factors_for(user):
+        model_name = device._meta.model_name
+        kind = "passkey" if model_name == "webauthncredential" else model_name
+        label = {"totpdevice": "Authenticator app", "staticdevice": "Backup codes"}.get(
+            kind, "Passkey"
+        )
+        remaining = device.token_set.count() if kind == "staticdevice" else None
+        factors.append({"device": device, "kind": kind, "label": label, "remaining": remaining})
+    return render(
+        request,
+        "accounts/security.html",
+        {"factors": factors, "fresh": otp_is_fresh(request), "password_form": None},
+    )
+
+
+def _factor_model(kind: str) -> Any:
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    models = {"totpdevice": TOTPDevice, "staticdevice": StaticDevice, "passkey": WebAuthnCredential}
+    if kind not in models:
+        raise Http404
+    return models[kind]
+
+
+@require_POST
+@fresh_otp_required
+def factor_remove(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    model = _factor_model(kind)
+    device = model.objects.filter(pk=pk, user=user).first()
+    if device is None:
+        raise Http404
+    try:
+        services.mfa_device_remove(user=user, device=device)
+    except AccountsError as error:
+        messages.error(request, error.message)
+    else:
+        update_session_auth_hash(request, user)
+        messages.success(request, "The second factor was removed. Your other sessions ended.")
+    return redirect("accounts:security")
+
+
+@require_POST
+@fresh_otp_required
+def backup_codes_regenerate(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    with transaction.atomic():
+        codes = services.backup_codes_issue(user=user)
+    response = render(request, "accounts/backup_codes.html", {"codes": codes, "first": False})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@sensitive_post_parameters("current_password", "password1", "password2")
+@never_cache
+@require_http_methods(["GET", "POST"])
+@fresh_otp_required
+def password_change(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    form = PasswordChangeForm(user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.password_change(user=user, new_password=form.cleaned_data["password1"])
+        update_session_auth_hash(request, user)
+        messages.success(request, "Your password was changed. Your other sessions ended.")
+        return redirect("accounts:security")
+    return render(request, "accounts/password_change.html", {"form": form})
+
+
+@never_cache
+@require_GET
+@fresh_otp_required
+def passkey_add(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/passkey_add.html")
+
+
+# --- staff: enrollment ------------------------------------------------------------------------
+
+
+@sensitive_post_parameters("legal_name", "date_of_birth", "mrn", "email")
+@require_http_methods(["GET", "POST"])
+@allowed_if(policies.can_enroll_patients)
+def patient_enroll(request: HttpRequest) -> HttpResponse:
+    form = PatientEnrollForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.patient_enroll(
+                actor=request.user,  # type: ignore[arg-type]
+                email=data["email"],
+                legal_name=data["legal_name"],
+                date_of_birth=data["date_of_birth"],
+                mrn=data["mrn"],
+                identity_method=data["identity_method"],
+            )
+        except AccountsError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "The patient was enrolled and an invitation e-mail sent.")
+            return redirect("accounts:home")
+    return render(request, "accounts/patient_enroll.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@allowed_if(policies.can_create_staff)
+def staff_create(request: HttpRequest) -> HttpResponse:
+    form = StaffCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.staff_create(actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except AccountsError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "The staff account was created and an invitation sent.")
+            return redirect("accounts:home")
+    return render(request, "accounts/staff_create.html", {"form": form})
+
+
+@require_GET
+@allowed_if(policies.can_read_demo_outbox)
+def demo_outbox(request: HttpRequest) -> HttpResponse:
+    if settings.APP_MODE != "demo":
+        raise Http404
+    return render(request, "accounts/outbox.html", {"emails": outbox_list()})
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return render(request, "accounts/csrf_failure.html", status=403)

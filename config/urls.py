@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from accounts import views as accounts_views
+
+urlpatterns = [
+    path("", include("accounts.urls")),
+    path("passkeys/", include("accounts.webauthn_urls")),
+    path("audit/", include("audit.urls")),
+    path("admin/", admin.site.urls),
+    path("healthz", accounts_views.healthz, name="healthz"),
+]

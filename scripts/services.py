@@ -1,0 +1,135 @@
+"""Find or start the services the test suite needs, and print them as shell exports.
+
+Order of preference, as the README says: an explicit ``DATABASE_URL`` / ``REDIS_URL``;
+else PostgreSQL on 127.0.0.1:5432 / Redis on 127.0.0.1:6379 if they answer; else the
+embedded PostgreSQL (pgserver, data under var/) and Debian's redis-server started on a
+free port. Debian's chromium is installed when /usr/bin/chromium is missing. With
+``CI=true`` a service that cannot be had is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def log(message: str) -> None:
+    print(f"[services] {message}", file=sys.stderr)
+
+
+def answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def apt_install(*packages: str) -> bool:
+    if os.geteuid() != 0:
+        log(f"not root: cannot apt-get install {' '.join(packages)}")
+        return False
+    log(f"installing Debian packages: {' '.join(packages)}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    update = subprocess.run(["apt-get", "update", "-qq"], env=env, check=False)
+    if update.returncode != 0:
+        return False
+    result = subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+        env=env,
+        check=False,
+    )
+    return result.returncode == 0
+
+
+def database_url() -> str:
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    if answers("127.0.0.1", 5432):
+        log("using PostgreSQL on 127.0.0.1:5432")
+        return "postgresql://postgres@127.0.0.1:5432/portal"
+    log("no PostgreSQL on 127.0.0.1:5432: starting the embedded one (var/pgdata-test)")
+    import pgserver
+
+    VAR.mkdir(exist_ok=True)
+    server = pgserver.get_server(VAR / "pgdata-test", cleanup_mode=None)
+    return str(server.get_uri("portal"))
+
+
+def redis_url() -> str | None:
+    if os.environ.get("REDIS_URL"):
+        return os.environ["REDIS_URL"]
+    if answers("127.0.0.1", 6379):
+        log("using Redis on 127.0.0.1:6379")
+        return "redis://127.0.0.1:6379/0"
+    binary = shutil.which("redis-server")
+    if binary is None and apt_install("redis-server"):
+        binary = shutil.which("redis-server")
+    if binary is None:
+        return None
+    port = free_port()
+    log(f"starting redis-server on 127.0.0.1:{port}")
+    subprocess.run(
+        [binary, "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(port),
+         "--save", "", "--appendonly", "no"],
+        check=True,
+    )
+    for _ in range(50):
+        if answers("127.0.0.1", port):
+            return f"redis://127.0.0.1:{port}/0"
+        time.sleep(0.1)
+    return None
+
+
+def chromium() -> str | None:
+    if os.environ.get("CHROMIUM_PATH"):
+        return os.environ["CHROMIUM_PATH"]
+    if Path(CHROMIUM).exists():
+        return CHROMIUM
+    if apt_install("chromium", "fonts-dejavu-core") and Path(CHROMIUM).exists():
+        return CHROMIUM
+    return None
+
+
+def main() -> int:
+    strict = os.environ.get("CI", "").lower() == "true"
+    exports = {"DATABASE_URL": database_url()}
+    missing = []
+    redis = redis_url()
+    if redis:
+        exports["REDIS_URL"] = redis
+    else:
+        missing.append("Redis")
+    browser = chromium()
+    if browser:
+        exports["CHROMIUM_PATH"] = browser
+    else:
+        missing.append("Chromium")
+    if missing:
+        message = f"unavailable: {', '.join(missing)}"
+        if strict:
+            log(message + " (CI=true: failing)")
+            return 1
+        log(message + ": the tests that need them will be skipped")
+    for key, value in exports.items():
+        print(f"export {key}='{value}'")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,175 @@
+"""Every URL pattern is classified; each class is checked against every persona.
+
+A new URL that nobody classified fails ``test_every_url_is_classified``: deny by
+default applies to the test suite too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+PUBLIC, PRE_MFA, SIGNED_IN = "public", "pre_mfa", "signed_in"
+ALL_ROLES = frozenset({"patient", "clinician", "records_clerk", "privacy_officer"})
+STAFF = frozenset({"clinician", "records_clerk", "privacy_officer"})
+OFFICER = frozenset({"privacy_officer"})
+
+
+@dataclass(frozen=True)
+class Route:
+    access: str
+    roles: frozenset[str] = ALL_ROLES
+    methods: tuple[str, ...] = ("GET",)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    ok_status: tuple[int, ...] = (200,)
+
+
+ROUTES: dict[str, Route] = {
+    "healthz": Route(PUBLIC),
+    "accounts:sign_in": Route(PUBLIC, methods=("GET", "POST")),
+    "accounts:invitation_open": Route(PUBLIC, kwargs={"token": "x"}, ok_status=(410,)),
+    "accounts:invitation_accept": Route(PUBLIC, methods=("GET", "POST"), ok_status=(410,)),
+    "accounts:mfa_verify": Route(PRE_MFA, methods=("GET", "POST"), ok_status=(200, 302)),
+    "accounts:mfa_enroll": Route(PRE_MFA, methods=("GET", "POST"), ok_status=(200, 302)),
+    "accounts:sign_out": Route(PRE_MFA, methods=("POST",), ok_status=(302,)),
+    "otp_webauthn:credential-authentication-begin": Route(PRE_MFA, methods=("POST",)),
+    "otp_webauthn:credential-authentication-complete": Route(PRE_MFA, methods=("POST",)),
+    "otp_webauthn:js-i18n-catalog": Route(PRE_MFA),
+    "otp_webauthn:credential-registration-begin": Route(SIGNED_IN, methods=("POST",)),
+    "otp_webauthn:credential-registration-complete": Route(
+        SIGNED_IN, methods=("POST",), ok_status=(400,)  # no ceremony was begun
+    ),
+    "accounts:home": Route(SIGNED_IN),
+    "accounts:security": Route(SIGNED_IN),
+    "accounts:passkey_add": Route(SIGNED_IN),
+    "accounts:password_change": Route(SIGNED_IN, methods=("GET", "POST")),
+    "accounts:backup_codes": Route(SIGNED_IN, methods=("POST",)),
+    "accounts:factor_remove": Route(
+        SIGNED_IN, methods=("POST",), kwargs={"kind": "totpdevice", "pk": 999999}, ok_status=(404,)
+    ),
+    "accounts:patient_enroll": Route(SIGNED_IN, STAFF, methods=("GET", "POST")),
+    "accounts:staff_create": Route(SIGNED_IN, OFFICER, methods=("GET", "POST")),
+    "accounts:demo_outbox": Route(SIGNED_IN, STAFF, ok_status=(404,)),  # demo mode only
+    "audit:search": Route(SIGNED_IN, OFFICER),
+    "audit:event_detail": Route(SIGNED_IN, OFFICER, kwargs={"pk": 1}, ok_status=(200, 404)),
+    "audit:export": Route(SIGNED_IN, OFFICER, kwargs={"fmt": "csv"}),
+    "audit:my_access_log": Route(SIGNED_IN, frozenset({"patient"})),
+}
+# The Django admin: every pattern is for OTP-verified privacy officers only.
+ADMIN_PREFIX = "admin:"
+
+
+def _names(patterns: list[Any], namespace: str = "") -> set[str]:
+    names: set[str] = set()
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            names |= _names(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern):
+            names.add(f"{namespace}{pattern.name}" if pattern.name else f"{namespace}<unnamed>")
+    return names
+
+
+def test_every_url_is_classified() -> None:
+    unclassified = {
+        name
+        for name in _names(get_resolver().url_patterns)
+        if name not in ROUTES and not name.startswith(ADMIN_PREFIX)
+    }
+    assert unclassified == set(), f"classify these URLs in ROUTES: {sorted(unclassified)}"
+
+
+def test_the_classification_names_only_real_urls() -> None:
+    assert set(ROUTES) <= _names(get_resolver().url_patterns)
+
+
+def _url(name: str) -> str:
+    route = ROUTES[name]
+    return reverse(name, kwargs=route.kwargs or None)
+
+
+def _call(client: Client, name: str) -> Any:
+    route = ROUTES[name]
+    method = "get" if "GET" in route.methods else "post"
+    return getattr(client, method)(_url(name))
+
+
+PROTECTED = sorted(n for n, r in ROUTES.items() if r.access != PUBLIC)
+AFTER_MFA = sorted(n for n, r in ROUTES.items() if r.access == SIGNED_IN)
+POST_ONLY = sorted(n for n, r in ROUTES.items() if r.methods == ("POST",))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", PROTECTED)
+def test_anonymous_is_sent_to_sign_in(name: str) -> None:
+    response = _call(Client(), name)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:sign_in"))
+
+
+@pytest.mark.parametrize("name", AFTER_MFA)
+def test_password_only_is_sent_to_the_second_factor(name: str, personas: Any, client_for: Any) -> None:
+    client = client_for(personas.privacy_officer, verified=False)
+    response = _call(client, name)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:mfa_verify"))
+
+
+@pytest.mark.parametrize("name", AFTER_MFA)
+@pytest.mark.parametrize("role", sorted(ALL_ROLES))
+def test_each_role_gets_the_page_or_404(name: str, role: str, personas: Any, client_for: Any) -> None:
+    route = ROUTES[name]
+    user = next(u for u in personas.all() if u.role == role)
+    response = _call(client_for(user), name)
+    if role in route.roles:
+        assert response.status_code in route.ok_status
+    else:
+        assert response.status_code == 404
+
+
+@pytest.mark.parametrize("name", POST_ONLY)
+def test_get_on_a_change_is_405(name: str, personas: Any, client_for: Any) -> None:
+    response = client_for(personas.privacy_officer).get(_url(name))
+    assert response.status_code == 405
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in POST_ONLY if not n.startswith("otp_webauthn:")] + ["accounts:sign_in"]
+)
+def test_post_without_csrf_token_is_refused(name: str, personas: Any) -> None:
+    from tests.conftest import sign_in_client
+
+    client = sign_in_client(Client(enforce_csrf_checks=True), personas.privacy_officer)
+    response = client.post(_url(name))
+    assert response.status_code == 403
+    assert b"This form has expired" in response.content
+
+
+def test_webauthn_endpoints_refuse_posts_without_csrf(personas: Any) -> None:
+    from tests.conftest import sign_in_client
+
+    client = sign_in_client(Client(enforce_csrf_checks=True), personas.patient)
+    response = client.post(reverse("otp_webauthn:credential-authentication-begin"))
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("role", sorted(ALL_ROLES - OFFICER))
+def test_the_admin_is_404_for_everyone_but_the_privacy_officer(
+    role: str, personas: Any, client_for: Any
+) -> None:
+    user = next(u for u in personas.all() if u.role == role)
+    assert client_for(user).get(reverse("admin:index")).status_code == 404
+
+
+def test_the_admin_opens_for_a_verified_privacy_officer(personas: Any, client_for: Any) -> None:
+    response = client_for(personas.privacy_officer).get(reverse("admin:accounts_user_changelist"))
+    assert response.status_code == 200
+
+
+def test_the_admin_needs_the_second_factor(personas: Any, client_for: Any) -> None:
+    response = client_for(personas.privacy_officer, verified=False).get(reverse("admin:index"))
+    assert response["Location"].startswith(reverse("accounts:mfa_verify"))

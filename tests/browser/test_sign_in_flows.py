@@ -1,0 +1,104 @@
+"""What a person clicks: invitation to first sign-in with TOTP, and passkeys."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import User
+from accounts.services import patient_enroll
+from tests.accounts.helpers import totp_now
+from tests.conftest import PASSWORD, body_text
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+NEW_PASSWORD = "seven lanterns over a harbour"
+
+
+def _sign_in_with_password(page: Any, email: str, password: str) -> None:
+    page.goto(reverse("accounts:sign_in"))
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Continue").click()
+
+
+def _enter_code(page: Any, code: str) -> None:
+    page.get_by_label("Code").fill(code)
+    page.get_by_role("button", name="Verify").click()
+
+
+def test_invited_patient_sets_password_enrolls_totp_and_signs_in_again(
+    page: Any, personas: Any, smtp_server: Any, live_server: Any
+) -> None:
+    patient_enroll(
+        actor=personas.clinician,
+        email="winifred.new@mail.test",
+        legal_name="Winifred Arkwright",
+        date_of_birth=personas.patient.patient_profile.date_of_birth,
+        mrn="MRN-900900",
+        identity_method="photo_id_in_person",
+    )
+    link = re.search(r"http://\S+/invitation/\S+/", body_text(smtp_server.messages[-1]))
+    assert link
+    page.goto(link.group(0))
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("New password again").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Save password").click()
+
+    page.get_by_role("heading", name="Set up your authenticator app").wait_for()
+    assert page.locator("figure.qr svg").count() == 1
+    user = User.objects.get(email="winifred.new@mail.test")
+    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    page.get_by_label("6-digit code from your app").fill(totp_now(device))
+    page.get_by_role("button", name="Confirm").click()
+
+    codes = page.get_by_test_id("backup-codes").locator("code").all_inner_texts()
+    assert len(codes) == 10
+    page.get_by_role("link", name="I have saved them").click()
+    page.get_by_role("heading", name="Hello, Winifred Arkwright").wait_for()
+
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_text("You are signed out.").wait_for()
+    _sign_in_with_password(page, "winifred.new@mail.test", NEW_PASSWORD)
+    device.refresh_from_db()
+    _enter_code(page, totp_now(device, offset_steps=1))  # the enrollment code is spent
+    page.get_by_role("heading", name="Hello, Winifred Arkwright").wait_for()
+
+
+def test_a_passkey_is_enrolled_and_then_signs_in(page: Any, personas: Any) -> None:
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    patient = personas.patient
+    device = TOTPDevice.objects.get(user=patient)
+    _sign_in_with_password(page, patient.email, PASSWORD)
+    _enter_code(page, totp_now(device))
+    page.get_by_role("heading", name=f"Hello, {patient.full_name}").wait_for()
+
+    page.goto(reverse("accounts:passkey_add"))
+    page.get_by_role("button", name="Create a passkey").click()
+    page.wait_for_url(re.compile(r"/security/$"))
+    page.get_by_role("cell", name="Passkey", exact=True).wait_for()
+
+    page.get_by_role("button", name="Sign out").click()
+    _sign_in_with_password(page, patient.email, PASSWORD)
+    page.get_by_role("button", name="Use a passkey").click()
+    page.get_by_role("heading", name=f"Hello, {patient.full_name}").wait_for()
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    assert WebAuthnCredential.objects.filter(user=patient, confirmed=True).count() == 1

@@ -1,0 +1,202 @@
+"""Shared fixtures: named personas from one base, signed-in clients, a real SMTP server."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.test import Client
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import IdentityMethod, PatientProfile, Role, User
+from accounts.sessions import SESSION_AUTH_AT, SESSION_LAST_SEEN, SESSION_OTP_AT, now_ts
+
+PASSWORD = "a long and unusual passphrase 42"
+
+
+@dataclass
+class Personas:
+    patient: User
+    other_patient: User
+    clinician: User
+    records_clerk: User
+    privacy_officer: User
+
+    def all(self) -> list[User]:
+        return [
+            self.patient,
+            self.other_patient,
+            self.clinician,
+            self.records_clerk,
+            self.privacy_officer,
+        ]
+
+
+def make_user(email: str, full_name: str, role: str, **extra: Any) -> User:
+    user = User.objects.create_user(
+        email=email, password=PASSWORD, full_name=full_name, role=role, **extra
+    )
+    TOTPDevice.objects.create(user=user, name="Test app", confirmed=True)
+    return user
+
+
+def make_patient(email: str, full_name: str, mrn: str, verified_by: User) -> User:
+    user = make_user(email, full_name, Role.PATIENT, email_verified_at=timezone.now())
+    PatientProfile.objects.create(
+        user=user,
+        legal_name=full_name,
+        date_of_birth=date(1980, 1, 2),
+        mrn=mrn,
+        identity_verified_by=verified_by,
+        identity_method=IdentityMethod.PHOTO_ID_IN_PERSON,
+        identity_verified_at=timezone.now(),
+    )
+    return user
+
+
+@pytest.fixture
+def personas(db: Any) -> Iterator[Personas]:
+    officer = make_user("olivia.officer@clinic.test", "Olivia Ferreira-Officer", Role.PRIVACY_OFFICER)
+    yield Personas(
+        privacy_officer=officer,
+        clinician=make_user("cedric.clinician@clinic.test", "Cedric Nakamura", Role.CLINICIAN),
+        records_clerk=make_user("rhea.records@clinic.test", "Rhea Vantongeren", Role.RECORDS_CLERK),
+        patient=make_patient("penelope.patient@mail.test", "Penelope Quartermaine", "MRN-555001", officer),
+        other_patient=make_patient("ulrich.unrelated@mail.test", "Ulrich Beauregard", "MRN-555002", officer),
+    )
+    _assert_no_personal_data_in_audit_details()
+
+
+def _assert_no_personal_data_in_audit_details() -> None:
+    """After every test with personas: no name, e-mail, MRN or birth date in any ``details``.
+
+    45 CFR 164.312(b) wants the trail; our rule is that the trail itself holds no PHI.
+    Every account and profile in the database at the end of the test is checked, so
+    patients created during the test are covered too.
+    """
+    from audit.models import AuditEvent
+
+    forbidden: set[str] = set()
+    for email, name in User.objects.values_list("email", "full_name"):
+        forbidden |= {email.lower(), name.lower()}
+        forbidden |= {part.lower() for part in name.split() if len(part) > 3}
+    for mrn, legal_name, born in PatientProfile.objects.values_list(
+        "mrn", "legal_name", "date_of_birth"
+    ):
+        forbidden |= {mrn.lower(), legal_name.lower(), born.isoformat()}
+    for details in AuditEvent.objects.values_list("details", flat=True):
+        text = json.dumps(details).lower()
+        leaked = sorted(word for word in forbidden if word in text)
+        assert not leaked, f"personal data in audit details: {leaked}"
+
+
+def sign_in_client(client: Client, user: User, *, verified: bool = True) -> Client:
+    """A client signed in as ``user``; with ``verified`` its second factor was just confirmed."""
+    client.force_login(user)
+    session = client.session
+    session[SESSION_AUTH_AT] = session[SESSION_LAST_SEEN] = now_ts()
+    if verified:
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        assert device is not None
+        session["otp_device_id"] = device.persistent_id
+        session[SESSION_OTP_AT] = now_ts()
+    session.save()
+    return client
+
+
+@pytest.fixture
+def client_for(db: Any) -> Callable[..., Client]:
+    def make(user: User | None, *, verified: bool = True) -> Client:
+        client = Client()
+        return sign_in_client(client, user, verified=verified) if user else client
+
+    return make
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = message_from_bytes(envelope.content, policy=policy.default)
+        parsed["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        self.messages.append(parsed)  # type: ignore[arg-type]
+        return "250 OK"
+
+
+@dataclass
+class SMTPServer:
+    host: str
+    port: int
+    collector: _Collector
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return self.collector.messages
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server(settings: Any) -> Iterator[SMTPServer]:
+    """A real SMTP server on loopback; Django's SMTP backend delivers to it."""
+    collector = _Collector()
+    port = _free_port()
+    controller = Controller(collector, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    try:
+        yield SMTPServer("127.0.0.1", port, collector)
+    finally:
+        controller.stop()
+
+
+def body_text(message: EmailMessage) -> str:
+    parts = []
+    for part in message.walk():
+        if part.get_content_maintype() == "text":
+            parts.append(part.get_content())
+    return "\n".join(parts)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _audit_tables_can_be_flushed_between_transactional_tests() -> Iterator[None]:
+    """Transactional tests (the browser's) end with a flush, which TRUNCATEs every table.
+
+    The audit tables refuse TRUNCATE by trigger, as they must; the test database's
+    superuser sets ``session_replication_role = replica`` for the flush alone, which is
+    exactly what an attacker with superuser rights could do and what audit_verify catches.
+    """
+    from django.core.management.commands import flush
+    from django.db import connections
+
+    original = flush.Command.handle
+
+    def handle(self: Any, **options: Any) -> Any:
+        connection = connections[options.get("database", "default")]
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+        try:
+            return original(self, **options)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SET session_replication_role = DEFAULT")
+
+    flush.Command.handle = handle  # type: ignore[method-assign]
+    yield
+    flush.Command.handle = original  # type: ignore[method-assign]

@@ -1,0 +1,53 @@
+"""Production mode refuses to start without its secrets, naming the variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD = {
+    "APP_MODE": "production",
+    "SECRET_KEY": "k" * 20 + "Zq9vX2mN4bP7wR1tY6uJ3hG8fD5sA0lK",
+    "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/portal",
+    "ALLOWED_HOSTS": "portal.example.org",
+    "ENCRYPTION_KEYS": "k1:abcdefabcdefabcdefabcdefabcdefabcdef",
+    "AUDIT_SEAL_KEY": "b" * 40,
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "EMAIL_USE_TLS": "true",
+}
+
+
+def _load(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in GOOD and not k.endswith("_FILE")}
+    return subprocess.run(
+        [sys.executable, "-c", "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); django.setup()"],
+        env={**clean, **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_production_starts_with_everything_set() -> None:
+    assert _load(GOOD).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "ENCRYPTION_KEYS", "AUDIT_SEAL_KEY"]
+)
+def test_production_refuses_to_start_without(missing: str) -> None:
+    result = _load({k: v for k, v in GOOD.items() if k != missing})
+    assert result.returncode != 0
+    assert missing in result.stderr
+
+
+def test_production_refuses_a_demo_secret_key() -> None:
+    result = _load({**GOOD, "SECRET_KEY": "insecure-demo-and-test-only-key-x9" * 2})
+    assert result.returncode != 0
+    assert "SECRET_KEY must be a random value" in result.stderr
