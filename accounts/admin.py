@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from django.contrib import admin
-
 from typing import Any
 
+from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
@@ -12,7 +11,7 @@ from accounts.models import Invitation, PatientProfile, Role, User
 from audit.services import event_record
 
 
-class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AuditedAdmin(admin.ModelAdmin):
     """Every change made through the admin is an audit event (ids and field names only)."""
 
     def _record(self, obj: Model, operation: str, fields: list[str] | None = None) -> None:

@@ -16,13 +16,13 @@ class PrivacyOfficerAdminSite(admin.AdminSite):
         return bool(
             user.is_active
             and getattr(user, "role", None) == Role.PRIVACY_OFFICER
-            and user.is_verified()  # type: ignore[union-attr]
+            and user.is_verified()
         )
 
     def login(self, request: HttpRequest, extra_context: object = None) -> HttpResponse:
         raise Http404
 
-    def admin_view(self, view, cacheable=False):  # type: ignore[no-untyped-def]
+    def admin_view(self, view, cacheable=False):
         inner = super().admin_view(view, cacheable)
 
         def guarded(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:

@@ -14,7 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import IdentityMethod, PatientProfile, Role, User
 
-DEMO_PASSWORD = "correct horse battery staple 7"
+DEMO_PASSWORD = "correct horse battery staple 7"  # noqa: S105 - a published demo password
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,22 @@ PERSONAS = (
     Persona("privacy_officer", "priya.officer@demo.test", "Priya Shah", Role.PRIVACY_OFFICER),
     Persona("clinician", "carl.clinician@demo.test", "Dr. Carl Okafor", Role.CLINICIAN),
     Persona("records_clerk", "rita.records@demo.test", "Rita Alvarez", Role.RECORDS_CLERK),
-    Persona("patient", "pat.patient@demo.test", "Pat Morgan", Role.PATIENT, "MRN-10001",
-            date(1980, 4, 12)),
-    Persona("other_patient", "omar.other@demo.test", "Omar Lindqvist", Role.PATIENT,
-            "MRN-10002", date(1975, 9, 30)),
+    Persona(
+        "patient",
+        "pat.patient@demo.test",
+        "Pat Morgan",
+        Role.PATIENT,
+        "MRN-10001",
+        date(1980, 4, 12),
+    ),
+    Persona(
+        "other_patient",
+        "omar.other@demo.test",
+        "Omar Lindqvist",
+        Role.PATIENT,
+        "MRN-10002",
+        date(1975, 9, 30),
+    ),
 )
 
 

@@ -69,11 +69,11 @@ class RequireVerifiedMiddleware:
         if not user.is_authenticated:
             query = urlencode({"next": request.get_full_path()})
             return redirect(f"{reverse('accounts:sign_in')}?{query}")
-        if user.is_verified():  # type: ignore[union-attr]
+        if user.is_verified():
             return None
         if name in PRE_MFA_VIEWS:
             return None
-        if not has_second_factor(user):  # type: ignore[arg-type]
+        if not has_second_factor(user):
             return redirect("accounts:mfa_enroll")
         query = urlencode({"next": request.get_full_path()})
         return redirect(f"{reverse('accounts:mfa_verify')}?{query}")

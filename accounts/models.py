@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -27,9 +27,7 @@ def _new_security_stamp() -> str:
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def create_user(
-        self, email: str, password: str | None = None, **fields: Any
-    ) -> User:
+    def create_user(self, email: str, password: str | None = None, **fields: Any) -> User:
         user = self.model(email=self.normalize_email(email).lower(), **fields)
         if password:
             user.set_password(password)
@@ -61,7 +59,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     security_stamp = models.CharField(max_length=32, default=_new_security_stamp)
 
-    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+    objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -77,6 +75,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.full_name or self.email
+
+    if TYPE_CHECKING:  # added to request.user by django_otp.middleware.OTPMiddleware
+
+        def is_verified(self) -> bool: ...
 
     @property
     def is_staff(self) -> bool:  # the Django admin's gate; see accounts.admin_site too
@@ -126,9 +128,7 @@ class PatientProfile(models.Model):
     legal_name = models.CharField(max_length=200)
     date_of_birth = models.DateField()
     mrn = models.CharField("MRN", max_length=32, unique=True)
-    identity_verified_by = models.ForeignKey(
-        User, on_delete=models.PROTECT, related_name="+"
-    )
+    identity_verified_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     identity_method = models.CharField(max_length=32, choices=IdentityMethod.choices)
     identity_verified_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)

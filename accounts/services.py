@@ -122,9 +122,7 @@ def invitation_from_token(token: str) -> Invitation:
         raise AccountsError("expired", "This invitation link has expired.") from None
     except signing.BadSignature:
         raise AccountsError("invalid", "This invitation link is not valid.") from None
-    invitation = (
-        Invitation.objects.select_related("user").filter(pk=payload.get("i")).first()
-    )
+    invitation = Invitation.objects.select_related("user").filter(pk=payload.get("i")).first()
     if invitation is None or not secrets.compare_digest(
         invitation.nonce_hash, _nonce_hash(str(payload.get("n", "")))
     ):
@@ -174,9 +172,11 @@ def totp_device_start(*, user: User) -> TOTPDevice:
 
 @transaction.atomic
 def totp_device_confirm(*, user: User, device_id: int, token: str) -> TOTPDevice:
-    device = TOTPDevice.objects.select_for_update().filter(
-        pk=device_id, user=user, confirmed=False
-    ).first()
+    device = (
+        TOTPDevice.objects.select_for_update()
+        .filter(pk=device_id, user=user, confirmed=False)
+        .first()
+    )
     if device is None:
         raise AccountsError("no_pending_device", "Start the set-up again.")
     if not device.verify_token(token):

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.urls import reverse
 from django.conf import settings
+from django.urls import reverse
 
 from accounts.emails import email_send
 from accounts.models import Invitation

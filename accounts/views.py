@@ -79,7 +79,7 @@ def _axes_locked(request: HttpRequest, user: User) -> bool:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def sign_in(request: HttpRequest) -> HttpResponse:
-    if request.user.is_authenticated and request.user.is_verified():  # type: ignore[union-attr]
+    if request.user.is_authenticated and request.user.is_verified():
         return redirect(_safe_next(request))
     form = SignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -128,7 +128,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 def mfa_verify(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     fresh = request.GET.get("fresh") == "1"
-    if user.is_verified() and not fresh:  # type: ignore[attr-defined]
+    if user.is_verified() and not fresh:
         return redirect(_safe_next(request))
     if not has_second_factor(user):
         return redirect("accounts:mfa_enroll")
@@ -195,7 +195,7 @@ def mfa_enroll(request: HttpRequest) -> HttpResponse:
     """Add an authenticator app: the first factor of a new account, or another one later."""
     user: User = request.user  # type: ignore[assignment]
     first = not has_second_factor(user)
-    if not first and not (user.is_verified() and otp_is_fresh(request)):  # type: ignore[attr-defined]
+    if not first and not (user.is_verified() and otp_is_fresh(request)):
         return redirect(f"{reverse('accounts:mfa_verify')}?fresh=1&next={request.path}")
     form = TOTPConfirmForm(request.POST or None)
     device = None

@@ -28,7 +28,7 @@ if PRODUCTION:
     if len(SECRET_KEY) < 50 or any(m in SECRET_KEY.lower() for m in _INSECURE_MARKERS):
         raise ConfigError("SECRET_KEY must be a random value of at least 50 characters")
     DATABASES = {"default": parse_database_url(env.required("DATABASE_URL"))}
-    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+    ALLOWED_HOSTS = env.csv("ALLOWED_HOSTS")
     if not ALLOWED_HOSTS:
         raise ConfigError("ALLOWED_HOSTS must be set in production")
     if env.secret("ENCRYPTION_KEYS") is None and env.raw("ENCRYPTION_KMS_KEY_ID") is None:
@@ -37,47 +37,47 @@ if PRODUCTION:
     if len(AUDIT_SEAL_KEY) < 32:
         raise ConfigError("AUDIT_SEAL_KEY must be set in production (32+ characters)")
     REDIS_URL: str | None = env.required("REDIS_URL")
-    if env.bool("DEBUG", False):
+    if env.boolean("DEBUG", False):
         raise ConfigError("DEBUG must be false in production")
     DEBUG = False
 else:
     SECRET_KEY = env.secret("SECRET_KEY") or "insecure-demo-and-test-only-key-x9"
     DATABASES = {
         "default": parse_database_url(
-            env.str("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/portal"
+            env.string("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/portal"
         )
     }
-    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "testserver"])
+    ALLOWED_HOSTS = env.csv("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "testserver"])
     AUDIT_SEAL_KEY = env.secret("AUDIT_SEAL_KEY") or "insecure-demo-audit-seal-key-0123456789"
-    REDIS_URL = env.str("REDIS_URL")
-    DEBUG = env.bool("DEBUG", APP_MODE == "demo")
+    REDIS_URL = env.string("REDIS_URL")
+    DEBUG = env.boolean("DEBUG", APP_MODE == "demo")
 ENCRYPTION_KEYS = env.secret("ENCRYPTION_KEYS")
-ENCRYPTION_KMS_KEY_ID = env.str("ENCRYPTION_KMS_KEY_ID")
+ENCRYPTION_KMS_KEY_ID = env.string("ENCRYPTION_KMS_KEY_ID")
 
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", 0, minimum=0)
-ORGANISATION_NAME = env.str("ORGANISATION_NAME") or "Riverside Community Health"
-PORTAL_BASE_URL = (env.str("PORTAL_BASE_URL") or "http://localhost:8000").rstrip("/")
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL") or "no-reply@portal.localhost"
+TRUSTED_PROXY_COUNT = env.integer("TRUSTED_PROXY_COUNT", 0, minimum=0)
+ORGANISATION_NAME = env.string("ORGANISATION_NAME") or "Riverside Community Health"
+PORTAL_BASE_URL = (env.string("PORTAL_BASE_URL") or "http://localhost:8000").rstrip("/")
+DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL") or "no-reply@portal.localhost"
 
 # Sessions: 15 minutes idle, 12 hours absolute (45 CFR 164.312(a)(2)(iii) automatic logoff).
-SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT_SECONDS", 15 * 60, minimum=60)
-SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT_SECONDS", 12 * 3600, minimum=300)
-MFA_FRESHNESS_SECONDS = env.int("MFA_FRESHNESS_SECONDS", 5 * 60, minimum=30)
-INVITATION_TTL_HOURS = env.int("INVITATION_TTL_HOURS", 72, minimum=1)
+SESSION_IDLE_TIMEOUT = env.integer("SESSION_IDLE_TIMEOUT_SECONDS", 15 * 60, minimum=60)
+SESSION_ABSOLUTE_TIMEOUT = env.integer("SESSION_ABSOLUTE_TIMEOUT_SECONDS", 12 * 3600, minimum=300)
+MFA_FRESHNESS_SECONDS = env.integer("MFA_FRESHNESS_SECONDS", 5 * 60, minimum=30)
+INVITATION_TTL_HOURS = env.integer("INVITATION_TTL_HOURS", 72, minimum=1)
 
-AXES_FAILURE_LIMIT = env.int("LOCKOUT_FAILURE_LIMIT", 5, minimum=1)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOCKOUT_COOLOFF_MINUTES", 15, minimum=1))
-IP_FAILURE_LIMIT = env.int("LOCKOUT_IP_FAILURE_LIMIT", 30, minimum=1)
+AXES_FAILURE_LIMIT = env.integer("LOCKOUT_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env.integer("LOCKOUT_COOLOFF_MINUTES", 15, minimum=1))
+IP_FAILURE_LIMIT = env.integer("LOCKOUT_IP_FAILURE_LIMIT", 30, minimum=1)
 
-WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID") or "localhost"
-WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGINS", [PORTAL_BASE_URL])
+WEBAUTHN_RP_ID = env.string("WEBAUTHN_RP_ID") or "localhost"
+WEBAUTHN_ORIGINS = env.csv("WEBAUTHN_ORIGINS", [PORTAL_BASE_URL])
 
-EMAIL_HOST = env.str("EMAIL_HOST") or "localhost"
-EMAIL_PORT = env.int("EMAIL_PORT", 25, minimum=1)
-EMAIL_HOST_USER = env.str("EMAIL_HOST_USER") or ""
+EMAIL_HOST = env.string("EMAIL_HOST") or "localhost"
+EMAIL_PORT = env.integer("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env.string("EMAIL_HOST_USER") or ""
 EMAIL_HOST_PASSWORD = env.secret("EMAIL_HOST_PASSWORD") or ""
-EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", PRODUCTION)
-EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", False)
+EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", PRODUCTION)
+EMAIL_USE_SSL = env.boolean("EMAIL_USE_SSL", False)
 if PRODUCTION and not (EMAIL_USE_TLS or EMAIL_USE_SSL):
     raise ConfigError("EMAIL_USE_TLS or EMAIL_USE_SSL must be true in production")
 EMAIL_BACKEND = (
@@ -86,8 +86,7 @@ EMAIL_BACKEND = (
     else "django.core.mail.backends.smtp.EmailBackend"
 )
 DEMO_OUTBOX_DIR = BASE_DIR / "var" / "outbox"
-MEDIA_ROOT = Path(env.str("MEDIA_ROOT") or str(BASE_DIR / "var" / "media"))
-
+MEDIA_ROOT = Path(env.string("MEDIA_ROOT") or str(BASE_DIR / "var" / "media"))
 
 
 # ---------------------------------------------------------------------------------------
@@ -245,7 +244,7 @@ else:
 
 # Celery: Redis when configured, otherwise eager (the demo).
 CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = env.boolean("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_SERIALIZER = "json"

@@ -6,6 +6,7 @@ The database is started here, by the command, never from settings or at import t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import subprocess
@@ -48,10 +49,8 @@ def main() -> int:
     subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], env=env, check=True)
     subprocess.run([*manage, "seed_demo"], env=env, check=True)
     print("\nServing http://localhost:8000  (Ctrl-C to stop)\n", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         subprocess.run([*manage, "runserver", "localhost:8000"], env=env, check=False)
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -33,7 +33,7 @@ class Env:
         value = self.values.get(name)
         return value if value not in (None, "") else None
 
-    def str(self, name: str, default: str | None = None) -> str | None:
+    def string(self, name: str, default: str | None = None) -> str | None:
         value = self.raw(name)
         return default if value is None else value
 
@@ -43,7 +43,7 @@ class Env:
             raise ConfigError(f"{name} must be set")
         return value
 
-    def bool(self, name: str, default: bool) -> bool:
+    def boolean(self, name: str, default: bool) -> bool:
         value = self.raw(name)
         if value is None:
             return default
@@ -54,7 +54,7 @@ class Env:
             return False
         raise ConfigError(f"{name} must be 'true' or 'false'")
 
-    def int(self, name: str, default: int, *, minimum: int | None = None) -> int:
+    def integer(self, name: str, default: int, *, minimum: int | None = None) -> int:
         value = self.raw(name)
         if value is None:
             return default
@@ -66,14 +66,14 @@ class Env:
             raise ConfigError(f"{name} must be at least {minimum}")
         return number
 
-    def list(self, name: str, default: list[str] | None = None) -> list[str]:
+    def csv(self, name: str, default: list[str] | None = None) -> list[str]:
         value = self.raw(name)
         if value is None:
             return list(default or [])
         return [item.strip() for item in value.split(",") if item.strip()]
 
     def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
-        value = self.str(name, default) or default
+        value = self.string(name, default) or default
         if value not in choices:
             raise ConfigError(f"{name} must be one of: {', '.join(choices)}")
         return value

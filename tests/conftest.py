@@ -65,13 +65,19 @@ def make_patient(email: str, full_name: str, mrn: str, verified_by: User) -> Use
 
 @pytest.fixture
 def personas(db: Any) -> Iterator[Personas]:
-    officer = make_user("olivia.officer@clinic.test", "Olivia Ferreira-Officer", Role.PRIVACY_OFFICER)
+    officer = make_user(
+        "olivia.officer@clinic.test", "Olivia Ferreira-Officer", Role.PRIVACY_OFFICER
+    )
     yield Personas(
         privacy_officer=officer,
         clinician=make_user("cedric.clinician@clinic.test", "Cedric Nakamura", Role.CLINICIAN),
         records_clerk=make_user("rhea.records@clinic.test", "Rhea Vantongeren", Role.RECORDS_CLERK),
-        patient=make_patient("penelope.patient@mail.test", "Penelope Quartermaine", "MRN-555001", officer),
-        other_patient=make_patient("ulrich.unrelated@mail.test", "Ulrich Beauregard", "MRN-555002", officer),
+        patient=make_patient(
+            "penelope.patient@mail.test", "Penelope Quartermaine", "MRN-555001", officer
+        ),
+        other_patient=make_patient(
+            "ulrich.unrelated@mail.test", "Ulrich Beauregard", "MRN-555002", officer
+        ),
     )
     _assert_no_personal_data_in_audit_details()
 
@@ -129,7 +135,7 @@ class _Collector:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         parsed["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
-        self.messages.append(parsed)  # type: ignore[arg-type]
+        self.messages.append(parsed)
         return "250 OK"
 
 
@@ -200,3 +206,13 @@ def _audit_tables_can_be_flushed_between_transactional_tests() -> Iterator[None]
     flush.Command.handle = handle  # type: ignore[method-assign]
     yield
     flush.Command.handle = original  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Per-IP sign-in failure counters live in the cache; no test inherits another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -23,4 +23,6 @@ def password_step(client: Client, email: str, password: str, **extra: Any) -> An
 
 
 def actions(**filters: Any) -> list[str]:
-    return list(AuditEvent.objects.filter(**filters).order_by("id").values_list("action", flat=True))
+    return list(
+        AuditEvent.objects.filter(**filters).order_by("id").values_list("action", flat=True)
+    )

@@ -41,7 +41,9 @@ ROUTES: dict[str, Route] = {
     "otp_webauthn:js-i18n-catalog": Route(PRE_MFA),
     "otp_webauthn:credential-registration-begin": Route(SIGNED_IN, methods=("POST",)),
     "otp_webauthn:credential-registration-complete": Route(
-        SIGNED_IN, methods=("POST",), ok_status=(400,)  # no ceremony was begun
+        SIGNED_IN,
+        methods=("POST",),
+        ok_status=(400,),  # no ceremony was begun
     ),
     "accounts:home": Route(SIGNED_IN),
     "accounts:security": Route(SIGNED_IN),
@@ -112,7 +114,9 @@ def test_anonymous_is_sent_to_sign_in(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", AFTER_MFA)
-def test_password_only_is_sent_to_the_second_factor(name: str, personas: Any, client_for: Any) -> None:
+def test_password_only_is_sent_to_the_second_factor(
+    name: str, personas: Any, client_for: Any
+) -> None:
     client = client_for(personas.privacy_officer, verified=False)
     response = _call(client, name)
     assert response.status_code == 302
@@ -121,7 +125,9 @@ def test_password_only_is_sent_to_the_second_factor(name: str, personas: Any, cl
 
 @pytest.mark.parametrize("name", AFTER_MFA)
 @pytest.mark.parametrize("role", sorted(ALL_ROLES))
-def test_each_role_gets_the_page_or_404(name: str, role: str, personas: Any, client_for: Any) -> None:
+def test_each_role_gets_the_page_or_404(
+    name: str, role: str, personas: Any, client_for: Any
+) -> None:
     route = ROUTES[name]
     user = next(u for u in personas.all() if u.role == role)
     response = _call(client_for(user), name)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -124,12 +124,15 @@ class TestInvitationLink:
         assert patient.check_password(NEW_PASSWORD)
         assert patient.email_verified_at is not None
 
-    def test_a_weak_password_is_refused(self, personas: Any, client_for: Any, smtp_server: Any) -> None:
+    def test_a_weak_password_is_refused(
+        self, personas: Any, client_for: Any, smtp_server: Any
+    ) -> None:
         link = self._invited(personas, client_for, smtp_server)
         client = Client()
         client.get(link)
         response = client.post(
-            reverse("accounts:invitation_accept"), {"password1": "password1234", "password2": "password1234"}
+            reverse("accounts:invitation_accept"),
+            {"password1": "password1234", "password2": "password1234"},
         )
         assert response.status_code == 200
         assert "too common" in response.content.decode()
@@ -146,7 +149,9 @@ class TestInvitationLink:
         assert again.status_code == 410
         assert "already been used" in again.content.decode()
 
-    def test_an_expired_link_is_refused(self, personas: Any, client_for: Any, smtp_server: Any) -> None:
+    def test_an_expired_link_is_refused(
+        self, personas: Any, client_for: Any, smtp_server: Any
+    ) -> None:
         link = self._invited(personas, client_for, smtp_server)
         with time_machine.travel(timezone.now() + timedelta(hours=73)):
             response = Client().get(link)
@@ -187,12 +192,12 @@ class TestStaffAccounts:
         assert User.objects.get(email="nina@clinic.test").role == "clinician"
         assert len(smtp_server.messages) == 1
 
-    def test_the_patient_role_cannot_be_chosen_for_staff(self, personas: Any, client_for: Any) -> None:
+    def test_the_patient_role_cannot_be_chosen_for_staff(
+        self, personas: Any, client_for: Any
+    ) -> None:
         response = client_for(personas.privacy_officer).post(
             reverse("accounts:staff_create"),
             {"full_name": "Nina Lopez", "email": "nina@clinic.test", "role": "patient"},
         )
         assert response.status_code == 200
         assert not User.objects.filter(email="nina@clinic.test").exists()
-
-

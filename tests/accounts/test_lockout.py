@@ -3,9 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
 import time_machine
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -13,13 +11,6 @@ from django.utils import timezone
 from accounts.actions import AccountsAction
 from tests.accounts.helpers import actions, password_step
 from tests.conftest import PASSWORD
-
-
-@pytest.fixture(autouse=True)
-def _clean_cache() -> Any:
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _fail(email: str, times: int, ip: str = "10.0.0.1") -> Any:
@@ -41,9 +32,13 @@ class TestAccountLockout:
         response = password_step(Client(), personas.patient.email, PASSWORD, REMOTE_ADDR="10.0.0.1")
         assert response.status_code == 302
 
-    def test_the_lock_is_per_ip_so_a_clinic_behind_nat_is_not_locked_out(self, personas: Any) -> None:
+    def test_the_lock_is_per_ip_so_a_clinic_behind_nat_is_not_locked_out(
+        self, personas: Any
+    ) -> None:
         _fail(personas.patient.email, 5, ip="10.0.0.1")
-        response = password_step(Client(), personas.clinician.email, PASSWORD, REMOTE_ADDR="10.0.0.1")
+        response = password_step(
+            Client(), personas.clinician.email, PASSWORD, REMOTE_ADDR="10.0.0.1"
+        )
         assert response.status_code == 302
 
     def test_lock_lifts_after_the_cool_off(self, personas: Any) -> None:
@@ -80,7 +75,9 @@ class TestAccountLockout:
         client = Client(REMOTE_ADDR="10.0.0.3")
         password_step(client, personas.patient.email, PASSWORD, REMOTE_ADDR="10.0.0.3")
         statuses = [
-            client.post(reverse("accounts:mfa_verify"), {"code": "000000"}, REMOTE_ADDR="10.0.0.3").status_code
+            client.post(
+                reverse("accounts:mfa_verify"), {"code": "000000"}, REMOTE_ADDR="10.0.0.3"
+            ).status_code
             for _ in range(5)
         ]
         assert statuses[-1] == 429
@@ -89,16 +86,24 @@ class TestAccountLockout:
 
 
 class TestIPLimit:
-    def test_an_ip_failing_across_many_accounts_is_stopped(self, personas: Any, settings: Any) -> None:
+    def test_an_ip_failing_across_many_accounts_is_stopped(
+        self, personas: Any, settings: Any
+    ) -> None:
         settings.IP_FAILURE_LIMIT = 6
         for n in range(6):
-            password_step(Client(), f"guess{n}@mail.test", "wrong password again", REMOTE_ADDR="10.9.9.9")
+            password_step(
+                Client(), f"guess{n}@mail.test", "wrong password again", REMOTE_ADDR="10.9.9.9"
+            )
         response = password_step(Client(), personas.patient.email, PASSWORD, REMOTE_ADDR="10.9.9.9")
         assert response.status_code == 429
 
     def test_other_ips_are_not_affected(self, personas: Any, settings: Any) -> None:
         settings.IP_FAILURE_LIMIT = 6
         for n in range(6):
-            password_step(Client(), f"guess{n}@mail.test", "wrong password again", REMOTE_ADDR="10.9.9.9")
-        response = password_step(Client(), personas.patient.email, PASSWORD, REMOTE_ADDR="10.9.9.10")
+            password_step(
+                Client(), f"guess{n}@mail.test", "wrong password again", REMOTE_ADDR="10.9.9.9"
+            )
+        response = password_step(
+            Client(), personas.patient.email, PASSWORD, REMOTE_ADDR="10.9.9.10"
+        )
         assert response.status_code == 302

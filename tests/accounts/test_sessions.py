@@ -4,7 +4,6 @@ from datetime import timedelta
 from typing import Any
 
 import time_machine
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,7 +17,9 @@ class TestSessionLifetime:
         with time_machine.travel(timezone.now() + timedelta(minutes=16)):
             response = client.get(reverse("accounts:home"))
         assert response["Location"] == reverse("accounts:sign_in") + "?expired=idle"
-        assert client.get(reverse("accounts:home"))["Location"].startswith(reverse("accounts:sign_in"))
+        assert client.get(reverse("accounts:home"))["Location"].startswith(
+            reverse("accounts:sign_in")
+        )
 
     def test_activity_keeps_the_session(self, personas: Any, client_for: Any) -> None:
         client = client_for(personas.patient)
@@ -27,7 +28,9 @@ class TestSessionLifetime:
             with time_machine.travel(start + timedelta(minutes=minutes)):
                 assert client.get(reverse("accounts:home")).status_code == 200
 
-    def test_the_absolute_limit_ends_even_an_active_session(self, personas: Any, client_for: Any) -> None:
+    def test_the_absolute_limit_ends_even_an_active_session(
+        self, personas: Any, client_for: Any
+    ) -> None:
         client = client_for(personas.patient)
         start = timezone.now()
         response = None
@@ -47,18 +50,26 @@ class TestSessionLifetime:
 
 
 class TestOtherSessionsEnd:
-    def test_changing_the_password_ends_other_sessions(self, personas: Any, client_for: Any) -> None:
+    def test_changing_the_password_ends_other_sessions(
+        self, personas: Any, client_for: Any
+    ) -> None:
         here, elsewhere = client_for(personas.patient), client_for(personas.patient)
         new = "a completely different passphrase 9"
         response = here.post(
             reverse("accounts:password_change"),
-            {"current_password": "a long and unusual passphrase 42", "password1": new, "password2": new},
+            {
+                "current_password": "a long and unusual passphrase 42",
+                "password1": new,
+                "password2": new,
+            },
         )
         assert response.status_code == 302
         assert here.get(reverse("accounts:home")).status_code == 200
         assert elsewhere.get(reverse("accounts:home")).status_code == 302
 
-    def test_changing_second_factors_ends_other_sessions(self, personas: Any, client_for: Any) -> None:
+    def test_changing_second_factors_ends_other_sessions(
+        self, personas: Any, client_for: Any
+    ) -> None:
         here, elsewhere = client_for(personas.patient), client_for(personas.patient)
         from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -69,7 +80,9 @@ class TestOtherSessionsEnd:
 
 
 class TestFreshSecondFactor:
-    def test_sensitive_changes_ask_for_a_fresh_second_factor(self, personas: Any, client_for: Any) -> None:
+    def test_sensitive_changes_ask_for_a_fresh_second_factor(
+        self, personas: Any, client_for: Any
+    ) -> None:
         client = client_for(personas.patient)
         with time_machine.travel(timezone.now() + timedelta(minutes=6)):
             client.get(reverse("accounts:home"))  # still active
@@ -97,5 +110,3 @@ class TestFreshSecondFactor:
             reverse("accounts:factor_remove", args=["totpdevice", device.pk])
         )
         assert response.status_code == 404
-
-

@@ -117,7 +117,9 @@ class TestSignOut:
         assert replay.get(reverse("accounts:home")).status_code == 302
         assert AccountsAction.SIGN_OUT in actions(actor_id=personas.patient.pk)
 
-    def test_a_tampered_session_cookie_is_not_a_session(self, personas: Any, client_for: Any) -> None:
+    def test_a_tampered_session_cookie_is_not_a_session(
+        self, personas: Any, client_for: Any
+    ) -> None:
         client = client_for(personas.patient)
         cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
         forged = Client()

@@ -8,17 +8,17 @@ from support.net import client_ip
 
 class TestEnv:
     def test_booleans_accept_only_true_and_false(self) -> None:
-        assert Env({"X": "true"}).bool("X", False) is True
+        assert Env({"X": "true"}).boolean("X", False) is True
         with pytest.raises(ConfigError, match="X must be 'true' or 'false'"):
-            Env({"X": "yes"}).bool("X", False)
+            Env({"X": "yes"}).boolean("X", False)
 
     def test_integers_are_validated_with_the_variable_named(self) -> None:
         with pytest.raises(ConfigError, match="PORT must be a whole number"):
-            Env({"PORT": "eighty"}).int("PORT", 1)
+            Env({"PORT": "eighty"}).integer("PORT", 1)
         with pytest.raises(ConfigError, match="PORT must be at least 1"):
-            Env({"PORT": "0"}).int("PORT", 1, minimum=1)
+            Env({"PORT": "0"}).integer("PORT", 1, minimum=1)
 
-    def test_secrets_come_from_a_file(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    def test_secrets_come_from_a_file(self, tmp_path) -> None:
         path = tmp_path / "key"
         path.write_text("s3cr3t\n")
         assert Env({"KEY_FILE": str(path)}).secret("KEY") == "s3cr3t"
@@ -29,7 +29,7 @@ class TestEnv:
 
     def test_error_messages_never_echo_the_value(self) -> None:
         with pytest.raises(ConfigError) as error:
-            Env({"DEBUG": "hunter2"}).bool("DEBUG", False)
+            Env({"DEBUG": "hunter2"}).boolean("DEBUG", False)
         assert "hunter2" not in str(error.value)
 
 
@@ -37,7 +37,12 @@ class TestDatabaseUrl:
     def test_tcp_url(self) -> None:
         db = parse_database_url("postgresql://u:p%40ss@db.internal:6543/portal")
         assert (db["HOST"], db["PORT"], db["USER"], db["PASSWORD"], db["NAME"]) == (
-            "db.internal", "6543", "u", "p@ss", "portal")
+            "db.internal",
+            "6543",
+            "u",
+            "p@ss",
+            "portal",
+        )
 
     def test_unix_socket_url_from_pgserver(self) -> None:
         db = parse_database_url("postgresql://postgres:@/portal?host=/work/var/pgdata")

@@ -18,8 +18,9 @@ class Command(BaseCommand):
             raise CommandError("seed_demo refuses to run in production mode")
         with system_actor("command:seed_demo"):
             seeded = personas_seed()
-        self.stdout.write(self.style.SUCCESS("Demo personas (password for all: "
-                                             f"{DEMO_PASSWORD!r})"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo personas (password for all: {DEMO_PASSWORD!r})")
+        )
         for persona, _user, device in seeded:
             secret = base64.b32encode(device.bin_key).decode().rstrip("=")
             self.stdout.write(
