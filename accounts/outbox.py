@@ -34,9 +34,7 @@ def outbox_list(limit: int = 50) -> list[dict[str, str]]:
         return []
     emails = []
     for path in sorted(folder.glob("*.eml"), reverse=True)[:limit]:
-        parsed: ParsedMessage = message_from_bytes(
-            path.read_bytes(), policy=policy.default
-        )
+        parsed: ParsedMessage = message_from_bytes(path.read_bytes(), policy=policy.default)
         body = parsed.get_body(preferencelist=("plain",))
         emails.append(
             {

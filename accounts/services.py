@@ -102,8 +102,29 @@ def invitation_issue(*, user: User, actor: User | None) -> Invitation:
     event_record(action=AccountsAction.INVITATION_ISSUED, target=invitation, patient_id=_pid(user))
     from accounts.tasks import invitation_send
 
-    transaction.on_commit(lambda: invitation_send.delay(invitation.pk))
+    # robust: a broker outage must not fail the enrollment; invitations_resend_unsent
+    # picks up what was not sent.
+    transaction.on_commit(lambda: invitation_send.delay(invitation.pk), robust=True)
     return invitation
+
+
+def invitations_resend_unsent(*, older_than: timedelta = timedelta(minutes=2)) -> int:
+    """Re-enqueue usable invitations whose e-mail never went out; returns how many."""
+    from accounts.tasks import invitation_send
+
+    cutoff = timezone.now() - older_than
+    pending = Invitation.objects.filter(
+        sent_at__isnull=True,
+        used_at__isnull=True,
+        revoked_at__isnull=True,
+        created_at__lt=cutoff,
+        expires_at__gt=timezone.now(),
+    ).values_list("pk", flat=True)
+    count = 0
+    for invitation_id in pending:
+        invitation_send.delay(invitation_id)
+        count += 1
+    return count
 
 
 def invitation_token_make(invitation: Invitation) -> str:
@@ -170,28 +191,35 @@ def totp_device_start(*, user: User) -> TOTPDevice:
     return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
 
 
-@transaction.atomic
 def totp_device_confirm(*, user: User, device_id: int, token: str) -> TOTPDevice:
-    device = (
-        TOTPDevice.objects.select_for_update()
-        .filter(pk=device_id, user=user, confirmed=False)
-        .first()
-    )
-    if device is None:
-        raise AccountsError("no_pending_device", "Start the set-up again.")
-    if not device.verify_token(token):
-        event_record(
-            action=AccountsAction.MFA_FAILED,
-            outcome=Outcome.DENIED,
-            target=device,
-            patient_id=_pid(user),
-            details={"factor": "totp", "stage": "enrollment"},
+    """Confirm a pending TOTP device with a code from the app.
+
+    A wrong code is audited outside the transaction that would roll it back.
+    """
+    with transaction.atomic():
+        device = (
+            TOTPDevice.objects.select_for_update()
+            .filter(pk=device_id, user=user, confirmed=False)
+            .first()
         )
-        raise AccountsError("bad_code", "That code did not match. Check the time on your phone.")
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    _devices_changed(user=user, action=AccountsAction.MFA_ENROLLED, device=device, factor="totp")
-    return device
+        if device is None:
+            raise AccountsError("no_pending_device", "Start the set-up again.")
+        matched = device.verify_token(token)
+        if matched:
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            _devices_changed(
+                user=user, action=AccountsAction.MFA_ENROLLED, device=device, factor="totp"
+            )
+            return device
+    event_record(
+        action=AccountsAction.MFA_FAILED,
+        outcome=Outcome.DENIED,
+        target=device,
+        patient_id=_pid(user),
+        details={"factor": "totp", "stage": "enrollment"},
+    )
+    raise AccountsError("bad_code", "That code did not match. Check the time on your phone.")
 
 
 @transaction.atomic

@@ -3,6 +3,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.emails import email_send
 from accounts.models import Invitation
@@ -25,3 +26,13 @@ def invitation_send(invitation_id: int) -> None:
             template="accounts/email/invitation",
             context={"link": link, "hours": settings.INVITATION_TTL_HOURS},
         )
+        Invitation.objects.filter(pk=invitation.pk).update(sent_at=timezone.now())
+
+
+@shared_task
+def invitations_sweep() -> int:
+    """Periodic: a broker outage delays invitations and loses none."""
+    from accounts.services import invitations_resend_unsent
+
+    with system_actor("task:invitations_sweep"):
+        return invitations_resend_unsent()

@@ -251,6 +251,7 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {
     "audit-seal": {"task": "audit.tasks.seal_events", "schedule": 10.0},
+    "invitations-sweep": {"task": "accounts.tasks.invitations_sweep", "schedule": 120.0},
 }
 
 # django-otp and passkeys.

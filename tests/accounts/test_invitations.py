@@ -201,3 +201,27 @@ class TestStaffAccounts:
         )
         assert response.status_code == 200
         assert not User.objects.filter(email="nina@clinic.test").exists()
+
+
+class TestInvitationDelivery:
+    def test_an_invitation_the_broker_lost_is_sent_by_the_sweep(
+        self, personas: Any, smtp_server: Any
+    ) -> None:
+        from accounts.services import invitation_issue, invitations_resend_unsent
+
+        invitation = invitation_issue(user=personas.patient, actor=personas.clinician)
+        assert smtp_server.messages == []  # on-commit never ran: as if the broker were down
+        with time_machine.travel(timezone.now() + timedelta(minutes=3)):
+            assert invitations_resend_unsent() == 1
+        invitation.refresh_from_db()
+        assert invitation.sent_at is not None
+        assert [m["X-Envelope-To"] for m in smtp_server.messages] == [personas.patient.email]
+
+    def test_the_sweep_leaves_sent_invitations_alone(self, personas: Any, smtp_server: Any) -> None:
+        from accounts.services import invitation_issue, invitations_resend_unsent
+
+        with _commit(execute=True):
+            invitation_issue(user=personas.patient, actor=personas.clinician)
+        with time_machine.travel(timezone.now() + timedelta(minutes=3)):
+            assert invitations_resend_unsent() == 0
+        assert len(smtp_server.messages) == 1
