@@ -6,7 +6,12 @@ from django.http import HttpRequest
 
 def portal(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
-    area = "portal" if user is not None and getattr(user, "is_patient", False) else "staff"
+    if user is None or not user.is_authenticated:
+        area = "public"
+    elif getattr(user, "is_patient", False):
+        area = "portal"
+    else:
+        area = "staff"
     return {
         "organisation": settings.ORGANISATION_NAME,
         "area": area,

@@ -27,6 +27,6 @@ class Command(BaseCommand):
                 f"  {persona.key:<16} {persona.email:<28} {persona.role:<16} TOTP key {secret}"
             )
         self.stdout.write(
-            "Second factor in demo mode: `.venv/bin/python manage.py demo_code <e-mail>` prints "
-            "the current 6-digit code (or add the TOTP key above to any authenticator app)."
+            "Second factor in demo mode: the sign-in's second step shows the persona's current "
+            "code, or add the TOTP key above to any authenticator app."
         )
