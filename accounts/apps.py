@@ -12,6 +12,16 @@ class AccountsConfig(AppConfig):
         from audit import registry
 
         registry.register(actions.AccountsAction)
+        registry.register_target_types(
+            {
+                "accounts.user": "Account details",
+                "accounts.patientprofile": "Patient profile",
+                "accounts.invitation": "Portal invitation",
+                "otp_totp.totpdevice": "Authenticator app",
+                "otp_static.staticdevice": "Backup codes",
+                "django_otp_webauthn.webauthncredential": "Passkey",
+            }
+        )
 
 
 class PortalAdminConfig(AdminConfig):

@@ -9,3 +9,12 @@ class AuditAction(models.TextChoices):
     EXPORTED = "audit.exported", "Audit log exported"
     VERIFIED = "audit.verified", "Audit chain verified"
     SEALED = "audit.sealed", "Audit events sealed"
+    ACCESS_HISTORY_VIEWED = "audit.access_history_viewed", "Own access history viewed"
+
+
+# What a patient is told was looked at, per target type this app records.
+TARGET_TYPES = {
+    "audit.auditevent": "Access log entry",
+    "audit.search": "Access log search",
+    "audit.export": "Access log export",
+}

@@ -10,3 +10,4 @@ class AuditConfig(AppConfig):
         from audit import actions, registry
 
         registry.register(actions.AuditAction)
+        registry.register_target_types(actions.TARGET_TYPES)

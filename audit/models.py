@@ -51,3 +51,52 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} {self.outcome}"
+
+
+class AuditSeal(models.Model):
+    """The link that chains one event to the one sealed before it (45 CFR 164.312(b)).
+
+    Kept apart from the event because events may never be updated: a sealing job
+    appends one row per event, in sequence order, some seconds after the event was
+    written, so writers never wait on the chain. ``hash`` is an HMAC-SHA256, keyed
+    from ``AUDIT_SEAL_KEY`` (which never enters the database), over the previous
+    event's id and hash and the event's canonical serialization (``audit.chain``):
+    someone with database access alone can neither edit an event nor forge the seal
+    of an inserted one. Append-only like the events.
+    """
+
+    event = models.OneToOneField(
+        AuditEvent, primary_key=True, on_delete=models.PROTECT, related_name="seal"
+    )
+    prev_event_id = models.BigIntegerField(null=True, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+    key_id = models.CharField(max_length=16)
+
+    def __str__(self) -> str:
+        return f"seal #{self.event_id}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement of the chain head: "through event N there are C sealed events
+    and the head hash is H", one per sealing batch.
+
+    The chain proves each seal against its predecessor; a checkpoint also proves the
+    length, so cutting events off the end of the chain is found too. The signature is
+    an HMAC-SHA256 with a key derived from ``AUDIT_SEAL_KEY``; ``key_id`` names which
+    key, so old checkpoints remain verifiable after a rotation. Append-only.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    through_event_id = models.BigIntegerField(unique=True)
+    head_hash = models.CharField(max_length=64)
+    count = models.BigIntegerField()
+    created_at = models.DateTimeField()
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["through_event_id"]
+
+    def __str__(self) -> str:
+        return f"checkpoint through #{self.through_event_id}"

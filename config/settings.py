@@ -51,6 +51,8 @@ else:
     AUDIT_SEAL_KEY = env.secret("AUDIT_SEAL_KEY") or "insecure-demo-audit-seal-key-0123456789"
     REDIS_URL = env.string("REDIS_URL")
     DEBUG = env.boolean("DEBUG", APP_MODE == "demo")
+# Earlier seal keys, so seals and checkpoints made before a rotation still verify.
+AUDIT_SEAL_RETIRED_KEYS = env.csv("AUDIT_SEAL_RETIRED_KEYS")
 ENCRYPTION_KEYS = env.secret("ENCRYPTION_KEYS")
 ENCRYPTION_KMS_KEY_ID = env.string("ENCRYPTION_KMS_KEY_ID")
 

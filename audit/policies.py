@@ -1,0 +1,57 @@
+"""Who may read the audit log, and which events they may read.
+
+One place answers both "may they?" and "which ones?", so the list, the detail page
+and the export can never disagree. Roles are compared as strings: ``audit`` sits below
+``accounts`` and does not import it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from audit.models import ActorKind, AuditEvent, Outcome
+
+PRIVACY_OFFICER = "privacy_officer"
+PATIENT = "patient"
+STAFF_ROLES = frozenset({"clinician", "records_clerk", PRIVACY_OFFICER})
+
+
+def _role(user: Any) -> str:
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return ""
+    return str(getattr(user, "role", ""))
+
+
+def may_review_audit_log(user: Any) -> bool:
+    """The privacy officer reviews activity (45 CFR 164.308(a)(1)(ii)(D)); no one else."""
+    return _role(user) == PRIVACY_OFFICER
+
+
+def events_visible_to(user: Any) -> QuerySet[AuditEvent]:
+    if may_review_audit_log(user):
+        return AuditEvent.objects.all()
+    return AuditEvent.objects.none()
+
+
+def may_see_access_history(user: Any) -> bool:
+    """A patient sees who on the staff accessed their information."""
+    return _role(user) == PATIENT
+
+
+def access_history_visible_to(user: Any) -> QuerySet[AuditEvent]:
+    """Successful actions by staff members on this patient's information.
+
+    Denied attempts showed the staff member nothing, so they are the privacy officer's
+    business rather than an entry in "who viewed my information"; the patient's own
+    actions are not shown either.
+    """
+    if not may_see_access_history(user):
+        return AuditEvent.objects.none()
+    return AuditEvent.objects.filter(
+        patient_id=user.pk,
+        actor_kind=ActorKind.USER,
+        actor_role__in=STAFF_ROLES,
+        outcome=Outcome.SUCCESS,
+    )

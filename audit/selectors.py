@@ -1,0 +1,102 @@
+"""Reads of the audit log. Each takes the acting user and returns only what they may see."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from audit import policies
+from audit.models import AuditEvent
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class EventFilters:
+    """A privacy officer's search: ids and codes only, so it can go into audit details."""
+
+    patient_id: int | None = None
+    actor_id: int | None = None
+    action: str = ""
+    outcome: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def codes(self) -> dict[str, str | int]:
+        """The filters as audit ``details``: what was asked for, never what was found."""
+        codes: dict[str, str | int] = {}
+        for name in ("patient_id", "actor_id", "action", "outcome"):
+            value = getattr(self, name)
+            if value not in (None, ""):
+                codes[name] = value
+        for name in ("date_from", "date_to"):
+            value = getattr(self, name)
+            if value is not None:
+                codes[name] = value.isoformat()
+        return codes
+
+    def apply(self, events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+        if self.patient_id is not None:
+            events = events.filter(patient_id=self.patient_id)
+        if self.actor_id is not None:
+            events = events.filter(actor_id=self.actor_id)
+        if self.action:
+            events = events.filter(action=self.action)
+        if self.outcome:
+            events = events.filter(outcome=self.outcome)
+        if self.date_from is not None:
+            events = events.filter(occurred_at__gte=_start_of(self.date_from))
+        if self.date_to is not None:  # inclusive: up to the end of that day
+            events = events.filter(occurred_at__lt=_start_of(self.date_to + timedelta(days=1)))
+        return events
+
+
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
+
+
+@dataclass(frozen=True)
+class EventPage:
+    """One page, newest first. Keyset paging (``id < before``) costs one query per page
+    and no COUNT over a table that grows for six years."""
+
+    events: list[AuditEvent]
+    older_than: int | None  # pass as ``before`` for the next (older) page
+
+
+def _page(events: QuerySet[AuditEvent], before: int | None, page_size: int) -> EventPage:
+    if before is not None:
+        events = events.filter(id__lt=before)
+    rows = list(events.order_by("-id")[: page_size + 1])
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    return EventPage(events=rows, older_than=rows[-1].pk if more else None)
+
+
+def events_search(
+    *, user: Any, filters: EventFilters, before: int | None = None, page_size: int = PAGE_SIZE
+) -> EventPage:
+    return _page(filters.apply(policies.events_visible_to(user)), before, page_size)
+
+
+def event_get(*, user: Any, event_id: int) -> AuditEvent:
+    """One event with its seal; ``AuditEvent.DoesNotExist`` outside the user's scope."""
+    return policies.events_visible_to(user).select_related("seal").get(pk=event_id)
+
+
+def events_export(*, user: Any, filters: EventFilters, before: int) -> Iterator[AuditEvent]:
+    """Every matching event older than ``before`` (the export's own event), streamed
+    through a server-side cursor so memory stays flat for a six-year export."""
+    events = filters.apply(policies.events_visible_to(user)).filter(id__lt=before)
+    return events.order_by("id").iterator(chunk_size=2000)
+
+
+def access_history_list(
+    *, user: Any, before: int | None = None, page_size: int = PAGE_SIZE
+) -> EventPage:
+    return _page(policies.access_history_visible_to(user), before, page_size)

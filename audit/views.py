@@ -1,0 +1,199 @@
+"""Audit log screens (45 CFR 164.312(b) review; 164.308(a)(1)(ii)(D) activity review).
+
+Every look at the log is itself an event. The sign-in and second-factor gate is the
+global middleware; these views add the role rule (404 outside it) and, for exports, a
+fresh second factor.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
+)
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from accounts.decorators import allowed_if, fresh_otp_required
+from audit import policies, registry, selectors
+from audit.actions import AuditAction
+from audit.forms import EventSearchForm
+from audit.models import AuditEvent
+from audit.services import event_record
+
+EXPORT_FORMATS = ("csv", "json")
+EXPORT_COLUMNS = (
+    "id",
+    "occurred_at",
+    "actor_kind",
+    "actor_id",
+    "actor_role",
+    "actor_label",
+    "action",
+    "target_type",
+    "target_id",
+    "patient_id",
+    "outcome",
+    "ip",
+    "user_agent",
+    "request_id",
+    "details",
+)
+
+
+@require_GET
+@allowed_if(policies.may_review_audit_log)
+def event_search(request: HttpRequest) -> HttpResponse:
+    form = EventSearchForm(request.GET)
+    page = None
+    if form.is_valid():
+        filters = form.filters()
+        before = form.cleaned_data.get("before")
+        page = selectors.events_search(user=request.user, filters=filters, before=before)
+        details: dict[str, Any] = {**filters.codes(), "shown": len(page.events)}
+        if before:
+            details["before"] = before
+        event_record(
+            action=AuditAction.SEARCHED,
+            target_type="audit.search",
+            patient_id=filters.patient_id,
+            details=details,
+        )
+    query = request.GET.copy()
+    query.pop("before", None)
+    return render(
+        request,
+        "audit/search.html",
+        {"form": form, "page": page, "query": query.urlencode(), "formats": EXPORT_FORMATS},
+    )
+
+
+@require_GET
+@allowed_if(policies.may_review_audit_log)
+def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        event = selectors.event_get(user=request.user, event_id=pk)
+    except AuditEvent.DoesNotExist:
+        raise Http404 from None
+    event_record(action=AuditAction.EVENT_VIEWED, target=event, patient_id=event.patient_id)
+    sealed = hasattr(event, "seal")
+    return render(
+        request,
+        "audit/event_detail.html",
+        {
+            "event": event,
+            "action_label": registry.label_for(event.action),
+            "details": json.dumps(event.details, indent=2, sort_keys=True),
+            "sealed": sealed,
+        },
+    )
+
+
+@require_GET
+@allowed_if(policies.may_review_audit_log)
+@fresh_otp_required
+def event_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
+    """The current search as a file. The export is recorded (with its filters) before
+    the first row leaves, and covers the events older than that record."""
+    if fmt not in EXPORT_FORMATS:
+        raise Http404
+    form = EventSearchForm(request.GET)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Invalid search.")
+    filters = form.filters()
+    export = event_record(
+        action=AuditAction.EXPORTED,
+        target_type="audit.export",
+        patient_id=filters.patient_id,
+        details={**filters.codes(), "format": fmt},
+    )
+    events = selectors.events_export(user=request.user, filters=filters, before=export.pk)
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    if fmt == "csv":
+        response: HttpResponseBase = StreamingHttpResponse(
+            _csv_lines(events), content_type="text/csv"
+        )
+    else:
+        response = StreamingHttpResponse(_json_chunks(events), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="audit-events-{stamp}.{fmt}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+@allowed_if(policies.may_see_access_history)
+def my_access_log(request: HttpRequest) -> HttpResponse:
+    """ "Who viewed my information": staff name and role, when, and what kind of item."""
+    before = _positive_int(request.GET.get("before"))
+    page = selectors.access_history_list(user=request.user, before=before)
+    event_record(
+        action=AuditAction.ACCESS_HISTORY_VIEWED,
+        target_type="audit.access_history",
+        patient_id=request.user.pk,
+    )
+    entries = [
+        {
+            "who": event.actor_label,
+            "when": event.occurred_at,
+            "what": registry.label_for(event.action),
+            "item": registry.target_label_for(event.target_type),
+        }
+        for event in page.events
+    ]
+    return render(request, "audit/my_access_log.html", {"entries": entries, "page": page})
+
+
+def _positive_int(value: str | None) -> int | None:
+    if value and value.isdigit() and int(value) > 0:
+        return int(value)
+    return None
+
+
+def _export_row(event: AuditEvent) -> dict[str, Any]:
+    row = {name: getattr(event, name) for name in EXPORT_COLUMNS}
+    row["occurred_at"] = event.occurred_at.isoformat()
+    return row
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """Defuse spreadsheet formulas: user agents and labels come from outside."""
+    if isinstance(value, dict):
+        value = json.dumps(value, sort_keys=True)
+    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
+        return "'" + value
+    return "" if value is None else value
+
+
+def _csv_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(EXPORT_COLUMNS)
+    for event in events:
+        row = _export_row(event)
+        yield writer.writerow([_cell(row[name]) for name in EXPORT_COLUMNS])
+
+
+def _json_chunks(events: Iterable[AuditEvent]) -> Iterator[str]:
+    yield "["
+    separator = "\n"
+    for event in events:
+        yield separator + json.dumps(_export_row(event), sort_keys=True)
+        separator = ",\n"
+    yield "\n]\n"
