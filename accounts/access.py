@@ -18,7 +18,6 @@ PRE_MFA_VIEWS = frozenset(
     {
         "accounts:mfa_verify",
         "accounts:mfa_enroll",
-        "accounts:backup_codes_first",
         "accounts:sign_out",
         "otp_webauthn:credential-authentication-begin",
         "otp_webauthn:credential-authentication-complete",

@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from accounts.actions import AccountsAction
 from accounts.models import Invitation, PatientProfile, Role, User
@@ -29,6 +30,11 @@ class AuditedAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
+        if isinstance(obj, User) and change and "email" in form.changed_data:
+            # A link sent to the old address must not work for the new one.
+            obj.invitations.filter(used_at__isnull=True, revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
         self._record(obj, "change" if change else "add", list(form.changed_data))
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:

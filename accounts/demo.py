@@ -67,6 +67,7 @@ def personas_seed() -> list[tuple[Persona, User, TOTPDevice]]:
         )
         user.full_name, user.role, user.is_active = persona.full_name, persona.role, True
         user.email_verified_at = user.email_verified_at or timezone.now()
+        user.mfa_enrolled_at = user.mfa_enrolled_at or timezone.now()
         user.set_password(DEMO_PASSWORD)
         user.save()
         if persona.role == Role.PRIVACY_OFFICER:

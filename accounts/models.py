@@ -56,6 +56,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     role = models.CharField(max_length=32, choices=Role.choices)
     is_active = models.BooleanField(default=True)
     email_verified_at = models.DateTimeField(null=True, blank=True)
+    # Set when the first second factor is confirmed. After that, losing every factor
+    # means staff-assisted recovery, never a fresh self-enrollment behind the password.
+    mfa_enrolled_at = models.DateTimeField(null=True, blank=True)
     date_joined = models.DateTimeField(default=timezone.now)
     security_stamp = models.CharField(max_length=32, default=_new_security_stamp)
 

@@ -18,4 +18,5 @@ def can_create_staff(user: Any) -> bool:
 
 
 def can_read_demo_outbox(user: Any) -> bool:
-    return bool(user.is_authenticated and user.is_staff_member)
+    # The outbox holds invitation links: only the privacy officer may read it.
+    return bool(user.is_authenticated and user.role == Role.PRIVACY_OFFICER)

@@ -170,6 +170,8 @@ def invitation_accept(*, invitation_id: int, password: str) -> User:
     if not invitation.is_usable():
         raise AccountsError("used", "This invitation link is no longer valid.")
     user = invitation.user
+    if user.has_usable_password() or not user.is_active:
+        raise AccountsError("account_active", "This invitation link is no longer valid.")
     user.set_password(password)
     user.email_verified_at = user.email_verified_at or timezone.now()
     user.rotate_security_stamp()
@@ -249,10 +251,19 @@ def _factor_of(device: Any) -> str:
 
 @transaction.atomic
 def mfa_device_remove(*, user: User, device: Any) -> None:
-    """Remove a second factor, never the last one that can sign the user in."""
+    """Remove a second factor, never the last authenticator app or passkey.
+
+    Backup codes do not count as the last factor: they run out. The user row is locked
+    so two removals at once cannot both pass the check.
+    """
     from accounts.selectors import sign_in_factors_for
 
-    remaining = [d for d in sign_in_factors_for(user) if d.persistent_id != device.persistent_id]
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    remaining = [
+        d
+        for d in sign_in_factors_for(user)
+        if d.persistent_id != device.persistent_id and _factor_of(d) != "backup_codes"
+    ]
     if not remaining:
         raise AccountsError("last_factor", "You cannot remove your last second factor.")
     factor = _factor_of(device)
@@ -269,7 +280,9 @@ def passkey_registered(*, user: User, device: Any) -> None:
 def _devices_changed(*, user: User, action: str, device: Any, factor: str) -> None:
     """Second factors changed: audit it and end every other session of the user."""
     user.rotate_security_stamp()
-    user.save(update_fields=["security_stamp"])
+    if action == AccountsAction.MFA_ENROLLED and user.mfa_enrolled_at is None:
+        user.mfa_enrolled_at = timezone.now()
+    user.save(update_fields=["security_stamp", "mfa_enrolled_at"])
     event_record(
         action=action,
         target=device,

@@ -6,12 +6,11 @@ import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
-from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -33,7 +32,13 @@ from accounts.forms import (
     StaffCreateForm,
     TOTPConfirmForm,
 )
-from accounts.lockout import ip_failure_add, ip_is_blocked, lockout_response
+from accounts.lockout import (
+    ip_failure_add,
+    ip_is_blocked,
+    lockout_response,
+    second_factor_failed,
+    second_factor_succeeded,
+)
 from accounts.models import User
 from accounts.outbox import outbox_list
 from accounts.selectors import has_second_factor, sign_in_factors_for
@@ -113,7 +118,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             )
             target = "accounts:mfa_verify" if has_second_factor(user) else "accounts:mfa_enroll"
             next_url = _safe_next(request)
-            return redirect(f"{reverse(target)}?next={next_url}")
+            return redirect(f"{reverse(target)}?{urlencode({'next': next_url})}")
     expired = request.GET.get("expired") in ("idle", "absolute")
     return render(
         request,
@@ -142,6 +147,7 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
             otp_login(request, device)
             request.session.cycle_key()
             mark_otp_verified(request)
+            second_factor_succeeded(request, user.email)
             factor = "totp" if isinstance(device, TOTPDevice) else "backup_code"
             event_record(
                 action=AccountsAction.MFA_VERIFIED,
@@ -157,9 +163,7 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
             patient_id=_patient_id(user),
             details={"factor": "code"},
         )
-        user_login_failed.send(
-            sender=__name__, credentials={"username": user.email}, request=request
-        )
+        second_factor_failed(request, user.email)
         if getattr(request, "axes_locked_out", False):
             logout(request)
             return lockout_response(request)
@@ -194,9 +198,14 @@ def _demo_code(user: User) -> str | None:
 def mfa_enroll(request: HttpRequest) -> HttpResponse:
     """Add an authenticator app: the first factor of a new account, or another one later."""
     user: User = request.user  # type: ignore[assignment]
-    first = not has_second_factor(user)
+    has_factor = has_second_factor(user)
+    if not has_factor and user.mfa_enrolled_at is not None:
+        # Every factor is gone (backup codes used up): recovery goes through staff.
+        return render(request, "accounts/mfa_recovery.html", status=403)
+    first = not has_factor
     if not first and not (user.is_verified() and otp_is_fresh(request)):
-        return redirect(f"{reverse('accounts:mfa_verify')}?fresh=1&next={request.path}")
+        query = urlencode({"fresh": "1", "next": request.path})
+        return redirect(f"{reverse('accounts:mfa_verify')}?{query}")
     form = TOTPConfirmForm(request.POST or None)
     device = None
     pending = request.session.get(SESSION_TOTP_PENDING)
@@ -260,9 +269,11 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def invitation_open(request: HttpRequest, token: str) -> HttpResponse:
-    """Check the link, then move on to a URL without the token (kept out of history)."""
-    if request.user.is_authenticated:
-        logout(request)
+    """Check the link, then move on to a URL without the token (kept out of history).
+
+    Nobody is signed out here (a GET must change nothing a third-party page could
+    trigger); accepting signs the new account in, which replaces any earlier session.
+    """
     try:
         invitation = services.invitation_from_token(token)
     except AccountsError as error:

@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import update_session_auth_hash
-from django.contrib.auth.signals import user_login_failed
 from django.http import HttpResponse, JsonResponse
 from django_otp import login as otp_login
 from django_otp_webauthn import exceptions
@@ -31,6 +30,7 @@ from webauthn.helpers.structs import AuthenticatorSelectionCriteria, UserVerific
 
 from accounts import services
 from accounts.actions import AccountsAction
+from accounts.lockout import second_factor_failed, second_factor_succeeded
 from accounts.sessions import mark_otp_verified, otp_is_fresh
 from audit.models import Outcome
 from audit.services import event_record
@@ -96,6 +96,7 @@ class PasskeyAuthCompleteView(CompleteCredentialAuthenticationView):
         request.session.cycle_key()
         mark_otp_verified(request)
         user = request.user
+        second_factor_succeeded(request, user.email)
         event_record(
             action=AccountsAction.MFA_VERIFIED,
             target=device,
@@ -119,9 +120,7 @@ class PasskeyAuthCompleteView(CompleteCredentialAuthenticationView):
                 patient_id=user.pk if user.is_patient else None,
                 details={"factor": "passkey", "code": exc.code},
             )
-            user_login_failed.send(
-                sender=__name__, credentials={"username": user.email}, request=request
-            )
+            second_factor_failed(request, user.email)
         response: HttpResponse = super().handle_exception(exc)
         return response
 

@@ -73,6 +73,14 @@ IP_FAILURE_LIMIT = env.integer("LOCKOUT_IP_FAILURE_LIMIT", 30, minimum=1)
 
 WEBAUTHN_RP_ID = env.string("WEBAUTHN_RP_ID") or "localhost"
 WEBAUTHN_ORIGINS = env.csv("WEBAUTHN_ORIGINS", [PORTAL_BASE_URL])
+if PRODUCTION:
+    # Links in e-mails and passkeys must name the real site, over HTTPS.
+    if not env.raw("PORTAL_BASE_URL") or not PORTAL_BASE_URL.startswith("https://"):
+        raise ConfigError("PORTAL_BASE_URL must be set to the https:// address in production")
+    if not env.raw("WEBAUTHN_RP_ID"):
+        raise ConfigError("WEBAUTHN_RP_ID must be set (the site's domain) in production")
+    if not all(origin.startswith("https://") for origin in WEBAUTHN_ORIGINS):
+        raise ConfigError("WEBAUTHN_ORIGINS must all be https:// in production")
 
 EMAIL_HOST = env.string("EMAIL_HOST") or "localhost"
 EMAIL_PORT = env.integer("EMAIL_PORT", 25, minimum=1)
@@ -206,7 +214,8 @@ if PRODUCTION:
     # __Host- cookies: secure, host-only, path=/ (no domain can override them).
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if TRUSTED_PROXY_COUNT > 0:  # only a proxy we trust may say the request was HTTPS
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -226,7 +235,7 @@ CONTENT_SECURITY_POLICY = {
 # django-axes: lock a (user, IP) pair, not a whole clinic behind one NAT; cool-off, not
 # permanent. The per-IP limit across many accounts is accounts.lockout's own counter.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
+AXES_RESET_ON_SUCCESS = False  # reset after the second factor: accounts.lockout
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_CLIENT_IP_CALLABLE = "accounts.lockout.axes_client_ip"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"

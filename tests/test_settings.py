@@ -19,6 +19,8 @@ GOOD = {
     "AUDIT_SEAL_KEY": "b" * 40,
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "EMAIL_USE_TLS": "true",
+    "PORTAL_BASE_URL": "https://portal.example.org",
+    "WEBAUTHN_RP_ID": "portal.example.org",
 }
 
 
@@ -44,7 +46,17 @@ def test_production_starts_with_everything_set() -> None:
 
 
 @pytest.mark.parametrize(
-    "missing", ["SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "ENCRYPTION_KEYS", "AUDIT_SEAL_KEY"]
+    "missing",
+    [
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "ALLOWED_HOSTS",
+        "ENCRYPTION_KEYS",
+        "AUDIT_SEAL_KEY",
+        "REDIS_URL",
+        "PORTAL_BASE_URL",
+        "WEBAUTHN_RP_ID",
+    ],
 )
 def test_production_refuses_to_start_without(missing: str) -> None:
     result = _load({k: v for k, v in GOOD.items() if k != missing})
@@ -56,3 +68,9 @@ def test_production_refuses_a_demo_secret_key() -> None:
     result = _load({**GOOD, "SECRET_KEY": "insecure-demo-and-test-only-key-x9" * 2})
     assert result.returncode != 0
     assert "SECRET_KEY must be a random value" in result.stderr
+
+
+def test_production_refuses_a_plain_http_portal_address() -> None:
+    result = _load({**GOOD, "PORTAL_BASE_URL": "http://portal.example.org"})
+    assert result.returncode != 0
+    assert "PORTAL_BASE_URL must be set to the https://" in result.stderr

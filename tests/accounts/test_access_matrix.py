@@ -55,7 +55,7 @@ ROUTES: dict[str, Route] = {
     ),
     "accounts:patient_enroll": Route(SIGNED_IN, STAFF, methods=("GET", "POST")),
     "accounts:staff_create": Route(SIGNED_IN, OFFICER, methods=("GET", "POST")),
-    "accounts:demo_outbox": Route(SIGNED_IN, STAFF, ok_status=(404,)),  # demo mode only
+    "accounts:demo_outbox": Route(SIGNED_IN, OFFICER, ok_status=(404,)),  # demo mode only
     "audit:search": Route(SIGNED_IN, OFFICER),
     "audit:event_detail": Route(SIGNED_IN, OFFICER, kwargs={"pk": 1}, ok_status=(200, 404)),
     "audit:export": Route(SIGNED_IN, OFFICER, kwargs={"fmt": "csv"}),

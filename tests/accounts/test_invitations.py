@@ -179,6 +179,33 @@ class TestInvitationLink:
         assert Invitation.objects.filter(user=patient, revoked_at__isnull=True).count() == 1
 
 
+class TestInvitationSafety:
+    def test_a_link_cannot_take_over_an_account_that_already_has_a_password(
+        self, personas: Any, smtp_server: Any
+    ) -> None:
+        from accounts.services import invitation_issue
+
+        with _commit(execute=True):
+            invitation_issue(user=personas.patient, actor=personas.clinician)
+        client = Client()
+        client.get(_link(smtp_server))
+        response = client.post(
+            reverse("accounts:invitation_accept"),
+            {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+        )
+        assert response.status_code == 410
+        personas.patient.refresh_from_db()
+        assert not personas.patient.check_password(NEW_PASSWORD)
+
+    def test_opening_a_link_does_not_sign_anyone_out(
+        self, personas: Any, client_for: Any, smtp_server: Any
+    ) -> None:
+        link = TestInvitationLink()._invited(personas, client_for, smtp_server)
+        client = client_for(personas.clinician)
+        client.get(link)
+        assert client.get(reverse("accounts:home")).status_code == 200
+
+
 class TestStaffAccounts:
     def test_privacy_officer_creates_a_staff_account(
         self, personas: Any, client_for: Any, smtp_server: Any

@@ -107,3 +107,51 @@ class TestIPLimit:
             Client(), personas.patient.email, PASSWORD, REMOTE_ADDR="10.9.9.10"
         )
         assert response.status_code == 302
+
+
+class TestSecondFactorLockout:
+    def _password(self, client: Client, email: str) -> None:
+        password_step(client, email, PASSWORD, REMOTE_ADDR="10.0.0.4")
+
+    def _wrong_code(self, client: Client) -> Any:
+        return client.post(
+            reverse("accounts:mfa_verify"), {"code": "000000"}, REMOTE_ADDR="10.0.0.4"
+        )
+
+    def test_entering_the_password_again_does_not_clear_code_failures(self, personas: Any) -> None:
+        client = Client()
+        self._password(client, personas.patient.email)
+        for _ in range(4):
+            self._wrong_code(client)
+        self._password(client, personas.patient.email)  # a fresh password step...
+        assert self._wrong_code(client).status_code == 429  # ...does not buy four more tries
+        assert AccountsAction.LOCKED_OUT in actions(patient_id=personas.patient.pk)
+
+    def test_a_completed_sign_in_clears_the_failures(self, personas: Any) -> None:
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        from tests.accounts.helpers import totp_now
+
+        client = Client()
+        self._password(client, personas.patient.email)
+        for _ in range(4):
+            self._wrong_code(client)
+        device = TOTPDevice.objects.get(user=personas.patient)
+        device.throttle_reset()
+        ok = client.post(
+            reverse("accounts:mfa_verify"), {"code": totp_now(device)}, REMOTE_ADDR="10.0.0.4"
+        )
+        assert ok.status_code == 302
+        client.post(reverse("accounts:sign_out"), REMOTE_ADDR="10.0.0.4")
+        self._password(client, personas.patient.email)
+        assert self._wrong_code(client).status_code == 200  # counting starts again
+
+
+class TestIPv6:
+    def test_addresses_in_one_64_share_a_budget(self) -> None:
+        from accounts.lockout import ip_failure_add, ip_failure_count
+
+        ip_failure_add("2001:db8:1:2::1")
+        ip_failure_add("2001:db8:1:2:ffff::9")
+        assert ip_failure_count("2001:db8:1:2::abcd") == 2
+        assert ip_failure_count("2001:db8:1:3::1") == 0

@@ -110,3 +110,34 @@ class TestFreshSecondFactor:
             reverse("accounts:factor_remove", args=["totpdevice", device.pk])
         )
         assert response.status_code == 404
+
+
+class TestFactorRecovery:
+    def test_the_last_authenticator_cannot_go_even_with_backup_codes_left(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        from accounts.services import backup_codes_issue
+
+        backup_codes_issue(user=personas.patient)
+        device = TOTPDevice.objects.get(user=personas.patient)
+        client_for(personas.patient).post(
+            reverse("accounts:factor_remove", args=["totpdevice", device.pk])
+        )
+        assert TOTPDevice.objects.filter(pk=device.pk).exists()
+
+    def test_an_enrolled_account_without_factors_cannot_self_enroll(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        patient = personas.patient
+        patient.mfa_enrolled_at = timezone.now()
+        patient.save()
+        TOTPDevice.objects.filter(user=patient).delete()  # e.g. every backup code spent
+        client = client_for(patient, verified=False)
+        response = client.get(reverse("accounts:mfa_enroll"))
+        assert response.status_code == 403
+        assert "contact your care team" in response.content.decode().lower()
+        assert not TOTPDevice.objects.filter(user=patient).exists()

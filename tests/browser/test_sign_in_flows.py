@@ -90,13 +90,16 @@ def test_a_passkey_is_enrolled_and_then_signs_in(page: Any, personas: Any) -> No
     _enter_code(page, totp_now(device))
     page.get_by_role("heading", name=f"Hello, {patient.full_name}").wait_for()
 
-    page.goto(reverse("accounts:passkey_add"))
+    page.goto(reverse("accounts:passkey_add"))  # goto waits for "load"
     page.get_by_role("button", name="Create a passkey").click()
     page.wait_for_url(re.compile(r"/security/$"))
     page.get_by_role("cell", name="Passkey", exact=True).wait_for()
 
     page.get_by_role("button", name="Sign out").click()
+    page.get_by_text("You are signed out.").wait_for()
     _sign_in_with_password(page, patient.email, PASSWORD)
+    # The passkey script needs its translation catalogue, loaded async: wait for "load".
+    page.wait_for_load_state("load")
     page.get_by_role("button", name="Use a passkey").click()
     page.get_by_role("heading", name=f"Hello, {patient.full_name}").wait_for()
     from django_otp_webauthn.models import WebAuthnCredential
