@@ -73,23 +73,24 @@ def _is_locked(request: Any) -> bool:
     return not AxesProxyHandler.is_allowed(request, {"username": request.user.email})
 
 
-class PasskeyAuthBeginView(BeginCredentialAuthenticationView):
+class _AfterPasswordMixin:
+    """Both halves of the ceremony: only after the password step, never while locked out."""
+
+    request: Any
+
     def check_can_authenticate(self) -> None:
-        super().check_can_authenticate()
+        super().check_can_authenticate()  # type: ignore[misc]
         if not self.request.user.is_authenticated:
             raise exceptions.PasswordlessLoginDisabled()
         if _is_locked(self.request):
             raise PasskeyLocked()
 
 
-class PasskeyAuthCompleteView(CompleteCredentialAuthenticationView):
-    def check_can_authenticate(self) -> None:
-        super().check_can_authenticate()
-        if not self.request.user.is_authenticated:
-            raise exceptions.PasswordlessLoginDisabled()
-        if _is_locked(self.request):
-            raise PasskeyLocked()
+class PasskeyAuthBeginView(_AfterPasswordMixin, BeginCredentialAuthenticationView):
+    pass
 
+
+class PasskeyAuthCompleteView(_AfterPasswordMixin, CompleteCredentialAuthenticationView):
     def complete_auth(self, device: Any) -> Any:
         request = self.request
         otp_login(request, device)
