@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,7 +43,7 @@ def test_the_privacy_officer_filters_and_exports_the_log(page: Any, personas: An
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Export as CSV").click()
-    content = open(download_info.value.path(), encoding="utf-8").read()
+    content = Path(download_info.value.path()).read_text(encoding="utf-8")
     records = list(csv.DictReader(io.StringIO(content)))
     assert [r["action"] for r in records] == ["accounts.mfa_verified"]
     assert AuditEvent.objects.filter(action=AuditAction.EXPORTED).count() == 1
