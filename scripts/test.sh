@@ -23,4 +23,5 @@ APP_MODE=production \
   EMAIL_USE_TLS=true \
   $PY manage.py check --deploy --fail-level WARNING
 step "pytest"
-$PY -m pytest "$@"
+# A coverage floor guards against untested code landing (STYLE.md: mechanical guards).
+$PY -m pytest --cov --cov-report=term:skip-covered --cov-fail-under=85 "$@"
