@@ -66,12 +66,11 @@ def worker(smtp_server: Any) -> Any:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    app.conf.broker_url = redis_url
-    app.conf.task_always_eager = False
+    app.conf.update(broker_url=redis_url, task_always_eager=False)
     try:
         yield process
     finally:
-        app.conf.task_always_eager = True
+        app.conf.update(task_always_eager=True)
         process.terminate()
         process.wait(timeout=20)
 
