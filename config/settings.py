@@ -32,7 +32,10 @@ if PRODUCTION:
     if not ALLOWED_HOSTS:
         raise ConfigError("ALLOWED_HOSTS must be set in production")
     if env.secret("ENCRYPTION_KEYS") is None and env.raw("ENCRYPTION_KMS_KEY_ID") is None:
-        raise ConfigError("ENCRYPTION_KEYS (or ENCRYPTION_KMS_KEY_ID) must be set in production")
+        raise ConfigError(
+            "ENCRYPTION_KEYS (id:base64-of-32-bytes[,id:key...]) or ENCRYPTION_KMS_KEY_ID "
+            "must be set in production"
+        )
     AUDIT_SEAL_KEY = env.secret("AUDIT_SEAL_KEY") or ""
     if len(AUDIT_SEAL_KEY) < 32:
         raise ConfigError("AUDIT_SEAL_KEY must be set in production (32+ characters)")
@@ -53,8 +56,22 @@ else:
     DEBUG = env.boolean("DEBUG", APP_MODE == "demo")
 # Earlier seal keys, so seals and checkpoints made before a rotation still verify.
 AUDIT_SEAL_RETIRED_KEYS = env.csv("AUDIT_SEAL_RETIRED_KEYS")
-ENCRYPTION_KEYS = env.secret("ENCRYPTION_KEYS")
+
+# Encryption at rest (encryption/): key-encryption keys and the encrypted file store.
+# Local keys are "id:base64key,..." (32-byte AES keys); the database records which is
+# primary, so these variables only need to hold every key still in use. Demo and tests
+# fall back to a fixed, public key: never production (checked above).
+ENCRYPTION_KEYS = env.secret("ENCRYPTION_KEYS") or (
+    None if PRODUCTION else "insecure-dev:aW5zZWN1cmUtZGVtby1hbmQtdGVzdC1vbmx5LWtleSE"
+)
+ENCRYPTION_PRIMARY_KEY_ID = env.string("ENCRYPTION_PRIMARY_KEY_ID")
 ENCRYPTION_KMS_KEY_ID = env.string("ENCRYPTION_KMS_KEY_ID")
+ENCRYPTION_KMS_REGION = env.string("ENCRYPTION_KMS_REGION")
+ENCRYPTION_KMS_ENDPOINT_URL = env.string("ENCRYPTION_KMS_ENDPOINT_URL")
+ENCRYPTION_FILES_S3_BUCKET = env.string("ENCRYPTION_FILES_S3_BUCKET")
+ENCRYPTION_FILES_S3_REGION = env.string("ENCRYPTION_FILES_S3_REGION")
+ENCRYPTION_FILES_S3_ENDPOINT_URL = env.string("ENCRYPTION_FILES_S3_ENDPOINT_URL")
+ENCRYPTION_FILES_S3_PREFIX = env.string("ENCRYPTION_FILES_S3_PREFIX") or "encrypted"
 
 TRUSTED_PROXY_COUNT = env.integer("TRUSTED_PROXY_COUNT", 0, minimum=0)
 ORGANISATION_NAME = env.string("ORGANISATION_NAME") or "Riverside Community Health"
@@ -116,8 +133,12 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "audit",
+    "encryption.apps.EncryptionConfig",
     "accounts.apps.AccountsConfig",
 ]
+if APP_MODE == "test":
+    # A small model with encrypted fields for tests/encryption (never in demo or production).
+    INSTALLED_APPS.append("tests.encryption.testapp.apps.EncryptionTestAppConfig")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -189,6 +210,36 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "var" / "static"
 MEDIA_URL = "/media-never-served/"
+# The encrypted file store holds ciphertext only (encryption.files): S3 when a bucket is
+# configured (credentials from the usual AWS sources), else a private directory.
+_ENCRYPTED_FILES: dict[str, object] = (
+    {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": ENCRYPTION_FILES_S3_BUCKET,
+            "region_name": ENCRYPTION_FILES_S3_REGION,
+            "endpoint_url": ENCRYPTION_FILES_S3_ENDPOINT_URL,
+            "location": ENCRYPTION_FILES_S3_PREFIX,
+            "file_overwrite": False,
+            "default_acl": None,
+            "querystring_auth": True,
+        },
+    }
+    if ENCRYPTION_FILES_S3_BUCKET
+    else {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": MEDIA_ROOT / "encrypted",
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    }
+)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "encrypted_files": _ENCRYPTED_FILES,
+}
 
 # Sessions live in the database so that sign-out and "end my other sessions" are real.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"

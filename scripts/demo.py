@@ -24,6 +24,7 @@ def demo_secrets() -> dict[str, str]:
         lines = [
             f"SECRET_KEY={secrets.token_urlsafe(64)}",
             f"AUDIT_SEAL_KEY={secrets.token_urlsafe(48)}",
+            # id:base64url(32 random bytes), the format `manage.py keys_generate` prints.
             f"ENCRYPTION_KEYS=demo-1:{secrets.token_urlsafe(32)}",
         ]
         SECRETS.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -15,7 +15,7 @@ GOOD = {
     "SECRET_KEY": "k" * 20 + "Zq9vX2mN4bP7wR1tY6uJ3hG8fD5sA0lK",
     "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/portal",
     "ALLOWED_HOSTS": "portal.example.org",
-    "ENCRYPTION_KEYS": "k1:abcdefabcdefabcdefabcdefabcdefabcdef",
+    "ENCRYPTION_KEYS": "k1:YWJjZGVmYWJjZGVmYWJjZGVmYWJjZGVmYWJjZGVmYWI",  # 32 bytes
     "AUDIT_SEAL_KEY": "b" * 40,
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "EMAIL_USE_TLS": "true",
