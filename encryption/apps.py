@@ -8,13 +8,27 @@ class EncryptionConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.apps import apps
+        from django.db.models.signals import post_delete
+
         from audit import registry
-        from encryption import actions
+        from encryption import actions, files, services
         from encryption.errors import KeyringError
         from encryption.keyring import keyring_from_settings
+        from encryption.models import EncryptedFile, EncryptedModel
 
         registry.register(actions.EncryptionAction)
         registry.register_target_types(actions.TARGET_TYPES)
+        # Deleting an encrypted row shreds it (services.object_deleted). One receiver per
+        # concrete model, so other models keep Django's fast (signal-free) deletes.
+        for model in apps.get_models():
+            if issubclass(model, EncryptedModel):
+                post_delete.connect(
+                    services.object_deleted, sender=model, dispatch_uid=f"shred:{model._meta.label}"
+                )
+        post_delete.connect(
+            files.file_deleted, sender=EncryptedFile, dispatch_uid="shred-file-content"
+        )
         # Fail closed at start-up (every process runs this): a malformed keyring stops
         # the process with a message that names the variable, never the key.
         try:

@@ -11,7 +11,10 @@ Use them on a subclass of ``encryption.models.EncryptedModel``::
   first time the attribute is read, so a list page that never reads ``body`` never
   decrypts it (or use ``.only()``/``.defer()`` to not even load it).
 * **Bound**: associated data is (model label, pk, field name); a ciphertext moved to
-  another row or field fails with ``DecryptionFailed``.
+  another row or field fails with ``DecryptionFailed``. So does every value after a
+  rename of the model, its app or the field: pin the old names first, with
+  ``EncryptedModel.encryption_label`` and the field's ``aad_name`` (see
+  ``EncryptedModel``).
 * **Erased**: after ``object_erase`` reading raises ``Erased``.
 * **Saved only through the object**: ``QuerySet.update(body=...)``, lookups on the
   value and serialisation (``dumpdata``) are refused: the first would store plaintext
@@ -23,7 +26,7 @@ Use them on a subclass of ``encryption.models.EncryptedModel``::
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.core import checks, validators
@@ -86,6 +89,18 @@ class EncryptedField(models.Field):
     descriptor_class = _EncryptedAttribute
     mutable_values = False
 
+    def __init__(self, *args: Any, aad_name: str | None = None, **kwargs: Any) -> None:
+        """``aad_name``: the name bound into associated data instead of the field's own
+        (set it to the old name before renaming a field that holds data)."""
+        self.aad_name = aad_name
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        if self.aad_name is not None:
+            kwargs["aad_name"] = self.aad_name
+        return name, path, args, kwargs
+
     def get_internal_type(self) -> str:
         return "BinaryField"
 
@@ -100,7 +115,8 @@ class EncryptedField(models.Field):
     # -- crypto ---------------------------------------------------------------------------
 
     def _owner(self, pk: str) -> tuple[str, str, str]:
-        return (self.model._meta.label_lower, pk, self.name)
+        model = cast("type[EncryptedModel]", self.model)
+        return (model.aad_label(), pk, self.aad_name or self.name)
 
     def sealed_open(self, instance: EncryptedModel, sealed: Sealed) -> Any:
         from encryption import services

@@ -4,7 +4,13 @@ The store is the ``encrypted_files`` entry of ``STORAGES``: a private local dire
 by default, S3 (``storages.backends.s3.S3Storage``) when ``ENCRYPTION_FILES_S3_BUCKET``
 is set. It only ever receives ciphertext, under a random name that says nothing about
 the file and is never reused (the storage refuses to overwrite). Encryption and
-decryption stream in chunks, so memory use does not grow with the file.
+decryption stream in chunks, so memory use does not grow with the file: downloads from
+S3 read the object's HTTP body ``read(n)`` by ``read(n)`` (django-storages' own ``open``
+would first copy the whole object into an in-memory spooled file).
+
+Nothing is left behind: an upload that fails after its data key was made deletes
+whatever reached the store and destroys the key; deleting an ``EncryptedFile`` row
+destroys its key and, once the deletion commits, the stored ciphertext.
 
 Downloads: ``file_response`` streams plaintext as an attachment. Each chunk is
 released only after its tag verified; if a later chunk fails (the stored object was
@@ -15,9 +21,11 @@ event for the download: it knows the patient and why.
 
 from __future__ import annotations
 
+import logging
 import secrets
+import sys
 from collections.abc import Iterator
-from typing import IO, cast
+from typing import IO, Any, Protocol, cast
 
 from django.core.files import File
 from django.core.files.storage import Storage, storages
@@ -30,6 +38,7 @@ from encryption.crypto import Readable
 from encryption.errors import DecryptionFailed
 from encryption.models import EncryptedFile
 
+logger = logging.getLogger(__name__)
 STORAGE_ALIAS = "encrypted_files"
 CONTENT_FIELD = "content"
 
@@ -44,7 +53,7 @@ def _storage_name() -> str:
 
 
 def _owner(record: EncryptedFile) -> tuple[str, str, str]:
-    return (EncryptedFile._meta.label_lower, str(record.pk), CONTENT_FIELD)
+    return (EncryptedFile.aad_label(), str(record.pk), CONTENT_FIELD)
 
 
 class _CiphertextUpload(File):
@@ -69,34 +78,93 @@ def file_store(
     """Encrypt ``source`` (any object with ``read(n)``) into the store; return its record.
 
     The upload runs outside any transaction we open, so a slow client does not hold one.
-    If the final INSERT fails, the store keeps an object nobody can name or decrypt.
+    If anything fails once the data key exists (the source, the store, the INSERT), the
+    stored object (complete or partial) is deleted and the data key destroyed before
+    the error propagates: no orphan ciphertext, no live key for it.
     """
     record = EncryptedFile(original_name=name, content_type=content_type)
     dek = services.object_dek(record)
-    counted = crypto.CountingReader(source)
-    ciphertext = crypto.IterStream(
-        crypto.stream_encrypt(dek, counted, _owner(record), chunk_size=chunk_size)
-    )
-    upload = _CiphertextUpload(ciphertext)
-    record.storage_name = files_storage().save(_storage_name(), upload)
-    record.size = counted.count
-    record.save(force_insert=True)
+    storage = files_storage()
+    wanted_name = _storage_name()
+    stored_name: str | None = None
+    try:
+        counted = crypto.CountingReader(source)
+        ciphertext = crypto.IterStream(
+            crypto.stream_encrypt(dek, counted, _owner(record), chunk_size=chunk_size)
+        )
+        stored_name = storage.save(wanted_name, _CiphertextUpload(ciphertext))
+        record.storage_name = stored_name
+        record.size = counted.count
+        with transaction.atomic():  # a savepoint: a failed INSERT leaves the caller usable
+            record.save(force_insert=True)
+    except BaseException:
+        _upload_undo(storage, stored_name or wanted_name, record)
+        raise
     return record
+
+
+def _upload_undo(storage: Storage, name: str, record: EncryptedFile) -> None:
+    """Best effort; a failure here is logged and the original error still propagates."""
+    try:
+        storage.delete(name)  # also a partial object; deleting a missing one is a no-op
+    except Exception:
+        logger.exception("encrypted upload failed; its stored object could not be deleted")
+    try:
+        services.dek_destroy(data_key_id=record.data_key_id)
+    except Exception:
+        logger.exception("encrypted upload failed; its data key could not be destroyed")
+
+
+class _Body(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+def _open_ciphertext(storage: Storage, name: str) -> _Body:
+    """The stored object, readable in chunks without holding it all (S3 included)."""
+    s3 = sys.modules.get("storages.backends.s3")  # not imported: storage cannot be S3
+    if s3 is not None and isinstance(storage, s3.S3Storage):
+        return _s3_body(storage, name)
+    return cast(_Body, storage.open(name, "rb"))
+
+
+def _s3_body(storage: Any, name: str) -> _Body:
+    """``GetObject``'s streaming body: ``read(n)`` pulls n bytes from the HTTP response."""
+    from botocore.exceptions import ClientError
+    from s3transfer.constants import ALLOWED_DOWNLOAD_ARGS
+    from storages.utils import clean_name
+
+    key = storage._normalize_name(clean_name(name))  # as S3Storage._open does
+    # The storage's download parameters (SSE-C keys, RequestPayer...), as S3File passes them.
+    params = {
+        arg: value
+        for arg, value in storage.get_object_parameters(name).items()
+        if arg in ALLOWED_DOWNLOAD_ARGS
+    }
+    try:
+        return cast(_Body, storage.bucket.Object(key).get(**params)["Body"])
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            raise FileNotFoundError(f"encrypted file object {name} does not exist") from None
+        raise
 
 
 def file_chunks(record: EncryptedFile) -> Iterator[bytes]:
     """The plaintext, chunk by chunk. ``Erased`` is raised here, before the first chunk."""
     dek = services.object_dek(record)
-    handle = files_storage().open(record.storage_name, "rb")
+    handle = _open_ciphertext(files_storage(), record.storage_name)
     return _verified(dek, handle, record)
 
 
-def _verified(dek: bytes, handle: File, record: EncryptedFile) -> Iterator[bytes]:
+def _verified(dek: bytes, handle: _Body, record: EncryptedFile) -> Iterator[bytes]:
     produced = 0
-    with handle:
+    try:
         for chunk in crypto.stream_decrypt(dek, handle, _owner(record)):
             produced += len(chunk)
             yield chunk
+    finally:
+        handle.close()
     if produced != record.size:
         raise DecryptionFailed(f"encrypted file {record.pk} has the wrong length")
 
@@ -120,3 +188,20 @@ def file_erase(*, record: EncryptedFile, patient_id: int | None = None) -> bool:
         name = record.storage_name
         transaction.on_commit(lambda: files_storage().delete(name))
     return destroyed
+
+
+def file_deleted(sender: type[EncryptedFile], instance: EncryptedFile, **kwargs: Any) -> None:
+    """``post_delete`` of ``EncryptedFile``: delete the ciphertext once the deletion commits.
+
+    The data key is destroyed by ``services.object_deleted`` in the same transaction.
+    """
+    name = instance.storage_name
+    if name:
+        transaction.on_commit(lambda: _delete_quietly(name))
+
+
+def _delete_quietly(name: str) -> None:
+    try:
+        files_storage().delete(name)
+    except Exception:  # the key is already gone: what is left is undecryptable ciphertext
+        logger.exception("encrypted file deleted; its stored object could not be deleted")

@@ -104,13 +104,31 @@ class EncryptedModel(models.Model):
     erases the whole object. ``from_db`` notes which row and key each ciphertext was
     read with, so saving without touching it writes it back unchanged and a changed
     identity re-encrypts it instead of storing a ciphertext that no longer verifies.
+
+    **Renames break decryption.** The associated data holds the model's label
+    (``app_label.modelname``) and each field's name, so renaming the model, its app or
+    an encrypted field makes every stored value fail with ``DecryptionFailed``. Before
+    such a rename, pin the old identity: ``encryption_label = "oldapp.oldmodel"`` on the
+    model, ``aad_name="old_name"`` on the field (new models may set them from the start).
+    Changing a pinned identity later is the same break.
+
+    **Deleting a row shreds it**: ``services.object_deleted`` destroys the data key in
+    the delete's transaction (and, for ``EncryptedFile``, the ciphertext after commit).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     data_key = DataKeyField()
 
+    # The model's name in associated data; empty means ``_meta.label_lower``. Never change
+    # it once data is stored (see above).
+    encryption_label: ClassVar[str] = ""
+
     class Meta:
         abstract = True
+
+    @classmethod
+    def aad_label(cls) -> str:
+        return cls.encryption_label or cls._meta.label_lower
 
     @classmethod
     def from_db(cls, db: str | None, field_names: Any, values: Any) -> Any:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from django.core.signals import setting_changed
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -85,7 +85,13 @@ def data_key_create() -> DataKey:
 
 
 def data_keys_create(*, count: int) -> list[DataKey]:
-    """``count`` fresh DEKs in one INSERT (imports, benchmarks, bulk_create of objects)."""
+    """``count`` fresh DEKs in one INSERT (imports, benchmarks, bulk_create of objects).
+
+    The primary is read and the keys wrapped outside any transaction (a KMS call must not
+    hold one); the INSERT then runs in one with a lock on the KEK row that
+    ``kek_retire`` waits for (``_kek_lock_usable``): either retirement committed first
+    and this is refused, or retirement waits for this commit and counts these keys.
+    """
     kek = kek_primary()
     provider = keyring().provider(kek.provider)
     made = []
@@ -95,8 +101,37 @@ def data_keys_create(*, count: int) -> list[DataKey]:
         data_key.wrapped = provider.wrap(kek.key_id, dek, dek_id=str(data_key.id))
         data_key._dek = dek
         made.append(data_key)
-    DataKey.objects.bulk_create(made)
+    with transaction.atomic():
+        _kek_lock_usable(kek.key_id)
+        DataKey.objects.bulk_create(made)
     return made
+
+
+def _kek_lock_usable(key_id: str) -> None:
+    """Lock KEK ``key_id`` against retirement until the caller's transaction ends, and
+    raise (rolling that transaction back) unless it may still wrap keys.
+
+    Call it in the transaction that writes data keys under the KEK, before the write.
+    The foreign key does not protect this: Django makes it ``DEFERRABLE INITIALLY
+    DEFERRED``, so its check (and its row lock) happens only at COMMIT, after a
+    concurrent ``kek_retire`` may have counted zero keys. ``FOR KEY SHARE`` conflicts
+    only with ``FOR UPDATE`` (``kek_retire``, ``keys_rotate``), not with other writers.
+    If retirement committed while we waited, READ COMMITTED returns the retired row.
+    PRIMARY or ACTIVE both pass (a key written just after a rotation is moved by the
+    next ``keys_rewrap``); RETIRED (or gone) does not.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT state FROM {connection.ops.quote_name(Kek._meta.db_table)} "  # noqa: S608
+            "WHERE key_id = %s FOR KEY SHARE",
+            [key_id],
+        )
+        row = cursor.fetchone()
+    if row is None or row[0] not in (KekState.PRIMARY, KekState.ACTIVE):
+        raise KeyringError(
+            f"key {key_id!r} was retired while data keys were being wrapped under it; "
+            "nothing was written, retry"
+        )
 
 
 def data_key_unwrap(data_key: DataKey) -> bytes:
@@ -174,6 +209,31 @@ def object_erase(*, obj: EncryptedModel, patient_id: int | None = None) -> bool:
     return destroyed
 
 
+def object_deleted(sender: type[EncryptedModel], instance: EncryptedModel, **kwargs: Any) -> None:
+    """``post_delete`` of every ``EncryptedModel``: deleting a row shreds it too.
+
+    Connected per concrete model in ``EncryptionConfig.ready`` (a receiver for every
+    sender would turn off Django's fast deletes for all models). Runs inside the delete's
+    own transaction, so the DEK is destroyed if and only if the row's deletion commits;
+    retention may therefore either ``object_erase`` (keeps an "erased" row) or simply
+    delete, cascades included. Audited like an erasure, with ``"deleted": True``.
+    Bulk ``QuerySet.delete()`` sends the signal per object too (Django loads the rows
+    because a receiver exists); raw SQL deletes bypass it, as they bypass everything.
+    """
+    if instance.data_key_id is None:
+        return
+    destroyed = _dek_destroy(instance.data_key_id)
+    event_record(
+        action=EncryptionAction.DATA_ERASED,
+        target=instance,
+        details={
+            "data_key": str(instance.data_key_id),
+            "already_erased": not destroyed,
+            "deleted": True,
+        },
+    )
+
+
 def _dek_destroy(data_key_id: Any) -> bool:
     return bool(
         DataKey.objects.filter(pk=data_key_id, destroyed_at__isnull=True).update(
@@ -245,20 +305,23 @@ def keys_rewrap(
 ) -> RewrapReport:
     """Re-wrap every live DEK that is not under the primary KEK. Content is not touched.
 
-    One transaction per batch, each with its own audit event, so a crash loses at most
-    the batch in flight and a re-run carries on with what is left (idempotent: keys
-    already under the primary are not selected). ``SKIP LOCKED`` lets two runs share
+    One transaction per batch, each with its own audit event and its own read of the
+    primary, so a crash (even mid-batch) loses at most the batch in flight and a re-run
+    carries on with what is left (idempotent: keys already under the primary are not
+    selected). ``SKIP LOCKED`` lets two runs share
     the work instead of waiting on each other.
     """
-    primary = kek_primary()
-    target = keyring().provider(primary.provider)
-    pending = DataKey.objects.filter(kek__isnull=False).exclude(kek=primary)
-    total = pending.count()
+    pending = DataKey.objects.filter(kek__isnull=False)
+    total = pending.exclude(kek=kek_primary()).count()
     done = 0
     cursor: uuid.UUID | None = None
     while True:
         with transaction.atomic():
-            query = pending.order_by("id").select_for_update(skip_locked=True)
+            # Re-read per batch: a rotation during a long run takes effect at the next batch.
+            primary = kek_primary()
+            _kek_lock_usable(primary.key_id)  # held to the commit: see data_keys_create
+            target = keyring().provider(primary.provider)
+            query = pending.exclude(kek=primary).order_by("id").select_for_update(skip_locked=True)
             if cursor is not None:
                 query = query.filter(id__gt=cursor)
             batch = list(query.only("id", "kek_id", "wrapped")[:batch_size])
@@ -285,12 +348,19 @@ def keys_rewrap(
         done += len(batch)
         if on_progress is not None:
             on_progress(done, max(total, done))
-    remaining = DataKey.objects.filter(kek__isnull=False).exclude(kek=primary).count()
+    primary = kek_primary()
+    remaining = pending.exclude(kek=primary).count()
     return RewrapReport(rewrapped=done, remaining=remaining, primary_key_id=primary.key_id)
 
 
 def kek_retire(*, key_id: str) -> Kek:
-    """Retire a KEK: refused (and audited) while it is primary or any live DEK uses it."""
+    """Retire a KEK: refused (and audited) while it is primary or any live DEK uses it.
+
+    The row lock (``FOR UPDATE``) conflicts with the ``FOR KEY SHARE`` lock that every
+    transaction writing data keys under this KEK holds until its commit
+    (``_kek_lock_usable``), so the count below sees every such key; writers that lock
+    after this commits see the retired state and give up.
+    """
     with transaction.atomic():
         kek = Kek.objects.select_for_update().filter(key_id=key_id).first()
         refusal = None

@@ -16,10 +16,13 @@ from django.db import connection
 
 from encryption import files
 from tests.encryption.conftest import note_create
+from tests.encryption.test_fields import stored as stored_column
 
 
 def encodings(marker: bytes) -> dict[str, bytes]:
-    """The marker as plain text, UTF-16 (both orders) and base64 at each of three offsets."""
+    """The marker as plain text, UTF-16 (both orders) and base64 at each of three offsets,
+    each also as pg_dump writes a ``bytea`` holding it: hex (the default ``\\x...``, in
+    either case) and the escape format (``bytea_output = escape``)."""
     found = {"plain": marker, "utf-16-le": marker.decode().encode("utf-16-le")}
     found["utf-16-be"] = marker.decode().encode("utf-16-be")
     for offset in range(3):
@@ -28,7 +31,25 @@ def encodings(marker: bytes) -> dict[str, bytes]:
             # Only the 4-character groups made of marker bytes alone, whatever precedes it.
             start, end = -(-offset // 3) * 4, (offset + len(marker)) // 3 * 4
             found[f"{name}+{offset}"] = encoded[start:end]
+    for name, needle in list(found.items()):
+        found[f"{name}/hex"] = needle.hex().encode()
+        found[f"{name}/HEX"] = needle.hex().upper().encode()
+        if bytea_escape(needle) != needle:
+            found[f"{name}/escape"] = bytea_escape(needle)
     return found
+
+
+def bytea_escape(data: bytes) -> bytes:
+    """``data`` in bytea's escape format as COPY text writes it (each backslash doubled)."""
+    out = bytearray()
+    for byte in data:
+        if byte == 0x5C:
+            out += b"\\\\\\\\"  # \\ in the escape format, then doubled by COPY
+        elif 0x20 <= byte < 0x7F:
+            out.append(byte)
+        else:
+            out += b"\\\\%03o" % byte
+    return bytes(out)
 
 
 def pg_dump_binary() -> str:
@@ -71,6 +92,8 @@ def test_nothing_in_clear_at_rest(file_store_dir: Path) -> None:
 
     dump = pg_dump()
     assert str(note.pk).encode() in dump and str(record.pk).encode() in dump  # rows are there
+    # The scan must look where ciphertext is: bytea columns, dumped as hex.
+    assert b"\\x" + stored_column(note, "subject").hex().encode() in dump
     assert hits(dump, marker) == []
     stored = [path for path in file_store_dir.rglob("*") if path.is_file()]
     assert len(stored) == 1
@@ -83,3 +106,17 @@ def test_the_scan_would_find_each_encoding() -> None:
         blob = json.dumps({"v": base64.b64encode(prefix + marker + b"!").decode()}).encode()
         assert "b64+" + str(len(prefix)) in hits(blob, marker)
     assert hits(marker.decode().encode("utf-16-le"), marker) == ["utf-16-le"]
+
+
+def test_the_scan_reads_bytea_as_pg_dump_writes_it() -> None:
+    marker = b"PHI-MARKER-0123456789"
+    plaintext_stored = b"subject: " + marker  # what a seal() that did nothing would store
+    copy_line = b"3f2a\t\\x" + plaintext_stored.hex().encode() + b"\t\\N\n"
+    assert "plain/hex" in hits(copy_line, marker)
+    assert "plain" not in hits(copy_line, marker)  # why the hex variants are needed
+    utf16 = marker.decode().encode("utf-16-le")
+    assert "utf-16-le/hex" in hits(b"\\x00" + utf16.hex().encode(), marker)
+    assert "utf-16-le/escape" in hits(b"x" + bytea_escape(b"\x01" + utf16), marker)
+    b64 = base64.b64encode(b"x" + marker)
+    assert "b64+1/hex" in hits(b"\\x" + b64.hex().encode(), marker)
+    assert bytea_escape(b"a\\b\x00") == b"a\\\\\\\\b\\\\000"

@@ -7,15 +7,16 @@ from typing import Any
 
 import pytest
 from django.core import checks
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.template import Context, Template
 from django.test.utils import isolate_apps
 
 from audit.models import AuditEvent
-from encryption import services
+from encryption import crypto, services
 from encryption.actions import EncryptionAction
 from encryption.errors import DecryptionFailed, EncryptionError, Erased
-from encryption.fields import EncryptedTextField, Sealed
+from encryption.fields import EncryptedField, EncryptedTextField, Sealed
+from encryption.models import DataKey
 from tests.encryption.conftest import note_create, note_reload
 from tests.encryption.testapp.models import Note
 
@@ -113,6 +114,21 @@ class TestBinding:
         with pytest.raises(DecryptionFailed, match="another row or field"):
             _ = note_reload(second).subject
 
+    def test_the_same_key_under_another_pk_fails(self) -> None:
+        # Same data key, same field, only the pk differs: the associated data alone must
+        # make it fail (the copy tests above also change the data key).
+        note = note_reload(note_create(subject="bound to its row"))
+        sealed = note.__dict__["subject"]
+
+        def twin(pk: Any) -> Note:
+            other = Note(id=pk, data_key_id=note.data_key_id)
+            other.__dict__["subject"] = Sealed(sealed.blob, (str(pk), note.data_key_id))
+            return other
+
+        assert twin(note.pk).subject == "bound to its row"
+        with pytest.raises(DecryptionFailed, match="another row or field"):
+            _ = twin(uuid.uuid4()).subject
+
     def test_ciphertext_copied_to_another_field_fails(self) -> None:
         note = note_create(subject="the subject", body="the body")
         copy_column(source=note, target=note, from_column="subject", to_column="body")
@@ -202,7 +218,7 @@ class TestErasure:
         services.object_erase(obj=note)
         event = AuditEvent.objects.get(action=EncryptionAction.DATA_ERASED)
         assert (event.target_type, event.target_id) == ("encryption_testapp.note", str(note.pk))
-        assert "private" not in str(event.details)
+        assert event.details == {"data_key": str(note.data_key_id), "already_erased": False}
 
     def test_erasing_twice_is_harmless(self) -> None:
         note = note_create()
@@ -216,3 +232,83 @@ class TestErasure:
         again.subject = "new"
         with pytest.raises(Erased):
             again.save()
+
+
+class TestDeletion:
+    """Deleting a row shreds it: the data key is destroyed with the row, in its transaction."""
+
+    def test_deleting_an_object_destroys_its_data_key(self) -> None:
+        note = note_create(subject="deleted")
+        data_key_id = note.data_key_id
+        Note.objects.get(pk=note.pk).delete()
+        data_key = DataKey.objects.get(pk=data_key_id)
+        assert (data_key.wrapped, data_key.kek_id) == (None, None)
+        assert data_key.destroyed_at is not None
+        event = AuditEvent.objects.get(action=EncryptionAction.DATA_ERASED)
+        assert (event.target_type, event.target_id) == ("encryption_testapp.note", str(note.pk))
+        assert event.details == {
+            "data_key": str(data_key_id),
+            "already_erased": False,
+            "deleted": True,
+        }
+
+    def test_a_queryset_delete_destroys_every_data_key(self) -> None:
+        notes = [note_create(label="old") for _ in range(3)]
+        keep = note_create(label="new")
+        assert Note.objects.filter(label="old").delete()[0] == 3
+        destroyed = DataKey.objects.filter(destroyed_at__isnull=False)
+        assert set(destroyed.values_list("pk", flat=True)) == {n.data_key_id for n in notes}
+        assert note_reload(keep).subject == "subject"
+
+    def test_deleting_an_erased_object_is_harmless(self) -> None:
+        note = note_create()
+        services.object_erase(obj=note)
+        note.delete()
+        events = AuditEvent.objects.filter(action=EncryptionAction.DATA_ERASED)
+        assert sorted(e.details["already_erased"] for e in events) == [False, True]
+
+    def test_a_rolled_back_delete_keeps_the_data_key(self) -> None:
+        class Undo(Exception):
+            pass
+
+        note = note_create(subject="still here")
+        with pytest.raises(Undo), transaction.atomic():
+            Note.objects.get(pk=note.pk).delete()
+            raise Undo
+        assert note_reload(note).subject == "still here"
+
+
+class TestRenames:
+    """The associated data names the model and field; explicit names survive a rename."""
+
+    def test_renaming_a_field_breaks_decryption_unless_its_old_name_is_pinned(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        note = note_create(body="written as body")
+        field = Note._meta.get_field("body")
+        assert isinstance(field, EncryptedField)
+        monkeypatch.setattr(field, "name", "text")  # what a rename changes
+        with pytest.raises(DecryptionFailed):
+            _ = note_reload(note).body
+        monkeypatch.setattr(field, "aad_name", "body")
+        assert note_reload(note).body == "written as body"
+
+    def test_renaming_a_model_breaks_decryption_unless_its_old_label_is_pinned(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        note = note_create(subject="written by the note model")
+        monkeypatch.setattr(Note._meta, "model_name", "record")  # what a rename changes
+        assert Note._meta.label_lower == "encryption_testapp.record"
+        with pytest.raises(DecryptionFailed):
+            _ = note_reload(note).subject
+        monkeypatch.setattr(Note, "encryption_label", "encryption_testapp.note")
+        assert note_reload(note).subject == "written by the note model"
+
+    def test_a_pinned_name_is_what_the_associated_data_holds(self) -> None:
+        field = EncryptedTextField(aad_name="old_name")
+        field.set_attributes_from_name("new_name")
+        field.model = Note
+        assert field._owner("pk") == ("encryption_testapp.note", "pk", "old_name")
+        assert field.deconstruct()[3]["aad_name"] == "old_name"
+        blob = crypto.seal(b"k" * 32, b"v", field._owner("pk"))
+        assert crypto.open_sealed(b"k" * 32, blob, ("encryption_testapp.note", "pk", "old_name"))

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from audit.models import AuditEvent, Outcome
 from encryption import services
 from encryption.actions import EncryptionAction
 from encryption.errors import KeyringError
+from encryption.keyring import LocalProvider
 from encryption.models import DataKey, Kek, KekState
-from tests.encryption.conftest import KEY_2, note_create, note_reload
+from tests.encryption.conftest import KEY_1, KEY_2, note_create, note_reload
 from tests.encryption.testapp.models import Note
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("two_keys")]
@@ -31,6 +37,83 @@ def notes_bulk_create(count: int) -> list[Note]:
         for i, key in enumerate(keys)
     ]
     return Note.objects.bulk_create(notes, batch_size=2000)
+
+
+class OtherConnection(threading.Thread):
+    """Runs ``work`` in a thread, so on a database connection (and transaction) of its own."""
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        super().__init__(daemon=True)
+        self.work = work
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.backend_pid: int | None = None
+        self.started_work = threading.Event()
+
+    def run(self) -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                self.backend_pid = cursor.fetchone()[0]
+            self.started_work.set()
+            self.result = self.work()
+        except BaseException as error:
+            self.error = error
+        finally:
+            connection.close()
+
+    def finish(self) -> Any:
+        self.join(timeout=30)
+        assert not self.is_alive(), "the other connection never finished"
+        return self.result
+
+
+def in_other_connection(work: Callable[[], Any]) -> OtherConnection:
+    thread = OtherConnection(work)
+    thread.start()
+    thread.finish()
+    return thread
+
+
+def wait_until_blocked_on_a_lock(thread: OtherConnection) -> None:
+    """Until the thread's backend waits for a lock (pg_locks is read live, not snapshotted)."""
+    assert thread.started_work.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE pid = %s AND NOT granted",
+                [thread.backend_pid],
+            )
+            if cursor.fetchone()[0]:
+                return
+        assert thread.is_alive(), f"finished without waiting: {thread.error!r}"
+        time.sleep(0.02)
+    raise AssertionError("the other connection never waited for a lock")
+
+
+def wrapped_bytes(data_key: DataKey) -> bytes:
+    assert data_key.wrapped is not None
+    return bytes(data_key.wrapped)
+
+
+def once_at_wrap(monkeypatch: pytest.MonkeyPatch, key_id: str, hook: Callable[[], object]) -> None:
+    """Run ``hook`` just before the first wrap under ``key_id`` made by this thread."""
+    original, me = LocalProvider.wrap, threading.current_thread()
+    fired: list[bool] = []
+
+    def wrap(self: LocalProvider, kek_id: str, dek: bytes, *, dek_id: str) -> bytes:
+        if kek_id == key_id and threading.current_thread() is me and not fired:
+            fired.append(True)
+            hook()
+        return original(self, kek_id, dek, dek_id=dek_id)
+
+    monkeypatch.setattr(LocalProvider, "wrap", wrap)
+
+
+def rotate_and_retire(new: str, old: str) -> None:
+    services.keys_rotate(key_id=new)
+    services.kek_retire(key_id=old)
 
 
 def run(command: str, *args: str) -> tuple[str, str]:
@@ -75,7 +158,11 @@ class TestRotate:
         event = AuditEvent.objects.get(action=EncryptionAction.KEY_ROTATED)
         assert event.details == {"provider": "local", "key_id": "k2", "previous_key_id": "k1"}
         assert event.actor_label == "command:keys_rotate"
-        assert KEY_2 not in str(event.details) and "keys_rewrap" in out
+        assert (event.target_type, event.target_id) == (
+            "encryption.kek",
+            str(Kek.objects.get(key_id="k2").pk),
+        )
+        assert "keys_rewrap" in out
 
 
 class TestRewrap:
@@ -95,6 +182,65 @@ class TestRewrap:
         assert (report.rewrapped, report.remaining) == (5_000, 0)
         reloaded = {n.pk: n.body for n in Note.objects.select_related("data_key")}
         assert reloaded == {n.pk: f"body {i:05d} \u00e9\u4e2d" for i, n in enumerate(notes)}
+
+    def test_a_crash_inside_a_batch_changes_nothing_in_it_and_a_rerun_finishes(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        notes = notes_bulk_create(25)
+        services.keys_rotate(key_id="k2")
+        before = {dk.pk: (dk.kek_id, wrapped_bytes(dk)) for dk in DataKey.objects.all()}
+        original, wraps = LocalProvider.wrap, []
+
+        def wrap_fails_in_the_second_batch(
+            self: LocalProvider, kek_id: str, dek: bytes, *, dek_id: str
+        ) -> bytes:
+            wraps.append(dek_id)
+            if len(wraps) == 17:  # the 7th key of the second batch of 10
+                raise Interrupted
+            return original(self, kek_id, dek, dek_id=dek_id)
+
+        monkeypatch.setattr(LocalProvider, "wrap", wrap_fails_in_the_second_batch)
+        with pytest.raises(Interrupted):
+            services.keys_rewrap(batch_size=10)
+
+        first_batch = sorted(before)[:10]
+        after = {dk.pk: (dk.kek_id, wrapped_bytes(dk)) for dk in DataKey.objects.all()}
+        assert sorted(pk for pk, (kek_id, _) in after.items() if kek_id == "k2") == first_batch
+        # Everything outside the committed first batch, the half-done second one included,
+        # is exactly as it was: same KEK, same wrapped bytes, no re-wrap stamp.
+        assert {pk: after[pk] for pk in before if pk not in first_batch} == {
+            pk: before[pk] for pk in before if pk not in first_batch
+        }
+        assert not DataKey.objects.exclude(pk__in=first_batch).filter(rewrapped_at__isnull=False)
+        events = AuditEvent.objects.filter(action=EncryptionAction.KEYS_REWRAPPED)
+        assert [e.details for e in events] == [{"count": 10, "from_key_ids": ["k1"]}]
+
+        monkeypatch.setattr(LocalProvider, "wrap", original)
+        report = services.keys_rewrap(batch_size=10)
+        assert (report.rewrapped, report.remaining, report.primary_key_id) == (15, 0, "k2")
+        assert not DataKey.objects.exclude(kek_id="k2").exists()
+        reloaded = {n.pk: (n.subject, n.body) for n in Note.objects.select_related("data_key")}
+        assert reloaded == {
+            n.pk: (f"s{i}", f"body {i:05d} \u00e9\u4e2d") for i, n in enumerate(notes)
+        }
+
+    def test_a_rotation_during_a_run_takes_effect_at_the_next_batch(self, settings: Any) -> None:
+        key_3 = base64.urlsafe_b64encode(b"3" * 32).decode()
+        settings.ENCRYPTION_KEYS = f"k1:{KEY_1},k2:{KEY_2},k3:{key_3}"
+        notes_bulk_create(25)
+        services.keys_rotate(key_id="k2")
+
+        def rotate_after_the_first_batch(done: int, total: int) -> None:
+            if done == 10:
+                services.keys_rotate(key_id="k3")
+
+        report = services.keys_rewrap(batch_size=10, on_progress=rotate_after_the_first_batch)
+        assert (report.rewrapped, report.remaining, report.primary_key_id) == (25, 10, "k3")
+        assert DataKey.objects.filter(kek_id="k2").count() == 10
+        assert DataKey.objects.filter(kek_id="k3").count() == 15
+        assert services.keys_rewrap().rewrapped == 10
+        assert set(DataKey.objects.values_list("kek_id", flat=True)) == {"k3"}
+        assert len({n.body for n in Note.objects.all()}) == 25
 
     def test_running_it_again_does_nothing(self) -> None:
         notes_bulk_create(3)
@@ -120,8 +266,12 @@ class TestRewrap:
         services.keys_rotate(key_id="k2")
         run("keys_rewrap", "--batch-size", "10")
         events = AuditEvent.objects.filter(action=EncryptionAction.KEYS_REWRAPPED)
-        assert sorted(e.details["count"] for e in events) == [5, 10, 10]
-        assert all(e.details["from_key_ids"] == ["k1"] for e in events)
+        k2 = Kek.objects.get(key_id="k2")
+        assert sorted(
+            (e.details["count"], e.details["from_key_ids"], e.target_type, e.target_id)
+            for e in events
+        ) == [(count, ["k1"], "encryption.kek", str(k2.pk)) for count in (5, 10, 10)]
+        assert all(set(e.details) == {"count", "from_key_ids"} for e in events)
 
 
 class TestRetire:
@@ -131,7 +281,12 @@ class TestRetire:
         with pytest.raises(CommandError, match="still wraps 1 data keys"):
             run("keys_retire", "k1")
         event = AuditEvent.objects.get(action=EncryptionAction.KEY_RETIRED)
-        assert (event.outcome, event.details["reason"]) == (Outcome.DENIED, "in_use")
+        assert event.outcome == Outcome.DENIED
+        assert event.details == {"key_id": "k1", "reason": "in_use"}
+        assert (event.target_type, event.target_id) == (
+            "encryption.kek",
+            str(Kek.objects.get(key_id="k1").pk),
+        )
 
     def test_the_primary_cannot_be_retired(self) -> None:
         services.kek_primary()
@@ -154,6 +309,89 @@ class TestRetire:
         services.kek_retire(key_id="k1")
         with pytest.raises(KeyringError, match="retired"):
             services.keys_rotate(key_id="k1")
+
+
+@pytest.mark.django_db(transaction=True)  # a second connection must see committed rows
+class TestRetireRaces:
+    """Retirement from another connection, interleaved with writes under the same KEK."""
+
+    def test_retired_between_the_primary_read_and_the_insert_the_create_is_refused(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        services.kek_primary()
+        # This process has read k1 as primary and is wrapping under it when another
+        # connection rotates to k2 and retires k1 (no data key uses it yet).
+        once_at_wrap(
+            monkeypatch, "k1", lambda: in_other_connection(lambda: rotate_and_retire("k2", "k1"))
+        )
+        with pytest.raises(KeyringError, match="was retired"):
+            services.data_key_create()
+        assert Kek.objects.get(key_id="k1").state == KekState.RETIRED
+        assert not DataKey.objects.exists()  # nothing under the retired key
+        assert note_create().data_key.kek_id == "k2"  # the retry uses the new primary
+
+    def test_retiring_while_an_insert_is_open_waits_for_it_and_is_refused(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        services.kek_primary()
+        once_at_wrap(
+            monkeypatch,
+            "k1",
+            lambda: in_other_connection(lambda: services.keys_rotate(key_id="k2")),
+        )
+        retire = OtherConnection(lambda: services.kek_retire(key_id="k1"))
+        original_lock = services._kek_lock_usable
+
+        def lock_then_let_retire_try(key_id: str) -> None:
+            original_lock(key_id)
+            # From here to the commit, retire must wait for this transaction instead of
+            # counting zero data keys (the INSERT is not committed) and retiring k1.
+            retire.start()
+            wait_until_blocked_on_a_lock(retire)
+
+        monkeypatch.setattr(services, "_kek_lock_usable", lock_then_let_retire_try)
+        data_key = services.data_key_create()
+        retire.finish()
+        assert isinstance(retire.error, KeyringError)
+        assert "still wraps 1 data keys" in str(retire.error)
+        assert (
+            (DataKey.objects.get().kek_id, Kek.objects.get(key_id="k1").state)
+            == (
+                data_key.kek_id,
+                KekState.ACTIVE,
+            )
+            == ("k1", KekState.ACTIVE)
+        )
+
+    def test_a_rewrap_target_retired_mid_batch_rolls_the_batch_back(
+        self, monkeypatch: pytest.MonkeyPatch, settings: Any
+    ) -> None:
+        key_3 = base64.urlsafe_b64encode(b"3" * 32).decode()
+        settings.ENCRYPTION_KEYS = f"k1:{KEY_1},k2:{KEY_2},k3:{key_3}"
+        notes = notes_bulk_create(3)
+        services.keys_rotate(key_id="k2")
+        before = {dk.pk: wrapped_bytes(dk) for dk in DataKey.objects.all()}
+        # The batch has read k2 as primary; before it locks k2, another connection makes
+        # k3 primary and retires k2 (no data key uses it yet). The batch must not write.
+        original_lock = services._kek_lock_usable
+        fired: list[str] = []
+
+        def retired_just_before_the_lock(key_id: str) -> None:
+            if not fired:
+                fired.append(key_id)
+                in_other_connection(lambda: rotate_and_retire("k3", "k2"))
+            original_lock(key_id)
+
+        monkeypatch.setattr(services, "_kek_lock_usable", retired_just_before_the_lock)
+        with pytest.raises(KeyringError, match="was retired"):
+            services.keys_rewrap()
+        assert fired == ["k2"]
+        assert {dk.pk: (dk.kek_id, wrapped_bytes(dk)) for dk in DataKey.objects.all()} == {
+            pk: ("k1", wrapped) for pk, wrapped in before.items()
+        }
+        assert services.keys_rewrap().rewrapped == 3
+        assert set(DataKey.objects.values_list("kek_id", flat=True)) == {"k3"}
+        assert sorted(n.body for n in Note.objects.all()) == sorted(n.body for n in notes)
 
 
 class TestStatus:
