@@ -38,7 +38,7 @@ class SessionLifetimeMiddleware:
                     action=AccountsAction.SESSION_EXPIRED,
                     actor=request.user,
                     target=request.user,
-                    patient_id=request.user.pk if request.user.is_patient else None,
+                    patient_id=request.user.audit_patient_id,
                     details={"reason": reason},
                 )
                 logout(request)

@@ -102,6 +102,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     def has_module_perms(self, app_label: str) -> bool:
         return self.is_active and self.role == Role.PRIVACY_OFFICER
 
+    @property
+    def audit_patient_id(self) -> int | None:
+        """The patient an account event concerns: the account itself, when it is a patient's."""
+        return self.pk if self.role == Role.PATIENT else None
+
     def audit_label(self) -> str:
         """How the audit log names this actor, kept if the account is later deleted."""
         return f"{self.full_name} ({self.get_role_display()})"

@@ -99,7 +99,9 @@ def invitation_issue(*, user: User, actor: User | None) -> Invitation:
         nonce_hash=_nonce_hash(secrets.token_urlsafe(32)),  # replaced when sent
         expires_at=now + timedelta(hours=settings.INVITATION_TTL_HOURS),
     )
-    event_record(action=AccountsAction.INVITATION_ISSUED, target=invitation, patient_id=_pid(user))
+    event_record(
+        action=AccountsAction.INVITATION_ISSUED, target=invitation, patient_id=user.audit_patient_id
+    )
     from accounts.tasks import invitation_send
 
     # robust: a broker outage must not fail the enrollment; invitations_resend_unsent
@@ -179,7 +181,10 @@ def invitation_accept(*, invitation_id: int, password: str) -> User:
     invitation.used_at = timezone.now()
     invitation.save(update_fields=["used_at"])
     event_record(
-        action=AccountsAction.INVITATION_USED, target=invitation, actor=user, patient_id=_pid(user)
+        action=AccountsAction.INVITATION_USED,
+        target=invitation,
+        actor=user,
+        patient_id=user.audit_patient_id,
     )
     return user
 
@@ -218,7 +223,7 @@ def totp_device_confirm(*, user: User, device_id: int, token: str) -> TOTPDevice
         action=AccountsAction.MFA_FAILED,
         outcome=Outcome.DENIED,
         target=device,
-        patient_id=_pid(user),
+        patient_id=user.audit_patient_id,
         details={"factor": "totp", "stage": "enrollment"},
     )
     raise AccountsError("bad_code", "That code did not match. Check the time on your phone.")
@@ -237,7 +242,7 @@ def backup_codes_issue(*, user: User) -> list[str]:
     event_record(
         action=AccountsAction.BACKUP_CODES_ISSUED,
         target=device,
-        patient_id=_pid(user),
+        patient_id=user.audit_patient_id,
         details={"count": BACKUP_CODE_COUNT},
     )
     return codes
@@ -287,7 +292,7 @@ def _devices_changed(*, user: User, action: str, device: Any, factor: str) -> No
         action=action,
         target=device,
         actor=user,
-        patient_id=_pid(user),
+        patient_id=user.audit_patient_id,
         details={"factor": factor},
     )
 
@@ -301,9 +306,6 @@ def password_change(*, user: User, new_password: str) -> None:
     user.set_password(new_password)
     user.rotate_security_stamp()
     user.save(update_fields=["password", "security_stamp"])
-    event_record(action=AccountsAction.PASSWORD_CHANGED, target=user, patient_id=_pid(user))
-
-
-def _pid(user: User) -> int | None:
-    """The patient an account event concerns: the account itself, when it is a patient's."""
-    return user.pk if user.role == Role.PATIENT else None
+    event_record(
+        action=AccountsAction.PASSWORD_CHANGED, target=user, patient_id=user.audit_patient_id
+    )

@@ -21,6 +21,6 @@ def record_lockout(sender: Any, request: Any, username: str | None = None, **kwa
         outcome=Outcome.DENIED,
         target_type="accounts.user" if user else "",
         target_id=user.pk if user else "",
-        patient_id=user.pk if user and user.is_patient else None,
+        patient_id=user.audit_patient_id if user else None,
         details={"reason": "failure_limit"},
     )

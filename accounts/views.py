@@ -58,10 +58,6 @@ SIGN_IN_FAILED_MESSAGE = "That e-mail and password do not match an account we ca
 SESSION_TOTP_PENDING = "totp_pending_device"
 
 
-def _patient_id(user: Any) -> int | None:
-    return user.pk if getattr(user, "is_patient", False) else None
-
-
 def _safe_next(request: HttpRequest, fallback: str = "accounts:home") -> str:
     candidate = request.POST.get("next") or request.GET.get("next") or ""
     if candidate and url_has_allowed_host_and_scheme(
@@ -102,7 +98,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                 outcome=Outcome.DENIED,
                 target_type="accounts.user" if known else "",
                 target_id=known.pk if known else "",
-                patient_id=_patient_id(known),
+                patient_id=known.audit_patient_id if known else None,
                 details={"reason": "bad_credentials"},
             )
             form.add_error(None, SIGN_IN_FAILED_MESSAGE)
@@ -113,7 +109,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                 action=AccountsAction.SIGN_IN,
                 actor=user,
                 target=user,
-                patient_id=_patient_id(user),
+                patient_id=user.audit_patient_id,
                 details={"factor": "password"},
             )
             target = "accounts:mfa_verify" if has_second_factor(user) else "accounts:mfa_enroll"
@@ -152,7 +148,7 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
             event_record(
                 action=AccountsAction.MFA_VERIFIED,
                 target=device,
-                patient_id=_patient_id(user),
+                patient_id=user.audit_patient_id,
                 details={"factor": factor, "fresh": fresh},
             )
             return redirect(_safe_next(request))
@@ -160,7 +156,7 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
             action=AccountsAction.MFA_FAILED,
             outcome=Outcome.DENIED,
             target=user,
-            patient_id=_patient_id(user),
+            patient_id=user.audit_patient_id,
             details={"factor": "code"},
         )
         second_factor_failed(request, user.email)
@@ -256,7 +252,10 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     user = request.user
     if user.is_authenticated:
         event_record(
-            action=AccountsAction.SIGN_OUT, actor=user, target=user, patient_id=_patient_id(user)
+            action=AccountsAction.SIGN_OUT,
+            actor=user,
+            target=user,
+            patient_id=user.audit_patient_id,
         )
     logout(request)  # flushes the server-side session
     messages.info(request, "You are signed out.")

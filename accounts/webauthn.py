@@ -101,7 +101,7 @@ class PasskeyAuthCompleteView(_AfterPasswordMixin, CompleteCredentialAuthenticat
         event_record(
             action=AccountsAction.MFA_VERIFIED,
             target=device,
-            patient_id=user.pk if user.is_patient else None,
+            patient_id=user.audit_patient_id,
             details={"factor": "passkey"},
         )
         return user
@@ -118,7 +118,7 @@ class PasskeyAuthCompleteView(_AfterPasswordMixin, CompleteCredentialAuthenticat
                 action=AccountsAction.MFA_FAILED,
                 outcome=Outcome.DENIED,
                 target=user,
-                patient_id=user.pk if user.is_patient else None,
+                patient_id=user.audit_patient_id,
                 details={"factor": "passkey", "code": exc.code},
             )
             second_factor_failed(request, user.email)
