@@ -10,6 +10,7 @@ PUBLIC_VIEWS = frozenset(
         "accounts:invitation_open",
         "accounts:invitation_accept",
         "healthz",
+        "messaging:bounce_webhook",  # signed with HMAC instead (messaging.delivery)
     }
 )
 

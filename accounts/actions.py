@@ -21,3 +21,7 @@ class AccountsAction(models.TextChoices):
     PATIENT_ENROLLED = "accounts.patient_enrolled", "Patient enrolled"
     STAFF_CREATED = "accounts.staff_created", "Staff account created"
     ADMIN_CHANGE = "accounts.admin_change", "Admin change"
+    CARE_TEAM_ADDED = "accounts.care_team_added", "Added to the care team"
+    EMAIL_CHANGE_REQUESTED = "accounts.email_change_requested", "E-mail change requested"
+    EMAIL_CHANGE_SENT = "accounts.email_change_sent", "E-mail change link sent"
+    EMAIL_CHANGED = "accounts.email_changed", "E-mail address changed"

@@ -17,6 +17,8 @@ class AccountsConfig(AppConfig):
                 "accounts.user": "Account details",
                 "accounts.patientprofile": "Patient profile",
                 "accounts.invitation": "Portal invitation",
+                "accounts.careteammember": "Care team",
+                "accounts.emailchange": "E-mail address change",
                 "otp_totp.totpdevice": "Authenticator app",
                 "otp_static.staticdevice": "Backup codes",
                 "django_otp_webauthn.webauthncredential": "Passkey",

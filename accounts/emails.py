@@ -13,7 +13,13 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 
-def email_send(*, to: str, template: str, context: dict[str, Any] | None = None) -> None:
+def email_send(
+    *,
+    to: str,
+    template: str,
+    context: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> None:
     """Render ``<template>_subject.txt``, ``.txt`` and ``.html`` and send them to ``to``."""
     context = {
         "organisation": settings.ORGANISATION_NAME,
@@ -23,6 +29,8 @@ def email_send(*, to: str, template: str, context: dict[str, Any] | None = None)
     subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
     text = render_to_string(f"{template}.txt", context)
     html = render_to_string(f"{template}.html", context)
-    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
+    message = EmailMultiAlternatives(
+        subject, text, settings.DEFAULT_FROM_EMAIL, [to], headers=headers
+    )
     message.attach_alternative(html, "text/html")
     message.send()

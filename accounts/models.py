@@ -169,3 +169,50 @@ class Invitation(models.Model):
     def is_usable(self, now: Any = None) -> bool:
         now = now or timezone.now()
         return self.used_at is None and self.revoked_at is None and now < self.expires_at
+
+
+class CareTeamMember(models.Model):
+    """A member of staff on a patient's care team: who may message the patient and read
+    their threads, when their role limits them to their own patients (clinicians)."""
+
+    patient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="care_team")
+    staff = models.ForeignKey(User, on_delete=models.CASCADE, related_name="care_patients")
+    added_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "staff"], name="accounts_careteam_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"Care team member #{self.pk}"
+
+
+class EmailChange(models.Model):
+    """A pending change of an account's notification address, proven by a link sent to it.
+
+    The patient follows the link while signed in, which proves both who they are and
+    that they control the new mailbox; the old address is then told, without health
+    information. As with invitations, only a hash of the link's nonce is stored.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_changes")
+    new_email = models.EmailField(max_length=254)
+    old_email = models.EmailField(max_length=254, blank=True)  # set on confirmation
+    nonce_hash = models.CharField(max_length=64, unique=True)
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"E-mail change #{self.pk}"
+
+    def is_usable(self, now: Any = None) -> bool:
+        now = now or timezone.now()
+        return self.confirmed_at is None and self.revoked_at is None and now < self.expires_at

@@ -20,7 +20,15 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.actions import AccountsAction
 from accounts.errors import AccountsError
-from accounts.models import STAFF_ROLES, Invitation, PatientProfile, Role, User
+from accounts.models import (
+    STAFF_ROLES,
+    CareTeamMember,
+    EmailChange,
+    Invitation,
+    PatientProfile,
+    Role,
+    User,
+)
 from audit.models import Outcome
 from audit.services import event_record
 
@@ -62,8 +70,24 @@ def patient_enroll(
         patient_id=user.pk,
         details={"identity_method": identity_method},
     )
+    if actor.role == Role.CLINICIAN:
+        care_team_add(actor=actor, patient=user, staff=actor)
     invitation_issue(user=user, actor=actor)
     return profile
+
+
+def care_team_add(*, actor: User | None, patient: User, staff: User) -> CareTeamMember:
+    member, created = CareTeamMember.objects.get_or_create(
+        patient=patient, staff=staff, defaults={"added_by": actor}
+    )
+    if created:
+        event_record(
+            action=AccountsAction.CARE_TEAM_ADDED,
+            target=member,
+            patient_id=patient.pk,
+            details={"staff_id": staff.pk},
+        )
+    return member
 
 
 @transaction.atomic
@@ -309,3 +333,88 @@ def password_change(*, user: User, new_password: str) -> None:
     event_record(
         action=AccountsAction.PASSWORD_CHANGED, target=user, patient_id=user.audit_patient_id
     )
+
+
+# --- notification address changes ---------------------------------------------------------
+
+_EMAIL_CHANGE_SALT = "accounts.email_change"
+
+
+@transaction.atomic
+def email_change_request(*, actor: User, user: User, new_email: str) -> EmailChange:
+    """Ask ``user`` to confirm ``new_email`` by a link sent to it; nothing changes until then."""
+    new_email = new_email.strip().lower()
+    if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
+        raise AccountsError("email_taken", "Another account uses this e-mail address.")
+    if new_email == user.email.lower():
+        raise AccountsError("email_same", "This is already the account's address.")
+    now = timezone.now()
+    user.email_changes.filter(confirmed_at__isnull=True, revoked_at__isnull=True).update(
+        revoked_at=now
+    )
+    change = EmailChange.objects.create(
+        user=user,
+        new_email=new_email,
+        requested_by=actor,
+        nonce_hash=_nonce_hash(secrets.token_urlsafe(32)),  # replaced when sent
+        expires_at=now + timedelta(hours=settings.INVITATION_TTL_HOURS),
+    )
+    event_record(
+        action=AccountsAction.EMAIL_CHANGE_REQUESTED,
+        target=change,
+        patient_id=user.audit_patient_id,
+    )
+    from accounts.tasks import email_change_send
+
+    transaction.on_commit(lambda: email_change_send.delay(change.pk), robust=True)
+    return change
+
+
+def email_change_token_make(change: EmailChange) -> str:
+    nonce = secrets.token_urlsafe(32)
+    EmailChange.objects.filter(pk=change.pk).update(nonce_hash=_nonce_hash(nonce))
+    return signing.dumps({"c": change.pk, "n": nonce}, salt=_EMAIL_CHANGE_SALT)
+
+
+def email_change_from_token(*, token: str, user: User) -> EmailChange:
+    """The usable change behind ``token`` for the signed-in ``user``, or AccountsError."""
+    max_age = timedelta(hours=settings.INVITATION_TTL_HOURS)
+    try:
+        payload = signing.loads(token, salt=_EMAIL_CHANGE_SALT, max_age=max_age)
+    except signing.BadSignature:
+        raise AccountsError("invalid", "This confirmation link is not valid.") from None
+    change = EmailChange.objects.filter(pk=payload.get("c"), user=user).first()
+    if change is None or not secrets.compare_digest(
+        change.nonce_hash, _nonce_hash(str(payload.get("n", "")))
+    ):
+        raise AccountsError("invalid", "This confirmation link is not valid.")
+    if not change.is_usable():
+        raise AccountsError("used", "This confirmation link is no longer valid.")
+    return change
+
+
+@transaction.atomic
+def email_change_confirm(*, user: User, change_id: int) -> User:
+    """Switch the address, tell the old one after commit, and keep both in the change row."""
+    change = EmailChange.objects.select_for_update().get(pk=change_id, user=user)
+    if not change.is_usable():
+        raise AccountsError("used", "This confirmation link is no longer valid.")
+    if User.objects.filter(email__iexact=change.new_email).exclude(pk=user.pk).exists():
+        raise AccountsError("email_taken", "Another account uses this e-mail address.")
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    change.old_email = locked.email
+    locked.email = change.new_email
+    locked.email_verified_at = timezone.now()
+    locked.save(update_fields=["email", "email_verified_at"])
+    change.confirmed_at = timezone.now()
+    change.save(update_fields=["old_email", "confirmed_at"])
+    event_record(
+        action=AccountsAction.EMAIL_CHANGED,
+        target=change,
+        actor=user,
+        patient_id=user.audit_patient_id,
+    )
+    from accounts.tasks import email_changed_notice
+
+    transaction.on_commit(lambda: email_changed_notice.delay(change.pk), robust=True)
+    return locked

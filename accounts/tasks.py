@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.emails import email_send
-from accounts.models import Invitation
+from accounts.models import EmailChange, Invitation
 from audit.context import system_actor
 
 
@@ -36,3 +36,32 @@ def invitations_sweep() -> int:
 
     with system_actor("task:invitations_sweep"):
         return invitations_resend_unsent()
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def email_change_send(change_id: int) -> None:
+    """E-mail the confirmation link to the new address; the link's secret is made here."""
+    from accounts.services import email_change_token_make
+
+    with system_actor("task:email_change_send"):
+        change = EmailChange.objects.select_related("user").filter(pk=change_id).first()
+        if change is None or not change.is_usable() or change.sent_at is not None:
+            return
+        token = email_change_token_make(change)
+        link = settings.PORTAL_BASE_URL + reverse("accounts:email_change_confirm", args=[token])
+        email_send(
+            to=change.new_email,
+            template="accounts/email/email_change",
+            context={"link": link, "hours": settings.INVITATION_TTL_HOURS},
+        )
+        EmailChange.objects.filter(pk=change.pk).update(sent_at=timezone.now())
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def email_changed_notice(change_id: int) -> None:
+    """Tell the old address that the notification address changed (no health information)."""
+    with system_actor("task:email_changed_notice"):
+        change = EmailChange.objects.filter(pk=change_id, confirmed_at__isnull=False).first()
+        if change is None or not change.old_email:
+            return
+        email_send(to=change.old_email, template="accounts/email/email_changed")

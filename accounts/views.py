@@ -413,6 +413,24 @@ def password_change(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+@require_http_methods(["GET", "POST"])
+def email_change_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link sent to a new address, opened while signed in as its account's owner."""
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        change = services.email_change_from_token(token=token, user=user)
+    except AccountsError as error:
+        return render(
+            request, "accounts/email_change_invalid.html", {"reason": error.message}, status=410
+        )
+    if request.method == "POST":
+        services.email_change_confirm(user=user, change_id=change.pk)
+        messages.success(request, "Your e-mail address is confirmed. Notices now go there.")
+        return redirect("accounts:security")
+    return render(request, "accounts/email_change_confirm.html", {"change": change})
+
+
+@never_cache
 @require_GET
 @fresh_otp_required
 def passkey_add(request: HttpRequest) -> HttpResponse:

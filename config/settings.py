@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from messaging.dlp import rules_parse as dlp_rules_parse
 from support.env import ConfigError, Env, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -113,6 +114,30 @@ EMAIL_BACKEND = (
     else "django.core.mail.backends.smtp.EmailBackend"
 )
 DEMO_OUTBOX_DIR = BASE_DIR / "var" / "outbox"
+
+# Secure messaging.
+MESSAGING_MAX_FILE_BYTES = env.integer("MESSAGING_MAX_FILE_MIB", 25, minimum=1) * 1024 * 1024
+MESSAGING_MAX_MESSAGE_BYTES = env.integer("MESSAGING_MAX_MESSAGE_MIB", 100, minimum=1) * 1024 * 1024
+MESSAGING_ALLOWED_TYPES = env.csv(
+    "MESSAGING_ALLOWED_TYPES", ["application/pdf", "image/png", "image/jpeg", "text/plain"]
+)
+_KNOWN_TYPES = {"application/pdf", "image/png", "image/jpeg", "text/plain"}
+if not set(MESSAGING_ALLOWED_TYPES) <= _KNOWN_TYPES:
+    raise ConfigError(f"MESSAGING_ALLOWED_TYPES may only name {', '.join(sorted(_KNOWN_TYPES))}")
+try:
+    MESSAGING_SUBJECT_RULES = dlp_rules_parse(env.string("MESSAGING_SUBJECT_RULES") or "")
+except ValueError as _error:
+    raise ConfigError(f"MESSAGING_SUBJECT_RULES: {_error}") from None
+MESSAGING_NOTICE_MAX_ATTEMPTS = env.integer("MESSAGING_NOTICE_MAX_ATTEMPTS", 8, minimum=1)
+MESSAGING_NOTICE_RETRY_SECONDS = env.integer("MESSAGING_NOTICE_RETRY_SECONDS", 60, minimum=1)
+MESSAGING_SWEEP_GRACE_SECONDS = env.integer("MESSAGING_SWEEP_GRACE_SECONDS", 120, minimum=0)
+MESSAGING_MESSAGE_ID_DOMAIN = env.string("MESSAGING_MESSAGE_ID_DOMAIN") or "portal.localhost"
+MESSAGING_BOUNCE_WEBHOOK_SECRET = env.secret("MESSAGING_BOUNCE_WEBHOOK_SECRET") or ""
+MESSAGING_BOUNCE_MAX_AGE_SECONDS = env.integer("MESSAGING_BOUNCE_MAX_AGE_SECONDS", 300, minimum=30)
+# Uploads are PHI: held in memory (within the limits above) and encrypted from there,
+# never spooled to a temporary file in clear.
+FILE_UPLOAD_HANDLERS = ["messaging.uploads.LimitedMemoryUploadHandler"]
+DATA_UPLOAD_MAX_NUMBER_FILES = 20
 MEDIA_ROOT = Path(env.string("MEDIA_ROOT") or str(BASE_DIR / "var" / "media"))
 
 
@@ -135,6 +160,7 @@ INSTALLED_APPS = [
     "audit",
     "encryption.apps.EncryptionConfig",
     "accounts.apps.AccountsConfig",
+    "messaging.apps.MessagingConfig",
 ]
 if APP_MODE == "test":
     # A small model with encrypted fields for tests/encryption (never in demo or production).
@@ -314,6 +340,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {
     "audit-seal": {"task": "audit.tasks.seal_events", "schedule": 10.0},
     "invitations-sweep": {"task": "accounts.tasks.invitations_sweep", "schedule": 120.0},
+    "deliveries-sweep": {"task": "messaging.tasks.deliveries_sweep", "schedule": 60.0},
 }
 
 # django-otp and passkeys.

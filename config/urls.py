@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("passkeys/", include("accounts.webauthn_urls")),
     path("audit/", include("audit.urls")),
+    path("messages/", include("messaging.urls")),
     path("admin/", admin.site.urls),
     path("healthz", accounts_views.healthz, name="healthz"),
 ]

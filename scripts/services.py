@@ -117,6 +117,21 @@ def chromium() -> str | None:
     return None
 
 
+# WeasyPrint (letters, record packages) loads these system libraries at run time.
+PDF_LIBRARIES = {
+    "pango-1.0": "libpango-1.0-0",
+    "pangoft2-1.0": "libpangoft2-1.0-0",
+    "harfbuzz-subset": "libharfbuzz-subset0",
+}
+
+
+def pdf_libraries() -> bool:
+    import ctypes.util
+
+    missing = [pkg for lib, pkg in PDF_LIBRARIES.items() if not ctypes.util.find_library(lib)]
+    return not missing or apt_install(*missing, "fonts-dejavu-core")
+
+
 def main() -> int:
     strict = os.environ.get("CI", "").lower() == "true"
     exports = {"DATABASE_URL": database_url()}
@@ -126,6 +141,8 @@ def main() -> int:
         exports["REDIS_URL"] = redis
     else:
         missing.append("Redis")
+    if not pdf_libraries():
+        missing.append("Pango/HarfBuzz (PDF)")
     browser = chromium()
     if browser:
         exports["CHROMIUM_PATH"] = browser

@@ -17,7 +17,7 @@ from django.test import Client
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import IdentityMethod, PatientProfile, Role, User
+from accounts.models import CareTeamMember, IdentityMethod, PatientProfile, Role, User
 from accounts.sessions import SESSION_AUTH_AT, SESSION_LAST_SEEN, SESSION_OTP_AT, now_ts
 
 PASSWORD = "a long and unusual passphrase 42"
@@ -68,13 +68,17 @@ def personas(db: Any) -> Iterator[Personas]:
     officer = make_user(
         "olivia.officer@clinic.test", "Olivia Ferreira-Officer", Role.PRIVACY_OFFICER
     )
+    clinician = make_user("cedric.clinician@clinic.test", "Cedric Nakamura", Role.CLINICIAN)
+    patient = make_patient(
+        "penelope.patient@mail.test", "Penelope Quartermaine", "MRN-555001", officer
+    )
+    # The patient's clinician; the unrelated patient is on nobody's care team.
+    CareTeamMember.objects.create(patient=patient, staff=clinician)
     yield Personas(
         privacy_officer=officer,
-        clinician=make_user("cedric.clinician@clinic.test", "Cedric Nakamura", Role.CLINICIAN),
+        clinician=clinician,
         records_clerk=make_user("rhea.records@clinic.test", "Rhea Vantongeren", Role.RECORDS_CLERK),
-        patient=make_patient(
-            "penelope.patient@mail.test", "Penelope Quartermaine", "MRN-555001", officer
-        ),
+        patient=patient,
         other_patient=make_patient(
             "ulrich.unrelated@mail.test", "Ulrich Beauregard", "MRN-555002", officer
         ),

@@ -6,6 +6,7 @@ default applies to the test suite too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,8 +25,10 @@ class Route:
     access: str
     roles: frozenset[str] = ALL_ROLES
     methods: tuple[str, ...] = ("GET",)
-    kwargs: dict[str, Any] = field(default_factory=dict)
+    # A dict, or a function of the personas that makes the objects the URL names.
+    kwargs: dict[str, Any] | Callable[[Any], dict[str, Any]] = field(default_factory=dict)
     ok_status: tuple[int, ...] = (200,)
+    csrf: bool = True  # False only for endpoints that authenticate by signature
 
 
 ROUTES: dict[str, Route] = {
@@ -60,6 +63,77 @@ ROUTES: dict[str, Route] = {
     "audit:event_detail": Route(SIGNED_IN, OFFICER, kwargs={"pk": 1}, ok_status=(200, 404)),
     "audit:export": Route(SIGNED_IN, OFFICER, kwargs={"fmt": "csv"}),
     "audit:my_access_log": Route(SIGNED_IN, frozenset({"patient"})),
+    "accounts:email_change_confirm": Route(
+        SIGNED_IN, methods=("GET", "POST"), kwargs={"token": "x"}, ok_status=(410,)
+    ),
+    "messaging:inbox": Route(SIGNED_IN, STAFF),
+    "messaging:compose_start": Route(SIGNED_IN, STAFF),
+    "messaging:compose": Route(
+        SIGNED_IN, STAFF, methods=("GET", "POST"), kwargs=lambda p: {"patient_id": p.patient.pk}
+    ),
+    "messaging:draft": Route(
+        SIGNED_IN,
+        STAFF,
+        kwargs={"message_id": "00000000-0000-0000-0000-000000000000"},
+        ok_status=(404,),  # drafts are their author's alone: tests/messaging/test_views.py
+    ),
+    "messaging:thread": Route(SIGNED_IN, STAFF, kwargs=lambda p: {"thread_id": sent(p).thread_id}),
+    "messaging:thread_reply": Route(
+        SIGNED_IN,
+        STAFF,
+        methods=("POST",),
+        kwargs=lambda p: {"thread_id": sent(p).thread_id},
+        ok_status=(400,),  # an empty reply is refused with the form shown again
+    ),
+    "messaging:thread_assign": Route(
+        SIGNED_IN,
+        STAFF,
+        methods=("POST",),
+        kwargs=lambda p: {"thread_id": sent(p).thread_id},
+        ok_status=(302,),
+    ),
+    "messaging:thread_handled": Route(
+        SIGNED_IN,
+        STAFF,
+        methods=("POST",),
+        kwargs=lambda p: {"thread_id": sent(p).thread_id},
+        ok_status=(302,),
+    ),
+    "messaging:recall": Route(
+        SIGNED_IN,
+        STAFF,
+        methods=("POST",),
+        kwargs=lambda p: {"message_id": sent(p).pk},
+        ok_status=(302,),
+    ),
+    "messaging:attachment": Route(
+        SIGNED_IN, STAFF, kwargs=lambda p: {"attachment_id": sent(p).attachments.get().pk}
+    ),
+    "messaging:delivery_resend": Route(
+        SIGNED_IN,
+        STAFF,
+        methods=("GET", "POST"),
+        kwargs=lambda p: {"delivery_id": sent(p).deliveries.get().pk},
+    ),
+    "messaging:delivery_letter": Route(
+        SIGNED_IN,
+        STAFF,
+        methods=("POST",),
+        kwargs=lambda p: {"delivery_id": sent(p).deliveries.get().pk},
+    ),
+    "messaging:templates": Route(SIGNED_IN, STAFF),
+    "messaging:template_new": Route(SIGNED_IN, STAFF, methods=("GET", "POST")),
+    "messaging:template_edit": Route(
+        SIGNED_IN, STAFF, methods=("GET", "POST"), kwargs=lambda p: {"pk": template(p).pk}
+    ),
+    "messaging:template_archive": Route(
+        SIGNED_IN,
+        STAFF,
+        methods=("POST",),
+        kwargs=lambda p: {"pk": template(p).pk},
+        ok_status=(302,),
+    ),
+    "messaging:bounce_webhook": Route(PUBLIC, methods=("POST",), ok_status=(400,), csrf=False),
 }
 # The Django admin: every pattern is for OTP-verified privacy officers only.
 ADMIN_PREFIX = "admin:"
@@ -89,15 +163,30 @@ def test_the_classification_names_only_real_urls() -> None:
     assert set(ROUTES) <= _names(get_resolver().url_patterns)
 
 
-def _url(name: str) -> str:
+def sent(personas: Any) -> Any:
+    from tests.messaging.factories import message_sent
+
+    return message_sent(author=personas.clinician, patient=personas.patient)
+
+
+def template(personas: Any) -> Any:
+    from messaging.models import MessageTemplate
+
+    return MessageTemplate.objects.create(
+        title="Results ready", body="Your results are ready.", created_by=personas.clinician
+    )
+
+
+def _url(name: str, personas: Any = None) -> str:
     route = ROUTES[name]
-    return reverse(name, kwargs=route.kwargs or None)
+    kwargs = route.kwargs(personas) if callable(route.kwargs) else route.kwargs
+    return reverse(name, kwargs=kwargs or None)
 
 
-def _call(client: Client, name: str) -> Any:
+def _call(client: Client, name: str, personas: Any = None) -> Any:
     route = ROUTES[name]
     method = "get" if "GET" in route.methods else "post"
-    return getattr(client, method)(_url(name))
+    return getattr(client, method)(_url(name, personas))
 
 
 PROTECTED = sorted(n for n, r in ROUTES.items() if r.access != PUBLIC)
@@ -107,8 +196,8 @@ POST_ONLY = sorted(n for n, r in ROUTES.items() if r.methods == ("POST",))
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", PROTECTED)
-def test_anonymous_is_sent_to_sign_in(name: str) -> None:
-    response = _call(Client(), name)
+def test_anonymous_is_sent_to_sign_in(name: str, personas: Any) -> None:
+    response = _call(Client(), name, personas)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:sign_in"))
 
@@ -118,7 +207,7 @@ def test_password_only_is_sent_to_the_second_factor(
     name: str, personas: Any, client_for: Any
 ) -> None:
     client = client_for(personas.privacy_officer, verified=False)
-    response = _call(client, name)
+    response = _call(client, name, personas)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:mfa_verify"))
 
@@ -130,7 +219,7 @@ def test_each_role_gets_the_page_or_404(
 ) -> None:
     route = ROUTES[name]
     user = next(u for u in personas.all() if u.role == role)
-    response = _call(client_for(user), name)
+    response = _call(client_for(user), name, personas)
     if role in route.roles:
         assert response.status_code in route.ok_status
     else:
@@ -139,18 +228,20 @@ def test_each_role_gets_the_page_or_404(
 
 @pytest.mark.parametrize("name", POST_ONLY)
 def test_get_on_a_change_is_405(name: str, personas: Any, client_for: Any) -> None:
-    response = client_for(personas.privacy_officer).get(_url(name))
+    response = client_for(personas.privacy_officer).get(_url(name, personas))
     assert response.status_code == 405
 
 
 @pytest.mark.parametrize(
-    "name", [n for n in POST_ONLY if not n.startswith("otp_webauthn:")] + ["accounts:sign_in"]
+    "name",
+    [n for n in POST_ONLY if not n.startswith("otp_webauthn:") and ROUTES[n].csrf]
+    + ["accounts:sign_in"],
 )
 def test_post_without_csrf_token_is_refused(name: str, personas: Any) -> None:
     from tests.conftest import sign_in_client
 
     client = sign_in_client(Client(enforce_csrf_checks=True), personas.privacy_officer)
-    response = client.post(_url(name))
+    response = client.post(_url(name, personas))
     assert response.status_code == 403
     assert b"This form has expired" in response.content
 

@@ -1,0 +1,304 @@
+"""Getting the "you have a secure message" notice to the patient, and never losing it.
+
+Every notice is a ``Delivery`` row written in the send's transaction; the Celery task
+is only a prompt to work on it. The task claims the row with a conditional UPDATE and
+a lease, so duplicates of the prompt (a retry, the sweep, a redelivered task after a
+worker was killed) send one e-mail. Whatever the broker loses, ``deliveries_sweep``
+finds again. Permanent refusals and signed bounce reports mark the delivery failed;
+the message itself always stays in the portal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import smtplib
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.emails import email_send
+from accounts.models import User
+from accounts.services import email_change_request
+from audit.models import Outcome
+from audit.services import event_record
+from messaging.actions import MessagingAction
+from messaging.errors import MessagingError
+from messaging.models import Delivery, DeliveryState, Message, WebhookReceipt
+
+LEASE = timedelta(minutes=5)
+NOTICE_TEMPLATE = "messaging/email/new_message"
+
+
+def delivery_create(*, message: Message) -> Delivery:
+    """Inside the send's transaction: the row, then a prompt to the worker after commit."""
+    delivery = Delivery.objects.create(message=message)
+    _enqueue(delivery.pk)
+    return delivery
+
+
+def _enqueue(delivery_id: uuid.UUID, countdown: float = 0) -> None:
+    from messaging.tasks import delivery_send
+
+    def prompt() -> None:
+        delivery_send.apply_async((str(delivery_id),), countdown=countdown)
+
+    # robust: a broker outage must not fail the send; the sweep prompts again later.
+    transaction.on_commit(prompt, robust=True)
+
+
+def message_id_header(delivery_id: uuid.UUID | str) -> str:
+    return f"<notice-{delivery_id}@{settings.MESSAGING_MESSAGE_ID_DOMAIN}>"
+
+
+def _claim(delivery_id: uuid.UUID | str) -> bool:
+    now = timezone.now()
+    claimed = Delivery.objects.filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+        pk=delivery_id,
+        state=DeliveryState.PENDING,
+        next_attempt_at__lte=now,
+    ).update(claimed_until=now + LEASE, attempts=F("attempts") + 1)
+    return claimed == 1
+
+
+def delivery_send(*, delivery_id: uuid.UUID | str) -> str:
+    """Send one notice if it is still due; returns what happened (for tests and logs)."""
+    if not _claim(delivery_id):
+        return "not_due"
+    delivery = Delivery.objects.select_related("message__thread__patient").get(pk=delivery_id)
+    patient = delivery.message.thread.patient
+    sign_in_url = settings.PORTAL_BASE_URL + reverse("accounts:sign_in")
+    try:
+        email_send(
+            to=patient.email,
+            template=NOTICE_TEMPLATE,
+            context={"sign_in_url": sign_in_url},
+            headers={"Message-ID": message_id_header(delivery.pk)},
+        )
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as error:
+        code = _smtp_code(error)
+        if code >= 500:
+            return _failed(delivery, DeliveryState.FAILED, f"smtp_{code}")
+        return _retry_later(delivery, f"smtp_{code}")
+    except (OSError, smtplib.SMTPException):
+        return _retry_later(delivery, "connection")
+    with transaction.atomic():
+        Delivery.objects.filter(pk=delivery.pk).update(
+            state=DeliveryState.SENT, sent_at=timezone.now(), claimed_until=None, failure=""
+        )
+        _audit(delivery, MessagingAction.NOTICE_SENT)
+    return "sent"
+
+
+def _smtp_code(error: smtplib.SMTPException) -> int:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        return min(codes) if codes else 0
+    return int(getattr(error, "smtp_code", 0) or 0)
+
+
+def _retry_later(delivery: Delivery, reason: str) -> str:
+    attempts = Delivery.objects.values_list("attempts", flat=True).get(pk=delivery.pk)
+    if attempts >= settings.MESSAGING_NOTICE_MAX_ATTEMPTS:
+        return _failed(delivery, DeliveryState.FAILED, "gave_up")
+    delay = settings.MESSAGING_NOTICE_RETRY_SECONDS * 2 ** (attempts - 1)
+    with transaction.atomic():
+        Delivery.objects.filter(pk=delivery.pk).update(
+            next_attempt_at=timezone.now() + timedelta(seconds=delay),
+            claimed_until=None,
+            failure=reason,
+        )
+        _audit(delivery, MessagingAction.NOTICE_RETRY, Outcome.ERROR, reason=reason)
+        _enqueue(delivery.pk, countdown=delay)
+    return "retry"
+
+
+def _failed(delivery: Delivery, state: str, reason: str) -> str:
+    with transaction.atomic():
+        Delivery.objects.filter(pk=delivery.pk).update(
+            state=state, failed_at=timezone.now(), claimed_until=None, failure=reason
+        )
+        action = (
+            MessagingAction.NOTICE_BOUNCED
+            if state == DeliveryState.BOUNCED
+            else MessagingAction.NOTICE_FAILED
+        )
+        _audit(delivery, action, Outcome.ERROR, reason=reason)
+    return str(state)
+
+
+def _audit(delivery: Delivery, action: str, outcome: str = Outcome.SUCCESS, **extra: Any) -> None:
+    message = delivery.message
+    event_record(
+        action=action,
+        outcome=outcome,
+        target=delivery,
+        patient_id=message.thread.patient_id,
+        details={"message_id": str(message.pk), **extra},
+    )
+
+
+def deliveries_sweep(*, stale_after: timedelta | None = None) -> int:
+    """Prompt again every pending delivery that is due and unclaimed (or whose lease ran out).
+
+    Also starts the resends whose corrected address the patient has since confirmed.
+    """
+    stale_after = stale_after or timedelta(seconds=settings.MESSAGING_SWEEP_GRACE_SECONDS)
+    now = timezone.now()
+    due = Delivery.objects.filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+        state=DeliveryState.PENDING,
+        next_attempt_at__lte=now - stale_after,
+    ).values_list("pk", flat=True)
+    count = 0
+    from messaging.tasks import delivery_send as task
+
+    for delivery_id in due.iterator():
+        task.delay(str(delivery_id))
+        count += 1
+    return count + deliveries_resend_confirmed()
+
+
+# --- bounces --------------------------------------------------------------------------------
+
+
+class BounceRefused(Exception):
+    """A bounce report we do not act on; ``code`` is audited and answered."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def bounce_signature(*, secret: str, timestamp: str, body: bytes) -> str:
+    """HMAC-SHA256 over ``<timestamp>.<body>``, hex: what the mail provider sends us."""
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def bounce_receive(
+    *, body: bytes, timestamp: str, signature: str, payload: dict[str, Any]
+) -> Delivery:
+    """Verify a bounce report and mark its delivery bounced. Each report is accepted once."""
+    secret = settings.MESSAGING_BOUNCE_WEBHOOK_SECRET
+    if not secret:
+        raise BounceRefused("not_configured")
+    expected = bounce_signature(secret=secret, timestamp=timestamp, body=body)
+    if not hmac.compare_digest(expected, signature.strip().removeprefix("sha256=")):
+        raise BounceRefused("bad_signature")
+    try:
+        sent = int(timestamp)
+    except ValueError:
+        raise BounceRefused("bad_timestamp") from None
+    if abs(time.time() - sent) > settings.MESSAGING_BOUNCE_MAX_AGE_SECONDS:
+        raise BounceRefused("stale")
+    delivery_id = _delivery_id_from(str(payload.get("message_id", "")))
+    delivery = (
+        Delivery.objects.select_related("message__thread").filter(pk=delivery_id).first()
+        if delivery_id is not None
+        else None
+    )
+    if delivery is None:
+        raise BounceRefused("unknown_delivery")
+    try:
+        with transaction.atomic():
+            WebhookReceipt.objects.create(signature=expected)
+            if delivery.state in (DeliveryState.SENT, DeliveryState.PENDING):
+                Delivery.objects.filter(pk=delivery.pk).update(
+                    state=DeliveryState.BOUNCED,
+                    failed_at=timezone.now(),
+                    claimed_until=None,
+                    failure="bounce",
+                )
+                _audit(delivery, MessagingAction.NOTICE_BOUNCED, Outcome.ERROR, reason="bounce")
+    except IntegrityError:
+        raise BounceRefused("replayed") from None
+    delivery.refresh_from_db()
+    return delivery
+
+
+def _delivery_id_from(message_id: str) -> uuid.UUID | None:
+    inner = message_id.strip().strip("<>")
+    if not inner.startswith("notice-") or "@" not in inner:
+        return None
+    try:
+        return uuid.UUID(inner.removeprefix("notice-").split("@", 1)[0])
+    except ValueError:
+        return None
+
+
+def bounce_refusal_record(*, code: str) -> None:
+    event_record(
+        action=MessagingAction.BOUNCE_REFUSED, outcome=Outcome.DENIED, details={"reason": code}
+    )
+
+
+# --- after a failure: a corrected address, or a letter ---------------------------------------
+
+
+@transaction.atomic
+def delivery_resend_request(*, actor: User, delivery: Delivery, new_email: str) -> None:
+    """Ask the patient to confirm ``new_email``; once confirmed, the sweep resends the notice."""
+    if not delivery.has_failed or delivery.replaced_by_id is not None:
+        raise MessagingError("not_failed", "Only a failed notice can be resent.")
+    patient = delivery.message.thread.patient
+    from accounts.errors import AccountsError
+
+    try:
+        email_change_request(actor=actor, user=patient, new_email=new_email)
+    except AccountsError as error:
+        raise MessagingError(error.code, error.message) from None
+    Delivery.objects.filter(pk=delivery.pk).update(resend_requested_at=timezone.now())
+    _audit(delivery, MessagingAction.NOTICE_RESEND_REQUESTED)
+
+
+def deliveries_resend_confirmed() -> int:
+    """Failed notices whose patient has confirmed an address since the resend was asked."""
+    waiting = Delivery.objects.filter(
+        state__in=(DeliveryState.FAILED, DeliveryState.BOUNCED),
+        resend_requested_at__isnull=False,
+        replaced_by__isnull=True,
+        message__thread__patient__email_verified_at__gt=F("resend_requested_at"),
+    ).select_related("message__thread")
+    count = 0
+    for old in waiting:
+        with transaction.atomic():
+            locked = Delivery.objects.select_for_update().get(pk=old.pk)
+            if locked.replaced_by_id is not None:
+                continue
+            new = delivery_create(message=old.message)
+            locked.replaced_by = new
+            locked.save(update_fields=["replaced_by"])
+            _audit(old, MessagingAction.NOTICE_RESENT, replacement_id=str(new.pk))
+            count += 1
+    return count
+
+
+def letter_render(*, actor: User, delivery: Delivery) -> bytes:
+    """A PDF letter for postal mail: a message waits in the portal. No health information."""
+    from weasyprint import HTML
+
+    patient = delivery.message.thread.patient
+    profile = getattr(patient, "patient_profile", None)
+    html = render_to_string(
+        "messaging/letter.html",
+        {
+            "organisation": settings.ORGANISATION_NAME,
+            "portal_url": settings.PORTAL_BASE_URL,
+            "name": profile.legal_name if profile else patient.full_name,
+            "date": timezone.localdate(),
+        },
+    )
+    pdf = HTML(string=html).write_pdf()
+    with transaction.atomic():
+        Delivery.objects.filter(pk=delivery.pk).update(letter_printed_at=timezone.now())
+        _audit(delivery, MessagingAction.LETTER_PRINTED)
+    return bytes(pdf)

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from messaging.models import Category, MessageTemplate
+
+BODY_MAX = 50_000
+
+
+class PatientSearchForm(forms.Form):
+    q = forms.CharField(
+        label="Find a patient",
+        max_length=100,
+        help_text="Name, MRN, or date of birth as YYYY-MM-DD.",
+    )
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class _BodyForm(forms.Form):
+    send_key = forms.UUIDField(widget=forms.HiddenInput)
+    body = forms.CharField(
+        label="Message",
+        max_length=BODY_MAX,
+        widget=forms.Textarea(attrs={"rows": 10}),
+        help_text="Plain text. **bold**, *italic*, lists and https:// links are shown formatted.",
+    )
+    attachments = forms.FileField(
+        label="Attachments",
+        required=False,
+        widget=MultipleFileInput(),
+        help_text="PDF, PNG, JPEG or plain text.",
+    )
+
+    def clean_body(self) -> str:
+        body = self.cleaned_data["body"].replace("\x00", "")
+        if not body.strip():
+            raise forms.ValidationError("Write a message.")
+        return body
+
+
+class ComposeForm(_BodyForm):
+    """A new thread. The subject is checked for identifiers before send (``dlp``)."""
+
+    subject = forms.CharField(label="Subject", max_length=200)
+    category = forms.ChoiceField(label="Kind of message", choices=Category.choices)
+    expires_on = forms.DateField(
+        label="Hide from the patient after (optional)",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    acknowledge = forms.BooleanField(
+        label="I have checked the subject and want to send it as it is.", required=False
+    )
+    field_order = ["send_key", "subject", "category", "body", "attachments", "expires_on"]
+
+    def clean_subject(self) -> str:
+        subject = " ".join(self.cleaned_data["subject"].replace("\x00", "").split())
+        if not subject:
+            raise forms.ValidationError("Write a subject.")
+        return subject
+
+    def clean_expires_on(self) -> Any:
+        day = self.cleaned_data.get("expires_on")
+        if day is not None and day <= timezone.localdate():
+            raise forms.ValidationError("Choose a date after today.")
+        return day
+
+    def expires_at(self) -> datetime | None:
+        day = self.cleaned_data.get("expires_on")
+        if day is None:
+            return None
+        return timezone.make_aware(datetime.combine(day, time.min))
+
+
+class ReplyForm(_BodyForm):
+    pass
+
+
+def new_send_key() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class TemplateForm(forms.ModelForm):
+    class Meta:
+        model = MessageTemplate
+        fields = ["title", "subject", "body"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 10})}
+
+
+class AssignForm(forms.Form):
+    assignee = forms.TypedChoiceField(
+        label="Assign to", coerce=int, required=False, empty_value=None
+    )
+
+    def __init__(self, *args: Any, choices: list[tuple[Any, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["assignee"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [("", "Nobody"), *choices]
+
+
+class ResendForm(forms.Form):
+    new_email = forms.EmailField(
+        label="Corrected e-mail address",
+        help_text="The patient must confirm it from that mailbox before the notice goes there.",
+    )

@@ -1,0 +1,211 @@
+"""Threads, messages, attachments, notification deliveries and staff message templates.
+
+Subject, body, attachment names and contents are encrypted (``encryption``); what is
+clear is ids, states and times, which is what lists, deadlines and retention need.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from encryption.fields import EncryptedTextField
+from encryption.models import EncryptedFile, EncryptedModel
+
+
+class Category(models.TextChoices):
+    CLINICAL = "clinical", "Clinical"
+    ADMINISTRATIVE = "administrative", "Administrative"
+    OTHER = "other", "Other"
+
+
+class Thread(EncryptedModel):
+    """A conversation between a patient and their care team, under one encrypted subject.
+
+    ``last_message_at`` stays empty while the thread holds only a draft, which keeps
+    drafts out of every inbox. Assignment and "handled" are the care team's triage.
+    """
+
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="message_threads"
+    )
+    subject = EncryptedTextField(max_length=200)
+    category = models.CharField(max_length=16, choices=Category.choices, default=Category.CLINICAL)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="assigned_threads",
+        null=True,
+        blank=True,
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["patient", "-last_message_at"], name="messaging_thread_patient"),
+            models.Index(fields=["-last_message_at"], name="messaging_thread_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Thread {self.pk}"
+
+
+class MessageState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SENT = "sent", "Sent"
+    RECALLED = "recalled", "Recalled"
+
+
+class Message(EncryptedModel):
+    """One message in a thread, from staff to the patient or from the patient.
+
+    ``send_key`` comes from the form that composed it, so a double click or a
+    resubmitted form finds the message already sent instead of sending it twice.
+    ``opened_at`` is the patient's first opening (a recall is possible only before it);
+    ``staff_read_at`` is the care team's first reading of a patient's message.
+    """
+
+    thread = models.ForeignKey(Thread, on_delete=models.PROTECT, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    from_patient = models.BooleanField(default=False)
+    body = EncryptedTextField()
+    state = models.CharField(
+        max_length=16, choices=MessageState.choices, default=MessageState.DRAFT
+    )
+    send_key = models.UUIDField(unique=True, default=uuid.uuid4)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    recalled_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    staff_read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=MessageState.values), name="messaging_message_state"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state="draft") | models.Q(sent_at__isnull=False),
+                name="messaging_message_sent_has_time",
+            ),
+        ]
+        indexes = [models.Index(fields=["thread", "created_at"], name="messaging_message_thread")]
+
+    def __str__(self) -> str:
+        return f"Message {self.pk}"
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at is not None and (now or timezone.now()) >= self.expires_at
+
+
+class Attachment(models.Model):
+    """A file on a message; its name, type and bytes are in the encrypted ``file``."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.OneToOneField(EncryptedFile, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return f"Attachment {self.pk}"
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    BOUNCED = "bounced", "Bounced"
+
+
+class Delivery(models.Model):
+    """One "you have a secure message" notice to a patient and what became of it.
+
+    The worker claims a pending row with a conditional UPDATE and a lease
+    (``claimed_until``), so two workers never send the same notice, and a worker killed
+    mid-task only delays it: the sweep re-enqueues the row once the lease has passed.
+    ``next_attempt_at`` spaces retries out; after the last one the delivery fails.
+    The address is not stored: the notice goes to the account's current, confirmed one.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    message = models.ForeignKey(Message, on_delete=models.PROTECT, related_name="deliveries")
+    state = models.CharField(
+        max_length=16, choices=DeliveryState.choices, default=DeliveryState.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    failure = models.CharField(max_length=64, blank=True)  # a code, never a server's text
+    resend_requested_at = models.DateTimeField(null=True, blank=True)
+    replaced_by = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaces"
+    )
+    letter_printed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=DeliveryState.values), name="messaging_delivery_state"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(state="pending"),
+                name="messaging_delivery_due",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Delivery {self.pk}"
+
+    @property
+    def has_failed(self) -> bool:
+        return self.state in (DeliveryState.FAILED, DeliveryState.BOUNCED)
+
+
+class WebhookReceipt(models.Model):
+    """Each accepted bounce report's signature, so a replayed call is refused."""
+
+    signature = models.CharField(max_length=64, unique=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Webhook receipt #{self.pk}"
+
+
+class MessageTemplate(models.Model):
+    """Reusable wording that staff start a message from. Boilerplate, never about a patient,
+    so it is stored in clear; it is rendered through the same sanitizer as any body."""
+
+    title = models.CharField(max_length=120)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField(max_length=20000)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title

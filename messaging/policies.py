@@ -1,0 +1,47 @@
+"""Who may message whom and read which threads. One place answers "may they?" and
+"which ones?", so lists and detail pages cannot disagree.
+
+Clinicians work with the patients on whose care team they are; records clerks and
+the privacy officer serve every patient. Patients see their own threads only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from accounts.models import Role, User
+from messaging.models import Thread
+
+ALL_PATIENTS_ROLES = frozenset({Role.RECORDS_CLERK, Role.PRIVACY_OFFICER})
+
+
+def can_compose(user: Any) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.is_staff_member)
+
+
+def patients_messageable_by(user: Any) -> QuerySet[User]:
+    patients = User.objects.filter(role=Role.PATIENT, is_active=True)
+    if not can_compose(user):
+        return patients.none()
+    if user.role in ALL_PATIENTS_ROLES:
+        return patients
+    return patients.filter(care_team__staff=user)
+
+
+def threads_visible_to(user: Any) -> QuerySet[Thread]:
+    threads = Thread.objects.all()
+    if not (user.is_authenticated and user.is_active):
+        return threads.none()
+    if user.is_patient:
+        return threads.filter(patient=user)
+    if user.role in ALL_PATIENTS_ROLES:
+        return threads
+    if user.is_staff_member:
+        return threads.filter(patient__care_team__staff=user)
+    return threads.none()
+
+
+def may_message(user: Any, patient: User) -> bool:
+    return patients_messageable_by(user).filter(pk=patient.pk).exists()

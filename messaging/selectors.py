@@ -1,0 +1,241 @@
+"""Reads that take the acting user and return only what that user may see."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from accounts.models import User
+from audit.models import AuditEvent
+from messaging import policies
+from messaging.actions import MessagingAction
+from messaging.models import (
+    Attachment,
+    Delivery,
+    DeliveryState,
+    Message,
+    MessageState,
+    MessageTemplate,
+    Thread,
+)
+
+SEARCH_LIMIT = 20
+
+
+def patient_search(*, user: Any, query: str) -> list[User]:
+    """By name (any part), exact MRN, or date of birth (YYYY-MM-DD); within the user's scope."""
+    query = query.strip()
+    if len(query) < 2:
+        return []
+    patients = policies.patients_messageable_by(user).select_related("patient_profile")
+    condition = Q(full_name__icontains=query) | Q(patient_profile__legal_name__icontains=query)
+    condition |= Q(patient_profile__mrn__iexact=query)
+    born = _date(query)
+    if born is not None:
+        condition |= Q(patient_profile__date_of_birth=born)
+    return list(patients.filter(condition).order_by("full_name")[:SEARCH_LIMIT])
+
+
+def _uuid_or_404(value: Any) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise Http404 from None
+
+
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def patient_for(*, user: Any, patient_id: Any) -> User:
+    patient = (
+        policies.patients_messageable_by(user)
+        .select_related("patient_profile")
+        .filter(pk=patient_id)
+        .first()
+    )
+    if patient is None:
+        raise Http404
+    return patient
+
+
+INBOX_FILTERS = ("open", "mine", "unassigned", "handled", "all")
+
+
+def staff_inbox(*, user: Any, view: str = "open") -> QuerySet[Thread]:
+    """The care team's threads with unread counts and a flag for undelivered notices."""
+    threads = policies.threads_visible_to(user).filter(last_message_at__isnull=False)
+    if view == "open":
+        threads = threads.filter(handled_at__isnull=True)
+    elif view == "mine":
+        threads = threads.filter(assigned_to=user, handled_at__isnull=True)
+    elif view == "unassigned":
+        threads = threads.filter(assigned_to__isnull=True, handled_at__isnull=True)
+    elif view == "handled":
+        threads = threads.filter(handled_at__isnull=False)
+    failed = Delivery.objects.filter(
+        message__thread=OuterRef("pk"),
+        state__in=(DeliveryState.FAILED, DeliveryState.BOUNCED),
+        replaced_by__isnull=True,
+    )
+    return (
+        threads.select_related("data_key", "patient", "assigned_to")
+        .annotate(
+            unread=Count(
+                "messages",
+                filter=Q(
+                    messages__from_patient=True,
+                    messages__staff_read_at__isnull=True,
+                    messages__state=MessageState.SENT,
+                ),
+            ),
+            notice_failed=Exists(failed),
+        )
+        .order_by("-unread", "-last_message_at")
+    )
+
+
+def thread_for(*, user: Any, thread_id: Any) -> Thread:
+    """One thread the user may see, or 404 (also for a malformed id)."""
+    _uuid_or_404(thread_id)
+    thread = (
+        policies.threads_visible_to(user)
+        .select_related("data_key", "patient__patient_profile", "assigned_to")
+        .filter(pk=thread_id)
+        .first()
+    )
+    if thread is None:
+        raise Http404
+    return thread
+
+
+def thread_messages(*, user: Any, thread: Thread) -> list[Message]:
+    """Sent and recalled messages, oldest first; the user's own draft in the thread too."""
+    visible = Q(state__in=(MessageState.SENT, MessageState.RECALLED))
+    if not user.is_patient:
+        visible |= Q(state=MessageState.DRAFT, author=user)
+    return list(
+        thread.messages.filter(visible)
+        .select_related("data_key", "author")
+        .prefetch_related(
+            Prefetch("attachments", queryset=Attachment.objects.select_related("file__data_key")),
+            Prefetch("deliveries", queryset=Delivery.objects.order_by("created_at")),
+        )
+        .order_by("created_at")
+    )
+
+
+@dataclass(frozen=True)
+class Receipts:
+    """When the patient first opened each message and downloaded each attachment (audit log)."""
+
+    opened: dict[str, datetime]
+    downloaded: dict[str, datetime]
+
+
+def read_receipts(*, thread: Thread, messages: list[Message]) -> Receipts:
+    message_ids = [str(m.pk) for m in messages]
+    attachment_ids = [str(a.pk) for m in messages for a in m.attachments.all()]
+    rows = (
+        AuditEvent.objects.filter(
+            patient_id=thread.patient_id,
+            actor_id=thread.patient_id,
+            action__in=(MessagingAction.MESSAGE_OPENED, MessagingAction.ATTACHMENT_DOWNLOADED),
+            target_id__in=message_ids + attachment_ids,
+        )
+        .values("action", "target_id")
+        .annotate(first=Min("occurred_at"))
+    )
+    opened: dict[str, datetime] = {}
+    downloaded: dict[str, datetime] = {}
+    for row in rows:
+        target = opened if row["action"] == MessagingAction.MESSAGE_OPENED else downloaded
+        target[row["target_id"]] = row["first"]
+    return Receipts(opened, downloaded)
+
+
+def attachment_for(*, user: Any, attachment_id: Any) -> Attachment:
+    """An attachment of a sent message in a thread the user may see, or 404."""
+    _uuid_or_404(attachment_id)
+    attachment = (
+        Attachment.objects.select_related("file__data_key", "message__thread")
+        .filter(pk=attachment_id, message__thread__in=policies.threads_visible_to(user))
+        .first()
+    )
+    if attachment is None:
+        raise Http404
+    message = attachment.message
+    if message.state == MessageState.DRAFT and message.author_id != user.pk:
+        raise Http404
+    if user.is_patient and (message.state != MessageState.SENT or message.is_expired()):
+        raise Http404
+    return attachment
+
+
+def draft_for(*, user: Any, message_id: Any) -> Message:
+    _uuid_or_404(message_id)
+    draft = (
+        Message.objects.select_related("thread__data_key", "thread__patient", "data_key")
+        .filter(pk=message_id, author=user, state=MessageState.DRAFT)
+        .first()
+    )
+    if draft is None or not policies.may_message(user, draft.thread.patient):
+        raise Http404
+    return draft
+
+
+def drafts_of(*, user: Any) -> QuerySet[Message]:
+    return (
+        Message.objects.filter(author=user, state=MessageState.DRAFT)
+        .select_related("thread__data_key", "thread__patient")
+        .order_by("-created_at")
+    )
+
+
+def templates_active() -> QuerySet[MessageTemplate]:
+    return MessageTemplate.objects.filter(archived_at__isnull=True)
+
+
+def staff_assignees(*, thread: Thread) -> list[User]:
+    """Staff who can see the thread, for the assignment menu (one query)."""
+    return list(
+        User.objects.filter(is_active=True)
+        .filter(
+            Q(role__in=policies.ALL_PATIENTS_ROLES)
+            | Q(role="clinician", care_patients__patient=thread.patient_id)
+        )
+        .distinct()
+        .order_by("full_name")
+    )
+
+
+def message_for(*, user: Any, message_id: Any) -> Message:
+    """A message in a thread the user may see, or 404."""
+    message = (
+        Message.objects.select_related("thread")
+        .filter(pk=_uuid_or_404(message_id), thread__in=policies.threads_visible_to(user))
+        .first()
+    )
+    if message is None:
+        raise Http404
+    return message
+
+
+def delivery_for(*, user: Any, delivery_id: Any) -> Delivery:
+    """A notice about a message in a thread the (staff) user may see, or 404."""
+    delivery = (
+        Delivery.objects.select_related("message__thread__patient__patient_profile")
+        .filter(pk=_uuid_or_404(delivery_id), message__thread__in=policies.threads_visible_to(user))
+        .first()
+    )
+    if delivery is None:
+        raise Http404
+    return delivery

@@ -1,0 +1,354 @@
+"""State changes for messaging: drafts, sending, replies, recall, opening, triage, templates.
+
+Each function does the whole change (domain rules, save, audit event, follow-up after
+commit). Attachment bytes are encrypted into the file store before the transaction
+opens, and erased again if it does not commit, so no ciphertext outlives a rollback.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from audit.models import Outcome
+from audit.services import event_record
+from encryption.files import file_store
+from encryption.models import EncryptedFile
+from messaging import dlp, policies
+from messaging.actions import MessagingAction
+from messaging.errors import MessagingError
+from messaging.models import (
+    Attachment,
+    Message,
+    MessageState,
+    MessageTemplate,
+    Thread,
+)
+from messaging.uploads import CheckedUpload
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What the composer submits. ``send_key`` identifies the message across saves."""
+
+    send_key: uuid.UUID
+    patient: User
+    subject: str
+    body: str
+    category: str
+    expires_at: datetime | None = None
+    thread: Thread | None = None
+
+
+# --- compose and send -----------------------------------------------------------------------
+
+
+def subject_findings(*, subject: str, patient: User) -> list[dlp.Finding]:
+    profile = getattr(patient, "patient_profile", None)
+    known = [profile.mrn] if profile is not None else []
+    return dlp.subject_check(
+        subject, rules=settings.MESSAGING_SUBJECT_RULES, known_identifiers=known
+    )
+
+
+def message_compose(
+    *,
+    actor: User,
+    draft: Draft,
+    attachments: Sequence[CheckedUpload] = (),
+    send: bool,
+    warnings_acknowledged: bool = False,
+) -> Message:
+    """Save ``draft`` (``send=False``) or send it. Idempotent on ``draft.send_key``.
+
+    A key already sent returns that message unchanged: a double click sends once.
+    """
+    existing = Message.objects.filter(send_key=draft.send_key).select_related("thread").first()
+    if existing is not None and existing.author_id != actor.pk:
+        raise MessagingError("not_yours", "This message belongs to someone else.")
+    if existing is not None and existing.state != MessageState.DRAFT:
+        return existing
+    if not policies.may_message(actor, draft.patient):
+        raise MessagingError("not_on_care_team", "You cannot message this patient.")
+    if draft.thread is not None and draft.thread.patient_id != draft.patient.pk:
+        raise MessagingError("wrong_thread", "This conversation is with another patient.")
+    if send and draft.thread is None:
+        _subject_guard(actor=actor, draft=draft, acknowledged=warnings_acknowledged)
+    _attachments_within_total(existing, attachments)
+    stored = [_store(upload) for upload in attachments]
+    try:
+        with transaction.atomic():
+            message = _compose_in_transaction(actor, draft, existing, stored, send)
+    except IntegrityError:
+        _erase(stored)  # a concurrent submit with the same key won the race
+        winner = Message.objects.filter(send_key=draft.send_key, author=actor).first()
+        if winner is None:
+            raise
+        return winner
+    except BaseException:
+        _erase(stored)
+        raise
+    return message
+
+
+def _subject_guard(*, actor: User, draft: Draft, acknowledged: bool) -> None:
+    findings = subject_findings(subject=draft.subject, patient=draft.patient)
+    blocks = [f for f in findings if f.action == dlp.BLOCK]
+    if blocks or (findings and not acknowledged):
+        event_record(
+            action=MessagingAction.SEND_REFUSED,
+            outcome=Outcome.DENIED,
+            actor=actor,
+            patient_id=draft.patient.pk,
+            details={"reason": "subject_" + "_".join(f.pattern for f in findings)},
+        )
+        code = "subject_blocked" if blocks else "subject_warning"
+        raise MessagingError(code, " ".join(f.reason for f in (blocks or findings)))
+
+
+def _attachments_within_total(existing: Message | None, new: Sequence[CheckedUpload]) -> None:
+    total = sum(len(upload.data) for upload in new)
+    if existing is not None:
+        total += sum(a.file.size for a in existing.attachments.select_related("file"))
+    if total > settings.MESSAGING_MAX_MESSAGE_BYTES:
+        limit = settings.MESSAGING_MAX_MESSAGE_BYTES / (1024 * 1024)
+        raise MessagingError(
+            "too_large", f"The attachments together are larger than the {limit:g} MiB limit."
+        )
+
+
+def _store(upload: CheckedUpload) -> EncryptedFile:
+    return file_store(
+        source=io.BytesIO(upload.data), name=upload.name, content_type=upload.content_type
+    )
+
+
+def _erase(files: Sequence[EncryptedFile]) -> None:
+    for record in files:
+        record.delete()  # destroys the data key; the ciphertext goes after commit
+
+
+def _compose_in_transaction(
+    actor: User, draft: Draft, existing: Message | None, files: Sequence[EncryptedFile], send: bool
+) -> Message:
+    now = timezone.now()
+    if existing is not None:
+        message = Message.objects.select_for_update().get(pk=existing.pk)
+        if message.state != MessageState.DRAFT:
+            raise IntegrityError("sent meanwhile")  # handled as a lost race: return the winner
+        thread = message.thread
+    else:
+        thread = draft.thread or Thread(patient=draft.patient, created_by=actor)
+        message = Message(thread=thread, author=actor, send_key=draft.send_key)
+    if thread.last_message_at is None:  # a new thread: its subject is still editable
+        thread.patient = draft.patient
+        thread.subject = draft.subject
+        thread.category = draft.category
+    message.body = draft.body
+    message.expires_at = draft.expires_at
+    if send:
+        message.state, message.sent_at = MessageState.SENT, now
+        thread.last_message_at, thread.handled_at = now, None
+    thread.save()
+    message.thread = thread
+    message.save()
+    first = message.attachments.count()
+    Attachment.objects.bulk_create(
+        Attachment(message=message, file=record, position=first + i)
+        for i, record in enumerate(files)
+    )
+    details = {"thread_id": str(thread.pk), "attachments": first + len(files)}
+    if not send:
+        event_record(
+            action=MessagingAction.DRAFT_SAVED,
+            target=message,
+            patient_id=thread.patient_id,
+            details=details,
+        )
+        return message
+    event_record(
+        action=MessagingAction.MESSAGE_SENT,
+        target=message,
+        patient_id=thread.patient_id,
+        details={**details, "category": thread.category},
+    )
+    from messaging.delivery import delivery_create
+
+    delivery_create(message=message)
+    return message
+
+
+def reply_send(
+    *,
+    actor: User,
+    thread: Thread,
+    body: str,
+    send_key: uuid.UUID,
+    attachments: Sequence[CheckedUpload] = (),
+) -> Message:
+    """The patient answers in their thread; it lands, unread, in the care team's inbox."""
+    if thread.patient_id != actor.pk:
+        raise MessagingError("not_yours", "This conversation is not yours.")
+    existing = Message.objects.filter(send_key=send_key, author=actor).first()
+    if existing is not None:
+        return existing
+    _attachments_within_total(None, attachments)
+    stored = [_store(upload) for upload in attachments]
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            message = Message.objects.create(
+                thread=thread,
+                author=actor,
+                from_patient=True,
+                body=body,
+                state=MessageState.SENT,
+                sent_at=now,
+                send_key=send_key,
+            )
+            Attachment.objects.bulk_create(
+                Attachment(message=message, file=record, position=i)
+                for i, record in enumerate(stored)
+            )
+            Thread.objects.filter(pk=thread.pk).update(last_message_at=now, handled_at=None)
+            event_record(
+                action=MessagingAction.REPLY_SENT,
+                target=message,
+                patient_id=actor.pk,
+                details={"thread_id": str(thread.pk), "attachments": len(stored)},
+            )
+    except IntegrityError:
+        _erase(stored)
+        return Message.objects.get(send_key=send_key, author=actor)
+    except BaseException:
+        _erase(stored)
+        raise
+    return message
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def message_open(*, actor: User, message: Message) -> bool:
+    """The patient opens a message: audited every time; the first time is the read receipt.
+
+    Returns whether the content may be shown (not recalled, not expired, not a draft).
+    """
+    if message.state != MessageState.SENT or message.is_expired():
+        return False
+    if message.opened_at is None and not message.from_patient:
+        Message.objects.filter(pk=message.pk, opened_at__isnull=True).update(
+            opened_at=timezone.now()
+        )
+    event_record(
+        action=MessagingAction.MESSAGE_OPENED,
+        target=message,
+        actor=actor,
+        patient_id=message.thread.patient_id,
+        details={"thread_id": str(message.thread_id)},
+    )
+    return True
+
+
+@transaction.atomic
+def thread_view_record(*, actor: User, thread: Thread) -> None:
+    """Staff opened the thread: audited, and the patient's messages count as read."""
+    thread.messages.filter(from_patient=True, staff_read_at__isnull=True).update(
+        staff_read_at=timezone.now()
+    )
+    event_record(action=MessagingAction.THREAD_VIEWED, target=thread, patient_id=thread.patient_id)
+
+
+def attachment_download_record(*, actor: User, attachment: Attachment, patient_id: int) -> None:
+    event_record(
+        action=MessagingAction.ATTACHMENT_DOWNLOADED,
+        target=attachment,
+        actor=actor,
+        patient_id=patient_id,
+        details={"message_id": str(attachment.message_id)},
+    )
+
+
+# --- recall and triage ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def message_recall(*, actor: User, message: Message) -> Message:
+    """Only the sender, only before the patient opened it (45 CFR 164.530(c): limit what
+    reaches the patient by mistake). The patient then sees that it was recalled."""
+    locked = Message.objects.select_for_update().get(pk=message.pk)
+    if locked.author_id != actor.pk:
+        raise MessagingError("not_sender", "Only the sender can recall a message.")
+    if locked.state != MessageState.SENT:
+        raise MessagingError("not_sent", "Only a sent message can be recalled.")
+    if locked.opened_at is not None:
+        raise MessagingError(
+            "already_opened",
+            "The patient has already opened this message, so it can no longer be recalled.",
+        )
+    locked.state, locked.recalled_at = MessageState.RECALLED, timezone.now()
+    locked.save(update_fields=["state", "recalled_at"])
+    event_record(
+        action=MessagingAction.MESSAGE_RECALLED,
+        target=locked,
+        patient_id=locked.thread.patient_id,
+        details={"thread_id": str(locked.thread_id)},
+    )
+    return locked
+
+
+@transaction.atomic
+def thread_assign(*, actor: User, thread: Thread, assignee: User | None) -> None:
+    if (
+        assignee is not None
+        and not policies.threads_visible_to(assignee).filter(pk=thread.pk).exists()
+    ):
+        raise MessagingError("not_on_care_team", "That person cannot see this conversation.")
+    Thread.objects.filter(pk=thread.pk).update(assigned_to=assignee)
+    event_record(
+        action=MessagingAction.THREAD_ASSIGNED,
+        target=thread,
+        patient_id=thread.patient_id,
+        details={"assignee_id": assignee.pk if assignee else None},
+    )
+
+
+@transaction.atomic
+def thread_mark_handled(*, actor: User, thread: Thread, handled: bool) -> None:
+    Thread.objects.filter(pk=thread.pk).update(handled_at=timezone.now() if handled else None)
+    event_record(
+        action=MessagingAction.THREAD_HANDLED,
+        target=thread,
+        patient_id=thread.patient_id,
+        details={"handled": handled},
+    )
+
+
+# --- templates ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def template_save(
+    *, actor: User, template: MessageTemplate | None, title: str, subject: str, body: str
+) -> MessageTemplate:
+    template = template or MessageTemplate(created_by=actor)
+    template.title, template.subject, template.body = title, subject, body
+    template.updated_at = timezone.now()
+    template.save()
+    event_record(action=MessagingAction.TEMPLATE_SAVED, target=template)
+    return template
+
+
+@transaction.atomic
+def template_archive(*, actor: User, template: MessageTemplate) -> None:
+    MessageTemplate.objects.filter(pk=template.pk).update(archived_at=timezone.now())
+    event_record(action=MessagingAction.TEMPLATE_ARCHIVED, target=template)

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from audit.context import system_actor
+
+
+@shared_task(acks_late=True)
+def delivery_send(delivery_id: str) -> str:
+    """Takes an id only. Idempotent: the row is claimed, so a duplicate prompt sends nothing."""
+    from messaging.delivery import delivery_send as send
+
+    with system_actor("task:delivery_send"):
+        return send(delivery_id=delivery_id)
+
+
+@shared_task
+def deliveries_sweep() -> int:
+    """Periodic: a broker outage or a killed worker delays notices and loses none."""
+    from messaging.delivery import deliveries_sweep as sweep
+
+    with system_actor("task:deliveries_sweep"):
+        return sweep()

@@ -1,0 +1,471 @@
+"""Staff screens: inbox, composer, threads, templates; and the signed bounce webhook."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages as flash
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.decorators import allowed_if
+from accounts.models import User
+from audit.services import event_record
+from encryption.files import file_response
+from messaging import delivery as deliveries
+from messaging import policies, selectors, services
+from messaging.actions import MessagingAction
+from messaging.errors import MessagingError
+from messaging.forms import (
+    AssignForm,
+    ComposeForm,
+    PatientSearchForm,
+    ReplyForm,
+    ResendForm,
+    TemplateForm,
+    new_send_key,
+)
+from messaging.markup import body_render
+from messaging.models import Message, MessageTemplate
+from messaging.uploads import AttachmentRefused, CheckedUpload, attachment_check
+
+staff_only = allowed_if(policies.can_compose)
+PAGE_SIZE = 25
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def checked_uploads(
+    request: HttpRequest, form: Any, field: str = "attachments"
+) -> list[CheckedUpload] | None:
+    """The request's files, sniffed and limited; None if any is refused (errors go on ``form``)."""
+    errors = list(getattr(request, "upload_refusals", []))
+    checked = []
+    for upload in request.FILES.getlist(field):
+        try:
+            checked.append(attachment_check(name=upload.name or "", data=upload.read()))
+        except AttachmentRefused as refusal:
+            errors.append(refusal.message)
+    for error in errors:
+        form.add_error(field, error)
+    return None if errors else checked
+
+
+# --- inbox ----------------------------------------------------------------------------------
+
+
+@require_GET
+@staff_only
+def inbox(request: HttpRequest) -> HttpResponse:
+    view = request.GET.get("view", "open")
+    if view not in selectors.INBOX_FILTERS:
+        view = "open"
+    page = Paginator(selectors.staff_inbox(user=_user(request), view=view), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "messaging/inbox.html",
+        {"page": page, "view": view, "filters": selectors.INBOX_FILTERS, "area": "staff"},
+    )
+
+
+# --- composing ------------------------------------------------------------------------------
+
+
+@require_GET
+@staff_only
+def compose_start(request: HttpRequest) -> HttpResponse:
+    """Step one: find the patient (results limited to the ones this user may message)."""
+    form = PatientSearchForm(request.GET or None)
+    results: list[User] | None = None
+    if form.is_valid():
+        results = selectors.patient_search(user=_user(request), query=form.cleaned_data["q"])
+        event_record(action=MessagingAction.PATIENT_SEARCHED, details={"results": len(results)})
+    return render(
+        request,
+        "messaging/compose_start.html",
+        {
+            "form": form,
+            "results": results,
+            "drafts": selectors.drafts_of(user=_user(request))[:10],
+            "area": "staff",
+        },
+    )
+
+
+@sensitive_post_parameters("subject", "body")
+@never_cache
+@require_http_methods(["GET", "POST"])
+@staff_only
+def compose(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = selectors.patient_for(user=_user(request), patient_id=patient_id)
+    initial: dict[str, Any] = {"send_key": new_send_key()}
+    template = _template_from(request)
+    if template is not None:
+        initial.update(subject=template.subject, body=template.body)
+    return _compose(request, patient=patient, draft=None, initial=initial)
+
+
+@sensitive_post_parameters("subject", "body")
+@never_cache
+@require_http_methods(["GET", "POST"])
+@staff_only
+def draft_edit(request: HttpRequest, message_id: str) -> HttpResponse:
+    draft = selectors.draft_for(user=_user(request), message_id=message_id)
+    thread = draft.thread
+    initial = {
+        "send_key": draft.send_key,
+        "subject": thread.subject,
+        "category": thread.category,
+        "body": draft.body,
+        "expires_on": draft.expires_at.date() if draft.expires_at else None,
+    }
+    return _compose(request, patient=thread.patient, draft=draft, initial=initial)
+
+
+def _template_from(request: HttpRequest) -> MessageTemplate | None:
+    template_id = request.GET.get("template", "")
+    if not template_id.isdigit():
+        return None
+    return selectors.templates_active().filter(pk=int(template_id)).first()
+
+
+def _compose(
+    request: HttpRequest, *, patient: User, draft: Message | None, initial: dict[str, Any]
+) -> HttpResponse:
+    form = ComposeForm(request.POST or None, request.FILES or None, initial=initial)
+    warnings: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        uploads = checked_uploads(request, form)
+        send = "send" in request.POST
+        if uploads is not None:
+            try:
+                message = services.message_compose(
+                    actor=_user(request),
+                    draft=services.Draft(
+                        send_key=form.cleaned_data["send_key"],
+                        patient=patient,
+                        subject=form.cleaned_data["subject"],
+                        body=form.cleaned_data["body"],
+                        category=form.cleaned_data["category"],
+                        expires_at=form.expires_at(),
+                        thread=draft.thread if draft and draft.thread.last_message_at else None,
+                    ),
+                    attachments=uploads,
+                    send=send,
+                    warnings_acknowledged=form.cleaned_data["acknowledge"],
+                )
+            except MessagingError as error:
+                if error.code == "subject_warning":
+                    warnings.append(error.message)
+                else:
+                    form.add_error(
+                        "subject" if error.code.startswith("subject") else None, error.message
+                    )
+            else:
+                if message.state == "draft":
+                    flash.success(
+                        request, "Draft saved. Attachments added so far are kept with it."
+                    )
+                    return redirect("messaging:draft", message_id=message.pk)
+                flash.success(
+                    request, "Message sent. The patient is notified by e-mail without its content."
+                )
+                return redirect("messaging:thread", thread_id=message.thread_id)
+    attachments = list(draft.attachments.select_related("file__data_key")) if draft else []
+    return render(
+        request,
+        "messaging/compose.html",
+        {
+            "form": form,
+            "patient": patient,
+            "draft": draft,
+            "attachments": attachments,
+            "warnings": warnings,
+            "templates": selectors.templates_active(),
+            "area": "staff",
+        },
+    )
+
+
+# --- threads --------------------------------------------------------------------------------
+
+
+@never_cache
+@require_GET
+@staff_only
+def thread(request: HttpRequest, thread_id: str) -> HttpResponse:
+    user = _user(request)
+    found = selectors.thread_for(user=user, thread_id=thread_id)
+    services.thread_view_record(actor=user, thread=found)
+    return _thread_page(request, found, ReplyForm(initial={"send_key": new_send_key()}))
+
+
+def _thread_page(
+    request: HttpRequest, found: Any, reply_form: ReplyForm, status: int = 200
+) -> HttpResponse:
+    user = _user(request)
+    items = selectors.thread_messages(user=user, thread=found)
+    receipts = selectors.read_receipts(thread=found, messages=items)
+    assignees = selectors.staff_assignees(thread=found)
+    rows = [
+        {
+            "message": m,
+            "html": body_render(m.body) if m.state != "recalled" else "",
+            "opened": receipts.opened.get(str(m.pk)),
+            "attachments": [(a, receipts.downloaded.get(str(a.pk))) for a in m.attachments.all()],
+            "deliveries": list(m.deliveries.all()),
+            "can_recall": m.author_id == user.pk
+            and m.state == "sent"
+            and m.opened_at is None
+            and not m.from_patient,
+        }
+        for m in items
+    ]
+    return render(
+        request,
+        "messaging/thread.html",
+        {
+            "thread": found,
+            "rows": rows,
+            "reply_form": reply_form,
+            "assign_form": AssignForm(
+                initial={"assignee": found.assigned_to_id},
+                choices=[(p.pk, p.full_name) for p in assignees],
+            ),
+            "area": "staff",
+        },
+        status=status,
+    )
+
+
+@sensitive_post_parameters("body")
+@require_POST
+@staff_only
+def thread_reply(request: HttpRequest, thread_id: str) -> HttpResponse:
+    user = _user(request)
+    found = selectors.thread_for(user=user, thread_id=thread_id)
+    form = ReplyForm(request.POST, request.FILES)
+    if form.is_valid():
+        uploads = checked_uploads(request, form)
+        if uploads is not None:
+            try:
+                services.message_compose(
+                    actor=user,
+                    draft=services.Draft(
+                        send_key=form.cleaned_data["send_key"],
+                        patient=found.patient,
+                        subject=found.subject,
+                        body=form.cleaned_data["body"],
+                        category=found.category,
+                        thread=found,
+                    ),
+                    attachments=uploads,
+                    send=True,
+                )
+            except MessagingError as error:
+                form.add_error(None, error.message)
+            else:
+                flash.success(request, "Reply sent.")
+                return redirect("messaging:thread", thread_id=found.pk)
+    return _thread_page(request, found, form, status=400)
+
+
+@require_POST
+@staff_only
+def message_recall(request: HttpRequest, message_id: str) -> HttpResponse:
+    user = _user(request)
+    message = selectors.message_for(user=user, message_id=message_id)
+    try:
+        services.message_recall(actor=user, message=message)
+    except MessagingError as error:
+        flash.error(request, error.message)
+    else:
+        flash.success(request, "Message recalled. The patient will see that it was withdrawn.")
+    return redirect("messaging:thread", thread_id=message.thread_id)
+
+
+@require_POST
+@staff_only
+def thread_assign(request: HttpRequest, thread_id: str) -> HttpResponse:
+    user = _user(request)
+    found = selectors.thread_for(user=user, thread_id=thread_id)
+    choices = [(p.pk, p.full_name) for p in selectors.staff_assignees(thread=found)]
+    form = AssignForm(request.POST, choices=choices)
+    if form.is_valid():
+        assignee = (
+            User.objects.filter(pk=form.cleaned_data["assignee"]).first()
+            if form.cleaned_data["assignee"]
+            else None
+        )
+        try:
+            services.thread_assign(actor=user, thread=found, assignee=assignee)
+        except MessagingError as error:
+            flash.error(request, error.message)
+        else:
+            flash.success(request, "Assignment saved.")
+    else:
+        flash.error(request, "Choose someone who can see this conversation.")
+    return redirect("messaging:thread", thread_id=found.pk)
+
+
+@require_POST
+@staff_only
+def thread_handled(request: HttpRequest, thread_id: str) -> HttpResponse:
+    user = _user(request)
+    found = selectors.thread_for(user=user, thread_id=thread_id)
+    handled = request.POST.get("handled") == "1"
+    services.thread_mark_handled(actor=user, thread=found, handled=handled)
+    flash.success(request, "Marked handled." if handled else "Reopened.")
+    return redirect("messaging:thread", thread_id=found.pk)
+
+
+@never_cache
+@require_GET
+@staff_only
+def attachment_download(request: HttpRequest, attachment_id: str) -> HttpResponseBase:
+    user = _user(request)
+    attachment = selectors.attachment_for(user=user, attachment_id=attachment_id)
+    response = file_response(attachment.file)
+    services.attachment_download_record(
+        actor=user, attachment=attachment, patient_id=attachment.message.thread.patient_id
+    )
+    return response
+
+
+# --- failed notices -------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@staff_only
+def delivery_resend(request: HttpRequest, delivery_id: str) -> HttpResponse:
+    user = _user(request)
+    found = selectors.delivery_for(user=user, delivery_id=delivery_id)
+    form = ResendForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            deliveries.delivery_resend_request(
+                actor=user, delivery=found, new_email=form.cleaned_data["new_email"]
+            )
+        except MessagingError as error:
+            form.add_error("new_email", error.message)
+        else:
+            flash.success(
+                request,
+                "We e-mailed a confirmation link to that address. "
+                "The notice goes there once the patient confirms it.",
+            )
+            return redirect("messaging:thread", thread_id=found.message.thread_id)
+    return render(
+        request,
+        "messaging/delivery_resend.html",
+        {"form": form, "delivery": found, "area": "staff"},
+    )
+
+
+@require_POST
+@staff_only
+def delivery_letter(request: HttpRequest, delivery_id: str) -> HttpResponse:
+    user = _user(request)
+    found = selectors.delivery_for(user=user, delivery_id=delivery_id)
+    pdf = deliveries.letter_render(actor=user, delivery=found)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = 'attachment; filename="portal-letter.pdf"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- templates ------------------------------------------------------------------------------
+
+
+@require_GET
+@staff_only
+def template_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "messaging/templates.html",
+        {"templates": selectors.templates_active(), "area": "staff"},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_only
+def template_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    template = None
+    if pk is not None:
+        template = selectors.templates_active().filter(pk=pk).first()
+        if template is None:
+            raise Http404
+    form = TemplateForm(request.POST or None, instance=template)
+    if request.method == "POST" and form.is_valid():
+        services.template_save(
+            actor=_user(request),
+            template=template,
+            title=form.cleaned_data["title"],
+            subject=form.cleaned_data["subject"],
+            body=form.cleaned_data["body"],
+        )
+        flash.success(request, "Template saved.")
+        return redirect("messaging:templates")
+    preview = body_render(template.body) if template else ""
+    return render(
+        request,
+        "messaging/template_edit.html",
+        {"form": form, "template": template, "preview": preview, "area": "staff"},
+    )
+
+
+@require_POST
+@staff_only
+def template_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    template = selectors.templates_active().filter(pk=pk).first()
+    if template is None:
+        raise Http404
+    services.template_archive(actor=_user(request), template=template)
+    flash.success(request, "Template archived.")
+    return redirect("messaging:templates")
+
+
+# --- the bounce webhook (public, signed) --------------------------------------------------
+
+
+@csrf_exempt
+@require_POST
+def bounce_webhook(request: HttpRequest) -> HttpResponse:
+    """The mail provider reports a bounce: HMAC-signed, time-stamped, accepted once."""
+    body = request.body
+    try:
+        payload = json.loads(body)
+        if not isinstance(payload, dict):
+            raise ValueError
+    except ValueError:
+        deliveries.bounce_refusal_record(code="bad_body")
+        return JsonResponse({"error": "bad_body"}, status=400)
+    try:
+        deliveries.bounce_receive(
+            body=body,
+            timestamp=request.headers.get("X-Portal-Timestamp", ""),
+            signature=request.headers.get("X-Portal-Signature", ""),
+            payload=payload,
+        )
+    except deliveries.BounceRefused as refusal:
+        deliveries.bounce_refusal_record(code=refusal.code)
+        status = (
+            404
+            if refusal.code == "unknown_delivery"
+            else 409
+            if refusal.code == "replayed"
+            else 403
+        )
+        return JsonResponse({"error": refusal.code}, status=status)
+    return JsonResponse({"ok": True})

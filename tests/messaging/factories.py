@@ -1,0 +1,41 @@
+"""Messages made through the real services, as staff make them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from messaging import services
+from messaging.models import Message
+from messaging.uploads import attachment_check
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def message_sent(
+    *,
+    author: Any,
+    patient: Any,
+    subject: str = "Your appointment",
+    body: str = "Please bring your medication list.",
+    files: list[tuple[str, bytes]] | None = None,
+    send: bool = True,
+    send_key: uuid.UUID | None = None,
+    thread: Any = None,
+    **extra: Any,
+) -> Message:
+    files = [("results.pdf", PDF_BYTES)] if files is None else files
+    return services.message_compose(
+        actor=author,
+        draft=services.Draft(
+            send_key=send_key or uuid.uuid4(),
+            patient=patient,
+            subject=subject,
+            body=body,
+            category="clinical",
+            thread=thread,
+            **extra,
+        ),
+        attachments=[attachment_check(name=name, data=data) for name, data in files],
+        send=send,
+    )
