@@ -34,7 +34,6 @@ from messaging.actions import MessagingAction
 from messaging.errors import MessagingError
 from messaging.models import Delivery, DeliveryState, Message, WebhookReceipt
 
-LEASE = timedelta(minutes=5)
 NOTICE_TEMPLATE = "messaging/email/new_message"
 
 
@@ -59,6 +58,12 @@ def message_id_header(delivery_id: uuid.UUID | str) -> str:
     return f"<notice-{delivery_id}@{settings.MESSAGING_MESSAGE_ID_DOMAIN}>"
 
 
+def _lease() -> timedelta:
+    """How long a claim holds: longer than one SMTP conversation, short enough that a
+    notice whose worker died goes out again soon after."""
+    return timedelta(seconds=settings.MESSAGING_NOTICE_LEASE_SECONDS)
+
+
 def _claim(delivery_id: uuid.UUID | str) -> bool:
     now = timezone.now()
     claimed = Delivery.objects.filter(
@@ -66,7 +71,7 @@ def _claim(delivery_id: uuid.UUID | str) -> bool:
         pk=delivery_id,
         state=DeliveryState.PENDING,
         next_attempt_at__lte=now,
-    ).update(claimed_until=now + LEASE, attempts=F("attempts") + 1)
+    ).update(claimed_until=now + _lease(), attempts=F("attempts") + 1)
     return claimed == 1
 
 
