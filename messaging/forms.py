@@ -24,6 +24,20 @@ class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
+class MultipleFileField(forms.FileField):
+    """Several files; each is checked by ``messaging.uploads.attachment_check`` in the view,
+    which knows the limits and the sniffed type, so none is judged here."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> Any:
+        if isinstance(data, list | tuple):
+            return list(data)
+        return [data] if data else []
+
+
 class _BodyForm(forms.Form):
     send_key = forms.UUIDField(widget=forms.HiddenInput)
     body = forms.CharField(
@@ -32,10 +46,9 @@ class _BodyForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 10}),
         help_text="Plain text. **bold**, *italic*, lists and https:// links are shown formatted.",
     )
-    attachments = forms.FileField(
+    attachments = MultipleFileField(
         label="Attachments",
         required=False,
-        widget=MultipleFileInput(),
         help_text="PDF, PNG, JPEG or plain text.",
     )
 

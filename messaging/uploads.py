@@ -39,6 +39,9 @@ class AttachmentRefused(Exception):
 
 
 def mebibytes(size: int) -> str:
+    """A limit as people read it: "25 MiB", or "512 KiB" below one MiB."""
+    if size < 1024 * 1024:
+        return f"{size / 1024:g} KiB"
     return f"{size / (1024 * 1024):g} MiB"
 
 

@@ -144,10 +144,11 @@ def _compose(
 ) -> HttpResponse:
     form = ComposeForm(request.POST or None, request.FILES or None, initial=initial)
     warnings: list[str] = []
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST":
+        valid = form.is_valid()
         uploads = checked_uploads(request, form)
         send = "send" in request.POST
-        if uploads is not None:
+        if valid and uploads is not None:
             try:
                 message = services.message_compose(
                     actor=_user(request),
@@ -255,28 +256,28 @@ def thread_reply(request: HttpRequest, thread_id: str) -> HttpResponse:
     user = _user(request)
     found = selectors.thread_for(user=user, thread_id=thread_id)
     form = ReplyForm(request.POST, request.FILES)
-    if form.is_valid():
-        uploads = checked_uploads(request, form)
-        if uploads is not None:
-            try:
-                services.message_compose(
-                    actor=user,
-                    draft=services.Draft(
-                        send_key=form.cleaned_data["send_key"],
-                        patient=found.patient,
-                        subject=found.subject,
-                        body=form.cleaned_data["body"],
-                        category=found.category,
-                        thread=found,
-                    ),
-                    attachments=uploads,
-                    send=True,
-                )
-            except MessagingError as error:
-                form.add_error(None, error.message)
-            else:
-                flash.success(request, "Reply sent.")
-                return redirect("messaging:thread", thread_id=found.pk)
+    valid = form.is_valid()
+    uploads = checked_uploads(request, form)
+    if valid and uploads is not None:
+        try:
+            services.message_compose(
+                actor=user,
+                draft=services.Draft(
+                    send_key=form.cleaned_data["send_key"],
+                    patient=found.patient,
+                    subject=found.subject,
+                    body=form.cleaned_data["body"],
+                    category=found.category,
+                    thread=found,
+                ),
+                attachments=uploads,
+                send=True,
+            )
+        except MessagingError as error:
+            form.add_error(None, error.message)
+        else:
+            flash.success(request, "Reply sent.")
+            return redirect("messaging:thread", thread_id=found.pk)
     return _thread_page(request, found, form, status=400)
 
 

@@ -1,0 +1,212 @@
+"""Composing and sending through the service: scope, idempotency, drafts, storage, recall."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from audit.models import AuditEvent
+from messaging import services
+from messaging.errors import MessagingError
+from messaging.models import Delivery, Message, MessageState, Thread
+from tests.messaging.factories import message_sent
+
+pytestmark = pytest.mark.django_db
+
+
+class TestScope:
+    def test_a_clinician_may_message_a_patient_on_their_care_team(self, personas: Any) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        assert message.state == MessageState.SENT
+
+    def test_a_clinician_may_not_message_another_patient(self, personas: Any) -> None:
+        with pytest.raises(MessagingError, match="cannot message this patient"):
+            message_sent(author=personas.clinician, patient=personas.other_patient)
+        assert not Thread.objects.exists()
+
+    def test_a_records_clerk_may_message_any_patient(self, personas: Any) -> None:
+        message_sent(author=personas.records_clerk, patient=personas.other_patient)
+
+    def test_a_patient_may_not_compose(self, personas: Any) -> None:
+        with pytest.raises(MessagingError):
+            message_sent(author=personas.other_patient, patient=personas.patient)
+
+
+class TestIdempotentSend:
+    def test_the_same_send_key_sends_once(self, personas: Any) -> None:
+        key = uuid.uuid4()
+        first = message_sent(author=personas.clinician, patient=personas.patient, send_key=key)
+        again = message_sent(author=personas.clinician, patient=personas.patient, send_key=key)
+        assert again.pk == first.pk
+        assert Message.objects.count() == 1 and Delivery.objects.count() == 1
+        assert AuditEvent.objects.filter(action="messaging.message_sent").count() == 1
+
+    def test_a_resubmission_stores_no_second_copy_of_the_attachment(self, personas: Any) -> None:
+        from encryption.models import EncryptedFile
+
+        key = uuid.uuid4()
+        message_sent(author=personas.clinician, patient=personas.patient, send_key=key)
+        message_sent(author=personas.clinician, patient=personas.patient, send_key=key)
+        assert EncryptedFile.objects.count() == 1
+
+    def test_another_users_key_is_refused(self, personas: Any) -> None:
+        key = uuid.uuid4()
+        message_sent(author=personas.clinician, patient=personas.patient, send_key=key)
+        with pytest.raises(MessagingError, match="belongs to someone else"):
+            message_sent(author=personas.records_clerk, patient=personas.patient, send_key=key)
+
+
+class TestDrafts:
+    def test_a_draft_is_in_no_inbox_and_sends_no_notice(self, personas: Any) -> None:
+        draft = message_sent(author=personas.clinician, patient=personas.patient, send=False)
+        assert draft.state == MessageState.DRAFT
+        assert draft.thread.last_message_at is None
+        assert not Delivery.objects.exists()
+
+    def test_saving_again_keeps_one_draft_and_adds_attachments(self, personas: Any) -> None:
+        key = uuid.uuid4()
+        message_sent(author=personas.clinician, patient=personas.patient, send=False, send_key=key)
+        message_sent(
+            author=personas.clinician,
+            patient=personas.patient,
+            send=False,
+            send_key=key,
+            subject="Changed subject",
+        )
+        draft = Message.objects.get()
+        assert draft.attachments.count() == 2
+        assert Thread.objects.get().subject == "Changed subject"
+
+    def test_sending_a_draft_sends_it(self, personas: Any) -> None:
+        key = uuid.uuid4()
+        message_sent(author=personas.clinician, patient=personas.patient, send=False, send_key=key)
+        sent = message_sent(author=personas.clinician, patient=personas.patient, send_key=key)
+        assert sent.state == MessageState.SENT and Delivery.objects.count() == 1
+
+
+class TestSubjectGuard:
+    def test_an_ssn_in_the_subject_blocks_and_is_audited(self, personas: Any) -> None:
+        with pytest.raises(MessagingError, match="Social Security") as refused:
+            message_sent(author=personas.clinician, patient=personas.patient, subject="123-45-6789")
+        assert refused.value.code == "subject_blocked"
+        assert not Message.objects.exists()
+        event = AuditEvent.objects.get(action="messaging.send_refused")
+        assert event.details == {"reason": "subject_ssn"}
+
+    def test_a_warning_needs_the_senders_acknowledgement(self, personas: Any) -> None:
+        with pytest.raises(MessagingError) as refused:
+            message_sent(
+                author=personas.clinician, patient=personas.patient, subject="Call 555-123-4567"
+            )
+        assert refused.value.code == "subject_warning"
+
+    def test_the_patients_mrn_in_the_subject_warns(self, personas: Any) -> None:
+        with pytest.raises(MessagingError, match="medical record number"):
+            message_sent(
+                author=personas.clinician, patient=personas.patient, subject="Re MRN-555001"
+            )
+
+    def test_a_draft_is_not_checked_until_it_is_sent(self, personas: Any) -> None:
+        message_sent(
+            author=personas.clinician, patient=personas.patient, subject="123-45-6789", send=False
+        )
+
+
+class TestStorage:
+    def test_subject_body_and_attachment_name_are_not_in_the_database_in_clear(
+        self, personas: Any
+    ) -> None:
+        message_sent(
+            author=personas.clinician,
+            patient=personas.patient,
+            subject="Zebrafish biopsy",
+            body="Quokka results attached",
+            files=[("platypus-scan.pdf", b"%PDF-1.4\n%%EOF\n")],
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT string_agg(t::text, ' ') FROM (SELECT * FROM messaging_thread) t "
+                "UNION ALL SELECT string_agg(m::text, ' ') FROM (SELECT * FROM messaging_message) m "
+                "UNION ALL SELECT string_agg(f::text, ' ') FROM "
+                "(SELECT * FROM encryption_encryptedfile) f"
+            )
+            dump = " ".join(row[0] or "" for row in cursor.fetchall()).lower()
+        for secret in ("zebrafish", "quokka", "platypus"):
+            assert secret not in dump
+
+
+class TestRecall:
+    def test_the_sender_recalls_an_unopened_message(self, personas: Any) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        services.message_recall(actor=personas.clinician, message=message)
+        message.refresh_from_db()
+        assert message.state == MessageState.RECALLED and message.recalled_at is not None
+        assert not services.message_open(actor=personas.patient, message=message)
+
+    def test_an_opened_message_cannot_be_recalled(self, personas: Any) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        assert services.message_open(actor=personas.patient, message=message)
+        with pytest.raises(MessagingError, match="already opened"):
+            services.message_recall(actor=personas.clinician, message=message)
+        message.refresh_from_db()
+        assert message.state == MessageState.SENT
+
+    def test_only_the_sender_may_recall(self, personas: Any) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        with pytest.raises(MessagingError, match="Only the sender"):
+            services.message_recall(actor=personas.records_clerk, message=message)
+
+
+class TestOpening:
+    def test_the_first_opening_is_the_read_receipt_and_every_one_is_audited(
+        self, personas: Any
+    ) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        services.message_open(actor=personas.patient, message=message)
+        message.refresh_from_db()
+        first = message.opened_at
+        services.message_open(actor=personas.patient, message=message)
+        message.refresh_from_db()
+        assert first is not None and message.opened_at == first
+        assert AuditEvent.objects.filter(action="messaging.message_opened").count() == 2
+
+    def test_an_expired_message_does_not_open(self, personas: Any) -> None:
+        from datetime import timedelta
+
+        import time_machine
+        from django.utils import timezone
+
+        message = message_sent(
+            author=personas.clinician,
+            patient=personas.patient,
+            expires_at=timezone.now() + timedelta(days=1),
+        )
+        with time_machine.travel(timezone.now() + timedelta(days=2)):
+            assert not services.message_open(actor=personas.patient, message=message)
+        message.refresh_from_db()
+        assert message.opened_at is None
+
+
+class TestReplies:
+    def test_a_patient_reply_lands_unread_and_reopens_the_thread(self, personas: Any) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        services.thread_mark_handled(actor=personas.clinician, thread=message.thread, handled=True)
+        reply = services.reply_send(
+            actor=personas.patient, thread=message.thread, body="Thanks", send_key=uuid.uuid4()
+        )
+        thread = Thread.objects.get()
+        assert reply.from_patient and reply.staff_read_at is None
+        assert thread.handled_at is None
+
+    def test_a_patient_cannot_reply_in_someone_elses_thread(self, personas: Any) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        with pytest.raises(MessagingError):
+            services.reply_send(
+                actor=personas.other_patient,
+                thread=message.thread,
+                body="x",
+                send_key=uuid.uuid4(),
+            )

@@ -1,0 +1,334 @@
+"""Staff screens through HTTP: search, composer, inbox, thread, downloads, templates."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from audit.models import AuditEvent
+from messaging import services
+from messaging.models import Message, MessageState, MessageTemplate, Thread
+from tests.messaging.factories import PDF_BYTES, message_sent
+
+pytestmark = pytest.mark.django_db
+XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def compose_url(patient: Any) -> str:
+    return reverse("messaging:compose", args=[patient.pk])
+
+
+def form_data(**overrides: Any) -> dict[str, Any]:
+    data = {
+        "send_key": str(uuid.uuid4()),
+        "subject": "Your appointment",
+        "category": "clinical",
+        "body": "See you **Tuesday**.",
+        "send": "1",
+    }
+    data.update(overrides)
+    return data
+
+
+class TestPatientSearch:
+    def search(self, client: Any, q: str) -> str:
+        response = client.get(reverse("messaging:compose_start"), {"q": q})
+        return response.content.decode()
+
+    def test_it_finds_by_mrn_name_and_date_of_birth(self, personas: Any, client_for: Any) -> None:
+        client = client_for(personas.clinician)
+        for query in ("MRN-555001", "quartermaine", "1980-01-02"):
+            assert "Penelope Quartermaine" in self.search(client, query)
+
+    def test_a_clinician_finds_only_their_care_teams_patients(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        assert "Ulrich" not in self.search(client_for(personas.clinician), "MRN-555002")
+        assert "Ulrich" in self.search(client_for(personas.records_clerk), "MRN-555002")
+
+    def test_a_search_is_audited_without_the_query(self, personas: Any, client_for: Any) -> None:
+        self.search(client_for(personas.clinician), "quartermaine")
+        event = AuditEvent.objects.get(action="messaging.patient_searched")
+        assert event.details == {"results": 1}
+
+
+class TestComposeView:
+    def test_sending_with_an_attachment_lands_in_the_thread(
+        self, personas: Any, client_for: Any, django_capture_on_commit_callbacks: Any
+    ) -> None:
+        upload = SimpleUploadedFile("results.pdf", PDF_BYTES, content_type="application/x-evil")
+        with django_capture_on_commit_callbacks(execute=False):
+            response = client_for(personas.clinician).post(
+                compose_url(personas.patient), form_data(attachments=upload)
+            )
+        thread = Thread.objects.get()
+        assert response["Location"] == reverse("messaging:thread", args=[thread.pk])
+        attachment = Message.objects.get().attachments.select_related("file").get()
+        assert attachment.file.content_type == "application/pdf"  # sniffed, not claimed
+
+    def test_a_double_submit_sends_once(self, personas: Any, client_for: Any) -> None:
+        client, data = client_for(personas.clinician), form_data()
+        first = client.post(compose_url(personas.patient), data)
+        second = client.post(compose_url(personas.patient), data)
+        assert first["Location"] == second["Location"]
+        assert Message.objects.filter(state=MessageState.SENT).count() == 1
+
+    def test_a_file_one_byte_over_the_limit_is_refused_and_the_text_kept(
+        self, personas: Any, client_for: Any, settings: Any
+    ) -> None:
+        settings.MESSAGING_MAX_FILE_BYTES = 1024
+        upload = SimpleUploadedFile("big.txt", b"a" * 1025)
+        response = client_for(personas.clinician).post(
+            compose_url(personas.patient), form_data(attachments=upload, body="Keep me")
+        )
+        assert response.status_code == 200
+        assert "“big.txt” is larger than the 1 KiB limit." in response.content.decode()
+        assert "Keep me" in response.content.decode()
+        assert not Message.objects.exists()
+
+    def test_the_message_total_limit_is_enforced(
+        self, personas: Any, client_for: Any, settings: Any
+    ) -> None:
+        settings.MESSAGING_MAX_MESSAGE_BYTES = 1500
+        files = [SimpleUploadedFile(f"p{i}.txt", b"a" * 1000) for i in range(2)]
+        response = client_for(personas.clinician).post(
+            compose_url(personas.patient), form_data(attachments=files)
+        )
+        assert "together are larger" in response.content.decode()
+        assert not Message.objects.exists()
+
+    @pytest.mark.parametrize(
+        ("name", "data", "reason"),
+        [
+            ("setup.pdf", b"MZ\x90\x00" + b"\x00" * 60, "not a file type we accept"),
+            ("empty.pdf", b"", "is empty"),
+        ],
+    )
+    def test_bad_files_are_refused_with_the_reason(
+        self, personas: Any, client_for: Any, name: str, data: bytes, reason: str
+    ) -> None:
+        upload = SimpleUploadedFile(name, data)
+        response = client_for(personas.clinician).post(
+            compose_url(personas.patient), form_data(attachments=upload)
+        )
+        assert reason in response.content.decode()
+        assert not Message.objects.exists()
+
+    def test_an_ssn_subject_is_blocked_with_the_reason(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        response = client_for(personas.clinician).post(
+            compose_url(personas.patient), form_data(subject="SSN 123-45-6789")
+        )
+        assert "looks like a Social Security number" in response.content.decode()
+        assert not Message.objects.exists()
+
+    def test_a_warning_is_shown_then_sent_when_acknowledged(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        client, data = client_for(personas.clinician), form_data(subject="Call (555) 123-4567")
+        response = client.post(compose_url(personas.patient), data)
+        assert "looks like a phone number" in response.content.decode()
+        assert not Message.objects.exists()
+        response = client.post(compose_url(personas.patient), {**data, "acknowledge": "on"})
+        assert response.status_code == 302 and Message.objects.count() == 1
+
+    def test_save_draft_then_reopen_it(self, personas: Any, client_for: Any) -> None:
+        client = client_for(personas.clinician)
+        data = form_data(body="Half written")
+        data.pop("send")
+        response = client.post(compose_url(personas.patient), {**data, "save": "1"})
+        draft = Message.objects.get()
+        assert response["Location"] == reverse("messaging:draft", args=[draft.pk])
+        page = client.get(response["Location"]).content.decode()
+        assert "Half written" in page and data["send_key"] in page
+
+    def test_someone_elses_draft_is_404(self, personas: Any, client_for: Any) -> None:
+        draft = message_sent(author=personas.clinician, patient=personas.patient, send=False)
+        response = client_for(personas.records_clerk).get(
+            reverse("messaging:draft", args=[draft.pk])
+        )
+        assert response.status_code == 404
+
+    def test_a_template_prefills_the_composer(self, personas: Any, client_for: Any) -> None:
+        template = MessageTemplate.objects.create(
+            title="Flu", subject="Flu clinic", body="Walk-ins welcome", created_by=personas.clinician
+        )
+        page = client_for(personas.clinician).get(
+            compose_url(personas.patient), {"template": template.pk}
+        )
+        assert "Walk-ins welcome" in page.content.decode()
+
+
+class TestHostileInputIsInert:
+    def test_subject_body_and_file_name_are_escaped_on_the_thread_page(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        message = message_sent(
+            author=personas.clinician,
+            patient=personas.patient,
+            subject=XSS,
+            body=XSS + " [link](javascript:alert(1))",
+            files=[(XSS + ".txt", b"hello")],
+        )
+        html = client_for(personas.clinician).get(
+            reverse("messaging:thread", args=[message.thread_id])
+        )
+        content = html.content.decode()
+        assert "<script>alert" not in content and "<img src=x" not in content
+        assert 'href="javascript:' not in content
+        assert "&lt;script&gt;" in content
+
+    def test_the_inbox_escapes_the_subject(self, personas: Any, client_for: Any) -> None:
+        message_sent(author=personas.clinician, patient=personas.patient, subject=XSS)
+        content = client_for(personas.clinician).get(reverse("messaging:inbox")).content.decode()
+        assert "<script>alert" not in content and "&lt;script&gt;" in content
+
+    def test_a_template_body_is_rendered_inert(self, personas: Any, client_for: Any) -> None:
+        template = MessageTemplate.objects.create(
+            title=XSS, subject=XSS, body=XSS, created_by=personas.clinician
+        )
+        content = (
+            client_for(personas.clinician)
+            .get(reverse("messaging:template_edit", args=[template.pk]))
+            .content.decode()
+        )
+        assert "<script>alert" not in content and "<img src=x" not in content
+
+
+class TestInbox:
+    def test_the_query_count_does_not_grow_with_the_threads(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        client = client_for(personas.clinician)
+
+        def queries() -> int:
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get(reverse("messaging:inbox")).status_code == 200
+            return len(captured)
+
+        message_sent(author=personas.clinician, patient=personas.patient, files=[])
+        few = queries()
+        for _ in range(8):
+            message_sent(author=personas.clinician, patient=personas.patient, files=[])
+        assert queries() == few
+
+    def test_a_patient_reply_shows_as_unread_until_the_thread_is_opened(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        services.reply_send(
+            actor=personas.patient, thread=message.thread, body="Thanks", send_key=uuid.uuid4()
+        )
+        client = client_for(personas.clinician)
+        assert "1 unread" in client.get(reverse("messaging:inbox")).content.decode()
+        client.get(reverse("messaging:thread", args=[message.thread_id]))
+        assert "1 unread" not in client.get(reverse("messaging:inbox")).content.decode()
+
+    def test_a_clinician_does_not_see_other_care_teams_threads(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        message = message_sent(
+            author=personas.records_clerk, patient=personas.other_patient, subject="Elsewhere"
+        )
+        client = client_for(personas.clinician)
+        assert "Elsewhere" not in client.get(reverse("messaging:inbox")).content.decode()
+        thread_url = reverse("messaging:thread", args=[message.thread_id])
+        assert client.get(thread_url).status_code == 404
+
+
+class TestThreadPage:
+    def test_opening_is_audited_for_the_patient(self, personas: Any, client_for: Any) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        client_for(personas.clinician).get(reverse("messaging:thread", args=[message.thread_id]))
+        event = AuditEvent.objects.get(action="messaging.thread_viewed")
+        assert event.patient_id == personas.patient.pk
+
+    def test_read_receipts_come_from_the_audit_log(self, personas: Any, client_for: Any) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        attachment = message.attachments.get()
+        url = reverse("messaging:thread", args=[message.thread_id])
+        client = client_for(personas.clinician)
+        assert "Not opened yet." in client.get(url).content.decode()
+        services.message_open(actor=personas.patient, message=message)
+        services.attachment_download_record(
+            actor=personas.patient, attachment=attachment, patient_id=personas.patient.pk
+        )
+        page = client.get(url).content.decode()
+        assert "Opened by the patient" in page and "downloaded by the patient" in page
+
+    def test_the_sender_recalls_from_the_thread_page(self, personas: Any, client_for: Any) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        client = client_for(personas.clinician)
+        client.post(reverse("messaging:recall", args=[message.pk]))
+        page = client.get(reverse("messaging:thread", args=[message.thread_id])).content.decode()
+        assert "Recalled on" in page
+
+    def test_recall_after_opening_explains_why_not(self, personas: Any, client_for: Any) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        services.message_open(actor=personas.patient, message=message)
+        response = client_for(personas.clinician).post(
+            reverse("messaging:recall", args=[message.pk]), follow=True
+        )
+        assert "already opened" in response.content.decode()
+
+    def test_the_attachment_downloads_as_uploaded_and_is_audited(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        attachment = message.attachments.get()
+        response = client_for(personas.records_clerk).get(
+            reverse("messaging:attachment", args=[attachment.pk])
+        )
+        assert b"".join(response.streaming_content) == PDF_BYTES
+        assert response["Content-Disposition"].startswith("attachment")
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert AuditEvent.objects.filter(
+            action="messaging.attachment_downloaded", target_id=str(attachment.pk)
+        ).exists()
+
+    def test_a_malformed_id_is_404(self, personas: Any, client_for: Any) -> None:
+        client = client_for(personas.clinician)
+        assert client.get(reverse("messaging:thread", args=["not-a-uuid"])).status_code == 404
+        assert client.get(reverse("messaging:attachment", args=["nope"])).status_code == 404
+
+    def test_a_staff_reply_goes_into_the_thread(self, personas: Any, client_for: Any) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        client_for(personas.clinician).post(
+            reverse("messaging:thread_reply", args=[message.thread_id]),
+            {"send_key": str(uuid.uuid4()), "body": "One more thing"},
+        )
+        assert message.thread.messages.filter(state=MessageState.SENT).count() == 2
+
+    def test_assigning_to_someone_who_cannot_see_the_thread_is_refused(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        from accounts.models import Role
+        from tests.conftest import make_user
+
+        stranger = make_user("sam.stranger@clinic.test", "Samuel Stranger", Role.CLINICIAN)
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        client_for(personas.clinician).post(
+            reverse("messaging:thread_assign", args=[message.thread_id]),
+            {"assignee": stranger.pk},
+        )
+        assert Thread.objects.get().assigned_to is None
+
+    def test_assign_and_mark_handled(self, personas: Any, client_for: Any) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        client = client_for(personas.clinician)
+        client.post(
+            reverse("messaging:thread_assign", args=[message.thread_id]),
+            {"assignee": personas.records_clerk.pk},
+        )
+        client.post(
+            reverse("messaging:thread_handled", args=[message.thread_id]), {"handled": "1"}
+        )
+        thread = Thread.objects.get()
+        assert thread.assigned_to == personas.records_clerk and thread.handled_at is not None
