@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import IdentityMethod, PatientProfile, Role, User
+from accounts.models import CareTeamMember, IdentityMethod, PatientProfile, Role, User
 
 DEMO_PASSWORD = "correct horse battery staple 7"  # noqa: S105 - a published demo password
 
@@ -90,6 +90,8 @@ def personas_seed() -> list[tuple[Persona, User, TOTPDevice]]:
             defaults={"key": totp_key_for(persona.email), "confirmed": True},
         )
         seeded.append((persona, user, device))
+    by_key = {persona.key: user for persona, user, _ in seeded}
+    CareTeamMember.objects.get_or_create(patient=by_key["patient"], staff=by_key["clinician"])
     return seeded
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from messaging.dlp import rules_parse as dlp_rules_parse
 from support.env import ConfigError, Env, parse_database_url
@@ -132,7 +133,9 @@ MESSAGING_NOTICE_MAX_ATTEMPTS = env.integer("MESSAGING_NOTICE_MAX_ATTEMPTS", 8, 
 MESSAGING_NOTICE_RETRY_SECONDS = env.integer("MESSAGING_NOTICE_RETRY_SECONDS", 60, minimum=1)
 MESSAGING_NOTICE_LEASE_SECONDS = env.integer("MESSAGING_NOTICE_LEASE_SECONDS", 300, minimum=1)
 MESSAGING_SWEEP_GRACE_SECONDS = env.integer("MESSAGING_SWEEP_GRACE_SECONDS", 120, minimum=0)
-MESSAGING_MESSAGE_ID_DOMAIN = env.string("MESSAGING_MESSAGE_ID_DOMAIN") or "portal.localhost"
+MESSAGING_MESSAGE_ID_DOMAIN = (
+    env.string("MESSAGING_MESSAGE_ID_DOMAIN") or urlsplit(PORTAL_BASE_URL).hostname or "localhost"
+)
 MESSAGING_BOUNCE_WEBHOOK_SECRET = env.secret("MESSAGING_BOUNCE_WEBHOOK_SECRET") or ""
 MESSAGING_BOUNCE_MAX_AGE_SECONDS = env.integer("MESSAGING_BOUNCE_MAX_AGE_SECONDS", 300, minimum=30)
 # Uploads are PHI: held in memory (within the limits above) and encrypted from there,

@@ -49,6 +49,7 @@ def main() -> int:
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], env=env, check=True)
     subprocess.run([*manage, "seed_demo"], env=env, check=True)
+    subprocess.run([*manage, "seed_demo_messages"], env=env, check=True)
     print("\nServing http://localhost:8000  (Ctrl-C to stop)\n", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         subprocess.run([*manage, "runserver", "localhost:8000"], env=env, check=False)

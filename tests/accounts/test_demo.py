@@ -61,3 +61,18 @@ class TestDemoOutbox:
     ) -> None:
         response = client_for(personas.clinician).get(reverse("accounts:demo_outbox"))
         assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_demo_patient_gets_one_welcome_message_however_often_it_runs(
+    settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from messaging.models import Delivery, Message
+
+    settings.APP_MODE = "demo"
+    call_command("seed_demo", stdout=StringIO())
+    with django_capture_on_commit_callbacks(execute=False):
+        call_command("seed_demo_messages", stdout=StringIO())
+        call_command("seed_demo_messages", stdout=StringIO())
+    assert Message.objects.filter(state="sent").count() == 1
+    assert Delivery.objects.count() == 1
