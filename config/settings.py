@@ -165,6 +165,7 @@ INSTALLED_APPS = [
     "encryption.apps.EncryptionConfig",
     "accounts.apps.AccountsConfig",
     "messaging.apps.MessagingConfig",
+    "portal.apps.PortalConfig",
 ]
 if APP_MODE == "test":
     # A small model with encrypted fields for tests/encryption (never in demo or production).

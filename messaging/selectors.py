@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import Now
 from django.http import Http404
 
 from accounts.models import User
@@ -106,9 +107,11 @@ def staff_inbox(*, user: Any, view: str = "open") -> QuerySet[Thread]:
 def thread_for(*, user: Any, thread_id: Any) -> Thread:
     """One thread the user may see, or 404 (also for a malformed id)."""
     _uuid_or_404(thread_id)
+    visible = policies.threads_visible_to(user)
+    if user.is_patient:  # a thread holding only a staff draft does not exist for the patient
+        visible = visible.filter(last_message_at__isnull=False)
     thread = (
-        policies.threads_visible_to(user)
-        .select_related("data_key", "patient__patient_profile", "assigned_to")
+        visible.select_related("data_key", "patient__patient_profile", "assigned_to")
         .filter(pk=thread_id)
         .first()
     )
@@ -239,3 +242,20 @@ def delivery_for(*, user: Any, delivery_id: Any) -> Delivery:
     if delivery is None:
         raise Http404
     return delivery
+
+
+def patient_inbox(*, user: Any) -> QuerySet[Thread]:
+    """The patient's threads: those with unopened messages first, then newest first."""
+    unopened = Message.objects.filter(
+        thread=OuterRef("pk"),
+        from_patient=False,
+        state=MessageState.SENT,
+        opened_at__isnull=True,
+    ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=Now()))
+    return (
+        policies.threads_visible_to(user)
+        .filter(last_message_at__isnull=False)
+        .select_related("data_key")
+        .annotate(has_unread=Exists(unopened))
+        .order_by("-has_unread", "-last_message_at")
+    )

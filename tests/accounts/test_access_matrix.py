@@ -18,6 +18,7 @@ PUBLIC, PRE_MFA, SIGNED_IN = "public", "pre_mfa", "signed_in"
 ALL_ROLES = frozenset({"patient", "clinician", "records_clerk", "privacy_officer"})
 STAFF = frozenset({"clinician", "records_clerk", "privacy_officer"})
 OFFICER = frozenset({"privacy_officer"})
+PATIENT = frozenset({"patient"})
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,18 @@ ROUTES: dict[str, Route] = {
         ok_status=(302,),
     ),
     "messaging:bounce_webhook": Route(PUBLIC, methods=("POST",), ok_status=(400,), csrf=False),
+    "portal:inbox": Route(SIGNED_IN, PATIENT),
+    "portal:thread": Route(SIGNED_IN, PATIENT, kwargs=lambda p: {"thread_id": sent(p).thread_id}),
+    "portal:reply": Route(
+        SIGNED_IN,
+        PATIENT,
+        methods=("POST",),
+        kwargs=lambda p: {"thread_id": sent(p).thread_id},
+        ok_status=(400,),  # an empty reply is refused with the form shown again
+    ),
+    "portal:attachment": Route(
+        SIGNED_IN, PATIENT, kwargs=lambda p: {"attachment_id": sent(p).attachments.get().pk}
+    ),
 }
 # The Django admin: every pattern is for OTP-verified privacy officers only.
 ADMIN_PREFIX = "admin:"

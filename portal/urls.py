@@ -1,0 +1,12 @@
+from django.urls import path
+
+from portal import views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("messages/", views.inbox, name="inbox"),
+    path("messages/<str:thread_id>/", views.thread, name="thread"),
+    path("messages/<str:thread_id>/reply/", views.reply, name="reply"),
+    path("attachments/<str:attachment_id>/", views.attachment, name="attachment"),
+]

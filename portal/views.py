@@ -1,0 +1,112 @@
+"""The patient's screens: their threads, reading, downloading and replying, after MFA.
+
+Every read goes through ``messaging.selectors`` with the patient as the user, so a
+foreign thread or attachment id answers 404. Opening a message is audited each time.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages as flash
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.decorators import allowed_if
+from accounts.models import User
+from encryption.files import file_response
+from messaging import selectors, services
+from messaging.errors import MessagingError
+from messaging.forms import ReplyForm, new_send_key
+from messaging.markup import body_render
+from messaging.models import Thread
+from messaging.views import checked_uploads
+
+patients_only = allowed_if(lambda user: user.is_authenticated and user.is_patient)
+PAGE_SIZE = 20
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+@never_cache
+@require_GET
+@patients_only
+def inbox(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.patient_inbox(user=_user(request)), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "portal/inbox.html", {"page": page, "area": "portal"})
+
+
+@never_cache
+@require_GET
+@patients_only
+def thread(request: HttpRequest, thread_id: str) -> HttpResponse:
+    found = selectors.thread_for(user=_user(request), thread_id=thread_id)
+    return _thread_page(request, found, ReplyForm(initial={"send_key": new_send_key()}))
+
+
+def _thread_page(
+    request: HttpRequest, found: Thread, form: ReplyForm, status: int = 200
+) -> HttpResponse:
+    user = _user(request)
+    rows = []
+    for message in selectors.thread_messages(user=user, thread=found):
+        # Recalled and expired messages are shown as such; only a readable one is opened.
+        readable = message.from_patient or services.message_open(actor=user, message=message)
+        rows.append(
+            {
+                "message": message,
+                "readable": readable,
+                "expired": message.state == "sent" and message.is_expired(),
+                "html": body_render(message.body) if readable else "",
+                "attachments": list(message.attachments.all()) if readable else [],
+            }
+        )
+    return render(
+        request,
+        "portal/thread.html",
+        {"thread": found, "rows": rows, "form": form, "area": "portal"},
+        status=status,
+    )
+
+
+@never_cache
+@require_GET
+@patients_only
+def attachment(request: HttpRequest, attachment_id: str) -> HttpResponseBase:
+    user = _user(request)
+    found = selectors.attachment_for(user=user, attachment_id=attachment_id)
+    response = file_response(found.file)
+    services.attachment_download_record(actor=user, attachment=found, patient_id=user.pk)
+    return response
+
+
+@sensitive_post_parameters("body")
+@require_POST
+@patients_only
+def reply(request: HttpRequest, thread_id: str) -> HttpResponse:
+    user = _user(request)
+    found = selectors.thread_for(user=user, thread_id=thread_id)
+    form = ReplyForm(request.POST, request.FILES)
+    valid = form.is_valid()
+    uploads = checked_uploads(request, form)
+    if valid and uploads is not None:
+        try:
+            services.reply_send(
+                actor=user,
+                thread=found,
+                body=form.cleaned_data["body"],
+                send_key=form.cleaned_data["send_key"],
+                attachments=uploads,
+            )
+        except MessagingError as error:
+            form.add_error(None, error.message)
+        else:
+            flash.success(request, "Reply sent to your care team.")
+            return redirect("portal:thread", thread_id=found.pk)
+    return _thread_page(request, found, form, status=400)
