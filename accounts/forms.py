@@ -148,3 +148,14 @@ class StaffCreateForm(forms.Form):
 
     def clean_email(self) -> str:
         return str(self.cleaned_data["email"]).lower()
+
+
+class EmailChangeForm(forms.Form):
+    new_email = forms.EmailField(
+        label="New e-mail address",
+        max_length=254,
+        help_text="We send a confirmation link there; nothing changes until you follow it.",
+    )
+
+    def clean_new_email(self) -> str:
+        return str(self.cleaned_data["new_email"]).strip().lower()

@@ -15,6 +15,7 @@ urlpatterns = [
     path("security/authenticator/", views.mfa_enroll, name="mfa_enroll"),
     path("security/passkey/", views.passkey_add, name="passkey_add"),
     path("security/password/", views.password_change, name="password_change"),
+    path("security/email/", views.email_change, name="email_change"),
     path("security/email/<str:token>/", views.email_change_confirm, name="email_change_confirm"),
     path("security/backup-codes/", views.backup_codes_regenerate, name="backup_codes"),
     path("security/factors/<str:kind>/<int:pk>/remove/", views.factor_remove, name="factor_remove"),

@@ -25,6 +25,7 @@ from accounts.decorators import allowed_if, fresh_otp_required
 from accounts.errors import AccountsError
 from accounts.forms import (
     CodeForm,
+    EmailChangeForm,
     NewPasswordForm,
     PasswordChangeForm,
     PatientEnrollForm,
@@ -410,6 +411,29 @@ def password_change(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Your password was changed. Your other sessions ended.")
         return redirect("accounts:security")
     return render(request, "accounts/password_change.html", {"form": form})
+
+
+@sensitive_post_parameters("new_email")
+@never_cache
+@require_http_methods(["GET", "POST"])
+@fresh_otp_required
+def email_change(request: HttpRequest) -> HttpResponse:
+    """Ask for a new notification address; it takes effect once confirmed from that mailbox."""
+    user: User = request.user  # type: ignore[assignment]
+    form = EmailChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.email_change_request(
+                actor=user, user=user, new_email=form.cleaned_data["new_email"]
+            )
+        except AccountsError as error:
+            form.add_error("new_email", error.message)
+        else:
+            messages.success(
+                request, "We sent a confirmation link to the new address. Follow it to finish."
+            )
+            return redirect("accounts:security")
+    return render(request, "accounts/email_change.html", {"form": form})
 
 
 @never_cache

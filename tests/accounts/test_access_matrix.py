@@ -64,6 +64,7 @@ ROUTES: dict[str, Route] = {
     "audit:event_detail": Route(SIGNED_IN, OFFICER, kwargs={"pk": 1}, ok_status=(200, 404)),
     "audit:export": Route(SIGNED_IN, OFFICER, kwargs={"fmt": "csv"}),
     "audit:my_access_log": Route(SIGNED_IN, frozenset({"patient"})),
+    "accounts:email_change": Route(SIGNED_IN, methods=("GET", "POST")),
     "accounts:email_change_confirm": Route(
         SIGNED_IN, methods=("GET", "POST"), kwargs={"token": "x"}, ok_status=(410,)
     ),

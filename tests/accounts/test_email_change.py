@@ -1,0 +1,78 @@
+"""Changing the notification address: confirmed from the new mailbox, the old one told."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import User
+from tests.conftest import body_text
+
+pytestmark = pytest.mark.django_db
+NEW = "penelope.new@mail.test"
+
+
+def request_change(client: Any, capture: Any, new: str = NEW) -> Any:
+    with capture(execute=True):
+        return client.post(reverse("accounts:email_change"), {"new_email": new})
+
+
+def link_in(message: Any) -> str:
+    match = re.search(r"https?://\S+/security/email/\S+/", body_text(message))
+    assert match, "no confirmation link"
+    return urlsplit(match.group(0)).path
+
+
+def test_the_new_address_gets_a_link_and_nothing_changes_yet(
+    personas: Any, client_for: Any, smtp_server: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    request_change(client_for(personas.patient), django_capture_on_commit_callbacks)
+    assert [m["X-Envelope-To"] for m in smtp_server.messages] == [NEW]
+    assert User.objects.get(pk=personas.patient.pk).email == "penelope.patient@mail.test"
+
+
+def test_following_the_link_signed_in_switches_and_tells_the_old_address(
+    personas: Any, client_for: Any, smtp_server: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    client = client_for(personas.patient)
+    request_change(client, django_capture_on_commit_callbacks)
+    link = link_in(smtp_server.messages[0])
+    assert client.get(link).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(link)
+    assert User.objects.get(pk=personas.patient.pk).email == NEW
+    told = smtp_server.messages[-1]
+    assert told["X-Envelope-To"] == "penelope.patient@mail.test"
+    assert "was changed" in told["Subject"]
+    assert client.post(link).status_code == 410  # used up
+
+
+def test_someone_else_following_the_link_gets_nothing(
+    personas: Any, client_for: Any, smtp_server: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    request_change(client_for(personas.patient), django_capture_on_commit_callbacks)
+    link = link_in(smtp_server.messages[0])
+    assert client_for(personas.other_patient).post(link).status_code == 410
+    assert User.objects.get(pk=personas.patient.pk).email == "penelope.patient@mail.test"
+
+
+def test_an_address_already_in_use_is_refused(personas: Any, client_for: Any) -> None:
+    response = client_for(personas.patient).post(
+        reverse("accounts:email_change"), {"new_email": personas.clinician.email}
+    )
+    assert "Another account uses this e-mail address." in response.content.decode()
+
+
+def test_it_needs_a_fresh_second_factor(personas: Any, client_for: Any) -> None:
+    from accounts.sessions import SESSION_OTP_AT
+
+    client = client_for(personas.patient)
+    session = client.session
+    session[SESSION_OTP_AT] = 0
+    session.save()
+    response = client.get(reverse("accounts:email_change"))
+    assert response["Location"].startswith(reverse("accounts:mfa_verify"))
