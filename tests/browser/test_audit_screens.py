@@ -9,31 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.urls import reverse
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.actions import AccountsAction
 from audit.actions import AuditAction
 from audit.models import AuditEvent
 from audit.services import event_record
-from tests.accounts.helpers import totp_now
-from tests.conftest import PASSWORD
+from tests.browser.helpers import sign_in_with_totp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _sign_in(page: Any, user: Any) -> None:
-    page.goto(reverse("accounts:sign_in"))
-    page.get_by_label("E-mail").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_label("Code").fill(totp_now(TOTPDevice.objects.get(user=user)))
-    page.get_by_role("button", name="Verify").click()
-    page.get_by_role("link", name="Sign-in & security").wait_for()
-
-
 def test_the_privacy_officer_filters_and_exports_the_log(page: Any, personas: Any) -> None:
-    _sign_in(page, personas.privacy_officer)
+    sign_in_with_totp(page, personas.privacy_officer)
     page.get_by_role("link", name="Audit log", exact=True).click()
     page.get_by_label("Action").select_option(AccountsAction.MFA_VERIFIED.value)
     page.get_by_role("button", name="Search").click()
@@ -56,7 +43,7 @@ def test_a_patient_sees_which_staff_member_viewed_their_record(page: Any, person
         target=personas.patient,
         patient_id=personas.patient.pk,
     )
-    _sign_in(page, personas.patient)
+    sign_in_with_totp(page, personas.patient)
     page.get_by_role("link", name="Who viewed my information").first.click()
     row = page.locator("tbody tr").first
     text = row.inner_text()

@@ -1,0 +1,22 @@
+"""Steps that several browser journeys share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from tests.accounts.helpers import totp_now
+from tests.conftest import PASSWORD
+
+
+def sign_in_with_totp(page: Any, user: Any) -> None:
+    """Password, then the current TOTP code, as a person types them."""
+    page.goto(reverse("accounts:sign_in"))
+    page.get_by_label("E-mail").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Code").fill(totp_now(TOTPDevice.objects.get(user=user)))
+    page.get_by_role("button", name="Verify").click()
+    page.get_by_role("link", name="Sign-in & security").wait_for()
