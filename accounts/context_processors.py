@@ -16,4 +16,5 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         "organisation": settings.ORGANISATION_NAME,
         "area": area,
         "demo_mode": settings.APP_MODE == "demo",
+        "idle_timeout_seconds": settings.SESSION_IDLE_TIMEOUT,
     }

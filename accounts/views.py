@@ -251,16 +251,29 @@ def _base32(device: TOTPDevice) -> str:
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
     user = request.user
+    idle = request.POST.get("reason") == "idle"  # the idle warning ran out in the browser
     if user.is_authenticated:
         event_record(
             action=AccountsAction.SIGN_OUT,
             actor=user,
             target=user,
             patient_id=user.audit_patient_id,
+            details={"reason": "idle"} if idle else {},
         )
     logout(request)  # flushes the server-side session
-    messages.info(request, "You are signed out.")
+    if idle:
+        minutes = max(1, settings.SESSION_IDLE_TIMEOUT // 60)
+        unit = "minute" if minutes == 1 else "minutes"
+        messages.info(request, f"You were signed out after {minutes} {unit} without activity.")
+    else:
+        messages.info(request, "You are signed out.")
     return redirect("accounts:sign_in")
+
+
+@require_POST
+def session_keepalive(request: HttpRequest) -> HttpResponse:
+    """ "Stay signed in": the request itself renews the idle timer (SessionLifetimeMiddleware)."""
+    return HttpResponse(status=204)
 
 
 # --- invitations ------------------------------------------------------------------------

@@ -50,6 +50,7 @@ ROUTES: dict[str, Route] = {
         ok_status=(400,),  # no ceremony was begun
     ),
     "accounts:home": Route(SIGNED_IN),
+    "accounts:session_keepalive": Route(SIGNED_IN, methods=("POST",), ok_status=(204,)),
     "accounts:security": Route(SIGNED_IN),
     "accounts:passkey_add": Route(SIGNED_IN),
     "accounts:password_change": Route(SIGNED_IN, methods=("GET", "POST")),
