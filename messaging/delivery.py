@@ -197,7 +197,9 @@ def bounce_receive(
     if not secret:
         raise BounceRefused("not_configured")
     expected = bounce_signature(secret=secret, timestamp=timestamp, body=body)
-    if not hmac.compare_digest(expected, signature.strip().removeprefix("sha256=")):
+    given = signature.strip().removeprefix("sha256=")
+    # As bytes: compare_digest raises TypeError for a str with non-ASCII characters.
+    if not hmac.compare_digest(expected.encode(), given.encode()):
         raise BounceRefused("bad_signature")
     try:
         sent = int(timestamp)

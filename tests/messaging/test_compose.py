@@ -129,7 +129,8 @@ class TestStorage:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT string_agg(t::text, ' ') FROM (SELECT * FROM messaging_thread) t "
-                "UNION ALL SELECT string_agg(m::text, ' ') FROM (SELECT * FROM messaging_message) m "
+                "UNION ALL SELECT string_agg(m::text, ' ') FROM "
+                "(SELECT * FROM messaging_message) m "
                 "UNION ALL SELECT string_agg(f::text, ' ') FROM "
                 "(SELECT * FROM encryption_encryptedfile) f"
             )

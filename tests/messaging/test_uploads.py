@@ -71,7 +71,7 @@ class TestAttachmentCheck:
             attachment_check(name="a.txt", data=b"a" * 1025)
 
     def test_it_refuses_an_empty_file(self) -> None:
-        with pytest.raises(AttachmentRefused, match="“empty.pdf” is empty"):
+        with pytest.raises(AttachmentRefused, match=r"“empty\.pdf” is empty"):
             attachment_check(name="empty.pdf", data=b"")
 
     def test_it_refuses_an_executable_renamed_to_pdf(self) -> None:

@@ -158,7 +158,10 @@ class TestComposeView:
 
     def test_a_template_prefills_the_composer(self, personas: Any, client_for: Any) -> None:
         template = MessageTemplate.objects.create(
-            title="Flu", subject="Flu clinic", body="Walk-ins welcome", created_by=personas.clinician
+            title="Flu",
+            subject="Flu clinic",
+            body="Walk-ins welcome",
+            created_by=personas.clinician,
         )
         page = client_for(personas.clinician).get(
             compose_url(personas.patient), {"template": template.pk}
@@ -327,8 +330,6 @@ class TestThreadPage:
             reverse("messaging:thread_assign", args=[message.thread_id]),
             {"assignee": personas.records_clerk.pk},
         )
-        client.post(
-            reverse("messaging:thread_handled", args=[message.thread_id]), {"handled": "1"}
-        )
+        client.post(reverse("messaging:thread_handled", args=[message.thread_id]), {"handled": "1"})
         thread = Thread.objects.get()
         assert thread.assigned_to == personas.records_clerk and thread.handled_at is not None
