@@ -13,7 +13,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHES = ["bench/http_bench.py", "bench/audit_bench.py", "bench/encryption_bench.py"]
+BENCHES = [
+    "bench/http_bench.py",
+    "bench/audit_bench.py",
+    "bench/encryption_bench.py",
+    "bench/messaging_bench.py",
+]
 
 
 def main() -> int:
