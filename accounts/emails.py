@@ -6,11 +6,49 @@ links, nothing about the patient's care.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """A rendered subject, text and HTML, to build one message or many (batched notices)."""
+
+    subject: str
+    text: str
+    html: str
+
+    def build(
+        self, *, to: str, headers: dict[str, str] | None = None, connection: Any = None
+    ) -> EmailMultiAlternatives:
+        message = EmailMultiAlternatives(
+            self.subject,
+            self.text,
+            settings.DEFAULT_FROM_EMAIL,
+            [to],
+            headers=headers,
+            connection=connection,
+        )
+        message.attach_alternative(self.html, "text/html")
+        return message
+
+
+def email_render(*, template: str, context: dict[str, Any] | None = None) -> RenderedEmail:
+    """Render ``<template>_subject.txt``, ``.txt`` and ``.html`` with the organisation's name."""
+    context = {
+        "organisation": settings.ORGANISATION_NAME,
+        "portal_url": settings.PORTAL_BASE_URL,
+        **(context or {}),
+    }
+    return RenderedEmail(
+        subject=" ".join(render_to_string(f"{template}_subject.txt", context).split()),
+        text=render_to_string(f"{template}.txt", context),
+        html=render_to_string(f"{template}.html", context),
+    )
 
 
 def email_send(
@@ -20,17 +58,5 @@ def email_send(
     context: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> None:
-    """Render ``<template>_subject.txt``, ``.txt`` and ``.html`` and send them to ``to``."""
-    context = {
-        "organisation": settings.ORGANISATION_NAME,
-        "portal_url": settings.PORTAL_BASE_URL,
-        **(context or {}),
-    }
-    subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
-    text = render_to_string(f"{template}.txt", context)
-    html = render_to_string(f"{template}.html", context)
-    message = EmailMultiAlternatives(
-        subject, text, settings.DEFAULT_FROM_EMAIL, [to], headers=headers
-    )
-    message.attach_alternative(html, "text/html")
-    message.send()
+    """Render the template set and send it to ``to``."""
+    email_render(template=template, context=context).build(to=to, headers=headers).send()

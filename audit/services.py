@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -66,6 +66,53 @@ def event_record(
         request_id=ctx.request_id,
         details=clean_details,
     )
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """One event of a batch for ``events_record``; the batch shares action, actor and context."""
+
+    target: models.Model | None = None
+    target_type: str = ""
+    target_id: str | int = ""
+    patient_id: int | None = None
+    details: dict[str, Any] | None = None
+    outcome: str = Outcome.SUCCESS
+
+
+def events_record(*, action: str, events: Sequence[EventSpec], actor: Any = None) -> int:
+    """Append many events of one action in one INSERT (bulk sends, batched deliveries).
+
+    The same rules as ``event_record``: details are checked, the actor and request come
+    from the context; sealing treats them like any other events.
+    """
+    ctx = audit_context.current()
+    kind, actor_id, role, label = _actor(actor if actor is not None else ctx.user, ctx)
+    rows = []
+    for spec in events:
+        target_type, target_id = spec.target_type, spec.target_id
+        if spec.target is not None:
+            target_type = target_type or spec.target._meta.label_lower
+            target_id = target_id or str(spec.target.pk)
+        rows.append(
+            AuditEvent(
+                actor_kind=kind,
+                actor_id=actor_id,
+                actor_role=role,
+                actor_label=label[:200],
+                action=action,
+                target_type=target_type,
+                target_id=str(target_id),
+                patient_id=spec.patient_id,
+                outcome=spec.outcome,
+                ip=ctx.ip,
+                user_agent=ctx.user_agent,
+                request_id=ctx.request_id,
+                details=_checked_details(spec.details or {}),
+            )
+        )
+    AuditEvent.objects.bulk_create(rows)
+    return len(rows)
 
 
 def _actor(user: Any, ctx: audit_context.AuditContext) -> tuple[str, int | None, str, str]:

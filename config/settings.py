@@ -107,6 +107,8 @@ EMAIL_HOST_USER = env.string("EMAIL_HOST_USER") or ""
 EMAIL_HOST_PASSWORD = env.secret("EMAIL_HOST_PASSWORD") or ""
 EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", PRODUCTION)
 EMAIL_USE_SSL = env.boolean("EMAIL_USE_SSL", False)
+# A hung relay must not hold a worker past its delivery claim (MESSAGING_NOTICE_LEASE_SECONDS).
+EMAIL_TIMEOUT = env.integer("EMAIL_TIMEOUT_SECONDS", 30, minimum=1)
 if PRODUCTION and not (EMAIL_USE_TLS or EMAIL_USE_SSL):
     raise ConfigError("EMAIL_USE_TLS or EMAIL_USE_SSL must be true in production")
 EMAIL_BACKEND = (
@@ -132,6 +134,8 @@ except ValueError as _error:
 MESSAGING_NOTICE_MAX_ATTEMPTS = env.integer("MESSAGING_NOTICE_MAX_ATTEMPTS", 8, minimum=1)
 MESSAGING_NOTICE_RETRY_SECONDS = env.integer("MESSAGING_NOTICE_RETRY_SECONDS", 60, minimum=1)
 MESSAGING_NOTICE_LEASE_SECONDS = env.integer("MESSAGING_NOTICE_LEASE_SECONDS", 300, minimum=1)
+if EMAIL_TIMEOUT * 2 > MESSAGING_NOTICE_LEASE_SECONDS:
+    raise ConfigError("MESSAGING_NOTICE_LEASE_SECONDS must be at least twice EMAIL_TIMEOUT_SECONDS")
 MESSAGING_SWEEP_GRACE_SECONDS = env.integer("MESSAGING_SWEEP_GRACE_SECONDS", 120, minimum=0)
 MESSAGING_MESSAGE_ID_DOMAIN = (
     env.string("MESSAGING_MESSAGE_ID_DOMAIN") or urlsplit(PORTAL_BASE_URL).hostname or "localhost"
@@ -324,11 +328,23 @@ AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_VERBOSE = False
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 
+
+def _next_redis_db(url: str) -> str:
+    """The same server, the next database number: the cache must never share the broker's
+    database, or a cache clear would also drop queued tasks."""
+    parts = urlsplit(url)
+    db = int(parts.path.strip("/") or 0)
+    return parts._replace(path=f"/{(db + 1) % 16}").geturl()
+
+
+REDIS_CACHE_URL = env.string("REDIS_CACHE_URL") or (_next_redis_db(REDIS_URL) if REDIS_URL else "")
+if REDIS_CACHE_URL and REDIS_CACHE_URL == REDIS_URL:
+    raise ConfigError("REDIS_CACHE_URL must name a different Redis database than REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": REDIS_CACHE_URL,
             "KEY_PREFIX": "portal",
         }
     }
@@ -341,6 +357,15 @@ CELERY_TASK_ALWAYS_EAGER = env.boolean("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_SERIALIZER = "json"
+# With the broker down, a send must not stall for kombu's default retries: one quick try,
+# then the on-commit hook gives up and the periodic sweeps pick the work up later.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {
     "audit-seal": {"task": "audit.tasks.seal_events", "schedule": 10.0},

@@ -10,31 +10,38 @@ the message itself always stays in the portal.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import smtplib
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.mail import get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.emails import email_send
+from accounts.emails import email_render
 from accounts.models import User
 from accounts.services import email_change_request
 from audit.models import Outcome
-from audit.services import event_record
+from audit.services import EventSpec, event_record, events_record
 from messaging.actions import MessagingAction
 from messaging.errors import MessagingError
 from messaging.models import Delivery, DeliveryState, Message, WebhookReceipt
 
 NOTICE_TEMPLATE = "messaging/email/new_message"
+BATCH_SIZE = 100  # notices per task and SMTP connection
+# Permanent replies that are about our account with the relay, not the patient's address
+# (authentication required, failed, or too weak): retried, not blamed on the address.
+OUR_SMTP_FAULTS = frozenset({530, 534, 535, 538})
 
 
 def delivery_create(*, message: Message) -> Delivery:
@@ -54,6 +61,21 @@ def _enqueue(delivery_id: uuid.UUID, countdown: float = 0) -> None:
     transaction.on_commit(prompt, robust=True)
 
 
+def deliveries_create(*, messages: Sequence[Message]) -> list[Delivery]:
+    """Inside a bulk send's transaction: the rows, then one prompt per batch after commit."""
+    from messaging.tasks import deliveries_send_batch
+
+    deliveries = Delivery.objects.bulk_create(Delivery(message=m) for m in messages)
+    ids = [str(d.pk) for d in deliveries]
+    for start in range(0, len(ids), BATCH_SIZE):
+        chunk = ids[start : start + BATCH_SIZE]
+        transaction.on_commit(
+            lambda chunk=chunk: deliveries_send_batch.delay(chunk),  # type: ignore[misc]
+            robust=True,
+        )
+    return deliveries
+
+
 def message_id_header(delivery_id: uuid.UUID | str) -> str:
     return f"<notice-{delivery_id}@{settings.MESSAGING_MESSAGE_ID_DOMAIN}>"
 
@@ -64,44 +86,109 @@ def _lease() -> timedelta:
     return timedelta(seconds=settings.MESSAGING_NOTICE_LEASE_SECONDS)
 
 
-def _claim(delivery_id: uuid.UUID | str) -> bool:
+def _claim(delivery_ids: Sequence[uuid.UUID | str]) -> list[uuid.UUID]:
+    """Claim the deliveries among ``delivery_ids`` that are due and not claimed by a live
+    worker; rows another worker is claiming right now are skipped, not waited for."""
     now = timezone.now()
-    claimed = Delivery.objects.filter(
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
-        pk=delivery_id,
-        state=DeliveryState.PENDING,
-        next_attempt_at__lte=now,
-    ).update(claimed_until=now + _lease(), attempts=F("attempts") + 1)
-    return claimed == 1
+    with transaction.atomic():
+        due = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(
+                Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+                pk__in=list(delivery_ids),
+                state=DeliveryState.PENDING,
+                next_attempt_at__lte=now,
+            )
+            .select_related("message__thread")
+        )
+        # A notice whose workers kept dying mid-send has used its attempts like any other.
+        exhausted = [d for d in due if d.attempts >= settings.MESSAGING_NOTICE_MAX_ATTEMPTS]
+        for delivery in exhausted:
+            _failed(delivery, DeliveryState.FAILED, "gave_up")
+        claimed = [d.pk for d in due if d not in exhausted]
+        Delivery.objects.filter(pk__in=claimed).update(
+            claimed_until=now + _lease(), attempts=F("attempts") + 1
+        )
+    return claimed
 
 
 def delivery_send(*, delivery_id: uuid.UUID | str) -> str:
     """Send one notice if it is still due; returns what happened (for tests and logs)."""
-    if not _claim(delivery_id):
-        return "not_due"
-    delivery = Delivery.objects.select_related("message__thread__patient").get(pk=delivery_id)
-    patient = delivery.message.thread.patient
-    sign_in_url = settings.PORTAL_BASE_URL + reverse("accounts:sign_in")
+    return deliveries_send(delivery_ids=[delivery_id])[str(delivery_id)]
+
+
+def deliveries_send(*, delivery_ids: Sequence[uuid.UUID | str]) -> dict[str, str]:
+    """Send every notice among ``delivery_ids`` that is still due, over one SMTP connection.
+
+    Returns each id's outcome: sent, failed, retry or not_due. The notice is the same
+    for every patient (nothing about the message is in it), so it is rendered once.
+    """
+    outcomes = {str(pk): "not_due" for pk in delivery_ids}
+    claimed = _claim(delivery_ids)
+    if not claimed:
+        return outcomes
+    deliveries = list(
+        Delivery.objects.filter(pk__in=claimed).select_related("message__thread__patient")
+    )
+    notice = email_render(
+        template=NOTICE_TEMPLATE,
+        context={"sign_in_url": settings.PORTAL_BASE_URL + reverse("accounts:sign_in")},
+    )
+    connection = get_connection()
+    sent: list[Delivery] = []
     try:
-        email_send(
-            to=patient.email,
-            template=NOTICE_TEMPLATE,
-            context={"sign_in_url": sign_in_url},
-            headers={"Message-ID": message_id_header(delivery.pk)},
-        )
-    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as error:
-        code = _smtp_code(error)
-        if code >= 500:
-            return _failed(delivery, DeliveryState.FAILED, f"smtp_{code}")
-        return _retry_later(delivery, f"smtp_{code}")
-    except (OSError, smtplib.SMTPException):
-        return _retry_later(delivery, "connection")
+        connection.open()
+        for position, delivery in enumerate(deliveries):
+            email = notice.build(
+                to=delivery.message.thread.patient.email,
+                headers={"Message-ID": message_id_header(delivery.pk)},
+                connection=connection,
+            )
+            try:
+                connection.send_messages([email])
+            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as error:
+                code = _smtp_code(error)
+                outcomes[str(delivery.pk)] = (
+                    _failed(delivery, DeliveryState.FAILED, f"smtp_{code}")
+                    if code >= 500 and code not in OUR_SMTP_FAULTS
+                    else _retry_later(delivery, f"smtp_{code}")
+                )
+            except (OSError, smtplib.SMTPException):
+                # The connection is gone: this notice and the rest wait for a retry.
+                for later in deliveries[position:]:
+                    outcomes[str(later.pk)] = _retry_later(later, "connection")
+                break
+            else:
+                sent.append(delivery)
+    except (OSError, smtplib.SMTPException):  # could not even connect
+        for delivery in deliveries:
+            outcomes[str(delivery.pk)] = _retry_later(delivery, "connection")
+    finally:
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            connection.close()
+    _mark_sent(sent)
+    outcomes.update({str(d.pk): "sent" for d in sent})
+    return outcomes
+
+
+def _mark_sent(deliveries: list[Delivery]) -> None:
+    if not deliveries:
+        return
     with transaction.atomic():
-        Delivery.objects.filter(pk=delivery.pk).update(
+        Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(
             state=DeliveryState.SENT, sent_at=timezone.now(), claimed_until=None, failure=""
         )
-        _audit(delivery, MessagingAction.NOTICE_SENT)
-    return "sent"
+        events_record(
+            action=MessagingAction.NOTICE_SENT,
+            events=[
+                EventSpec(
+                    target=d,
+                    patient_id=d.message.thread.patient_id,
+                    details={"message_id": str(d.message_id)},
+                )
+                for d in deliveries
+            ],
+        )
 
 
 def _smtp_code(error: smtplib.SMTPException) -> int:
@@ -164,13 +251,12 @@ def deliveries_sweep(*, stale_after: timedelta | None = None) -> int:
         state=DeliveryState.PENDING,
         next_attempt_at__lte=now - stale_after,
     ).values_list("pk", flat=True)
-    count = 0
-    from messaging.tasks import delivery_send as task
+    from messaging.tasks import deliveries_send_batch
 
-    for delivery_id in due.iterator():
-        task.delay(str(delivery_id))
-        count += 1
-    return count + deliveries_resend_confirmed()
+    ids = [str(pk) for pk in due.iterator()]
+    for start in range(0, len(ids), BATCH_SIZE):
+        deliveries_send_batch.delay(ids[start : start + BATCH_SIZE])
+    return len(ids) + deliveries_resend_confirmed()
 
 
 # --- bounces --------------------------------------------------------------------------------

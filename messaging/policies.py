@@ -44,4 +44,8 @@ def threads_visible_to(user: Any) -> QuerySet[Thread]:
 
 
 def may_message(user: Any, patient: User) -> bool:
+    if not can_compose(user) or not (patient.is_active and patient.role == Role.PATIENT):
+        return False
+    if user.role in ALL_PATIENTS_ROLES:
+        return True  # the same answer as patients_messageable_by, without a query
     return patients_messageable_by(user).filter(pk=patient.pk).exists()

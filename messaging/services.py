@@ -19,9 +19,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit.models import Outcome
-from audit.services import event_record
+from audit.services import EventSpec, event_record, events_record
 from encryption.files import file_store
 from encryption.models import EncryptedFile
+from encryption.services import data_keys_create
 from messaging import dlp, policies
 from messaging.actions import MessagingAction
 from messaging.errors import MessagingError
@@ -160,7 +161,7 @@ def _compose_in_transaction(
     thread.save()
     message.thread = thread
     message.save()
-    first = message.attachments.count()
+    first = message.attachments.count() if existing is not None else 0
     Attachment.objects.bulk_create(
         Attachment(message=message, file=record, position=first + i)
         for i, record in enumerate(files)
@@ -232,6 +233,95 @@ def reply_send(
         _erase(stored)
         raise
     return message
+
+
+@dataclass(frozen=True)
+class BulkItem:
+    """One message of a bulk send: its own patient, subject and body."""
+
+    send_key: uuid.UUID
+    patient: User
+    subject: str
+    body: str
+    category: str
+
+
+def messages_send_bulk(*, actor: User, items: Sequence[BulkItem]) -> list[Message]:
+    """Send many new threads at once (reminders, results-ready notes), all or nothing.
+
+    The same rules as ``message_compose`` (scope, the subject guard, one send per key),
+    checked for the whole batch before anything is written; then one transaction with
+    bulk INSERTs and one audit INSERT, and the notices go out in batches after commit.
+    Items whose key was already sent are skipped (a retried batch sends nothing twice).
+    No attachments here: they go through ``message_compose``.
+    """
+    keys = [item.send_key for item in items]
+    done = set(Message.objects.filter(send_key__in=keys).values_list("send_key", flat=True))
+    todo = [item for item in items if item.send_key not in done]
+    if not todo:
+        return []
+    allowed = set(
+        policies.patients_messageable_by(actor)
+        .filter(pk__in=[item.patient.pk for item in todo])
+        .values_list("pk", flat=True)
+    )
+    if any(item.patient.pk not in allowed for item in todo):
+        raise MessagingError("not_on_care_team", "You cannot message every patient in the list.")
+    mrns = dict(User.objects.filter(pk__in=allowed).values_list("pk", "patient_profile__mrn"))
+    for position, item in enumerate(todo, start=1):
+        found = dlp.subject_check(
+            item.subject,
+            rules=settings.MESSAGING_SUBJECT_RULES,
+            known_identifiers=[mrns.get(item.patient.pk) or ""],
+        )
+        if found:
+            raise MessagingError(
+                "subject_" + found[0].action,
+                f"Message {position}: {found[0].reason} Nothing was sent.",
+            )
+    keys_made = data_keys_create(count=2 * len(todo))
+    now = timezone.now()
+    with transaction.atomic():
+        threads = [
+            Thread(
+                patient=item.patient,
+                created_by=actor,
+                subject=item.subject,
+                category=item.category,
+                last_message_at=now,
+                data_key=keys_made[2 * i],
+            )
+            for i, item in enumerate(todo)
+        ]
+        Thread.objects.bulk_create(threads)
+        messages = [
+            Message(
+                thread=thread,
+                author=actor,
+                body=item.body,
+                state=MessageState.SENT,
+                sent_at=now,
+                send_key=item.send_key,
+                data_key=keys_made[2 * i + 1],
+            )
+            for i, (thread, item) in enumerate(zip(threads, todo, strict=True))
+        ]
+        Message.objects.bulk_create(messages)
+        events_record(
+            action=MessagingAction.MESSAGE_SENT,
+            events=[
+                EventSpec(
+                    target=message,
+                    patient_id=message.thread.patient_id,
+                    details={"thread_id": str(message.thread_id), "attachments": 0, "bulk": True},
+                )
+                for message in messages
+            ],
+        )
+        from messaging.delivery import deliveries_create
+
+        deliveries_create(messages=messages)
+    return messages
 
 
 # --- reading ------------------------------------------------------------------------------

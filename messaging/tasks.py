@@ -14,6 +14,15 @@ def delivery_send(delivery_id: str) -> str:
         return send(delivery_id=delivery_id)
 
 
+@shared_task(acks_late=True)
+def deliveries_send_batch(delivery_ids: list[str]) -> dict[str, str]:
+    """Ids only; one SMTP connection for the batch. Idempotent like ``delivery_send``."""
+    from messaging.delivery import deliveries_send
+
+    with system_actor("task:deliveries_send_batch"):
+        return deliveries_send(delivery_ids=delivery_ids)
+
+
 @shared_task
 def deliveries_sweep() -> int:
     """Periodic: a broker outage or a killed worker delays notices and loses none."""

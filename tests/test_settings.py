@@ -74,3 +74,42 @@ def test_production_refuses_a_plain_http_portal_address() -> None:
     result = _load({**GOOD, "PORTAL_BASE_URL": "http://portal.example.org"})
     assert result.returncode != 0
     assert "PORTAL_BASE_URL must be set to the https://" in result.stderr
+
+
+def _setting(env: dict[str, str], name: str) -> str:
+    clean = {k: v for k, v in os.environ.items() if k not in GOOD and not k.endswith("_FILE")}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django, os; "
+            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); django.setup(); "
+            f"from django.conf import settings; print(settings.{name})",
+        ],
+        env={**clean, **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def test_the_cache_never_shares_the_brokers_redis_database() -> None:
+    caches = _setting({**GOOD, "REDIS_URL": "redis://cache.example:6379/4"}, "CACHES")
+    assert "redis://cache.example:6379/5" in caches
+
+
+def test_a_cache_url_equal_to_the_broker_is_refused() -> None:
+    result = _load({**GOOD, "REDIS_CACHE_URL": GOOD["REDIS_URL"]})
+    assert "REDIS_CACHE_URL must name a different Redis database" in result.stderr
+
+
+def test_a_mail_timeout_longer_than_half_the_notice_lease_is_refused() -> None:
+    result = _load({**GOOD, "EMAIL_TIMEOUT_SECONDS": "200"})
+    assert "at least twice EMAIL_TIMEOUT_SECONDS" in result.stderr
+
+
+def test_an_unknown_subject_rule_is_refused_by_name() -> None:
+    result = _load({**GOOD, "MESSAGING_SUBJECT_RULES": "zip:block"})
+    assert "MESSAGING_SUBJECT_RULES" in result.stderr and "zip:block" in result.stderr
