@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Now
 from django.http import Http404
@@ -120,20 +121,28 @@ def thread_for(*, user: Any, thread_id: Any) -> Thread:
     return thread
 
 
-def thread_messages(*, user: Any, thread: Thread) -> list[Message]:
-    """Sent and recalled messages, oldest first; the user's own draft in the thread too."""
+THREAD_PAGE_SIZE = 20
+
+
+def thread_messages(*, user: Any, thread: Thread, page: Any = None) -> Page[Message]:
+    """Sent and recalled messages, the newest ``THREAD_PAGE_SIZE`` first (page 1), shown
+    oldest first within the page; the user's own draft in the thread too. The query count
+    does not grow with the thread."""
     visible = Q(state__in=(MessageState.SENT, MessageState.RECALLED))
     if not user.is_patient:
         visible |= Q(state=MessageState.DRAFT, author=user)
-    return list(
+    messages = (
         thread.messages.filter(visible)
         .select_related("data_key", "author")
         .prefetch_related(
             Prefetch("attachments", queryset=Attachment.objects.select_related("file__data_key")),
             Prefetch("deliveries", queryset=Delivery.objects.order_by("created_at")),
         )
-        .order_by("created_at")
+        .order_by("-created_at", "-pk")
     )
+    shown = Paginator(messages, THREAD_PAGE_SIZE).get_page(page)
+    shown.object_list = list(reversed(list(shown.object_list)))
+    return shown
 
 
 @dataclass(frozen=True)

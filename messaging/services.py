@@ -327,26 +327,37 @@ def messages_send_bulk(*, actor: User, items: Sequence[BulkItem]) -> list[Messag
 # --- reading ------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def message_open(*, actor: User, message: Message) -> bool:
     """The patient opens a message: audited every time; the first time is the read receipt.
 
     Returns whether the content may be shown (not recalled, not expired, not a draft).
     """
-    if message.state != MessageState.SENT or message.is_expired():
-        return False
-    if message.opened_at is None and not message.from_patient:
-        Message.objects.filter(pk=message.pk, opened_at__isnull=True).update(
-            opened_at=timezone.now()
+    return message.pk in messages_open(actor=actor, messages=[message])
+
+
+@transaction.atomic
+def messages_open(*, actor: User, messages: Sequence[Message]) -> set[uuid.UUID]:
+    """The patient sees these messages on one page: one read-receipt UPDATE and one audit
+    INSERT however many there are. Returns the ids whose content may be shown."""
+    now = timezone.now()
+    readable = [m for m in messages if m.state == MessageState.SENT and not m.is_expired(now)]
+    first_time = [m.pk for m in readable if m.opened_at is None and not m.from_patient]
+    if first_time:
+        Message.objects.filter(pk__in=first_time, opened_at__isnull=True).update(opened_at=now)
+    if readable:
+        events_record(
+            action=MessagingAction.MESSAGE_OPENED,
+            actor=actor,
+            events=[
+                EventSpec(
+                    target=m,
+                    patient_id=m.thread.patient_id,
+                    details={"thread_id": str(m.thread_id)},
+                )
+                for m in readable
+            ],
         )
-    event_record(
-        action=MessagingAction.MESSAGE_OPENED,
-        target=message,
-        actor=actor,
-        patient_id=message.thread.patient_id,
-        details={"thread_id": str(message.thread_id)},
-    )
-    return True
+    return {m.pk for m in readable}
 
 
 @transaction.atomic

@@ -215,7 +215,8 @@ def _thread_page(
     request: HttpRequest, found: Any, reply_form: ReplyForm, status: int = 200
 ) -> HttpResponse:
     user = _user(request)
-    items = selectors.thread_messages(user=user, thread=found)
+    shown = selectors.thread_messages(user=user, thread=found, page=request.GET.get("page"))
+    items = list(shown.object_list)
     receipts = selectors.read_receipts(thread=found, messages=items)
     assignees = selectors.staff_assignees(thread=found)
     rows = [
@@ -238,6 +239,7 @@ def _thread_page(
         {
             "thread": found,
             "rows": rows,
+            "page": shown,
             "reply_form": reply_form,
             "assign_form": AssignForm(
                 initial={"assignee": found.assigned_to_id},

@@ -54,10 +54,12 @@ def _thread_page(
     request: HttpRequest, found: Thread, form: ReplyForm, status: int = 200
 ) -> HttpResponse:
     user = _user(request)
+    shown = selectors.thread_messages(user=user, thread=found, page=request.GET.get("page"))
+    # Recalled and expired messages are shown as such; only a readable one is opened.
+    opened = services.messages_open(actor=user, messages=list(shown.object_list))
     rows = []
-    for message in selectors.thread_messages(user=user, thread=found):
-        # Recalled and expired messages are shown as such; only a readable one is opened.
-        readable = message.from_patient or services.message_open(actor=user, message=message)
+    for message in shown.object_list:
+        readable = message.pk in opened
         rows.append(
             {
                 "message": message,
@@ -70,7 +72,7 @@ def _thread_page(
     return render(
         request,
         "portal/thread.html",
-        {"thread": found, "rows": rows, "form": form, "area": "portal"},
+        {"thread": found, "rows": rows, "page": shown, "form": form, "area": "portal"},
         status=status,
     )
 

@@ -164,3 +164,44 @@ class TestReplying:
         assert response.status_code == 400
         assert "not a file type we accept" in response.content.decode()
         assert not Message.objects.filter(from_patient=True).exists()
+
+
+class TestLongThreads:
+    def _thread_with(self, personas: Any, count: int) -> Message:
+        first = message_sent(author=personas.clinician, patient=personas.patient, files=[])
+        for _ in range(count - 1):
+            message_sent(
+                author=personas.clinician, patient=personas.patient, thread=first.thread, files=[]
+            )
+        return first
+
+    def _queries(self, client: Any, url: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    def test_the_message_page_query_count_does_not_grow_with_the_thread(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        client = client_for(personas.patient)
+        short = self._queries(client, thread_url(self._thread_with(personas, 3)))
+        long = self._queries(client, thread_url(self._thread_with(personas, 25)))
+        assert long == short
+
+    def test_the_newest_messages_show_first_with_a_link_to_earlier_ones(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        first = self._thread_with(personas, 25)
+        page = client_for(personas.patient).get(thread_url(first)).content.decode()
+        assert "Earlier messages" in page and "Page 1 of 2" in page
+        opened = Message.objects.filter(opened_at__isnull=False).count()
+        assert opened == 20  # only what was on the page counts as read
+
+    def test_the_staff_thread_page_query_count_does_not_grow_either(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        client = client_for(personas.clinician)
+        url = "messaging:thread"
+        short = self._queries(client, reverse(url, args=[self._thread_with(personas, 3).thread_id]))
+        long = self._queries(client, reverse(url, args=[self._thread_with(personas, 25).thread_id]))
+        assert long == short
