@@ -13,7 +13,7 @@ from django.utils.http import urlencode
 from accounts.access import PRE_MFA_VIEWS, PUBLIC_PATH_PREFIXES, PUBLIC_VIEWS
 from accounts.actions import AccountsAction
 from accounts.selectors import has_second_factor
-from accounts.sessions import SESSION_AUTH_AT, SESSION_LAST_SEEN, now_ts
+from accounts.sessions import SESSION_AUTH_AT, SESSION_LAST_SEEN, last_seen_resolution, now_ts
 from audit.services import event_record
 
 
@@ -43,7 +43,10 @@ class SessionLifetimeMiddleware:
                 )
                 logout(request)
                 return redirect(f"{reverse('accounts:sign_in')}?{urlencode({'expired': reason})}")
-            request.session[SESSION_LAST_SEEN] = now
+            # Written at most every few seconds: a session write on every request would cost
+            # a database UPDATE per page and buy a timer no one can tell apart from this.
+            if now - last_seen >= last_seen_resolution():
+                request.session[SESSION_LAST_SEEN] = now
         return self.get_response(request)
 
 

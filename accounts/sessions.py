@@ -17,6 +17,12 @@ def now_ts() -> float:
     return time.time()
 
 
+def last_seen_resolution() -> float:
+    """How stale the idle timer's last-seen time may get: 5 s, less for very short timeouts.
+    The browser's idle warning signs out at least this long before the server would."""
+    return min(5.0, settings.SESSION_IDLE_TIMEOUT / 20)
+
+
 def mark_otp_verified(request: HttpRequest) -> None:
     request.session[SESSION_OTP_AT] = now_ts()
 

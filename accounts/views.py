@@ -272,7 +272,8 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def session_keepalive(request: HttpRequest) -> HttpResponse:
-    """ "Stay signed in": the request itself renews the idle timer (SessionLifetimeMiddleware)."""
+    """'Stay signed in': renews the idle timer now (the middleware may skip a recent renewal)."""
+    request.session[SESSION_LAST_SEEN] = now_ts()
     return HttpResponse(status=204)
 
 

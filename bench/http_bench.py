@@ -61,7 +61,7 @@ def serve(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     raise RuntimeError(f"{app} did not start")
 
 
-def load(port: int, path: str) -> tuple[float, list[float]]:
+def load(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[float, list[float]]:
     latencies: list[float] = []
     lock = threading.Lock()
     stop = time.perf_counter() + DURATION
@@ -71,7 +71,7 @@ def load(port: int, path: str) -> tuple[float, list[float]]:
         while time.perf_counter() < stop:
             started = time.perf_counter()
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            conn.request("GET", path, headers={"Host": "localhost"})
+            conn.request("GET", path, headers={"Host": "localhost", **(headers or {})})
             response = conn.getresponse()
             response.read()
             conn.close()

@@ -276,8 +276,13 @@ STORAGES = {
     "encrypted_files": _ENCRYPTED_FILES,
 }
 
-# Sessions live in the database so that sign-out and "end my other sessions" are real.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions live in the database so that sign-out and "end my other sessions" are real;
+# with Redis they are also cached there, so a page view reads no session row.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if REDIS_URL
+    else "django.contrib.sessions.backends.db"
+)
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

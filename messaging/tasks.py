@@ -15,12 +15,16 @@ def delivery_send(delivery_id: str) -> str:
 
 
 @shared_task(acks_late=True)
-def deliveries_send_batch(delivery_ids: list[str]) -> dict[str, str]:
-    """Ids only; one SMTP connection for the batch. Idempotent like ``delivery_send``."""
+def deliveries_send_batch(delivery_ids: list[str]) -> dict[str, int]:
+    """Ids only; one SMTP connection for the batch. Idempotent like ``delivery_send``.
+    Returns how many notices ended each way (the task log shows counts, not ids)."""
+    from collections import Counter
+
     from messaging.delivery import deliveries_send
 
     with system_actor("task:deliveries_send_batch"):
-        return deliveries_send(delivery_ids=delivery_ids)
+        outcomes = deliveries_send(delivery_ids=delivery_ids)
+    return dict(Counter(outcomes.values()))
 
 
 @shared_task
