@@ -1,27 +1,48 @@
 """Messaging benchmark: secure messages end to end, against plain one-row commits.
 
 Run by ``make bench`` (or ``.venv/bin/python bench/messaging_bench.py``); not a test.
-Sends ``BENCH_MESSAGES`` (default 10,000) messages, each with its own subject and body,
-to as many patients, through ``messaging.services.message_compose`` (encryption, thread,
-message, delivery and audit rows), a real Celery worker (prefork, 2 processes) fed
-through Redis, and Django's SMTP backend to an aiosmtpd server on loopback. Prints:
+Measures two ways of sending, in the same run, each end to end: through the service, a
+real Celery worker (prefork, 2 processes) fed through Redis, and Django's SMTP backend
+to an aiosmtpd server on loopback.
+
+1. Bulk (the headline, the one the target applies to): ``BENCH_MESSAGES`` (default
+   10,000) messages, each with its own subject and body, to as many patients, through
+   ``messaging.services.messages_send_bulk`` in calls of ``BENCH_BATCH`` (default 500)
+   messages; the worker sends their notices with ``deliveries_send_batch`` (100 per
+   task and SMTP connection).
+2. One at a time (for context, no target): ``BENCH_SINGLE`` (default 1,000; 0 skips it)
+   messages through ``messaging.services.message_compose``, one call (one request-like
+   audit context) each; the worker sends each notice with ``delivery_send``.
+
+For each path it prints:
 
 * messages/s end to end: from the first send until the SMTP server holds every notice
   and every delivery row is ``sent``; the send phase (the service alone, the worker
   already draining) and the delivery rate (first to last notice received) apart;
 * notices received, distinct Message-IDs and distinct recipients (all must equal the
   count: one notice per message, none twice);
-* in the same run, plain one-row PostgreSQL commits/s on the same database (one INSERT,
-  one COMMIT, one connection), measured before and after the messages; the target is
-  messages/s >= 0.1 x commits/s (their mean);
-* messages per hour per CPU next to a commercial service's published 15,000.
+* the ratio to plain one-row PostgreSQL commits/s on the same database (one INSERT, one
+  COMMIT, one connection), measured in the same run before, between and after the two
+  paths; each path is compared with the mean of the two measurements around it. The
+  target is bulk messages/s >= 0.1 x commits/s;
+* messages per hour per CPU next to a commercial service's published 15,000, and the
+  CPU each part used per message (sender, worker, PostgreSQL, SMTP server, and the
+  whole machine, whose other work is not ours: the load is printed too).
 
-Uses ``DATABASE_URL`` as given (``bench/run.py``: ``portal_bench``, migrated) with a
-fresh clerk and patients per run (a run tag in every address and MRN), and Redis
-database ``BENCH_REDIS_DB`` (default 5) on the ``REDIS_URL`` server, purged first. The
-SMTP server runs in a child process so its work is not charged to the sender's GIL.
-Environment: ``BENCH_MESSAGES``, ``BENCH_REDIS_DB``, ``BENCH_PROFILE`` (a file: the send
-loop runs under cProfile and its stats are written there; the timings then inflate).
+Uses ``DATABASE_URL`` as given (``bench/run.py``: ``portal_bench``, migrated) with fresh
+clerks (one per path) and patients (a set per path, and for each path's warm-up) per
+run, a run tag in every address and MRN; and Redis database ``BENCH_REDIS_DB`` (default
+5) on the ``REDIS_URL`` server, whose Celery queue is purged first (the cache uses the
+next database and is left alone). The SMTP server runs in a child process so its work
+is not charged to the sender's GIL. Exits 0 only if the bulk path meets the target and
+no path lost or duplicated a notice.
+
+Environment: ``BENCH_MESSAGES``, ``BENCH_BATCH``, ``BENCH_SINGLE``, ``BENCH_REDIS_DB``,
+``BENCH_PROFILE`` (a file: the send loops run under cProfile and their stats are written
+there, the bulk loop's, and to FILE.single the other's), ``BENCH_WORKER_PROFILE`` (a
+directory: each worker pool process runs under cProfile from its start, idle waits
+included, and writes ``worker-PID.prof`` there when the worker stops); either inflates
+the timings.
 """
 
 from __future__ import annotations
@@ -36,7 +57,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -47,15 +69,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "10000"))
-WARMUP = 20  # through the whole path before timing: worker up, keys, templates, caches
+BATCH = int(os.environ.get("BENCH_BATCH", "500"))
+SINGLE = int(os.environ.get("BENCH_SINGLE", "1000"))
+WARMUP = 20  # per path, through the whole path before timing: worker, keys, templates, caches
 TARGET_RATIO = 0.1
 REFERENCE_PER_HOUR_PER_CPU = 15_000
 BASELINE_SECONDS, BASELINE_ROWS = 4.0, 5000
 WORKER_CONCURRENCY = 2
 STALL_SECONDS = 60.0  # no notice for this long: the run is broken, not slow
 PROFILE = os.environ.get("BENCH_PROFILE")
+WORKER_PROFILE = os.environ.get("BENCH_WORKER_PROFILE")
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124"
 RUN = uuid.uuid4().hex[:8]
+if MESSAGES < 1 or BATCH < 1 or SINGLE < 0:
+    raise SystemExit("BENCH_MESSAGES and BENCH_BATCH must be at least 1, BENCH_SINGLE at least 0")
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/portal_bench"
 _redis = urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
@@ -195,15 +222,30 @@ from messaging.models import Delivery, DeliveryState  # noqa: E402
 # --- setup -----------------------------------------------------------------------------------
 
 
-def patients_create(clerk: User, count: int) -> list[User]:
+def _address_tag(label: str) -> str:
+    """What every address of one patient set contains, and nothing else's does."""
+    return f".{label}.{RUN}@"
+
+
+def clerk_create(label: str) -> User:
+    return User.objects.create_user(
+        email=f"clerk.{label}.{RUN}@bench.example.test",
+        password=None,
+        full_name=f"Bench Clerk {label} {RUN}",
+        role=Role.RECORDS_CLERK,
+    )
+
+
+def patients_create(clerk: User, count: int, label: str) -> list[User]:
     """``count`` verified patient accounts with profiles, in bulk (not timed)."""
     now = timezone.now()
     password = make_password(None)
+    tag = _address_tag(label)
     users = User.objects.bulk_create(
         (
             User(
-                email=f"patient{i:05d}.{RUN}@bench.example.test",
-                full_name=f"Bench Patient {i} {RUN}",
+                email=f"patient{i:05d}{tag}bench.example.test",
+                full_name=f"Bench Patient {i} {label} {RUN}",
                 role=Role.PATIENT,
                 password=password,
                 email_verified_at=now,
@@ -218,7 +260,7 @@ def patients_create(clerk: User, count: int) -> list[User]:
                 user=user,
                 legal_name=user.full_name,
                 date_of_birth=date(1950 + i % 60, 1 + i % 12, 1 + i % 28),
-                mrn=f"B{RUN}{i:06d}",
+                mrn=f"{label.upper()}{RUN}{i:06d}",
                 identity_verified_by=clerk,
                 identity_method="photo_id_in_person",
                 identity_verified_at=now,
@@ -230,31 +272,81 @@ def patients_create(clerk: User, count: int) -> list[User]:
     # What the service reads of each patient (the profile, for the subject guard) is
     # loaded here, as the compose view has it in hand from its own lookup.
     return list(
-        User.objects.filter(role=Role.PATIENT, email__endswith=f".{RUN}@bench.example.test")
+        User.objects.filter(role=Role.PATIENT, email__contains=tag)
         .select_related("patient_profile")
         .order_by("email")
     )
 
 
-def send_all(clerk: User, patients: list[User], offset: int = 0) -> None:
-    """One message per patient through the service, each in a request-like audit context."""
+def _content(i: int, patient: User) -> tuple[str, str]:
+    """Message ``i``'s own subject and body (no identifier the subject guard stops)."""
+    subject = f"Your care team has an update for you (#{i})"
+    body = (
+        f"Dear {patient.full_name},\n\nMessage {i} of run {RUN}: your recent results "
+        f"have been reviewed ({uuid.uuid4().hex}). Please book a follow-up visit "
+        "at your convenience and reply here with any questions.\n\nYour care team"
+    )
+    return subject, body
+
+
+def _request_context(clerk: User) -> AuditContext:
+    return AuditContext(
+        request_id=new_correlation_id(), ip="10.0.0.7", user_agent=USER_AGENT, user=clerk
+    )
+
+
+def send_one_at_a_time(clerk: User, patients: Sequence[User], offset: int = 0) -> None:
+    """One message per patient through ``message_compose``, each in its own request context."""
     for i, patient in enumerate(patients, start=offset):
+        subject, body = _content(i, patient)
         draft = services.Draft(
-            send_key=uuid.uuid4(),
-            patient=patient,
-            subject=f"Your care team has an update for you (#{i})",
-            body=(
-                f"Dear {patient.full_name},\n\nMessage {i} of run {RUN}: your recent results "
-                f"have been reviewed ({uuid.uuid4().hex}). Please book a follow-up visit "
-                "at your convenience and reply here with any questions.\n\nYour care team"
-            ),
-            category="clinical",
+            send_key=uuid.uuid4(), patient=patient, subject=subject, body=body, category="clinical"
         )
-        context = AuditContext(
-            request_id=new_correlation_id(), ip="10.0.0.7", user_agent=USER_AGENT, user=clerk
-        )
-        with bound(context):
+        with bound(_request_context(clerk)):
             services.message_compose(actor=clerk, draft=draft, attachments=[], send=True)
+
+
+def send_bulk(clerk: User, patients: Sequence[User], offset: int = 0, batch: int = BATCH) -> None:
+    """One message per patient through ``messages_send_bulk``, ``batch`` per call, each
+    call in its own request context (one submitted list, as a bulk-send form would)."""
+    for start in range(0, len(patients), batch):
+        items = []
+        for i, patient in enumerate(patients[start : start + batch], start=offset + start):
+            subject, body = _content(i, patient)
+            items.append(
+                services.BulkItem(
+                    send_key=uuid.uuid4(),
+                    patient=patient,
+                    subject=subject,
+                    body=body,
+                    category="clinical",
+                )
+            )
+        with bound(_request_context(clerk)):
+            sent = services.messages_send_bulk(actor=clerk, items=items)
+        if len(sent) != len(items):
+            raise RuntimeError(f"messages_send_bulk sent {len(sent)} of {len(items)}")
+
+
+# The worker under cProfile (BENCH_WORKER_PROFILE): each pool process profiles itself
+# from its start and writes its stats when it exits.
+_PROFILED_WORKER = """
+import cProfile, os, sys
+from celery.signals import worker_process_init, worker_process_shutdown
+_profiles, _into = [], sys.argv[1]
+@worker_process_init.connect
+def _start(**_):
+    _profiles.append(cProfile.Profile())
+    _profiles[-1].enable()
+@worker_process_shutdown.connect
+def _stop(**_):
+    for profile in _profiles:
+        profile.disable()
+        profile.dump_stats(os.path.join(_into, f"worker-{os.getpid()}.prof"))
+from celery.__main__ import main
+sys.argv = ["celery", *sys.argv[2:]]
+main()
+"""
 
 
 class Worker:
@@ -269,11 +361,14 @@ class Worker:
             "EMAIL_USE_TLS": "false",
             "EMAIL_USE_SSL": "false",
         }
+        if WORKER_PROFILE:
+            Path(WORKER_PROFILE).mkdir(parents=True, exist_ok=True)
+            start = [sys.executable, "-c", _PROFILED_WORKER, WORKER_PROFILE]
+        else:
+            start = [sys.executable, "-m", "celery"]
         self.process = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "celery",
+                *start,
                 "-A",
                 "config",
                 "worker",
@@ -349,6 +444,13 @@ def _postgres_cpu_seconds() -> dict[int, float]:
     return {pid: _tree_cpu_seconds(pid) for pid in pids if pid}
 
 
+def _load() -> str:
+    try:
+        return " / ".join(f"{value:.1f}" for value in os.getloadavg())
+    except OSError:
+        return "?"
+
+
 def wait_until(done: Callable[[], bool], progress: Callable[[], int], worker: Worker) -> None:
     """Poll every 5 ms; fail if the worker died or nothing moved for STALL_SECONDS."""
     last, moved = progress(), time.monotonic()
@@ -393,34 +495,62 @@ def plain_commits_per_second() -> float:
 # --- the run -----------------------------------------------------------------------------------
 
 
-def timed_run(
-    worker: Worker, clerk: User, warm: list[User], patients: list[User]
-) -> dict[str, Any]:
-    """Warm-up, baseline, the timed messages, baseline again; figures for the table."""
-    SMTP.call("reset", RUN)
-    send_all(clerk, warm)
-    wait_until(lambda: SMTP.received >= WARMUP, lambda: SMTP.received, worker)
-    SMTP.call("reset", RUN)
+@dataclass
+class SendPath:
+    """One way of sending: its service call, its clerk, its warm-up and timed patients."""
 
-    commits_before = plain_commits_per_second()
+    title: str
+    label: str
+    send: Callable[[User, Sequence[User], int], None]
+    count: int
+    clerk: User
+    warm: list[User]
+    patients: list[User]
+    profile: str | None
 
+    def deliveries(self) -> Any:
+        return Delivery.objects.filter(message__author=self.clerk)
+
+
+def warm_up(worker: Worker, paths: Sequence[SendPath]) -> None:
+    """Each path's warm-up messages through the whole path, until every notice is marked sent."""
+    SMTP.call("reset", f".{RUN}@")
+    for path in paths:
+        # in two calls, so that both pool processes are likely to run each kind of task
+        half = len(path.warm) // 2
+        path.send(path.clerk, path.warm[:half], 0)
+        path.send(path.clerk, path.warm[half:], half)
+    expected = sum(len(path.warm) for path in paths)
+    wait_until(lambda: SMTP.received >= expected, lambda: SMTP.received, worker)
+    for path in paths:
+        _wait_marked(worker, path, len(path.warm))
+
+
+def _wait_marked(worker: Worker, path: SendPath, expected: int) -> None:
+    """Until ``expected`` of the path's delivery rows (warm-up included) are ``sent``."""
+    marked = path.deliveries().filter(state=DeliveryState.SENT)
+    wait_until(lambda: marked.count() >= expected, marked.count, worker)
+
+
+def path_run(worker: Worker, path: SendPath) -> dict[str, Any]:
+    """The timed messages of one path, end to end; its figures (the baseline apart)."""
+    SMTP.call("reset", _address_tag(path.label))
     busy0, worker0, self0 = _machine_busy_seconds(), worker.cpu_seconds(), time.process_time()
     smtp0 = _tree_cpu_seconds(SMTP.process.pid or 0)
     postgres0 = _postgres_cpu_seconds()
+    load_before = _load()
     start = time.perf_counter()
-    if PROFILE:
+    if path.profile:
         profiler = cProfile.Profile()
-        profiler.runcall(send_all, clerk, patients, WARMUP)
-        profiler.dump_stats(PROFILE)
+        profiler.runcall(path.send, path.clerk, path.patients, len(path.warm))
+        profiler.dump_stats(path.profile)
     else:
-        send_all(clerk, patients, WARMUP)
+        path.send(path.clerk, path.patients, len(path.warm))
     sent_at = time.perf_counter()
-    backlog = MESSAGES - SMTP.received
+    backlog = path.count - SMTP.received
     self_cpu = time.process_time() - self0
-    wait_until(lambda: SMTP.received >= MESSAGES, lambda: SMTP.received, worker)
-    ours = Delivery.objects.filter(message__author=clerk)
-    marked = ours.filter(state=DeliveryState.SENT)
-    wait_until(lambda: marked.count() >= MESSAGES + WARMUP, marked.count, worker)
+    wait_until(lambda: SMTP.received >= path.count, lambda: SMTP.received, worker)
+    _wait_marked(worker, path, path.count + len(path.warm))
     end = time.perf_counter()
     cpu = {
         "machine": _machine_busy_seconds() - busy0,
@@ -431,117 +561,177 @@ def timed_run(
             seconds - postgres0.get(pid, 0.0) for pid, seconds in _postgres_cpu_seconds().items()
         ),
     }
+    load_after = _load()
     time.sleep(1.0)  # anything sent twice would arrive now
     return {
+        "path": path,
         "start": start,
         "sent_at": sent_at,
         "end": end,
         "backlog": backlog,
         "cpu": cpu,
+        "load": (load_before, load_after),
         "smtp": SMTP.call("report"),
-        "deliveries": ours.count(),
-        "marked": marked.count(),
-        "commits_before": commits_before,
-        "commits_after": plain_commits_per_second(),
+        "deliveries": path.deliveries().count(),
+        "marked": path.deliveries().filter(state=DeliveryState.SENT).count(),
     }
+
+
+def timed_run(
+    worker: Worker, paths: Sequence[SendPath]
+) -> tuple[list[dict[str, Any]], list[float]]:
+    """Warm-up; then a baseline before each path and after the last (each path is compared
+    with the two around it)."""
+    warm_up(worker, paths)
+    baselines = [plain_commits_per_second()]
+    runs = []
+    for path in paths:
+        runs.append(path_run(worker, path))
+        baselines.append(plain_commits_per_second())
+    for i, run in enumerate(runs):
+        run["commits"] = (baselines[i], baselines[i + 1])
+    return runs, baselines
+
+
+def path_figures(run: dict[str, Any]) -> tuple[list[tuple[str, str]], float, float, bool]:
+    """The table rows of one path; its rate, its ratio to plain commits, whether correct."""
+    path: SendPath = run["path"]
+    count, smtp, cpu = path.count, run["smtp"], run["cpu"]
+    commits_before, commits_after = run["commits"]
+    total_s, send_s = run["end"] - run["start"], run["sent_at"] - run["start"]
+    delivery_s = max(smtp["last"] - smtp["first"], 1e-9)
+    rate = count / total_s
+    commits = (commits_before + commits_after) / 2
+    ratio = rate / commits
+    cpus = os.cpu_count() or 1
+    correct = (
+        smtp["total"] == count
+        and smtp["distinct_ids"] == count
+        and smtp["distinct_recipients"] == count
+        and run["deliveries"] == count + len(path.warm)
+    )
+    ms_each = 1000 / count
+    ours_cpu = cpu["sender"] + cpu["worker"] + cpu["postgres"] + cpu["smtp"]
+    others = max(cpu["machine"] - ours_cpu, 0.0)
+    rows = [
+        (f"messages sent end to end ({count:,})", f"{total_s:,.1f} s"),
+        ("  messages/s end to end", f"{rate:,.1f}"),
+        ("  send phase (service only, worker running)", f"{count / send_s:,.1f} messages/s"),
+        ("  notices still undelivered when sending ended", f"{run['backlog']:,}"),
+        ("  delivery rate (first to last notice received)", f"{smtp['total'] / delivery_s:,.1f}/s"),
+        ("  drain after the last send", f"{run['end'] - run['sent_at']:,.1f} s"),
+        (
+            "notices received / distinct Message-IDs / recipients",
+            f"{smtp['total']:,} / {smtp['distinct_ids']:,} / {smtp['distinct_recipients']:,}"
+            + ("" if correct else "  (WRONG)"),
+        ),
+        ("delivery rows sent (incl. warm-up)", f"{run['marked']:,} of {run['deliveries']:,}"),
+        ("plain one-row commits/s (before, after)", f"{commits_before:,.0f}, {commits_after:,.0f}"),
+        ("  messages/s / commits/s", f"{ratio:.3f}"),
+        (f"messages per hour per CPU ({cpus} CPUs, whole box)", f"{rate * 3600 / cpus:,.0f}"),
+        ("  published reference (encrypted, per CPU)", f"{REFERENCE_PER_HOUR_PER_CPU:,}/h"),
+        (
+            "CPU ms per message: sender / worker / PostgreSQL / SMTP",
+            f"{cpu['sender'] * ms_each:.2f} / {cpu['worker'] * ms_each:.2f} / "
+            f"{cpu['postgres'] * ms_each:.2f} / {cpu['smtp'] * ms_each:.2f}"
+            f"  (sum {ours_cpu * ms_each:.2f})",
+        ),
+        (
+            "  whole machine, others' work included",
+            f"{cpu['machine'] * ms_each:.2f} (others {others * ms_each:.2f})",
+        ),
+        ("messages per CPU-hour those four used", f"{count * 3600 / max(ours_cpu, 1e-9):,.0f}"),
+        (
+            "machine busy during the path (ours, others)",
+            f"{cpu['machine'] / (total_s * cpus):.0%} of {cpus} CPUs "
+            f"({ours_cpu / (total_s * cpus):.0%}, {others / (total_s * cpus):.0%})",
+        ),
+        ("load average 1/5/15 min (before, after)", "{}; {}".format(*run["load"])),
+    ]
+    if smtp["foreign"]:
+        rows.append(("notices for other runs or paths (ignored)", f"{smtp['foreign']:,}"))
+    return rows, rate, ratio, correct
 
 
 def main() -> int:
     began = time.perf_counter()
     call_command("migrate", verbosity=0)
-    clerk = User.objects.create_user(
-        email=f"clerk.{RUN}@bench.example.test",
-        password=None,
-        full_name=f"Bench Clerk {RUN}",
-        role=Role.RECORDS_CLERK,
+    paths = []
+    bulk_clerk = clerk_create("bulk")
+    paths.append(
+        SendPath(
+            title=f"BULK: messages_send_bulk, {min(BATCH, MESSAGES):,} per call (the target)",
+            label="bulk",
+            send=send_bulk,
+            count=MESSAGES,
+            clerk=bulk_clerk,
+            warm=patients_create(bulk_clerk, WARMUP, "bulkwarm"),
+            patients=patients_create(bulk_clerk, MESSAGES, "bulk"),
+            profile=PROFILE,
+        )
     )
-    patients = patients_create(clerk, WARMUP + MESSAGES)
-    warm, timed_patients = patients[:WARMUP], patients[WARMUP:]
+    if SINGLE:
+        one_clerk = clerk_create("one")
+        paths.append(
+            SendPath(
+                title="ONE AT A TIME: message_compose (for context, no target)",
+                label="one",
+                send=send_one_at_a_time,
+                count=SINGLE,
+                clerk=one_clerk,
+                warm=patients_create(one_clerk, WARMUP, "onewarm"),
+                patients=patients_create(one_clerk, SINGLE, "one"),
+                profile=f"{PROFILE}.single" if PROFILE else None,
+            )
+        )
     connection.close()  # setup done: the timed sends start on a fresh connection
 
     app.control.purge()
     with tempfile.TemporaryFile(prefix="bench-worker-") as log:
         worker = Worker(log)
         try:
-            run = timed_run(worker, clerk, warm, timed_patients)
+            runs, baselines = timed_run(worker, paths)
         finally:
             worker.stop()
             SMTP.stop()
-    smtp, deliveries, marked = run["smtp"], run["deliveries"], run["marked"]
-    commits_before, commits_after = run["commits_before"], run["commits_after"]
-    end, start, sent_at, backlog = run["end"], run["start"], run["sent_at"], run["backlog"]
-    cpu = run["cpu"]
 
-    total_s, send_s = end - start, sent_at - start
-    delivery_s = max(smtp["last"] - smtp["first"], 1e-9)
-    rate = MESSAGES / total_s
-    commits = (commits_before + commits_after) / 2
-    ratio = rate / commits
-    cpus = os.cpu_count() or 1
-    per_hour_cpu = rate * 3600 / cpus
-    correct = (
-        smtp["total"] == MESSAGES
-        and smtp["distinct_ids"] == MESSAGES
-        and smtp["distinct_recipients"] == MESSAGES
-        and deliveries == MESSAGES + WARMUP
-    )
-    ms_each = 1000 / MESSAGES
-    ours_cpu = cpu["sender"] + cpu["worker"] + cpu["postgres"] + cpu["smtp"]
-    lines = [
-        (f"messages sent end to end ({MESSAGES:,})", f"{total_s:,.1f} s"),
-        ("  messages/s end to end", f"{rate:,.1f}"),
-        ("  send phase (service only, worker running)", f"{MESSAGES / send_s:,.1f} messages/s"),
-        ("  notices still undelivered when sending ended", f"{backlog:,}"),
-        ("  delivery rate (first to last notice received)", f"{smtp['total'] / delivery_s:,.1f}/s"),
-        ("  drain after the last send", f"{end - sent_at:,.1f} s"),
-        (
-            "notices received / distinct Message-IDs / recipients",
-            f"{smtp['total']:,} / {smtp['distinct_ids']:,} / {smtp['distinct_recipients']:,}"
-            + ("" if correct else "  (WRONG)"),
-        ),
-        ("delivery rows sent (incl. warm-up)", f"{marked:,} of {deliveries:,}"),
-        ("plain one-row commits/s (before, after)", f"{commits_before:,.0f}, {commits_after:,.0f}"),
-        (f"  messages/s / commits/s (target >= {TARGET_RATIO})", f"{ratio:.3f}"),
-        (f"messages per hour per CPU ({cpus} CPUs, whole box)", f"{per_hour_cpu:,.0f}"),
-        ("  published reference (encrypted, per CPU)", f"{REFERENCE_PER_HOUR_PER_CPU:,}/h"),
-        (
-            "CPU ms per message: sender / worker / PostgreSQL / SMTP",
-            f"{cpu['sender'] * ms_each:.1f} / {cpu['worker'] * ms_each:.1f} / "
-            f"{cpu['postgres'] * ms_each:.1f} / {cpu['smtp'] * ms_each:.1f}",
-        ),
-        ("  whole machine, others' work included", f"{cpu['machine'] * ms_each:.1f}"),
-        (
-            "messages per CPU-hour those four used",
-            f"{MESSAGES * 3600 / max(ours_cpu, 1e-9):,.0f}",
-        ),
-        (
-            "  machine busy during the run",
-            f"{cpu['machine'] / (total_s * cpus):.0%} of {cpus} CPUs",
-        ),
-    ]
-    if smtp["foreign"]:
-        lines.append(("notices for other runs (ignored)", f"{smtp['foreign']:,}"))
-    width = max(len(name) for name, _ in lines) + 2
     database = urlsplit(DATABASE_URL).path.lstrip("/")
     redis = urlsplit(REDIS_URL)
     print(
         f"\nMessaging benchmark  (database {database}, Redis {redis.hostname}:{redis.port}"
-        f"{redis.path}, run {RUN})"
+        f"{redis.path}, run {RUN}, {os.cpu_count()} CPUs, load now {_load()})"
     )
     if PROFILE:
-        print(f"send loop profiled into {PROFILE}: the timings are inflated")
-    print("-" * (width + 30))
-    for name, value in lines:
-        print(f"{name:<{width}}{value}")
-    print("-" * (width + 30))
-    print(f"total {time.perf_counter() - began:.0f} s (setup, warm-up and baselines included)")
+        print(f"send loops profiled into {PROFILE}[.single]: the timings are inflated")
+    if WORKER_PROFILE:
+        print(f"worker processes profiled into {WORKER_PROFILE}: the timings are inflated")
+    tables = [(run["path"], *path_figures(run)) for run in runs]
+    width = max(len(name) for _, rows, *_ in tables for name, _ in rows) + 2
+    print("-" * (width + 34))
+    for path, rows, *_ in tables:
+        print(path.title)
+        for name, value in rows:
+            print(f"  {name:<{width}}{value}")
+        print("-" * (width + 34))
+    print(
+        "plain one-row commits/s, in order: "
+        + ", ".join(f"{value:,.0f}" for value in baselines)
+        + f"; total {time.perf_counter() - began:.0f} s (setup, warm-up and baselines included)"
+    )
+    _, _, rate, ratio, correct = tables[0]
+    commits = sum(runs[0]["commits"]) / 2
     passed = correct and ratio >= TARGET_RATIO
     print(
-        f"target: messages/s end to end >= {TARGET_RATIO} x plain commits/s "
-        f"({rate:,.1f} vs {TARGET_RATIO * commits:,.1f}), every notice once: "
+        f"target (bulk): messages/s end to end >= {TARGET_RATIO} x plain commits/s "
+        f"({rate:,.1f} vs {TARGET_RATIO * commits:,.1f}, ratio {ratio:.3f}), every notice once: "
         + ("PASS" if passed else "MISS")
     )
-    return 0 if passed else 1
+    for path, _, rate, ratio, correct in tables[1:]:
+        print(
+            f"for context ({path.label}, no target): {rate:,.1f} messages/s, ratio {ratio:.3f}, "
+            + ("every notice once" if correct else "notices WRONG")
+        )
+    return 0 if passed and all(correct for *_, correct in tables) else 1
 
 
 if __name__ == "__main__":

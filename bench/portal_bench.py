@@ -150,9 +150,8 @@ def main() -> int:
         )
         if name != "baseline" and ratio < TARGET:
             status = 1
-    print(
-        f"target: each portal page >= {TARGET} x the bare view's req/s: {'MISS' if status else 'PASS'}"
-    )
+    verdict = "MISS" if status else "PASS"
+    print(f"target: each portal page >= {TARGET} x the bare view's req/s: {verdict}")
     return status
 
 
