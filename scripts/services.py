@@ -3,8 +3,9 @@
 Order of preference, as the README says: an explicit ``DATABASE_URL`` / ``REDIS_URL``;
 else PostgreSQL on 127.0.0.1:5432 / Redis on 127.0.0.1:6379 if they answer; else the
 embedded PostgreSQL (pgserver, data under var/) and Debian's redis-server started on a
-free port. Debian's chromium is installed when /usr/bin/chromium is missing. With
-``CI=true`` a service that cannot be had is a failure, never a skip.
+free port. Debian's chromium is installed when /usr/bin/chromium is missing, and
+axe-core (the accessibility tests' checker) from npm under var/node. With ``CI=true`` a
+service that cannot be had is a failure, never a skip.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 CHROMIUM = "/usr/bin/chromium"
+NODE_PREFIX = VAR / "node"
+AXE_CORE = NODE_PREFIX / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def log(message: str) -> None:
@@ -117,6 +120,28 @@ def chromium() -> str | None:
     return None
 
 
+def axe_core() -> str | None:
+    """axe-core 4 from npm, for tests/browser/test_accessibility.py; Debian's npm if needed."""
+    if os.environ.get("AXE_CORE_PATH"):
+        return os.environ["AXE_CORE_PATH"]
+    if AXE_CORE.exists():
+        return str(AXE_CORE)
+    npm = shutil.which("npm")
+    if npm is None and apt_install("npm"):
+        npm = shutil.which("npm")
+    if npm is None:
+        return None
+    log(f"installing axe-core@4 from npm under {NODE_PREFIX}")
+    NODE_PREFIX.mkdir(parents=True, exist_ok=True)
+    # npm's progress goes to stderr: stdout is eval'ed by scripts/test.sh.
+    subprocess.run(
+        [npm, "install", "--no-audit", "--no-fund", "--prefix", str(NODE_PREFIX), "axe-core@4"],
+        stdout=sys.stderr,
+        check=False,
+    )
+    return str(AXE_CORE) if AXE_CORE.exists() else None
+
+
 # WeasyPrint (letters, record packages) loads these system libraries at run time.
 PDF_LIBRARIES = {
     "pango-1.0": "libpango-1.0-0",
@@ -148,6 +173,11 @@ def main() -> int:
         exports["CHROMIUM_PATH"] = browser
     else:
         missing.append("Chromium")
+    axe = axe_core()
+    if axe:
+        exports["AXE_CORE_PATH"] = axe
+    else:
+        missing.append("axe-core (npm)")
     if missing:
         message = f"unavailable: {', '.join(missing)}"
         if strict:

@@ -99,6 +99,7 @@ class TestPatientEnrollment:
         patient = User.objects.get(email="henrietta.ws@mail.test")
         assert actions(patient_id=patient.pk) == [
             AccountsAction.PATIENT_ENROLLED,
+            AccountsAction.CARE_TEAM_ADDED,  # the enrolling clinician joins the care team
             AccountsAction.INVITATION_ISSUED,
         ]
 
