@@ -8,9 +8,20 @@ from datetime import date, datetime
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet
-from django.db.models.functions import Now
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import User
 from audit.models import AuditEvent
@@ -255,16 +266,31 @@ def delivery_for(*, user: Any, delivery_id: Any) -> Delivery:
 
 def patient_inbox(*, user: Any) -> QuerySet[Thread]:
     """The patient's threads: those with unopened messages first, then newest first."""
+    now = timezone.now()  # the application's clock, as ``Message.is_expired`` uses
     unopened = Message.objects.filter(
         thread=OuterRef("pk"),
         from_patient=False,
         state=MessageState.SENT,
         opened_at__isnull=True,
-    ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=Now()))
+    ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+    latest = Message.objects.filter(
+        thread=OuterRef("pk"), state__in=(MessageState.SENT, MessageState.RECALLED)
+    ).order_by("-created_at")
     return (
         policies.threads_visible_to(user)
         .filter(last_message_at__isnull=False)
         .select_related("data_key")
-        .annotate(has_unread=Exists(unopened))
+        .annotate(
+            has_unread=Exists(unopened),
+            # What became of the newest message, so the list can say "withdrawn" or
+            # "expired" instead of promising something the thread will not show.
+            latest_state=Subquery(latest.values("state")[:1]),
+            latest_expires_at=Subquery(latest.values("expires_at")[:1]),
+        )
+        .annotate(
+            latest_expired=ExpressionWrapper(
+                Q(latest_expires_at__lte=now), output_field=BooleanField()
+            )
+        )
         .order_by("-has_unread", "-last_message_at")
     )

@@ -205,3 +205,25 @@ class TestLongThreads:
         short = self._queries(client, reverse(url, args=[self._thread_with(personas, 3).thread_id]))
         long = self._queries(client, reverse(url, args=[self._thread_with(personas, 25).thread_id]))
         assert long == short
+
+
+class TestInboxStates:
+    def test_a_withdrawn_message_is_marked_in_the_list(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        services.message_recall(actor=personas.clinician, message=message)
+        page = client_for(personas.patient).get(reverse("portal:inbox")).content.decode()
+        assert "Withdrawn by the sender" in page and "New" not in page
+
+    def test_an_expired_message_is_marked_in_the_list(self, personas: Any, client_for: Any) -> None:
+        message_sent(
+            author=personas.clinician,
+            patient=personas.patient,
+            expires_at=timezone.now() + timedelta(days=1),
+        )
+        client = client_for(personas.patient)
+        assert "Expired" not in client.get(reverse("portal:inbox")).content.decode()
+        with time_machine.travel(timezone.now() + timedelta(days=2)):
+            page = client_for(personas.patient).get(reverse("portal:inbox")).content.decode()
+        assert "Expired" in page and ">New<" not in page
