@@ -105,10 +105,18 @@ def query_count(client: Client, path: str) -> int:
 
 def main() -> int:
     patient = patient_with_messages()
+    with connection.cursor() as cursor:  # as autovacuum would after a load this size
+        cursor.execute("ANALYZE")
     thread = Thread.objects.filter(patient=patient).order_by("-last_message_at").first()
     assert thread is not None
     client, cookie = verified_session(patient)
-    pages = {"inbox": "/portal/messages/", "message": f"/portal/messages/{thread.pk}/"}
+    pages = {
+        "inbox": "/portal/messages/",
+        "message": f"/portal/messages/{thread.pk}/",
+        # For context, no target: the signed-in stack alone (session, user, second
+        # factor, CSP, audit context, templates) on a page that reads no patient data.
+        "home": "/",
+    }
     counts = {name: query_count(client, path) for name, path in pages.items()}
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -141,14 +149,17 @@ def main() -> int:
     for name in ("baseline", *pages):
         rps = statistics.median(r[0] for r in results[name])
         latencies = [x for r in results[name] for x in r[1]]
-        label = "bare Django view (1 query)" if name == "baseline" else f"portal {name} page"
+        label = {
+            "baseline": "bare Django view (1 query)",
+            "home": "portal home (the stack alone)",
+        }.get(name, f"portal {name} page")
         queries = 1 if name == "baseline" else counts[name]
         ratio = rps / base_rps
         print(
             f"  {label:<34}{rps:>9.0f}{statistics.median(latencies) * 1000:>9.1f}"
             f"{p99(latencies) * 1000:>9.1f}{queries:>9}{ratio:>8.2f}"
         )
-        if name != "baseline" and ratio < TARGET:
+        if name in ("inbox", "message") and ratio < TARGET:
             status = 1
     verdict = "MISS" if status else "PASS"
     print(f"target: each portal page >= {TARGET} x the bare view's req/s: {verdict}")

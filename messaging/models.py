@@ -99,7 +99,15 @@ class Message(EncryptedModel):
                 name="messaging_message_sent_has_time",
             ),
         ]
-        indexes = [models.Index(fields=["thread", "created_at"], name="messaging_message_thread")]
+        indexes = [
+            models.Index(fields=["thread", "created_at"], name="messaging_message_thread"),
+            # The patient's "new" flag probes only the few messages not yet opened.
+            models.Index(
+                fields=["thread"],
+                condition=models.Q(state="sent", from_patient=False, opened_at__isnull=True),
+                name="messaging_message_unopened",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Message {self.pk}"
