@@ -253,6 +253,9 @@ def deliveries_sweep(*, stale_after: timedelta | None = None) -> int:
     ).values_list("pk", flat=True)
     from messaging.tasks import deliveries_send_batch
 
+    # A receipt only has to outlive the window in which its call would still be accepted.
+    window = timedelta(seconds=2 * settings.MESSAGING_BOUNCE_MAX_AGE_SECONDS)
+    WebhookReceipt.objects.filter(received_at__lt=now - window).delete()
     ids = [str(pk) for pk in due.iterator()]
     for start in range(0, len(ids), BATCH_SIZE):
         deliveries_send_batch.delay(ids[start : start + BATCH_SIZE])

@@ -566,3 +566,15 @@ class TestAttemptsAndOurOwnFaults:
         assert delivery_send(delivery_id=delivery.pk) == "retry"
         delivery.refresh_from_db()
         assert delivery.state == "pending" and delivery.failure == "smtp_535"
+
+
+def test_the_sweep_forgets_bounce_receipts_once_their_calls_would_be_stale(
+    personas: Any, settings: Any
+) -> None:
+    from messaging.models import WebhookReceipt
+
+    settings.MESSAGING_BOUNCE_MAX_AGE_SECONDS = 300
+    WebhookReceipt.objects.create(signature="old", received_at=timezone.now() - timedelta(hours=1))
+    WebhookReceipt.objects.create(signature="recent")
+    deliveries_sweep()
+    assert list(WebhookReceipt.objects.values_list("signature", flat=True)) == ["recent"]
