@@ -138,7 +138,14 @@ def deliveries_send(*, delivery_ids: Sequence[uuid.UUID | str]) -> dict[str, str
     sent: list[Delivery] = []
     try:
         connection.open()
+        deadline = time.monotonic() + _lease().total_seconds() / 2
         for position, delivery in enumerate(deliveries):
+            if time.monotonic() > deadline:
+                # A slow relay: hand the rest back before our claim could lapse and
+                # another worker send them too.
+                _release(deliveries[position:])
+                outcomes.update({str(d.pk): "released" for d in deliveries[position:]})
+                break
             email = notice.build(
                 to=delivery.message.thread.patient.email,
                 headers={"Message-ID": message_id_header(delivery.pk)},
@@ -169,6 +176,13 @@ def deliveries_send(*, delivery_ids: Sequence[uuid.UUID | str]) -> dict[str, str
     _mark_sent(sent)
     outcomes.update({str(d.pk): "sent" for d in sent})
     return outcomes
+
+
+def _release(deliveries: Sequence[Delivery]) -> None:
+    """Give claimed, unsent deliveries back, as if never attempted; the sweep finds them."""
+    Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(
+        claimed_until=None, attempts=F("attempts") - 1
+    )
 
 
 def _mark_sent(deliveries: list[Delivery]) -> None:

@@ -578,3 +578,17 @@ def test_the_sweep_forgets_bounce_receipts_once_their_calls_would_be_stale(
     WebhookReceipt.objects.create(signature="recent")
     deliveries_sweep()
     assert list(WebhookReceipt.objects.values_list("signature", flat=True)) == ["recent"]
+
+
+def test_a_batch_outliving_half_its_lease_hands_the_rest_back(
+    personas: Any, smtp_server: Any, settings: Any
+) -> None:
+    from messaging.delivery import deliveries_send
+
+    settings.MESSAGING_NOTICE_LEASE_SECONDS = 0  # every send is already past half the lease
+    message = message_sent(author=personas.clinician, patient=personas.patient)
+    delivery = Delivery.objects.get(message=message)
+    assert deliveries_send(delivery_ids=[delivery.pk]) == {str(delivery.pk): "released"}
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.claimed_until, delivery.attempts) == ("pending", None, 0)
+    assert smtp_server.messages == []
