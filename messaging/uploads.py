@@ -7,6 +7,7 @@ handler would spool anything over 2.5 MB to a temporary file in clear.
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 import unicodedata
@@ -25,8 +26,19 @@ KIND_NAMES = {PDF: "PDF", PNG: "PNG image", JPEG: "JPEG image", TEXT: "plain tex
 _BIDI = dict.fromkeys(
     map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
 )
-_PDF_ACTIVE = re.compile(rb"/(JavaScript|JS|Launch|EmbeddedFile|RichMedia)\b")
-_PDF_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.S)
+# Actions and objects that run code, reach out, or carry other files.
+_PDF_ACTIVE = re.compile(
+    rb"/(JavaScript|JS|Launch|EmbeddedFiles?|RichMedia|XFA|SubmitForm|ImportData|GoToR|GoToE)"
+    rb"(?![A-Za-z0-9])"
+)
+_PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")  # /#4AavaScript is /JavaScript
+_PDF_FILTER = re.compile(rb"/Filter\s*(\[[^\]]*\]|/[A-Za-z0-9]+)")
+_PDF_FILTER_NAME = re.compile(rb"/([A-Za-z0-9]+)")
+_PDF_IMAGE_FILTERS = frozenset(
+    {b"DCTDecode", b"DCT", b"CCITTFaxDecode", b"CCF", b"JBIG2Decode", b"JPXDecode"}
+)
+_PDF_MAX_STREAMS = 50_000
+_PDF_MAX_DECODED = 256 * 1024 * 1024
 _MAX_NAME = 180
 
 
@@ -84,18 +96,92 @@ def _is_plain_text(data: bytes) -> bool:
     return not any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f" for ch in text)
 
 
+class PdfUncheckable(Exception):
+    """A PDF whose content we cannot read to the end: encrypted, an encoding we do not
+    decode, or more than the scan's budget. Refused, since it could hide anything."""
+
+
 def pdf_has_active_content(data: bytes) -> bool:
-    """JavaScript, launch actions, embedded files or rich media, also inside compressed streams."""
-    if _PDF_ACTIVE.search(data):
+    """JavaScript, launch, submit and remote actions, embedded files, rich media or XFA,
+    found also behind name escapes and inside Flate, ASCIIHex and ASCII85 streams.
+
+    One pass over the file: each stream is found with ``bytes.find`` (no backtracking),
+    and decoding stops at a total budget. Raises ``PdfUncheckable`` when it cannot look.
+    """
+    if _pdf_active(data):
         return True
-    for match in _PDF_STREAM.finditer(data):
-        try:
-            inflated = zlib.decompressobj().decompress(match.group(1), 16 * 1024 * 1024)
-        except zlib.error:
+    if b"/Encrypt" in _PDF_NAME_ESCAPE.sub(_unescape_byte, data):
+        raise PdfUncheckable("encrypted")
+    budget, streams, position = _PDF_MAX_DECODED, 0, 0
+    while (start := data.find(b"stream", position)) >= 0:
+        if data[start - 3 : start] == b"end":  # the "endstream" of the previous stream
+            position = start + 6
             continue
-        if _PDF_ACTIVE.search(inflated):
-            return True
+        body_start = start + 6
+        body_start += 2 if data[body_start : body_start + 2] == b"\r\n" else 1
+        end = data.find(b"endstream", body_start)
+        if end < 0:
+            break
+        streams += 1
+        if streams > _PDF_MAX_STREAMS:
+            raise PdfUncheckable("too many streams")
+        header = data[max(0, start - 4096) : start]
+        header = header[header.rfind(b"obj") + 3 :] if b"obj" in header else header
+        decoded = _pdf_decode(data[body_start:end], _pdf_filters(header), budget)
+        if decoded is not None:
+            budget -= len(decoded)
+            if _pdf_active(decoded):
+                return True
+        position = end + 9
     return False
+
+
+def _unescape_byte(match: re.Match[bytes]) -> bytes:
+    return bytes([int(match.group(1), 16)])
+
+
+def _pdf_active(chunk: bytes) -> bool:
+    return bool(_PDF_ACTIVE.search(_PDF_NAME_ESCAPE.sub(_unescape_byte, chunk)))
+
+
+def _pdf_filters(header: bytes) -> list[bytes]:
+    match = _PDF_FILTER.search(_PDF_NAME_ESCAPE.sub(_unescape_byte, header))
+    return _PDF_FILTER_NAME.findall(match.group(1)) if match else []
+
+
+def _pdf_decode(body: bytes, filters: list[bytes], budget: int) -> bytes | None:
+    """The decoded stream, or None for image data (which holds no PDF objects)."""
+    for name in filters:
+        if name in _PDF_IMAGE_FILTERS:
+            return None
+        try:
+            if name in (b"FlateDecode", b"Fl"):
+                inflater = zlib.decompressobj()
+                body = inflater.decompress(body, budget + 1)
+                if len(body) > budget or inflater.unconsumed_tail:
+                    raise PdfUncheckable("too large to check")
+            elif name in (b"ASCIIHexDecode", b"AHx"):
+                digits = re.sub(rb"\s", b"", body.split(b">", 1)[0])
+                body = bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode("ascii"))
+            elif name in (b"ASCII85Decode", b"A85"):
+                body = base64.a85decode(body.split(b"~>", 1)[0].strip(), ignorechars=b" \t\r\n")
+            else:
+                raise PdfUncheckable("an encoding we do not decode")
+        except (zlib.error, ValueError) as error:
+            raise PdfUncheckable("a stream that does not decode") from error
+    return body
+
+
+def _extension_for(name: str, kind: str) -> str:
+    """The name with an extension that matches the sniffed type: "x.hta" -> "x.hta.txt".
+
+    Downloads keep their name, and a double click opens by extension: the extension
+    must promise no more than the content we checked.
+    """
+    allowed = {PDF: (".pdf",), PNG: (".png",), JPEG: (".jpg", ".jpeg"), TEXT: (".txt",)}[kind]
+    if name.lower().endswith(allowed):
+        return name
+    return name[: _MAX_NAME - len(allowed[0])] + allowed[0]
 
 
 @dataclass(frozen=True)
@@ -117,12 +203,21 @@ def attachment_check(*, name: str, data: bytes) -> CheckedUpload:
     if kind is None or kind not in settings.MESSAGING_ALLOWED_TYPES:
         allowed = ", ".join(KIND_NAMES[t] for t in settings.MESSAGING_ALLOWED_TYPES)
         raise AttachmentRefused(f"“{shown}” is not a file type we accept ({allowed}).")
-    if kind == PDF and pdf_has_active_content(data):
-        raise AttachmentRefused(
-            f"“{shown}” is a PDF with JavaScript, launch actions or embedded files, "
-            "which we do not accept. Print it to a new PDF and attach that."
-        )
-    return CheckedUpload(shown, kind, data)
+    if kind == PDF:
+        try:
+            active = pdf_has_active_content(data)
+        except PdfUncheckable:
+            raise AttachmentRefused(
+                f"“{shown}” is a PDF we cannot check (password-protected, or encoded in a "
+                "way we do not read). Print it to a new PDF and attach that."
+            ) from None
+        if active:
+            raise AttachmentRefused(
+                f"“{shown}” is a PDF with JavaScript, launch or submit actions, embedded "
+                "files or forms that run code, which we do not accept. Print it to a new "
+                "PDF and attach that."
+            )
+    return CheckedUpload(_extension_for(shown, kind), kind, data)
 
 
 class LimitedMemoryUploadHandler(FileUploadHandler):

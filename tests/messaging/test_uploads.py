@@ -13,6 +13,7 @@ from messaging.uploads import (
     PNG,
     TEXT,
     AttachmentRefused,
+    PdfUncheckable,
     attachment_check,
     clean_name,
     pdf_has_active_content,
@@ -81,6 +82,21 @@ class TestAttachmentCheck:
     def test_the_type_comes_from_the_content_not_the_name(self) -> None:
         assert attachment_check(name="scan.pdf", data=PNG_BYTES).content_type == PNG
 
+    @pytest.mark.parametrize(
+        ("name", "data", "kept"),
+        [
+            ("lab_results.hta", b"<script>x</script>", "lab_results.hta.txt"),
+            ("run.bat", b"del *.*", "run.bat.txt"),
+            ("scan.pdf", PNG_BYTES, "scan.pdf.png"),
+            ("photo.JPEG", JPEG_BYTES, "photo.JPEG"),
+            ("notes.txt", b"hello", "notes.txt"),
+        ],
+    )
+    def test_the_extension_promises_no_more_than_the_content(
+        self, name: str, data: bytes, kept: str
+    ) -> None:
+        assert attachment_check(name=name, data=data).name == kept
+
     def test_a_type_not_configured_is_refused(self, settings: Any) -> None:
         settings.MESSAGING_ALLOWED_TYPES = ["application/pdf"]
         with pytest.raises(AttachmentRefused, match=r"\(PDF\)"):
@@ -108,3 +124,40 @@ class TestPdfActiveContent:
 
     def test_a_plain_pdf_is_clean(self) -> None:
         assert not pdf_has_active_content(PDF_BYTES)
+
+    def test_a_name_hidden_behind_hex_escapes_is_found(self) -> None:
+        assert pdf_has_active_content(PDF_BYTES + b"<< /S /#4AavaScript /JS (x) >>")
+        assert pdf_has_active_content(PDF_BYTES + b"<< /S /J#53 >>")
+
+    def test_javascript_in_an_ascii_hex_stream_is_found(self) -> None:
+        hidden = b"<< /S /JavaScript /JS (x) >>".hex().encode() + b">"
+        data = PDF_BYTES + b"4 0 obj << /Filter /ASCIIHexDecode >>\nstream\n" + hidden
+        assert pdf_has_active_content(data + b"\nendstream\nendobj")
+
+    def test_javascript_behind_two_filters_is_found(self) -> None:
+        import base64
+
+        hidden = base64.a85encode(zlib.compress(b"/JavaScript")) + b"~>"
+        header = b"5 0 obj << /Filter [/ASCII85Decode /FlateDecode] >>\nstream\n"
+        assert pdf_has_active_content(PDF_BYTES + header + hidden + b"\nendstream")
+
+    @pytest.mark.parametrize("action", [b"/SubmitForm", b"/XFA", b"/GoToR", b"/ImportData"])
+    def test_other_actions_that_reach_out_are_found(self, action: bytes) -> None:
+        assert pdf_has_active_content(PDF_BYTES + b"<< /S " + action + b" >>")
+
+    def test_an_encoding_we_do_not_decode_cannot_be_checked(self) -> None:
+        data = PDF_BYTES + b"6 0 obj << /Filter /LZWDecode >>\nstream\nxx\nendstream"
+        with pytest.raises(PdfUncheckable):
+            pdf_has_active_content(data)
+
+    def test_an_encrypted_pdf_cannot_be_checked_and_is_refused(self) -> None:
+        with pytest.raises(AttachmentRefused, match="cannot check"):
+            attachment_check(name="locked.pdf", data=PDF_BYTES + b"trailer << /Encrypt 9 0 R >>")
+
+    def test_image_streams_are_passed_over_not_refused(self) -> None:
+        clean = PDF_BYTES + b"7 0 obj << /Filter /DCTDecode >>\nstream\n\xff\xd8\x00\nendstream"
+        assert pdf_has_active_content(clean) is False
+
+    def test_many_unterminated_streams_are_scanned_in_one_pass(self) -> None:
+        # Quadratic scanning would take minutes here; one pass takes milliseconds.
+        assert not pdf_has_active_content(PDF_BYTES + b"stream\n" * 200_000)
