@@ -220,10 +220,30 @@ def attachment_check(*, name: str, data: bytes) -> CheckedUpload:
     return CheckedUpload(_extension_for(shown, kind), kind, data)
 
 
+# The forms that take attachments. Any other request's files are skipped unread, so an
+# anonymous POST cannot make the server hold 100 MiB.
+UPLOAD_VIEWS = frozenset(
+    {"messaging:compose", "messaging:draft", "messaging:thread_reply", "portal:reply"}
+)
+
+
+def _uploads_allowed(request: Any) -> bool:
+    match = getattr(request, "resolver_match", None)
+    user = getattr(request, "user", None)
+    return bool(
+        match is not None
+        and match.view_name in UPLOAD_VIEWS
+        and user is not None
+        and user.is_authenticated
+        and user.is_verified()
+    )
+
+
 class LimitedMemoryUploadHandler(FileUploadHandler):
     """Keeps each uploaded file in memory up to the per-file limit; never writes to disk.
 
-    A file over the per-file limit is skipped and noted on the request
+    Only the upload forms (``UPLOAD_VIEWS``), for a user past the second factor, get
+    their files kept. A file over the per-file limit is skipped and noted on the request
     (``request.upload_refusals``) so the form can say which one and why; once the
     per-message total is passed, the rest of the upload is stopped.
     """
@@ -231,10 +251,13 @@ class LimitedMemoryUploadHandler(FileUploadHandler):
     def __init__(self, request: Any = None) -> None:
         super().__init__(request)
         self.total = 0
+        self.allowed = _uploads_allowed(request)
         if request is not None and not hasattr(request, "upload_refusals"):
             request.upload_refusals = []
 
     def new_file(self, *args: Any, **kwargs: Any) -> None:
+        if not self.allowed:
+            raise SkipFile  # not an upload form, or not signed in: nothing is buffered
         super().new_file(*args, **kwargs)
         self.buffer = io.BytesIO()
         self.size = 0

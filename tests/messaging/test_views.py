@@ -333,3 +333,39 @@ class TestThreadPage:
         client.post(reverse("messaging:thread_handled", args=[message.thread_id]), {"handled": "1"})
         thread = Thread.objects.get()
         assert thread.assigned_to == personas.records_clerk and thread.handled_at is not None
+
+
+class TestUploadsOnlyWhereExpected:
+    def _handler(self, path: str, user: Any, verified: bool = True) -> Any:
+        from django.test import RequestFactory
+        from django.urls import resolve
+
+        from messaging.uploads import LimitedMemoryUploadHandler
+
+        request = RequestFactory().post(path)
+        request.resolver_match = resolve(path)
+        user.is_verified = lambda: verified
+        request.user = user
+        return LimitedMemoryUploadHandler(request)
+
+    def test_files_posted_to_another_form_are_skipped_unread(self, personas: Any) -> None:
+        from django.core.files.uploadhandler import SkipFile
+
+        handler = self._handler(reverse("accounts:sign_in"), personas.clinician)
+        with pytest.raises(SkipFile):
+            handler.new_file("attachments", "x.pdf", "application/pdf", 10)
+
+    def test_files_from_a_half_signed_in_session_are_skipped(self, personas: Any) -> None:
+        from django.core.files.uploadhandler import SkipFile
+
+        url = compose_url(personas.patient)
+        with pytest.raises(SkipFile):
+            self._handler(url, personas.clinician, verified=False).new_file(
+                "attachments", "x.pdf", "application/pdf", 10
+            )
+
+    def test_files_posted_to_the_composer_are_kept(self, personas: Any) -> None:
+        handler = self._handler(compose_url(personas.patient), personas.clinician)
+        handler.new_file("attachments", "x.pdf", "application/pdf", 10)
+        handler.receive_data_chunk(b"%PDF-1.4", 0)
+        assert handler.file_complete(8).read() == b"%PDF-1.4"
