@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import json
 import smtplib
 import time
 import uuid
@@ -39,6 +40,7 @@ from messaging.models import Delivery, DeliveryState, Message, WebhookReceipt
 
 NOTICE_TEMPLATE = "messaging/email/new_message"
 BATCH_SIZE = 100  # notices per task and SMTP connection
+MARK_EVERY = 10  # sent notices recorded at least this often within a batch
 # Permanent replies that are about our account with the relay, not the patient's address
 # (authentication required, failed, or too weak): retried, not blamed on the address.
 OUR_SMTP_FAULTS = frozenset({530, 534, 535, 538})
@@ -167,6 +169,10 @@ def deliveries_send(*, delivery_ids: Sequence[uuid.UUID | str]) -> dict[str, str
                 break
             else:
                 sent.append(delivery)
+                if len(sent) >= MARK_EVERY:  # a killed worker then re-sends few, not 100
+                    _mark_sent(sent)
+                    outcomes.update({str(d.pk): "sent" for d in sent})
+                    sent = []
     except (OSError, smtplib.SMTPException):  # could not even connect
         for delivery in deliveries:
             outcomes[str(delivery.pk)] = _retry_later(delivery, "connection")
@@ -189,9 +195,10 @@ def _mark_sent(deliveries: list[Delivery]) -> None:
     if not deliveries:
         return
     with transaction.atomic():
-        Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(
-            state=DeliveryState.SENT, sent_at=timezone.now(), claimed_until=None, failure=""
-        )
+        # Only rows still pending: a bounce reported while the batch ran stays a bounce.
+        Delivery.objects.filter(
+            pk__in=[d.pk for d in deliveries], state=DeliveryState.PENDING
+        ).update(state=DeliveryState.SENT, sent_at=timezone.now(), claimed_until=None, failure="")
         events_record(
             action=MessagingAction.NOTICE_SENT,
             events=[
@@ -218,7 +225,7 @@ def _retry_later(delivery: Delivery, reason: str) -> str:
         return _failed(delivery, DeliveryState.FAILED, "gave_up")
     delay = settings.MESSAGING_NOTICE_RETRY_SECONDS * 2 ** (attempts - 1)
     with transaction.atomic():
-        Delivery.objects.filter(pk=delivery.pk).update(
+        Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.PENDING).update(
             next_attempt_at=timezone.now() + timedelta(seconds=delay),
             claimed_until=None,
             failure=reason,
@@ -230,7 +237,7 @@ def _retry_later(delivery: Delivery, reason: str) -> str:
 
 def _failed(delivery: Delivery, state: str, reason: str) -> str:
     with transaction.atomic():
-        Delivery.objects.filter(pk=delivery.pk).update(
+        Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.PENDING).update(
             state=state, failed_at=timezone.now(), claimed_until=None, failure=reason
         )
         action = (
@@ -280,11 +287,13 @@ def deliveries_sweep(*, stale_after: timedelta | None = None) -> int:
 
 
 class BounceRefused(Exception):
-    """A bounce report we do not act on; ``code`` is audited and answered."""
+    """A bounce report we do not act on; ``code`` is answered, and audited when the call
+    was signed by our provider (an unsigned caller must not be able to grow the trail)."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, *, signed: bool = True) -> None:
         super().__init__(code)
         self.code = code
+        self.signed = signed
 
 
 def bounce_signature(*, secret: str, timestamp: str, body: bytes) -> str:
@@ -292,25 +301,32 @@ def bounce_signature(*, secret: str, timestamp: str, body: bytes) -> str:
     return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
-def bounce_receive(
-    *, body: bytes, timestamp: str, signature: str, payload: dict[str, Any]
-) -> Delivery:
-    """Verify a bounce report and mark its delivery bounced. Each report is accepted once."""
+def bounce_receive(*, body: bytes, timestamp: str, signature: str) -> Delivery:
+    """Verify a bounce report and mark its delivery bounced. Each report is accepted once.
+
+    The signature is checked before anything else is read, so an unsigned caller learns
+    nothing and costs only this check (``BounceRefused.signed`` is False for those).
+    """
     secret = settings.MESSAGING_BOUNCE_WEBHOOK_SECRET
     if not secret:
-        raise BounceRefused("not_configured")
+        raise BounceRefused("not_configured", signed=False)
     expected = bounce_signature(secret=secret, timestamp=timestamp, body=body)
     given = signature.strip().removeprefix("sha256=")
     # As bytes: compare_digest raises TypeError for a str with non-ASCII characters.
     if not hmac.compare_digest(expected.encode(), given.encode()):
-        raise BounceRefused("bad_signature")
+        raise BounceRefused("bad_signature", signed=False)
     try:
         sent = int(timestamp)
     except ValueError:
         raise BounceRefused("bad_timestamp") from None
     if abs(time.time() - sent) > settings.MESSAGING_BOUNCE_MAX_AGE_SECONDS:
         raise BounceRefused("stale")
-    delivery_id = _delivery_id_from(str(payload.get("message_id", "")))
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise BounceRefused("bad_body") from None
+    message_id = payload.get("message_id", "") if isinstance(payload, dict) else ""
+    delivery_id = _delivery_id_from(str(message_id))
     delivery = (
         Delivery.objects.select_related("message__thread").filter(pk=delivery_id).first()
         if delivery_id is not None

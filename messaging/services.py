@@ -77,15 +77,19 @@ def message_compose(
         raise MessagingError("not_yours", "This message belongs to someone else.")
     if existing is not None and existing.state != MessageState.DRAFT:
         return existing
+    if existing is not None and existing.thread.patient_id != draft.patient.pk:
+        raise MessagingError("wrong_patient", "This draft is addressed to another patient.")
     if not policies.may_message(actor, draft.patient):
         raise MessagingError("not_on_care_team", "You cannot message this patient.")
     if draft.thread is not None and draft.thread.patient_id != draft.patient.pk:
         raise MessagingError("wrong_thread", "This conversation is with another patient.")
-    if send and draft.thread is None:
+    if send and (draft.thread is None or draft.thread.last_message_at is None):
         _subject_guard(actor=actor, draft=draft, acknowledged=warnings_acknowledged)
     _attachments_within_total(existing, attachments)
-    stored = [_store(upload) for upload in attachments]
+    stored: list[EncryptedFile] = []
     try:
+        for upload in attachments:
+            stored.append(_store(upload))  # inside the try: a failed third file erases two
         with transaction.atomic():
             message = _compose_in_transaction(actor, draft, existing, stored, send)
     except IntegrityError:
@@ -202,8 +206,10 @@ def reply_send(
     if existing is not None:
         return existing
     _attachments_within_total(None, attachments)
-    stored = [_store(upload) for upload in attachments]
+    stored: list[EncryptedFile] = []
     try:
+        for upload in attachments:
+            stored.append(_store(upload))
         with transaction.atomic():
             now = timezone.now()
             message = Message.objects.create(
@@ -340,7 +346,15 @@ def messages_open(*, actor: User, messages: Sequence[Message]) -> set[uuid.UUID]
     """The patient sees these messages on one page: one read-receipt UPDATE and one audit
     INSERT however many there are. Returns the ids whose content may be shown."""
     now = timezone.now()
-    readable = [m for m in messages if m.state == MessageState.SENT and not m.is_expired(now)]
+    # Read the states under a row lock: a recall committing meanwhile wins, not the page.
+    states = dict(
+        Message.objects.select_for_update()
+        .filter(pk__in=[m.pk for m in messages])
+        .values_list("pk", "state")
+    )
+    readable = [
+        m for m in messages if states.get(m.pk) == MessageState.SENT and not m.is_expired(now)
+    ]
     first_time = [m.pk for m in readable if m.opened_at is None and not m.from_patient]
     if first_time:
         Message.objects.filter(pk__in=first_time, opened_at__isnull=True).update(opened_at=now)

@@ -211,3 +211,24 @@ class TestReplies:
                 body="x",
                 send_key=uuid.uuid4(),
             )
+
+
+class TestDraftsStayWithTheirPatient:
+    def test_a_drafts_key_cannot_move_it_to_another_patient(self, personas: Any) -> None:
+        key = uuid.uuid4()
+        message_sent(
+            author=personas.records_clerk, patient=personas.patient, send=False, send_key=key
+        )
+        with pytest.raises(MessagingError, match="another patient"):
+            message_sent(
+                author=personas.records_clerk, patient=personas.other_patient, send_key=key
+            )
+        assert Thread.objects.get().patient == personas.patient
+
+    def test_a_recall_committed_before_the_opening_wins(self, personas: Any) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        stale = Message.objects.get(pk=message.pk)  # read before the recall, as a page would
+        services.message_recall(actor=personas.clinician, message=message)
+        assert services.messages_open(actor=personas.patient, messages=[stale]) == set()
+        stale.refresh_from_db()
+        assert stale.opened_at is None

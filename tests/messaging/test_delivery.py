@@ -401,15 +401,21 @@ class TestBounceWebhook:
         _bounce(message_id=message_id)
         assert "Notice not delivered" in _inbox(client_for, personas)
 
-    def test_a_badly_signed_bounce_is_refused_and_audited(
+    def test_a_badly_signed_bounce_is_refused_without_growing_the_audit_log(
         self, delivery: Delivery, message_id: str
     ) -> None:
         response = _bounce(message_id=message_id, secret="not-the-secret")
         assert response.status_code == 403
         delivery.refresh_from_db()
         assert delivery.state == DeliveryState.SENT
+        assert _events("messaging.bounce_refused") == []
+
+    def test_a_signed_but_refused_bounce_is_audited(
+        self, delivery: Delivery, message_id: str
+    ) -> None:
+        _bounce(message_id=message_id, timestamp=int(time.time()) - 3600)
         [event] = _events("messaging.bounce_refused")
-        assert event.details["reason"] == "bad_signature"
+        assert event.details["reason"] == "stale"
 
     def test_a_replayed_bounce_is_refused(self, delivery: Delivery, message_id: str) -> None:
         now = int(time.time())
@@ -592,3 +598,16 @@ def test_a_batch_outliving_half_its_lease_hands_the_rest_back(
     delivery.refresh_from_db()
     assert (delivery.state, delivery.claimed_until, delivery.attempts) == ("pending", None, 0)
     assert smtp_server.messages == []
+
+
+def test_a_bounce_reported_while_its_batch_runs_stays_a_bounce(
+    personas: Any, smtp_server: Any
+) -> None:
+    from messaging.delivery import _mark_sent
+
+    message = message_sent(author=personas.clinician, patient=personas.patient)
+    delivery = Delivery.objects.select_related("message__thread").get(message=message)
+    Delivery.objects.filter(pk=delivery.pk).update(state=DeliveryState.BOUNCED, failure="bounce")
+    _mark_sent([delivery])  # the batch finishing after the webhook
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.failure) == ("bounced", "bounce")
