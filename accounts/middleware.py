@@ -26,7 +26,10 @@ class SessionLifetimeMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated:
             now = now_ts()
-            last_seen = request.session.get(SESSION_LAST_SEEN, now)
+            # A session without a last-seen time gets one now (and written): never "no timer".
+            last_seen = request.session.get(SESSION_LAST_SEEN)
+            if last_seen is None:
+                request.session[SESSION_LAST_SEEN] = last_seen = now
             auth_at = request.session.get(SESSION_AUTH_AT, now)
             reason = None
             if now - last_seen > settings.SESSION_IDLE_TIMEOUT:

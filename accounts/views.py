@@ -441,7 +441,15 @@ def email_change(request: HttpRequest) -> HttpResponse:
                 actor=user, user=user, new_email=form.cleaned_data["new_email"]
             )
         except AccountsError as error:
-            form.add_error("new_email", error.message)
+            # "Taken" gets the same answer as success: this form must not tell a patient
+            # whether someone else has an account here (nothing is sent, nothing changes).
+            if error.code != "email_taken":
+                form.add_error("new_email", error.message)
+                return render(request, "accounts/email_change.html", {"form": form})
+            messages.success(
+                request, "We sent a confirmation link to the new address. Follow it to finish."
+            )
+            return redirect("accounts:security")
         else:
             messages.success(
                 request, "We sent a confirmation link to the new address. Follow it to finish."
@@ -462,7 +470,12 @@ def email_change_confirm(request: HttpRequest, token: str) -> HttpResponse:
             request, "accounts/email_change_invalid.html", {"reason": error.message}, status=410
         )
     if request.method == "POST":
-        services.email_change_confirm(user=user, change_id=change.pk)
+        try:
+            services.email_change_confirm(user=user, change_id=change.pk)
+        except AccountsError as error:  # e.g. the address was taken meanwhile
+            return render(
+                request, "accounts/email_change_invalid.html", {"reason": error.message}, status=410
+            )
         messages.success(request, "Your e-mail address is confirmed. Notices now go there.")
         return redirect("accounts:security")
     return render(request, "accounts/email_change_confirm.html", {"change": change})

@@ -349,6 +349,7 @@ def attachment_download(request: HttpRequest, attachment_id: str) -> HttpRespons
 # --- failed notices -------------------------------------------------------------------------
 
 
+@sensitive_post_parameters("new_email")
 @require_http_methods(["GET", "POST"])
 @staff_only
 def delivery_resend(request: HttpRequest, delivery_id: str) -> HttpResponse:

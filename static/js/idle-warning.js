@@ -54,9 +54,10 @@
         method: "POST",
         body: new FormData(keepalive),
         credentials: "same-origin",
+        redirect: "manual", // an ended session answers with a redirect: not a success
       })
       .then(function (response) {
-        if (response.ok) {
+        if (response.status === 204) {
           lastRequest = Date.now();
           hide();
         } else {

@@ -21,6 +21,33 @@ class TestSessionLifetime:
             reverse("accounts:sign_in")
         )
 
+    def test_a_session_without_a_last_seen_time_still_times_out(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        from accounts.sessions import SESSION_LAST_SEEN
+
+        client = client_for(personas.patient)
+        session = client.session
+        del session[SESSION_LAST_SEEN]
+        session.save()
+        assert client.get(reverse("accounts:home")).status_code == 200
+        with time_machine.travel(timezone.now() + timedelta(minutes=16)):
+            response = client.get(reverse("accounts:home"))
+        assert response["Location"] == reverse("accounts:sign_in") + "?expired=idle"
+
+    def test_the_keepalive_renews_the_timer_within_the_write_interval(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        client = client_for(personas.patient)
+        start = timezone.now()
+        with time_machine.travel(start + timedelta(minutes=14, seconds=58)):
+            assert client.get(reverse("accounts:home")).status_code == 200
+        # 3 s later: the middleware would skip the write, the keepalive must not.
+        with time_machine.travel(start + timedelta(minutes=15, seconds=1)):
+            assert client.post(reverse("accounts:session_keepalive")).status_code == 204
+        with time_machine.travel(start + timedelta(minutes=30)):
+            assert client.get(reverse("accounts:home")).status_code == 200
+
     def test_activity_keeps_the_session(self, personas: Any, client_for: Any) -> None:
         client = client_for(personas.patient)
         start = timezone.now()
