@@ -284,6 +284,11 @@ def patient_inbox(*, user: Any) -> QuerySet[Thread]:
         .prefetch_related("data_key")
         .annotate(
             has_unread=Exists(unopened),
+            # A thread whose every message was recalled shows no subject either: a
+            # message sent to the wrong patient must not leave its subject behind.
+            shows_subject=Exists(
+                Message.objects.filter(thread=OuterRef("pk"), state=MessageState.SENT)
+            ),
             # What became of the newest message, so the list can say "withdrawn" or
             # "expired" instead of promising something the thread will not show.
             latest_state=Subquery(latest.values("state")[:1]),

@@ -21,7 +21,7 @@ from messaging import selectors, services
 from messaging.errors import MessagingError
 from messaging.forms import ReplyForm, new_send_key
 from messaging.markup import body_render
-from messaging.models import Thread
+from messaging.models import MessageState, Thread
 from messaging.views import checked_uploads
 
 patients_only = allowed_if(lambda user: user.is_authenticated and user.is_patient)
@@ -72,7 +72,14 @@ def _thread_page(
     return render(
         request,
         "portal/thread.html",
-        {"thread": found, "rows": rows, "page": shown, "form": form, "area": "portal"},
+        {
+            "thread": found,
+            "rows": rows,
+            "page": shown,
+            "form": form,
+            "shows_subject": found.messages.filter(state=MessageState.SENT).exists(),
+            "area": "portal",
+        },
         status=status,
     )
 

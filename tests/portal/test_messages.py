@@ -88,6 +88,7 @@ class TestReading:
         services.message_recall(actor=personas.clinician, message=message)
         page = client_for(personas.patient).get(thread_url(message)).content.decode()
         assert "withdrew this message" in page and "Oops" not in page
+        assert "Your appointment" not in page and "Withdrawn message" in page
         assert "results.pdf" not in page
 
     def test_an_expired_message_says_so(self, personas: Any, client_for: Any) -> None:
@@ -215,6 +216,7 @@ class TestInboxStates:
         services.message_recall(actor=personas.clinician, message=message)
         page = client_for(personas.patient).get(reverse("portal:inbox")).content.decode()
         assert "Withdrawn by the sender" in page and "New" not in page
+        assert "Your appointment" not in page  # the subject goes with the message
 
     def test_an_expired_message_is_marked_in_the_list(self, personas: Any, client_for: Any) -> None:
         message_sent(
