@@ -82,11 +82,16 @@ def inbox(request: HttpRequest) -> HttpResponse:
 # --- composing ------------------------------------------------------------------------------
 
 
-@require_GET
+@sensitive_post_parameters("q")
+@never_cache
+@require_http_methods(["GET", "POST"])
 @staff_only
 def compose_start(request: HttpRequest) -> HttpResponse:
-    """Step one: find the patient (results limited to the ones this user may message)."""
-    form = PatientSearchForm(request.GET or None)
+    """Step one: find the patient (results limited to the ones this user may message).
+
+    The search is a POST: a name, MRN or birth date must not sit in a URL, where proxies,
+    access logs and browser history would keep it."""
+    form = PatientSearchForm(request.POST or None)
     results: list[User] | None = None
     if form.is_valid():
         results = selectors.patient_search(user=_user(request), query=form.cleaned_data["q"])

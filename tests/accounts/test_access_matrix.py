@@ -70,7 +70,7 @@ ROUTES: dict[str, Route] = {
         SIGNED_IN, methods=("GET", "POST"), kwargs={"token": "x"}, ok_status=(410,)
     ),
     "messaging:inbox": Route(SIGNED_IN, STAFF),
-    "messaging:compose_start": Route(SIGNED_IN, STAFF),
+    "messaging:compose_start": Route(SIGNED_IN, STAFF, methods=("GET", "POST")),
     "messaging:compose": Route(
         SIGNED_IN, STAFF, methods=("GET", "POST"), kwargs=lambda p: {"patient_id": p.patient.pk}
     ),

@@ -38,7 +38,7 @@ def form_data(**overrides: Any) -> dict[str, Any]:
 
 class TestPatientSearch:
     def search(self, client: Any, q: str) -> str:
-        response = client.get(reverse("messaging:compose_start"), {"q": q})
+        response = client.post(reverse("messaging:compose_start"), {"q": q})
         return response.content.decode()
 
     def test_it_finds_by_mrn_name_and_date_of_birth(self, personas: Any, client_for: Any) -> None:
@@ -51,6 +51,13 @@ class TestPatientSearch:
     ) -> None:
         assert "Ulrich" not in self.search(client_for(personas.clinician), "MRN-555002")
         assert "Ulrich" in self.search(client_for(personas.records_clerk), "MRN-555002")
+
+    def test_a_search_in_the_url_is_not_run(self, personas: Any, client_for: Any) -> None:
+        page = client_for(personas.clinician).get(
+            reverse("messaging:compose_start"), {"q": "MRN-555001"}
+        )
+        assert "Penelope" not in page.content.decode()
+        assert not AuditEvent.objects.filter(action="messaging.patient_searched").exists()
 
     def test_a_search_is_audited_without_the_query(self, personas: Any, client_for: Any) -> None:
         self.search(client_for(personas.clinician), "quartermaine")
