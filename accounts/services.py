@@ -370,6 +370,25 @@ def email_change_request(*, actor: User, user: User, new_email: str) -> EmailCha
     return change
 
 
+def email_changes_resend_unsent(*, older_than: timedelta = timedelta(minutes=2)) -> int:
+    """Re-enqueue usable address changes whose link never went out (a broker outage)."""
+    from accounts.tasks import email_change_send
+
+    now = timezone.now()
+    pending = EmailChange.objects.filter(
+        sent_at__isnull=True,
+        confirmed_at__isnull=True,
+        revoked_at__isnull=True,
+        created_at__lt=now - older_than,
+        expires_at__gt=now,
+    ).values_list("pk", flat=True)
+    count = 0
+    for change_id in pending:
+        email_change_send.delay(change_id)
+        count += 1
+    return count
+
+
 def email_change_token_make(change: EmailChange) -> str:
     nonce = secrets.token_urlsafe(32)
     EmailChange.objects.filter(pk=change.pk).update(nonce_hash=_nonce_hash(nonce))

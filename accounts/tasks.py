@@ -32,10 +32,11 @@ def invitation_send(invitation_id: int) -> None:
 @shared_task
 def invitations_sweep() -> int:
     """Periodic: a broker outage delays invitations and loses none."""
-    from accounts.services import invitations_resend_unsent
+    from accounts.services import email_changes_resend_unsent, invitations_resend_unsent
 
     with system_actor("task:invitations_sweep"):
-        return invitations_resend_unsent()
+        # Address-change links ride along: the same kind of mail, the same outage.
+        return invitations_resend_unsent() + email_changes_resend_unsent()
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)

@@ -81,3 +81,24 @@ def test_it_needs_a_fresh_second_factor(personas: Any, client_for: Any) -> None:
     session.save()
     response = client.get(reverse("accounts:email_change"))
     assert response["Location"].startswith(reverse("accounts:mfa_verify"))
+
+
+def test_a_link_lost_to_a_broker_outage_is_sent_by_the_sweep(
+    personas: Any, smtp_server: Any
+) -> None:
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from accounts.services import email_change_request, email_changes_resend_unsent
+
+    email_change_request(
+        actor=personas.patient, user=personas.patient, new_email=NEW
+    )  # no commit hook ran
+    assert smtp_server.messages == []
+    with time_machine.travel(timezone.now() + timedelta(minutes=3)):
+        assert email_changes_resend_unsent() == 1
+    assert [m["X-Envelope-To"] for m in smtp_server.messages] == [NEW]
+    with time_machine.travel(timezone.now() + timedelta(minutes=4)):
+        assert email_changes_resend_unsent() == 0
