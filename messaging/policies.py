@@ -1,15 +1,18 @@
 """Who may message whom and read which threads. One place answers "may they?" and
 "which ones?", so lists and detail pages cannot disagree.
 
-Clinicians work with the patients on whose care team they are; records clerks and
-the privacy officer serve every patient. Patients see their own threads only.
+Clinicians work with the patients on whose care team they are. Records clerks may
+write to any patient (record requests) but read only the threads they started or were
+assigned (DESIGN: they see the request queue, not clinical correspondence; minimum
+necessary, 45 CFR 164.502(b)). The privacy officer sees every thread. Patients see
+their own threads only.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import Role, User
 from messaging.models import Thread
@@ -36,8 +39,10 @@ def threads_visible_to(user: Any) -> QuerySet[Thread]:
         return threads.none()
     if user.is_patient:
         return threads.filter(patient=user)
-    if user.role in ALL_PATIENTS_ROLES:
+    if user.role == Role.PRIVACY_OFFICER:
         return threads
+    if user.role == Role.RECORDS_CLERK:
+        return threads.filter(Q(created_by=user) | Q(assigned_to=user))
     if user.is_staff_member:
         return threads.filter(patient__care_team__staff=user)
     return threads.none()
@@ -49,3 +54,13 @@ def may_message(user: Any, patient: User) -> bool:
     if user.role in ALL_PATIENTS_ROLES:
         return True  # the same answer as patients_messageable_by, without a query
     return patients_messageable_by(user).filter(pk=patient.pk).exists()
+
+
+def may_be_assigned(user: Any, thread: Thread) -> bool:
+    """Who can take a thread on: its patient's care team, records clerks, the privacy
+    officer (an assignment is what lets a clerk read it)."""
+    if not can_compose(user):
+        return False
+    if user.role in ALL_PATIENTS_ROLES:
+        return True
+    return thread.patient.care_team.filter(staff=user).exists()

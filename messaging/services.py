@@ -423,10 +423,7 @@ def message_recall(*, actor: User, message: Message) -> Message:
 
 @transaction.atomic
 def thread_assign(*, actor: User, thread: Thread, assignee: User | None) -> None:
-    if (
-        assignee is not None
-        and not policies.threads_visible_to(assignee).filter(pk=thread.pk).exists()
-    ):
+    if assignee is not None and not policies.may_be_assigned(assignee, thread):
         raise MessagingError("not_on_care_team", "That person cannot see this conversation.")
     Thread.objects.filter(pk=thread.pk).update(assigned_to=assignee)
     event_record(

@@ -19,6 +19,8 @@ ALL_ROLES = frozenset({"patient", "clinician", "records_clerk", "privacy_officer
 STAFF = frozenset({"clinician", "records_clerk", "privacy_officer"})
 OFFICER = frozenset({"privacy_officer"})
 PATIENT = frozenset({"patient"})
+# A thread a clinician started for their patient: not the records clerk's to read.
+THREAD_READERS = frozenset({"clinician", "privacy_officer"})
 
 
 @dataclass(frozen=True)
@@ -80,47 +82,49 @@ ROUTES: dict[str, Route] = {
         kwargs={"message_id": "00000000-0000-0000-0000-000000000000"},
         ok_status=(404,),  # drafts are their author's alone: tests/messaging/test_views.py
     ),
-    "messaging:thread": Route(SIGNED_IN, STAFF, kwargs=lambda p: {"thread_id": sent(p).thread_id}),
+    "messaging:thread": Route(
+        SIGNED_IN, THREAD_READERS, kwargs=lambda p: {"thread_id": sent(p).thread_id}
+    ),
     "messaging:thread_reply": Route(
         SIGNED_IN,
-        STAFF,
+        THREAD_READERS,
         methods=("POST",),
         kwargs=lambda p: {"thread_id": sent(p).thread_id},
         ok_status=(400,),  # an empty reply is refused with the form shown again
     ),
     "messaging:thread_assign": Route(
         SIGNED_IN,
-        STAFF,
+        THREAD_READERS,
         methods=("POST",),
         kwargs=lambda p: {"thread_id": sent(p).thread_id},
         ok_status=(302,),
     ),
     "messaging:thread_handled": Route(
         SIGNED_IN,
-        STAFF,
+        THREAD_READERS,
         methods=("POST",),
         kwargs=lambda p: {"thread_id": sent(p).thread_id},
         ok_status=(302,),
     ),
     "messaging:recall": Route(
         SIGNED_IN,
-        STAFF,
+        THREAD_READERS,
         methods=("POST",),
         kwargs=lambda p: {"message_id": sent(p).pk},
         ok_status=(302,),
     ),
     "messaging:attachment": Route(
-        SIGNED_IN, STAFF, kwargs=lambda p: {"attachment_id": sent(p).attachments.get().pk}
+        SIGNED_IN, THREAD_READERS, kwargs=lambda p: {"attachment_id": sent(p).attachments.get().pk}
     ),
     "messaging:delivery_resend": Route(
         SIGNED_IN,
-        STAFF,
+        THREAD_READERS,
         methods=("GET", "POST"),
         kwargs=lambda p: {"delivery_id": sent(p).deliveries.get().pk},
     ),
     "messaging:delivery_letter": Route(
         SIGNED_IN,
-        STAFF,
+        THREAD_READERS,
         methods=("POST",),
         kwargs=lambda p: {"delivery_id": sent(p).deliveries.get().pk},
     ),

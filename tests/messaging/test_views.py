@@ -293,7 +293,7 @@ class TestThreadPage:
     ) -> None:
         message = message_sent(author=personas.clinician, patient=personas.patient)
         attachment = message.attachments.get()
-        response = client_for(personas.records_clerk).get(
+        response = client_for(personas.privacy_officer).get(
             reverse("messaging:attachment", args=[attachment.pk])
         )
         assert b"".join(response.streaming_content) == PDF_BYTES
@@ -376,3 +376,26 @@ class TestUploadsOnlyWhereExpected:
         handler.new_file("attachments", "x.pdf", "application/pdf", 10)
         handler.receive_data_chunk(b"%PDF-1.4", 0)
         assert handler.file_complete(8).read() == b"%PDF-1.4"
+
+
+class TestRecordsClerkScope:
+    def test_a_clerk_does_not_read_a_clinicians_thread(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient, subject="Labs")
+        client = client_for(personas.records_clerk)
+        assert client.get(reverse("messaging:thread", args=[message.thread_id])).status_code == 404
+        assert "Labs" not in client.get(reverse("messaging:inbox")).content.decode()
+
+    def test_a_clerk_reads_what_they_started_and_what_they_are_assigned(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        own = message_sent(author=personas.records_clerk, patient=personas.patient)
+        other = message_sent(author=personas.clinician, patient=personas.patient)
+        services.thread_assign(
+            actor=personas.clinician, thread=other.thread, assignee=personas.records_clerk
+        )
+        client = client_for(personas.records_clerk)
+        for message in (own, other):
+            url = reverse("messaging:thread", args=[message.thread_id])
+            assert client.get(url).status_code == 200
