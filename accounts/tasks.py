@@ -1,13 +1,33 @@
 from __future__ import annotations
 
+import smtplib
+from typing import Any
+
 from celery import shared_task
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.emails import email_send
+from accounts.emails import email_send as _email_send
 from accounts.models import EmailChange, Invitation
 from audit.context import system_actor
+
+
+class MailNotSent(OSError):
+    """A send failed. Carries a code only: smtplib's exceptions name the recipient's
+    address, and Celery logs the exception of every retry."""
+
+
+def email_send(**kwargs: Any) -> None:
+    try:
+        _email_send(**kwargs)
+    except smtplib.SMTPResponseException as error:
+        raise MailNotSent(f"smtp_{error.smtp_code}") from None
+    except smtplib.SMTPRecipientsRefused as error:
+        codes = sorted({code for code, _ in error.recipients.values()})
+        raise MailNotSent(f"recipient refused {codes}") from None
+    except OSError as error:
+        raise MailNotSent(type(error).__name__) from None
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)

@@ -253,3 +253,19 @@ class TestInvitationDelivery:
         with time_machine.travel(timezone.now() + timedelta(minutes=3)):
             assert invitations_resend_unsent() == 0
         assert len(smtp_server.messages) == 1
+
+
+def test_a_failed_invitation_send_names_no_address(personas: Any, settings: Any) -> None:
+    from accounts.models import Invitation
+    from accounts.tasks import MailNotSent, invitation_send
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 1  # nothing listens
+    invitation = Invitation.objects.create(
+        user=personas.patient,
+        nonce_hash="x" * 64,
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+    with pytest.raises(MailNotSent) as failed:
+        invitation_send.run(invitation.pk)
+    assert personas.patient.email not in str(failed.value)
