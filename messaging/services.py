@@ -383,6 +383,31 @@ def thread_view_record(*, actor: User, thread: Thread) -> None:
     event_record(action=MessagingAction.THREAD_VIEWED, target=thread, patient_id=thread.patient_id)
 
 
+def inbox_view_record(*, actor: User, threads: Sequence[Thread]) -> None:
+    """An inbox page shows each thread's patient and subject: one event per thread shown,
+    so each patient's "who viewed" list has it; one INSERT for the page."""
+    events_record(
+        action=MessagingAction.INBOX_LISTED,
+        actor=actor,
+        events=[EventSpec(target=thread, patient_id=thread.patient_id) for thread in threads],
+    )
+
+
+def composer_open_record(*, actor: User, patient: User, draft: Message | None) -> None:
+    """The composer shows the patient's name, birth date and MRN (and a draft, its text)."""
+    if draft is not None:
+        event_record(
+            action=MessagingAction.DRAFT_OPENED, target=draft, actor=actor, patient_id=patient.pk
+        )
+    else:
+        event_record(
+            action=MessagingAction.COMPOSER_OPENED,
+            target=patient,
+            actor=actor,
+            patient_id=patient.pk,
+        )
+
+
 def attachment_download_record(*, actor: User, attachment: Attachment, patient_id: int) -> None:
     event_record(
         action=MessagingAction.ATTACHMENT_DOWNLOADED,

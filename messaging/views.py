@@ -72,6 +72,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.staff_inbox(user=_user(request), view=view), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    page.object_list = list(page.object_list)
+    services.inbox_view_record(actor=_user(request), threads=page.object_list)
     return render(
         request,
         "messaging/inbox.html",
@@ -189,6 +191,8 @@ def _compose(
                 )
                 return redirect("messaging:thread", thread_id=message.thread_id)
     attachments = list(draft.attachments.select_related("file__data_key")) if draft else []
+    if request.method == "GET":
+        services.composer_open_record(actor=_user(request), patient=patient, draft=draft)
     return render(
         request,
         "messaging/compose.html",

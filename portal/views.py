@@ -39,6 +39,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.patient_inbox(user=_user(request)), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    page.object_list = list(page.object_list)
+    services.inbox_view_record(actor=_user(request), threads=page.object_list)
     return render(request, "portal/inbox.html", {"page": page, "area": "portal"})
 
 

@@ -399,3 +399,30 @@ class TestRecordsClerkScope:
         for message in (own, other):
             url = reverse("messaging:thread", args=[message.thread_id])
             assert client.get(url).status_code == 200
+
+
+class TestEveryPatientDataViewIsAudited:
+    def test_the_staff_inbox_records_each_thread_it_shows(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        first = message_sent(author=personas.clinician, patient=personas.patient, files=[])
+        second = message_sent(author=personas.clinician, patient=personas.patient, files=[])
+        client_for(personas.clinician).get(reverse("messaging:inbox"))
+        listed = AuditEvent.objects.filter(action="messaging.inbox_listed")
+        assert sorted(listed.values_list("target_id", flat=True)) == sorted(
+            [str(first.thread_id), str(second.thread_id)]
+        )
+        assert set(listed.values_list("patient_id", flat=True)) == {personas.patient.pk}
+
+    def test_opening_the_composer_for_a_patient_is_audited(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        client_for(personas.clinician).get(compose_url(personas.patient))
+        event = AuditEvent.objects.get(action="messaging.composer_opened")
+        assert event.patient_id == personas.patient.pk
+
+    def test_opening_a_draft_is_audited(self, personas: Any, client_for: Any) -> None:
+        draft = message_sent(author=personas.clinician, patient=personas.patient, send=False)
+        client_for(personas.clinician).get(reverse("messaging:draft", args=[draft.pk]))
+        event = AuditEvent.objects.get(action="messaging.draft_opened")
+        assert (event.target_id, event.patient_id) == (str(draft.pk), personas.patient.pk)

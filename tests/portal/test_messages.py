@@ -229,3 +229,10 @@ class TestInboxStates:
         with time_machine.travel(timezone.now() + timedelta(days=2)):
             page = client_for(personas.patient).get(reverse("portal:inbox")).content.decode()
         assert "Expired" in page and ">New<" not in page
+
+
+def test_the_patients_inbox_view_is_audited(personas: Any, client_for: Any) -> None:
+    message = message_sent(author=personas.clinician, patient=personas.patient)
+    client_for(personas.patient).get(reverse("portal:inbox"))
+    event = AuditEvent.objects.get(action="messaging.inbox_listed")
+    assert (event.actor_id, event.target_id) == (personas.patient.pk, str(message.thread_id))
