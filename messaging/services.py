@@ -384,12 +384,20 @@ def thread_view_record(*, actor: User, thread: Thread) -> None:
 
 
 def inbox_view_record(*, actor: User, threads: Sequence[Thread]) -> None:
-    """An inbox page shows each thread's patient and subject: one event per thread shown,
-    so each patient's "who viewed" list has it; one INSERT for the page."""
+    """An inbox page shows each thread's patient and subject: one event per patient on the
+    page, naming the threads shown, so each patient's "who viewed" list has it."""
+    by_patient: dict[int, list[str]] = {}
+    for thread in threads:
+        by_patient.setdefault(thread.patient_id, []).append(str(thread.pk))
     events_record(
         action=MessagingAction.INBOX_LISTED,
         actor=actor,
-        events=[EventSpec(target=thread, patient_id=thread.patient_id) for thread in threads],
+        events=[
+            EventSpec(
+                target_type="messaging.thread", patient_id=patient_id, details={"threads": ids}
+            )
+            for patient_id, ids in by_patient.items()
+        ],
     )
 
 

@@ -40,6 +40,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     page.object_list = list(page.object_list)
+    showing = selectors.threads_showing_subject(thread_ids=[t.pk for t in page.object_list])
+    for thread in page.object_list:
+        thread.shows_subject = thread.pk in showing  # type: ignore[attr-defined]
     services.inbox_view_record(actor=_user(request), threads=page.object_list)
     return render(request, "portal/inbox.html", {"page": page, "area": "portal"})
 

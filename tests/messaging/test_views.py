@@ -402,17 +402,21 @@ class TestRecordsClerkScope:
 
 
 class TestEveryPatientDataViewIsAudited:
-    def test_the_staff_inbox_records_each_thread_it_shows(
+    def test_the_staff_inbox_records_which_threads_of_which_patient_it_showed(
         self, personas: Any, client_for: Any
     ) -> None:
         first = message_sent(author=personas.clinician, patient=personas.patient, files=[])
         second = message_sent(author=personas.clinician, patient=personas.patient, files=[])
-        client_for(personas.clinician).get(reverse("messaging:inbox"))
-        listed = AuditEvent.objects.filter(action="messaging.inbox_listed")
-        assert sorted(listed.values_list("target_id", flat=True)) == sorted(
-            [str(first.thread_id), str(second.thread_id)]
+        other = message_sent(author=personas.records_clerk, patient=personas.other_patient)
+        client_for(personas.privacy_officer).get(reverse("messaging:inbox"))
+        listed = AuditEvent.objects.filter(
+            action="messaging.inbox_listed", actor_id=personas.privacy_officer.pk
         )
-        assert set(listed.values_list("patient_id", flat=True)) == {personas.patient.pk}
+        threads = {e.patient_id: sorted(e.details["threads"]) for e in listed}
+        assert threads == {
+            personas.patient.pk: sorted([str(first.thread_id), str(second.thread_id)]),
+            personas.other_patient.pk: [str(other.thread_id)],
+        }
 
     def test_opening_the_composer_for_a_patient_is_audited(
         self, personas: Any, client_for: Any

@@ -235,4 +235,7 @@ def test_the_patients_inbox_view_is_audited(personas: Any, client_for: Any) -> N
     message = message_sent(author=personas.clinician, patient=personas.patient)
     client_for(personas.patient).get(reverse("portal:inbox"))
     event = AuditEvent.objects.get(action="messaging.inbox_listed")
-    assert (event.actor_id, event.target_id) == (personas.patient.pk, str(message.thread_id))
+    assert (event.actor_id, event.details) == (
+        personas.patient.pk,
+        {"threads": [str(message.thread_id)]},
+    )
