@@ -159,7 +159,10 @@ def deliveries_send(*, delivery_ids: Sequence[uuid.UUID | str]) -> dict[str, str
                 code = _smtp_code(error)
                 outcomes[str(delivery.pk)] = (
                     _failed(delivery, DeliveryState.FAILED, f"smtp_{code}")
-                    if code >= 500 and code not in OUR_SMTP_FAULTS
+                    if code >= 500
+                    and code not in OUR_SMTP_FAULTS
+                    # Our own From refused is our problem, not the patient's address.
+                    and not isinstance(error, smtplib.SMTPSenderRefused)
                     else _retry_later(delivery, f"smtp_{code}")
                 )
             except (OSError, smtplib.SMTPException):

@@ -31,8 +31,18 @@ class ScriptedMailbox:
         self.messages: list[EmailMessage] = []
         self.rcpt_replies: dict[str, str] = {}  # address -> reply, e.g. "550 5.1.1 unknown"
         self.data_reply = ""  # a reply to DATA instead of "250 OK"
+        self.mail_reply = ""  # a reply to MAIL FROM (our sender) instead of "250 OK"
         self.hold = threading.Event()  # while set, DATA waits: a conversation stuck mid-send
         self.held = threading.Event()  # set once a DATA is waiting
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, mail_options: Any
+    ) -> str:
+        if self.mail_reply:
+            return self.mail_reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any

@@ -611,3 +611,14 @@ def test_a_bounce_reported_while_its_batch_runs_stays_a_bounce(
     _mark_sent([delivery])  # the batch finishing after the webhook
     delivery.refresh_from_db()
     assert (delivery.state, delivery.failure) == ("bounced", "bounce")
+
+
+def test_a_refused_sender_is_retried_not_blamed_on_the_patients_address(
+    personas: Any, mailbox: ScriptedMailbox
+) -> None:
+    mailbox.mail_reply = "550 5.7.1 Sender not allowed to relay"
+    message = message_sent(author=personas.clinician, patient=personas.patient)
+    delivery = Delivery.objects.get(message=message)
+    assert delivery_send(delivery_id=delivery.pk) == "retry"
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.failure) == ("pending", "smtp_550")
