@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages as flash
@@ -58,6 +59,24 @@ def checked_uploads(
     for error in errors:
         form.add_error(field, error)
     return None if errors else checked
+
+
+def reply_submitted(
+    request: HttpRequest, send: Callable[[ReplyForm, list[CheckedUpload]], object]
+) -> tuple[ReplyForm, bool]:
+    """Validate a reply form and its files, then call ``send``; refusals land on the form.
+    Shared by the staff and the patient reply views."""
+    form = ReplyForm(request.POST, request.FILES)
+    valid = form.is_valid()
+    uploads = checked_uploads(request, form)
+    if not valid or uploads is None:
+        return form, False
+    try:
+        send(form, uploads)
+    except MessagingError as error:
+        form.add_error(None, error.message)
+        return form, False
+    return form, True
 
 
 # --- inbox ----------------------------------------------------------------------------------
@@ -267,29 +286,22 @@ def _thread_page(
 def thread_reply(request: HttpRequest, thread_id: str) -> HttpResponse:
     user = _user(request)
     found = selectors.thread_for(user=user, thread_id=thread_id)
-    form = ReplyForm(request.POST, request.FILES)
-    valid = form.is_valid()
-    uploads = checked_uploads(request, form)
-    if valid and uploads is not None:
-        try:
-            services.message_compose(
-                actor=user,
-                draft=services.Draft(
-                    send_key=form.cleaned_data["send_key"],
-                    patient=found.patient,
-                    subject=found.subject,
-                    body=form.cleaned_data["body"],
-                    category=found.category,
-                    thread=found,
-                ),
-                attachments=uploads,
-                send=True,
-            )
-        except MessagingError as error:
-            form.add_error(None, error.message)
-        else:
-            flash.success(request, "Reply sent.")
-            return redirect("messaging:thread", thread_id=found.pk)
+
+    def send(form: ReplyForm, uploads: list[CheckedUpload]) -> object:
+        draft = services.Draft(
+            send_key=form.cleaned_data["send_key"],
+            patient=found.patient,
+            subject=found.subject,
+            body=form.cleaned_data["body"],
+            category=found.category,
+            thread=found,
+        )
+        return services.message_compose(actor=user, draft=draft, attachments=uploads, send=True)
+
+    form, sent = reply_submitted(request, send)
+    if sent:
+        flash.success(request, "Reply sent.")
+        return redirect("messaging:thread", thread_id=found.pk)
     return _thread_page(request, found, form, status=400)
 
 

@@ -18,11 +18,11 @@ from accounts.decorators import allowed_if
 from accounts.models import User
 from encryption.files import file_response
 from messaging import selectors, services
-from messaging.errors import MessagingError
 from messaging.forms import ReplyForm, new_send_key
 from messaging.markup import body_render
 from messaging.models import MessageState, Thread
-from messaging.views import checked_uploads
+from messaging.uploads import CheckedUpload
+from messaging.views import reply_submitted
 
 patients_only = allowed_if(lambda user: user.is_authenticated and user.is_patient)
 PAGE_SIZE = 20
@@ -106,21 +106,18 @@ def attachment(request: HttpRequest, attachment_id: str) -> HttpResponseBase:
 def reply(request: HttpRequest, thread_id: str) -> HttpResponse:
     user = _user(request)
     found = selectors.thread_for(user=user, thread_id=thread_id)
-    form = ReplyForm(request.POST, request.FILES)
-    valid = form.is_valid()
-    uploads = checked_uploads(request, form)
-    if valid and uploads is not None:
-        try:
-            services.reply_send(
-                actor=user,
-                thread=found,
-                body=form.cleaned_data["body"],
-                send_key=form.cleaned_data["send_key"],
-                attachments=uploads,
-            )
-        except MessagingError as error:
-            form.add_error(None, error.message)
-        else:
-            flash.success(request, "Reply sent to your care team.")
-            return redirect("portal:thread", thread_id=found.pk)
+
+    def send(form: ReplyForm, uploads: list[CheckedUpload]) -> object:
+        return services.reply_send(
+            actor=user,
+            thread=found,
+            body=form.cleaned_data["body"],
+            send_key=form.cleaned_data["send_key"],
+            attachments=uploads,
+        )
+
+    form, sent = reply_submitted(request, send)
+    if sent:
+        flash.success(request, "Reply sent to your care team.")
+        return redirect("portal:thread", thread_id=found.pk)
     return _thread_page(request, found, form, status=400)
