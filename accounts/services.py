@@ -146,18 +146,28 @@ def invitations_resend_unsent(*, older_than: timedelta = timedelta(minutes=2)) -
         created_at__lt=cutoff,
         expires_at__gt=timezone.now(),
     ).values_list("pk", flat=True)
+    return _enqueue_each(pending, invitation_send)
+
+
+def _enqueue_each(ids: Any, task: Any) -> int:
+    """Prompt ``task`` once per id (the sweeps); returns how many."""
     count = 0
-    for invitation_id in pending:
-        invitation_send.delay(invitation_id)
+    for pk in ids:
+        task.delay(pk)
         count += 1
     return count
 
 
+def _link_token(model: Any, pk: int, key: str, salt: str) -> str:
+    """Give the row a new link secret (only its hash is stored); return the signed token."""
+    nonce = secrets.token_urlsafe(32)
+    model.objects.filter(pk=pk).update(nonce_hash=_nonce_hash(nonce))
+    return signing.dumps({key: pk, "n": nonce}, salt=salt)
+
+
 def invitation_token_make(invitation: Invitation) -> str:
     """Give ``invitation`` a new secret and return the signed token for its link."""
-    nonce = secrets.token_urlsafe(32)
-    Invitation.objects.filter(pk=invitation.pk).update(nonce_hash=_nonce_hash(nonce))
-    return signing.dumps({"i": invitation.pk, "n": nonce}, salt=_INVITATION_SALT)
+    return _link_token(Invitation, invitation.pk, "i", _INVITATION_SALT)
 
 
 def invitation_from_token(token: str) -> Invitation:
@@ -382,17 +392,11 @@ def email_changes_resend_unsent(*, older_than: timedelta = timedelta(minutes=2))
         created_at__lt=now - older_than,
         expires_at__gt=now,
     ).values_list("pk", flat=True)
-    count = 0
-    for change_id in pending:
-        email_change_send.delay(change_id)
-        count += 1
-    return count
+    return _enqueue_each(pending, email_change_send)
 
 
 def email_change_token_make(change: EmailChange) -> str:
-    nonce = secrets.token_urlsafe(32)
-    EmailChange.objects.filter(pk=change.pk).update(nonce_hash=_nonce_hash(nonce))
-    return signing.dumps({"c": change.pk, "n": nonce}, salt=_EMAIL_CHANGE_SALT)
+    return _link_token(EmailChange, change.pk, "c", _EMAIL_CHANGE_SALT)
 
 
 def email_change_from_token(*, token: str, user: User) -> EmailChange:

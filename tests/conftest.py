@@ -176,6 +176,16 @@ def smtp_server(settings: Any) -> Iterator[SMTPServer]:
         controller.stop()
 
 
+def page_query_count(client: Client, url: str) -> int:
+    """How many SQL queries one GET of ``url`` costs (the page must answer 200)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
 def body_text(message: EmailMessage) -> str:
     parts = []
     for part in message.walk():

@@ -20,3 +20,22 @@ def sign_in_with_totp(page: Any, user: Any) -> None:
     page.get_by_label("Code").fill(totp_now(TOTPDevice.objects.get(user=user)))
     page.get_by_role("button", name="Verify").click()
     page.get_by_role("link", name="Sign-in & security").wait_for()
+
+
+def virtual_authenticator(page: Any) -> None:
+    """A platform passkey authenticator in Chromium (CDP) that says yes to everything."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )

@@ -28,7 +28,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from tests.accounts.helpers import totp_now
-from tests.browser.helpers import sign_in_with_totp
+from tests.browser.helpers import sign_in_with_totp, virtual_authenticator
 from tests.conftest import PASSWORD, body_text
 from tests.messaging.factories import PDF_BYTES
 
@@ -168,24 +168,6 @@ def _second_factor_passkey(page: Any, user: Any) -> None:
     assert passkey.last_used_at is not None  # set by a passkey sign-in, not by registering
 
 
-def _virtual_authenticator(page: Any) -> None:
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable")
-    cdp.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
-
-
 def _passkey_registered_then_signed_out(page: Any, user: Any) -> None:
     sign_in_with_totp(page, user)
     page.goto(reverse("accounts:passkey_add"))  # goto waits for "load"
@@ -262,7 +244,7 @@ class TestThePatientJourney:
     def test_with_password_and_passkey(
         self, page: Any, clinician_page: Any, personas: Any, smtp_server: Any, live_server: Any
     ) -> None:
-        _virtual_authenticator(page)
+        virtual_authenticator(page)
         _passkey_registered_then_signed_out(page, personas.patient)
         _clinician_sends(clinician_page, personas)
         link = _link_in_the_notice(smtp_server, personas, live_server)

@@ -12,6 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import User
 from accounts.services import patient_enroll
 from tests.accounts.helpers import totp_now
+from tests.browser.helpers import virtual_authenticator
 from tests.conftest import PASSWORD, body_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -69,21 +70,7 @@ def test_invited_patient_sets_password_enrolls_totp_and_signs_in_again(
 
 
 def test_a_passkey_is_enrolled_and_then_signs_in(page: Any, personas: Any) -> None:
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable")
-    cdp.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
+    virtual_authenticator(page)
     patient = personas.patient
     device = TOTPDevice.objects.get(user=patient)
     _sign_in_with_password(page, patient.email, PASSWORD)

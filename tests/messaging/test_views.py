@@ -7,13 +7,12 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit.models import AuditEvent
 from messaging import services
 from messaging.models import Message, MessageState, MessageTemplate, Thread
+from tests.conftest import page_query_count
 from tests.messaging.factories import PDF_BYTES, message_sent
 
 pytestmark = pytest.mark.django_db
@@ -218,16 +217,11 @@ class TestInbox:
     ) -> None:
         client = client_for(personas.clinician)
 
-        def queries() -> int:
-            with CaptureQueriesContext(connection) as captured:
-                assert client.get(reverse("messaging:inbox")).status_code == 200
-            return len(captured)
-
         message_sent(author=personas.clinician, patient=personas.patient, files=[])
-        few = queries()
+        few = page_query_count(client, reverse("messaging:inbox"))
         for _ in range(8):
             message_sent(author=personas.clinician, patient=personas.patient, files=[])
-        assert queries() == few
+        assert page_query_count(client, reverse("messaging:inbox")) == few
 
     def test_a_patient_reply_shows_as_unread_until_the_thread_is_opened(
         self, personas: Any, client_for: Any

@@ -9,14 +9,13 @@ from typing import Any
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
 from messaging import services
 from messaging.models import Message
+from tests.conftest import page_query_count
 from tests.messaging.factories import PDF_BYTES, message_sent
 
 pytestmark = pytest.mark.django_db
@@ -40,16 +39,11 @@ class TestInbox:
     ) -> None:
         client = client_for(personas.patient)
 
-        def queries() -> int:
-            with CaptureQueriesContext(connection) as captured:
-                assert client.get(reverse("portal:inbox")).status_code == 200
-            return len(captured)
-
         message_sent(author=personas.clinician, patient=personas.patient, files=[])
-        few = queries()
+        few = page_query_count(client, reverse("portal:inbox"))
         for _ in range(8):
             message_sent(author=personas.clinician, patient=personas.patient, files=[])
-        assert queries() == few
+        assert page_query_count(client, reverse("portal:inbox")) == few
 
     def test_a_staff_draft_is_not_visible_to_the_patient(
         self, personas: Any, client_for: Any
@@ -176,17 +170,12 @@ class TestLongThreads:
             )
         return first
 
-    def _queries(self, client: Any, url: str) -> int:
-        with CaptureQueriesContext(connection) as captured:
-            assert client.get(url).status_code == 200
-        return len(captured)
-
     def test_the_message_page_query_count_does_not_grow_with_the_thread(
         self, personas: Any, client_for: Any
     ) -> None:
         client = client_for(personas.patient)
-        short = self._queries(client, thread_url(self._thread_with(personas, 3)))
-        long = self._queries(client, thread_url(self._thread_with(personas, 25)))
+        short = page_query_count(client, thread_url(self._thread_with(personas, 3)))
+        long = page_query_count(client, thread_url(self._thread_with(personas, 25)))
         assert long == short
 
     def test_the_newest_messages_show_first_with_a_link_to_earlier_ones(
@@ -203,8 +192,12 @@ class TestLongThreads:
     ) -> None:
         client = client_for(personas.clinician)
         url = "messaging:thread"
-        short = self._queries(client, reverse(url, args=[self._thread_with(personas, 3).thread_id]))
-        long = self._queries(client, reverse(url, args=[self._thread_with(personas, 25).thread_id]))
+        short = page_query_count(
+            client, reverse(url, args=[self._thread_with(personas, 3).thread_id])
+        )
+        long = page_query_count(
+            client, reverse(url, args=[self._thread_with(personas, 25).thread_id])
+        )
         assert long == short
 
 
