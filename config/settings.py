@@ -144,7 +144,20 @@ MESSAGING_BOUNCE_WEBHOOK_SECRET = env.secret("MESSAGING_BOUNCE_WEBHOOK_SECRET") 
 MESSAGING_BOUNCE_MAX_AGE_SECONDS = env.integer("MESSAGING_BOUNCE_MAX_AGE_SECONDS", 300, minimum=30)
 # Uploads are PHI: held in memory (within the limits above) and encrypted from there,
 # never spooled to a temporary file in clear.
-FILE_UPLOAD_HANDLERS = ["messaging.uploads.LimitedMemoryUploadHandler"]
+FILE_UPLOAD_HANDLERS = ["encryption.uploads.LimitedMemoryUploadHandler"]
+# The forms that take files. Any other request's files are skipped unread, so an
+# anonymous POST cannot make the server hold 100 MiB.
+UPLOAD_VIEWS = frozenset(
+    {
+        "messaging:compose",
+        "messaging:draft",
+        "messaging:thread_reply",
+        "messaging:guest_compose",
+        "portal:reply",
+        "consent:paper_record",
+        "consent:correct",
+    }
+)
 DATA_UPLOAD_MAX_NUMBER_FILES = 20
 MEDIA_ROOT = Path(env.string("MEDIA_ROOT") or str(BASE_DIR / "var" / "media"))
 
@@ -168,6 +181,7 @@ INSTALLED_APPS = [
     "audit",
     "encryption.apps.EncryptionConfig",
     "accounts.apps.AccountsConfig",
+    "consent.apps.ConsentConfig",
     "messaging.apps.MessagingConfig",
     "portal.apps.PortalConfig",
 ]

@@ -25,7 +25,7 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class MultipleFileField(forms.FileField):
-    """Several files; each is checked by ``messaging.uploads.attachment_check`` in the view,
+    """Several files; each is checked by ``encryption.uploads.attachment_check`` in the view,
     which knows the limits and the sniffed type, so none is judged here."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
@@ -138,6 +139,11 @@ class DeliveryState(models.TextChoices):
     BOUNCED = "bounced", "Bounced"
 
 
+class Channel(models.TextChoices):
+    EMAIL = "email", "E-mail notice"
+    LETTER = "letter", "Postal letter (the patient asked for postal mail only)"
+
+
 class Delivery(models.Model):
     """One "you have a secure message" notice to a patient and what became of it.
 
@@ -150,6 +156,9 @@ class Delivery(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     message = models.ForeignKey(Message, on_delete=models.PROTECT, related_name="deliveries")
+    # 45 CFR 164.522(b): a patient who asked not to be e-mailed gets a letter instead; a
+    # letter stays pending until staff print it, and no e-mail worker ever claims it.
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.EMAIL)
     state = models.CharField(
         max_length=16, choices=DeliveryState.choices, default=DeliveryState.PENDING
     )
@@ -217,3 +226,83 @@ class MessageTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class GuestPackage(EncryptedModel):
+    """Information sent to a third party named in the patient's authorization, picked up
+    without an account.
+
+    The recipient gets a link (only its hash, ``link_hash``, is stored) that works in one
+    browser: the first opening binds it (``browser_hash``); then a one-time code sent to
+    the same address (``code_hash``, ``code_expires_at``, ``code_attempts``; too many
+    wrong codes set ``locked_at``) unlocks this one package until ``expires_at``, a
+    recall, or the authorization no longer covering it. Sending it is a disclosure
+    (``disclosure``), written in the same transaction as the package.
+    """
+
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="guest_packages"
+    )
+    authorization = models.ForeignKey(
+        "consent.Authorization", on_delete=models.PROTECT, related_name="guest_packages"
+    )
+    disclosure = models.OneToOneField(
+        "consent.Disclosure", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recipient_name = EncryptedTextField(max_length=200)
+    recipient_email = EncryptedTextField(max_length=254)
+    subject = EncryptedTextField(max_length=200)
+    body = EncryptedTextField(blank=True)
+    purpose = models.CharField(max_length=32)
+    categories = ArrayField(models.CharField(max_length=32))
+    records_from = models.DateField(null=True, blank=True)
+    records_to = models.DateField(null=True, blank=True)
+    send_key = models.UUIDField(unique=True, default=uuid.uuid4)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    recalled_at = models.DateTimeField(null=True, blank=True)
+    recalled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    link_hash = models.CharField(max_length=64, blank=True)
+    link_sent_at = models.DateTimeField(null=True, blank=True)
+    link_opened_at = models.DateTimeField(null=True, blank=True)
+    browser_hash = models.CharField(max_length=64, blank=True)
+    code_hash = models.CharField(max_length=64, blank=True)
+    code_sent_at = models.DateTimeField(null=True, blank=True)
+    code_expires_at = models.DateTimeField(null=True, blank=True)
+    code_attempts = models.PositiveSmallIntegerField(default=0)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    first_viewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["patient", "-created_at"], name="messaging_guest_patient"),
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(link_sent_at__isnull=True, recalled_at__isnull=True),
+                name="messaging_guest_unsent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Guest package {self.pk}"
+
+
+class GuestAttachment(models.Model):
+    """A file in a guest package; its name, type and bytes are in the encrypted ``file``."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    package = models.ForeignKey(GuestPackage, on_delete=models.CASCADE, related_name="attachments")
+    file = models.OneToOneField(EncryptedFile, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return f"Guest attachment {self.pk}"

@@ -23,6 +23,7 @@ from audit.services import EventSpec, event_record, events_record
 from encryption.files import file_store
 from encryption.models import EncryptedFile
 from encryption.services import data_keys_create
+from encryption.uploads import CheckedUpload
 from messaging import dlp, policies
 from messaging.actions import MessagingAction
 from messaging.errors import MessagingError
@@ -33,7 +34,6 @@ from messaging.models import (
     MessageTemplate,
     Thread,
 )
-from messaging.uploads import CheckedUpload
 
 
 @dataclass(frozen=True)

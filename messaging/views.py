@@ -19,6 +19,7 @@ from accounts.decorators import allowed_if
 from accounts.models import User
 from audit.services import event_record
 from encryption.files import file_response
+from encryption.uploads import AttachmentRefused, CheckedUpload, attachment_check
 from messaging import delivery as deliveries
 from messaging import policies, selectors, services
 from messaging.actions import MessagingAction
@@ -34,7 +35,6 @@ from messaging.forms import (
 )
 from messaging.markup import body_render
 from messaging.models import Message, MessageTemplate
-from messaging.uploads import AttachmentRefused, CheckedUpload, attachment_check
 
 staff_only = allowed_if(policies.can_compose)
 logger = logging.getLogger(__name__)

@@ -17,11 +17,11 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.decorators import allowed_if
 from accounts.models import User
 from encryption.files import file_response
+from encryption.uploads import CheckedUpload
 from messaging import selectors, services
 from messaging.forms import ReplyForm, new_send_key
 from messaging.markup import body_render
 from messaging.models import MessageState, Thread
-from messaging.uploads import CheckedUpload
 from messaging.views import reply_submitted
 
 patients_only = allowed_if(lambda user: user.is_authenticated and user.is_patient)

@@ -341,7 +341,7 @@ class TestUploadsOnlyWhereExpected:
         from django.test import RequestFactory
         from django.urls import resolve
 
-        from messaging.uploads import LimitedMemoryUploadHandler
+        from encryption.uploads import LimitedMemoryUploadHandler
 
         request = RequestFactory().post(path)
         request.resolver_match = resolve(path)

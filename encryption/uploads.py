@@ -220,19 +220,12 @@ def attachment_check(*, name: str, data: bytes) -> CheckedUpload:
     return CheckedUpload(_extension_for(shown, kind), kind, data)
 
 
-# The forms that take attachments. Any other request's files are skipped unread, so an
-# anonymous POST cannot make the server hold 100 MiB.
-UPLOAD_VIEWS = frozenset(
-    {"messaging:compose", "messaging:draft", "messaging:thread_reply", "portal:reply"}
-)
-
-
 def _uploads_allowed(request: Any) -> bool:
     match = getattr(request, "resolver_match", None)
     user = getattr(request, "user", None)
     return bool(
         match is not None
-        and match.view_name in UPLOAD_VIEWS
+        and match.view_name in settings.UPLOAD_VIEWS
         and user is not None
         and user.is_authenticated
         and user.is_verified()
@@ -242,7 +235,7 @@ def _uploads_allowed(request: Any) -> bool:
 class LimitedMemoryUploadHandler(FileUploadHandler):
     """Keeps each uploaded file in memory up to the per-file limit; never writes to disk.
 
-    Only the upload forms (``UPLOAD_VIEWS``), for a user past the second factor, get
+    Only the upload forms (``settings.UPLOAD_VIEWS``), for a user past the second factor, get
     their files kept. A file over the per-file limit is skipped and noted on the request
     (``request.upload_refusals``) so the form can say which one and why; once the
     per-message total is passed, the rest of the upload is stopped.

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from messaging.uploads import (
+from encryption.uploads import (
     JPEG,
     PDF,
     PNG,

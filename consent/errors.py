@@ -1,0 +1,7 @@
+class ConsentError(Exception):
+    """A consent rule said no. ``code`` is stable and safe to audit; ``message`` is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message

@@ -1,0 +1,62 @@
+"""Who may see and record which patients' authorizations, waivers and accountings.
+
+Records clerks and the privacy officer handle consent for every patient (paper forms
+and written revocations arrive at the records desk). Clinicians see and record it for
+the patients on their care team, since they are who send to a patient's other
+providers. Only the privacy officer lists every authorization at once and manages the
+e-mail risk statement. Patients see their own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from accounts.models import Role, User
+from consent.models import Authorization, Disclosure
+
+ALL_PATIENTS_ROLES = frozenset({Role.RECORDS_CLERK, Role.PRIVACY_OFFICER})
+
+
+def _staff(user: Any) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.is_staff_member)
+
+
+def patients_in_consent_scope(user: Any) -> QuerySet[User]:
+    patients = User.objects.filter(role=Role.PATIENT)
+    if not _staff(user):
+        return patients.none()
+    if user.role in ALL_PATIENTS_ROLES:
+        return patients
+    return patients.filter(care_team__staff=user)
+
+
+def may_handle_consent_of(user: Any, patient: User) -> bool:
+    if not _staff(user) or patient.role != Role.PATIENT:
+        return False
+    if user.role in ALL_PATIENTS_ROLES:
+        return True
+    return patients_in_consent_scope(user).filter(pk=patient.pk).exists()
+
+
+def is_privacy_officer(user: Any) -> bool:
+    return _staff(user) and user.role == Role.PRIVACY_OFFICER
+
+
+def authorizations_visible_to(user: Any) -> QuerySet[Authorization]:
+    authorizations = Authorization.objects.all()
+    if not (user.is_authenticated and user.is_active):
+        return authorizations.none()
+    if user.is_patient:
+        return authorizations.filter(patient=user)
+    return authorizations.filter(patient__in=patients_in_consent_scope(user))
+
+
+def disclosures_visible_to(user: Any) -> QuerySet[Disclosure]:
+    disclosures = Disclosure.objects.all()
+    if not (user.is_authenticated and user.is_active):
+        return disclosures.none()
+    if user.is_patient:
+        return disclosures.filter(patient=user)
+    return disclosures.filter(patient__in=patients_in_consent_scope(user))

@@ -1,0 +1,444 @@
+"""State changes for consent: authorizations, revocations, disclosures, waivers, preferences.
+
+Each function does the whole change: the domain rule, the save, the audit event. None
+deletes anything (45 CFR 164.530(j)); corrections and revocations add to the record.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from accounts.models import Role, User
+from audit import context as audit_context
+from audit.models import Outcome
+from audit.services import event_record
+from consent import statements
+from consent.actions import ConsentAction
+from consent.decision import Decision
+from consent.errors import ConsentError
+from consent.models import (
+    Authorization,
+    CommunicationPreference,
+    Disclosure,
+    EmailWaiver,
+    Purpose,
+    RecordCategory,
+    RevocationSource,
+    Source,
+    WaiverMethod,
+    WaiverStatement,
+)
+from encryption.files import file_store
+from encryption.models import EncryptedFile
+from encryption.uploads import CheckedUpload
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The core elements of an authorization as a form gives them (164.508(c)(1))."""
+
+    categories: Sequence[str]
+    description: str
+    recipient_name: str
+    recipient_email: str
+    purposes: Sequence[str]
+    signer_name: str
+    discloser: str = ""
+    records_from: date | None = None
+    records_to: date | None = None
+    recipient_organization: str = ""
+    recipient_address: str = ""
+    purpose_detail: str = ""
+    expires_on: date | None = None
+    expiry_event: str = ""
+    representative_authority: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+# 45 CFR 164.508(c)(1): an authorization lacking a core element is not valid
+# (164.508(b)(2)). Each check names the element so the form can say what is missing.
+def terms_missing(terms: Terms) -> list[tuple[str, str]]:
+    missing = []
+    if not terms.categories or not set(terms.categories) <= set(RecordCategory.values):
+        missing.append(("information", "which information may be disclosed (kinds of record)"))
+    if not terms.description.strip():
+        missing.append(("description", "a specific description of the information"))
+    if terms.records_from and terms.records_to and terms.records_from > terms.records_to:
+        missing.append(("information_dates", "a date range that starts before it ends"))
+    if not terms.recipient_name.strip():
+        missing.append(("recipient", "who may receive the information (name)"))
+    if not terms.recipient_email.strip():
+        missing.append(("recipient_email", "the recipient's e-mail address"))
+    if not terms.purposes or not set(terms.purposes) <= set(Purpose.values):
+        missing.append(("purpose", "each purpose of the disclosure"))
+    elif Purpose.OTHER in terms.purposes and not terms.purpose_detail.strip():
+        missing.append(("purpose", "a description of the purpose marked “other”"))
+    if terms.expires_on is None and not terms.expiry_event.strip():
+        missing.append(("expiration", "an expiration date or event"))
+    if not terms.signer_name.strip():
+        missing.append(("signature", "the signature (the signer's full name)"))
+    return missing
+
+
+def _terms_check(*, actor: User, patient: User, terms: Terms, signed_at: datetime) -> None:
+    missing = terms_missing(terms)
+    expires_at = _expiry(terms.expires_on)
+    if not missing and expires_at is not None and expires_at <= signed_at:
+        missing.append(("expiration", "an expiration date after the signature date"))
+    if missing:
+        event_record(
+            action=ConsentAction.AUTHORIZATION_REFUSED,
+            outcome=Outcome.DENIED,
+            actor=actor,
+            patient_id=patient.pk,
+            details={"missing": [code for code, _ in missing]},
+        )
+        names = "; ".join(text for _, text in missing)
+        raise ConsentError("missing_element", f"The authorization is missing: {names}.")
+
+
+def _expiry(expires_on: date | None) -> datetime | None:
+    """An expiry date means the end of that day in the organisation's time zone."""
+    if expires_on is None:
+        return None
+    next_day = datetime.combine(expires_on + timedelta(days=1), time.min)
+    return timezone.make_aware(next_day)
+
+
+def _fill(auth: Authorization, terms: Terms) -> None:
+    from django.conf import settings
+
+    auth.categories = list(terms.categories)
+    auth.records_from, auth.records_to = terms.records_from, terms.records_to
+    auth.description = terms.description.strip()
+    auth.discloser = terms.discloser.strip() or settings.ORGANISATION_NAME
+    auth.recipient_name = terms.recipient_name.strip()
+    auth.recipient_organization = terms.recipient_organization.strip()
+    auth.recipient_email = terms.recipient_email.strip()
+    auth.recipient_address = terms.recipient_address.strip()
+    auth.purposes = list(terms.purposes)
+    auth.purpose_detail = terms.purpose_detail.strip()
+    auth.expires_at = _expiry(terms.expires_on)
+    auth.expiry_event = terms.expiry_event.strip()
+    auth.signer_name = terms.signer_name.strip()
+    auth.representative_authority = terms.representative_authority.strip()
+    auth.signed_by_representative = bool(auth.representative_authority)
+    auth.statements_version = statements.VERSION
+
+
+@transaction.atomic
+def authorization_sign(*, actor: User, terms: Terms) -> Authorization:
+    """The patient signs in the portal (the view has asked for a fresh second factor).
+
+    The typed name is the signature; the time and the address it came from are kept.
+    """
+    now = timezone.now()
+    _terms_check(actor=actor, patient=actor, terms=terms, signed_at=now)
+    auth = Authorization(patient=actor, source=Source.PORTAL, recorded_by=actor, signed_at=now)
+    _fill(auth, terms)
+    auth.signature_ip = audit_context.current().ip
+    auth.save()
+    event_record(
+        action=ConsentAction.AUTHORIZATION_SIGNED,
+        target=auth,
+        patient_id=actor.pk,
+        details=_audit_details(auth),
+    )
+    return auth
+
+
+def authorization_record_paper(
+    *, actor: User, patient: User, terms: Terms, signed_on: date, scan: CheckedUpload
+) -> Authorization:
+    """Staff record a signed paper form; its scan is encrypted into the file store."""
+    signed_at = timezone.make_aware(datetime.combine(signed_on, time.min))
+    _terms_check(actor=actor, patient=patient, terms=terms, signed_at=signed_at)
+    if signed_on > timezone.localdate():
+        raise ConsentError("future_signature", "The signature date cannot be in the future.")
+    stored = _store(scan)
+    try:
+        with transaction.atomic():
+            auth = Authorization(
+                patient=patient,
+                source=Source.PAPER,
+                recorded_by=actor,
+                signed_at=signed_at,
+                scan=stored,
+            )
+            _fill(auth, terms)
+            auth.save()
+            event_record(
+                action=ConsentAction.AUTHORIZATION_RECORDED,
+                target=auth,
+                patient_id=patient.pk,
+                details=_audit_details(auth),
+            )
+    except BaseException:
+        stored.delete()
+        raise
+    return auth
+
+
+def authorization_correct(
+    *,
+    actor: User,
+    authorization: Authorization,
+    terms: Terms,
+    signed_on: date,
+    scan: CheckedUpload | None = None,
+) -> Authorization:
+    """A transcription fix to a paper form: a new version; the old one stays, superseded.
+
+    A form the patient signed in the portal is what they signed: it is never edited,
+    only revoked and signed anew.
+    """
+    if authorization.source != Source.PAPER:
+        raise ConsentError(
+            "portal_signed",
+            "An authorization signed in the portal cannot be corrected; the patient can "
+            "revoke it and sign a new one.",
+        )
+    signed_at = timezone.make_aware(datetime.combine(signed_on, time.min))
+    _terms_check(actor=actor, patient=authorization.patient, terms=terms, signed_at=signed_at)
+    stored = _store(scan) if scan is not None else None
+    try:
+        with transaction.atomic():
+            previous = Authorization.objects.select_for_update().get(pk=authorization.pk)
+            if previous.superseded_at is not None:
+                raise ConsentError("superseded", "This version has already been corrected.")
+            if previous.revoked_at is not None:
+                raise ConsentError("revoked", "A revoked authorization cannot be corrected.")
+            now = timezone.now()
+            previous.superseded_at = now
+            previous.save(update_fields=["superseded_at"])
+            auth = Authorization(
+                patient_id=previous.patient_id,
+                lineage=previous.lineage,
+                version=previous.version + 1,
+                source=Source.PAPER,
+                recorded_by=actor,
+                signed_at=signed_at,
+                scan=stored or previous.scan,
+            )
+            _fill(auth, terms)
+            auth.save()
+            event_record(
+                action=ConsentAction.AUTHORIZATION_CORRECTED,
+                target=auth,
+                patient_id=previous.patient_id,
+                details={**_audit_details(auth), "previous_id": str(previous.pk)},
+            )
+    except BaseException:
+        if stored is not None:
+            stored.delete()
+        raise
+    return auth
+
+
+@transaction.atomic
+def authorization_revoke(
+    *, actor: User, authorization: Authorization, source: str
+) -> Authorization:
+    """Revoke from now on (164.508(b)(5)); what was disclosed before stays accounted for."""
+    auth = Authorization.objects.select_for_update().get(pk=authorization.pk)
+    if auth.superseded_at is not None:
+        raise ConsentError("superseded", "Revoke the current version of this authorization.")
+    if auth.revoked_at is not None:
+        return auth  # a second click changes nothing
+    if source not in RevocationSource.values:
+        raise ConsentError("bad_source", "Say how the revocation was received.")
+    auth.revoked_at = timezone.now()
+    auth.revoked_by = actor
+    auth.revocation_source = source
+    auth.save(update_fields=["revoked_at", "revoked_by", "revocation_source"])
+    event_record(
+        action=ConsentAction.AUTHORIZATION_REVOKED,
+        target=auth,
+        patient_id=auth.patient_id,
+        details={"source": source},
+    )
+    return auth
+
+
+def _audit_details(auth: Authorization) -> dict[str, object]:
+    # Codes and dates only: the recipient and the description are PHI.
+    return {
+        "version": auth.version,
+        "source": auth.source,
+        "categories": list(auth.categories),
+        "purposes": list(auth.purposes),
+        "expires_at": auth.expires_at.isoformat() if auth.expires_at else None,
+        "representative": auth.signed_by_representative,
+    }
+
+
+def _store(upload: CheckedUpload) -> EncryptedFile:
+    return file_store(
+        source=io.BytesIO(upload.data), name=upload.name, content_type=upload.content_type
+    )
+
+
+# --- the decision's consequences -----------------------------------------------------------
+
+
+def decision_refusal_record(
+    *, actor: User, patient_id: int, decision: Decision, channel: str
+) -> None:
+    """Audit a refused disclosure: the reasons and the channel, never the recipient."""
+    event_record(
+        action=ConsentAction.DISCLOSURE_REFUSED,
+        outcome=Outcome.DENIED,
+        actor=actor,
+        patient_id=patient_id,
+        details={"reasons": list(decision.reasons), "channel": channel},
+    )
+
+
+def disclosure_record(
+    *,
+    actor: User,
+    decision: Decision,
+    source: models.Model,
+    recipient_name: str,
+    recipient_address: str,
+    description: str,
+    purpose: str,
+    categories: Sequence[str],
+) -> Disclosure:
+    """Inside the sender's transaction: the accounting entry (164.528(b)(2)).
+
+    Only an allowed decision can be recorded, so a disclosure always names the
+    authorization it relied on.
+    """
+    if not decision.allowed or decision.authorization is None:
+        raise ConsentError("not_allowed", "Nothing may be disclosed without a covering decision.")
+    auth = decision.authorization
+    entry = Disclosure.objects.create(
+        patient_id=auth.patient_id,
+        recipient_name=recipient_name,
+        recipient_address=recipient_address,
+        description=description,
+        purpose=purpose,
+        purpose_detail=auth.purpose_detail if purpose == Purpose.OTHER else "",
+        categories=list(categories),
+        authorization=auth,
+        disclosed_by=actor,
+        # 164.528(a)(1)(iv): disclosures under an authorization need not be accounted
+        # for; we keep them anyway and show them to the patient.
+        accounting_required=False,
+        source_type=source._meta.label_lower,
+        source_id=str(source.pk),
+    )
+    event_record(
+        action=ConsentAction.DISCLOSURE_RECORDED,
+        target=entry,
+        patient_id=auth.patient_id,
+        details={
+            "authorization_id": str(auth.pk),
+            "purpose": purpose,
+            "source_type": entry.source_type,
+            "source_id": entry.source_id,
+        },
+    )
+    return entry
+
+
+# --- unencrypted e-mail waiver ---------------------------------------------------------------
+
+
+@transaction.atomic
+def waiver_statement_publish(*, actor: User, text: str) -> WaiverStatement:
+    if actor.role != Role.PRIVACY_OFFICER:
+        raise ConsentError("not_officer", "Only the privacy officer publishes the statement.")
+    if not text.strip():
+        raise ConsentError("empty", "Write the risk statement.")
+    latest = WaiverStatement.objects.select_for_update().order_by("-version").first()
+    statement = WaiverStatement.objects.create(
+        version=(latest.version + 1) if latest else 1, text=text.strip(), published_by=actor
+    )
+    event_record(
+        action=ConsentAction.WAIVER_STATEMENT_PUBLISHED,
+        target=statement,
+        details={"version": statement.version},
+    )
+    return statement
+
+
+@transaction.atomic
+def waiver_accept(
+    *, actor: User, patient: User, statement: WaiverStatement, method: str
+) -> EmailWaiver:
+    """Record that ``patient`` read ``statement`` and still prefers ordinary e-mail.
+
+    Only the current statement can be accepted: a page left open while the officer
+    published a new wording must be read again.
+    """
+    current = WaiverStatement.objects.order_by("-version").first()
+    if current is None or current.pk != statement.pk:
+        raise ConsentError("stale_statement", "The risk statement has changed; read it again.")
+    existing = EmailWaiver.objects.filter(patient=patient, revoked_at__isnull=True).first()
+    if existing is not None:
+        return existing
+    waiver = EmailWaiver.objects.create(
+        patient=patient,
+        statement=statement,
+        method=method,
+        recorded_by=actor,
+        ip=audit_context.current().ip if method == WaiverMethod.PORTAL else None,
+    )
+    event_record(
+        action=ConsentAction.WAIVER_ACCEPTED,
+        target=waiver,
+        patient_id=patient.pk,
+        details={"statement_version": statement.version, "method": method},
+    )
+    return waiver
+
+
+@transaction.atomic
+def waiver_revoke(*, actor: User, patient: User) -> EmailWaiver | None:
+    waiver = (
+        EmailWaiver.objects.select_for_update()
+        .filter(patient=patient, revoked_at__isnull=True)
+        .first()
+    )
+    if waiver is None:
+        return None
+    waiver.revoked_at, waiver.revoked_by = timezone.now(), actor
+    waiver.save(update_fields=["revoked_at", "revoked_by"])
+    event_record(action=ConsentAction.WAIVER_REVOKED, target=waiver, patient_id=patient.pk)
+    return waiver
+
+
+# --- communication preferences ---------------------------------------------------------------
+
+
+@transaction.atomic
+def preferences_update(
+    *, actor: User, patient: User, postal_only: bool, postal_address: str
+) -> CommunicationPreference:
+    """45 CFR 164.522(b): postal mail only, to an address, instead of e-mail notices."""
+    postal_address = postal_address.strip()
+    if postal_only and not postal_address:
+        raise ConsentError("no_address", "Give the postal address for your letters.")
+    prefs = CommunicationPreference.objects.select_for_update().filter(
+        patient=patient
+    ).first() or CommunicationPreference(patient=patient, updated_by=actor)
+    before = prefs.postal_only if prefs.pk and not prefs._state.adding else False
+    prefs.postal_only = postal_only
+    prefs.postal_address = postal_address
+    prefs.updated_at, prefs.updated_by = timezone.now(), actor
+    prefs.save()
+    event_record(
+        action=ConsentAction.PREFERENCES_CHANGED,
+        target=prefs,
+        patient_id=patient.pk,
+        details={"postal_only": postal_only, "was_postal_only": before},
+    )
+    return prefs
