@@ -50,6 +50,7 @@ def main() -> int:
     subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], env=env, check=True)
     subprocess.run([*manage, "seed_demo"], env=env, check=True)
     subprocess.run([*manage, "seed_demo_messages"], env=env, check=True)
+    subprocess.run([*manage, "seed_demo_consent"], env=env, check=True)
     print("\nServing http://localhost:8000  (Ctrl-C to stop)\n", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         subprocess.run([*manage, "runserver", "localhost:8000"], env=env, check=False)

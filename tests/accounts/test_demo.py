@@ -76,3 +76,21 @@ def test_the_demo_patient_gets_one_welcome_message_however_often_it_runs(
         call_command("seed_demo_messages", stdout=StringIO())
     assert Message.objects.filter(state="sent").count() == 1
     assert Delivery.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_demo_publishes_one_risk_statement_however_often_it_runs(settings: Any) -> None:
+    from consent.models import WaiverStatement
+
+    settings.APP_MODE = "demo"
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo_consent", stdout=StringIO())
+    call_command("seed_demo_consent", stdout=StringIO())
+    assert list(WaiverStatement.objects.values_list("version", flat=True)) == [1]
+
+
+@pytest.mark.django_db
+def test_the_consent_seed_refuses_production(settings: Any) -> None:
+    settings.APP_MODE = "production"
+    with pytest.raises(CommandError):
+        call_command("seed_demo_consent", stdout=StringIO())
