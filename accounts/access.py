@@ -11,6 +11,12 @@ PUBLIC_VIEWS = frozenset(
         "accounts:invitation_accept",
         "healthz",
         "messaging:bounce_webhook",  # signed with HMAC instead (messaging.delivery)
+        # Guest pickup (portal.guest_views): third parties have no account. The signed
+        # single-use link, the browser binding and the e-mailed code stand in for sign-in.
+        "portal:guest_open",
+        "portal:guest_code",
+        "portal:guest_package",
+        "portal:guest_attachment",
     }
 )
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("passkeys/", include("accounts.webauthn_urls")),
     path("audit/", include("audit.urls")),
     path("messages/", include("messaging.urls")),
+    path("consent/", include("consent.urls")),
     path("portal/", include("portal.urls")),
     path("admin/", admin.site.urls),
     path("healthz", accounts_views.healthz, name="healthz"),

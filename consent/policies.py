@@ -40,6 +40,11 @@ def may_handle_consent_of(user: Any, patient: User) -> bool:
     return patients_in_consent_scope(user).filter(pk=patient.pk).exists()
 
 
+def may_handle_consent(user: Any) -> bool:
+    """The staff consent screens; which patients they reach is ``patients_in_consent_scope``."""
+    return _staff(user)
+
+
 def is_privacy_officer(user: Any) -> bool:
     return _staff(user) and user.role == Role.PRIVACY_OFFICER
 

@@ -132,24 +132,26 @@ def _fill(auth: Authorization, terms: Terms) -> None:
     auth.statements_version = statements.VERSION
 
 
-@transaction.atomic
 def authorization_sign(*, actor: User, terms: Terms) -> Authorization:
     """The patient signs in the portal (the view has asked for a fresh second factor).
 
     The typed name is the signature; the time and the address it came from are kept.
     """
     now = timezone.now()
+    # Outside the transaction: the refusal's audit event must survive the refusal.
     _terms_check(actor=actor, patient=actor, terms=terms, signed_at=now)
-    auth = Authorization(patient=actor, source=Source.PORTAL, recorded_by=actor, signed_at=now)
-    _fill(auth, terms)
-    auth.signature_ip = audit_context.current().ip
-    auth.save()
-    event_record(
-        action=ConsentAction.AUTHORIZATION_SIGNED,
-        target=auth,
-        patient_id=actor.pk,
-        details=_audit_details(auth),
-    )
+    with transaction.atomic():
+        auth = Authorization(patient=actor, source=Source.PORTAL, recorded_by=actor, signed_at=now)
+        _fill(auth, terms)
+        auth.signature_ip = audit_context.current().ip
+        auth.save()
+        event_record(
+            actor=actor,
+            action=ConsentAction.AUTHORIZATION_SIGNED,
+            target=auth,
+            patient_id=actor.pk,
+            details=_audit_details(auth),
+        )
     return auth
 
 
@@ -174,6 +176,7 @@ def authorization_record_paper(
             _fill(auth, terms)
             auth.save()
             event_record(
+                actor=actor,
                 action=ConsentAction.AUTHORIZATION_RECORDED,
                 target=auth,
                 patient_id=patient.pk,
@@ -229,6 +232,7 @@ def authorization_correct(
             _fill(auth, terms)
             auth.save()
             event_record(
+                actor=actor,
                 action=ConsentAction.AUTHORIZATION_CORRECTED,
                 target=auth,
                 patient_id=previous.patient_id,
@@ -258,6 +262,7 @@ def authorization_revoke(
     auth.revocation_source = source
     auth.save(update_fields=["revoked_at", "revoked_by", "revocation_source"])
     event_record(
+        actor=actor,
         action=ConsentAction.AUTHORIZATION_REVOKED,
         target=auth,
         patient_id=auth.patient_id,
@@ -336,6 +341,7 @@ def disclosure_record(
         source_id=str(source.pk),
     )
     event_record(
+        actor=actor,
         action=ConsentAction.DISCLOSURE_RECORDED,
         target=entry,
         patient_id=auth.patient_id,
@@ -363,6 +369,7 @@ def waiver_statement_publish(*, actor: User, text: str) -> WaiverStatement:
         version=(latest.version + 1) if latest else 1, text=text.strip(), published_by=actor
     )
     event_record(
+        actor=actor,
         action=ConsentAction.WAIVER_STATEMENT_PUBLISHED,
         target=statement,
         details={"version": statement.version},
@@ -393,6 +400,7 @@ def waiver_accept(
         ip=audit_context.current().ip if method == WaiverMethod.PORTAL else None,
     )
     event_record(
+        actor=actor,
         action=ConsentAction.WAIVER_ACCEPTED,
         target=waiver,
         patient_id=patient.pk,
@@ -412,7 +420,9 @@ def waiver_revoke(*, actor: User, patient: User) -> EmailWaiver | None:
         return None
     waiver.revoked_at, waiver.revoked_by = timezone.now(), actor
     waiver.save(update_fields=["revoked_at", "revoked_by"])
-    event_record(action=ConsentAction.WAIVER_REVOKED, target=waiver, patient_id=patient.pk)
+    event_record(
+        action=ConsentAction.WAIVER_REVOKED, actor=actor, target=waiver, patient_id=patient.pk
+    )
     return waiver
 
 
@@ -436,6 +446,7 @@ def preferences_update(
     prefs.updated_at, prefs.updated_by = timezone.now(), actor
     prefs.save()
     event_record(
+        actor=actor,
         action=ConsentAction.PREFERENCES_CHANGED,
         target=prefs,
         patient_id=patient.pk,

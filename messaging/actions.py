@@ -28,3 +28,20 @@ class MessagingAction(models.TextChoices):
     LETTER_PRINTED = "messaging.letter_printed", "Postal letter printed"
     TEMPLATE_SAVED = "messaging.template_saved", "Message template saved"
     TEMPLATE_ARCHIVED = "messaging.template_archived", "Message template archived"
+    # Third-party guest pickup (messaging.guests).
+    GUEST_PACKAGE_SENT = "messaging.guest_package_sent", "Package sent to a third party"
+    GUEST_PACKAGE_RECALLED = "messaging.guest_package_recalled", "Third-party package recalled"
+    GUEST_PACKAGES_LISTED = "messaging.guest_packages_listed", "Third-party packages listed"
+    GUEST_COMPOSER_OPENED = "messaging.guest_composer_opened", "Third-party composer opened"
+    GUEST_LINK_SENT = "messaging.guest_link_sent", "Pickup link e-mailed to a third party"
+    GUEST_LINK_OPENED = "messaging.guest_link_opened", "Pickup link opened"
+    GUEST_LINK_REFUSED = "messaging.guest_link_refused", "Pickup refused"
+    GUEST_CODE_SENT = "messaging.guest_code_sent", "Pickup code e-mailed"
+    GUEST_CODE_FAILED = "messaging.guest_code_failed", "Wrong pickup code entered"
+    GUEST_CODE_VERIFIED = "messaging.guest_code_verified", "Pickup code verified"
+    GUEST_LOCKED = "messaging.guest_locked", "Pickup link locked after wrong codes"
+    GUEST_PACKAGE_VIEWED = "messaging.guest_package_viewed", "Third-party package viewed"
+    GUEST_ATTACHMENT_DOWNLOADED = (
+        "messaging.guest_attachment_downloaded",
+        "Third-party package attachment downloaded",
+    )

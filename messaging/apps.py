@@ -18,5 +18,7 @@ class MessagingConfig(AppConfig):
                 "messaging.attachment": "Message attachment",
                 "messaging.delivery": "Message notification",
                 "messaging.messagetemplate": "Message template",
+                "messaging.guestpackage": "Third-party package",
+                "messaging.guestattachment": "Third-party package attachment",
             }
         )

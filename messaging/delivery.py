@@ -36,7 +36,7 @@ from audit.models import Outcome
 from audit.services import EventSpec, event_record, events_record
 from messaging.actions import MessagingAction
 from messaging.errors import MessagingError
-from messaging.models import Delivery, DeliveryState, Message, WebhookReceipt
+from messaging.models import Channel, Delivery, DeliveryState, Message, WebhookReceipt
 
 NOTICE_TEMPLATE = "messaging/email/new_message"
 BATCH_SIZE = 100  # notices per task and SMTP connection
@@ -47,10 +47,28 @@ OUR_SMTP_FAULTS = frozenset({530, 534, 535, 538})
 
 
 def delivery_create(*, message: Message) -> Delivery:
-    """Inside the send's transaction: the row, then a prompt to the worker after commit."""
-    delivery = Delivery.objects.create(message=message)
-    _enqueue(delivery.pk)
+    """Inside the send's transaction: the row, then a prompt to the worker after commit.
+
+    A patient who asked for postal mail only gets a letter row instead, which waits in
+    the staff inbox to be printed; no worker is prompted for it.
+    """
+    postal = _postal_only_patients([message.thread.patient_id])
+    channel = Channel.LETTER if message.thread.patient_id in postal else Channel.EMAIL
+    delivery = Delivery.objects.create(message=message, channel=channel)
+    if channel == Channel.EMAIL:
+        _enqueue(delivery.pk)
     return delivery
+
+
+def _postal_only_patients(patient_ids: Sequence[int]) -> set[int]:
+    """45 CFR 164.522(b): the patients among these who asked not to be e-mailed (one query)."""
+    from consent.models import CommunicationPreference
+
+    return set(
+        CommunicationPreference.objects.filter(
+            patient_id__in=set(patient_ids), postal_only=True
+        ).values_list("patient_id", flat=True)
+    )
 
 
 def _enqueue(delivery_id: uuid.UUID, countdown: float = 0) -> None:
@@ -67,8 +85,15 @@ def deliveries_create(*, messages: Sequence[Message]) -> list[Delivery]:
     """Inside a bulk send's transaction: the rows, then one prompt per batch after commit."""
     from messaging.tasks import deliveries_send_batch
 
-    deliveries = Delivery.objects.bulk_create(Delivery(message=m) for m in messages)
-    ids = [str(d.pk) for d in deliveries]
+    postal = _postal_only_patients([m.thread.patient_id for m in messages])
+    deliveries = Delivery.objects.bulk_create(
+        Delivery(
+            message=m,
+            channel=Channel.LETTER if m.thread.patient_id in postal else Channel.EMAIL,
+        )
+        for m in messages
+    )
+    ids = [str(d.pk) for d in deliveries if d.channel == Channel.EMAIL]
     for start in range(0, len(ids), BATCH_SIZE):
         chunk = ids[start : start + BATCH_SIZE]
         transaction.on_commit(
@@ -98,6 +123,7 @@ def _claim(delivery_ids: Sequence[uuid.UUID | str]) -> list[uuid.UUID]:
             .filter(
                 Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
                 pk__in=list(delivery_ids),
+                channel=Channel.EMAIL,  # a letter waits for staff to print it
                 state=DeliveryState.PENDING,
                 next_attempt_at__lte=now,
             )
@@ -272,6 +298,7 @@ def deliveries_sweep(*, stale_after: timedelta | None = None) -> int:
     now = timezone.now()
     due = Delivery.objects.filter(
         Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+        channel=Channel.EMAIL,
         state=DeliveryState.PENDING,
         next_attempt_at__lte=now - stale_after,
     ).values_list("pk", flat=True)
@@ -331,7 +358,9 @@ def bounce_receive(*, body: bytes, timestamp: str, signature: str) -> Delivery:
     message_id = payload.get("message_id", "") if isinstance(payload, dict) else ""
     delivery_id = _delivery_id_from(str(message_id))
     delivery = (
-        Delivery.objects.select_related("message__thread").filter(pk=delivery_id).first()
+        Delivery.objects.select_related("message__thread")
+        .filter(pk=delivery_id, channel=Channel.EMAIL)  # a letter has no e-mail to bounce
+        .first()
         if delivery_id is not None
         else None
     )
@@ -392,6 +421,7 @@ def delivery_resend_request(*, actor: User, delivery: Delivery, new_email: str) 
 def deliveries_resend_confirmed() -> int:
     """Failed notices whose patient has confirmed an address since the resend was asked."""
     waiting = Delivery.objects.filter(
+        channel=Channel.EMAIL,
         state__in=(DeliveryState.FAILED, DeliveryState.BOUNCED),
         resend_requested_at__isnull=False,
         replaced_by__isnull=True,
@@ -412,22 +442,37 @@ def deliveries_resend_confirmed() -> int:
 
 
 def letter_render(*, actor: User, delivery: Delivery) -> bytes:
-    """A PDF letter for postal mail: a message waits in the portal. No health information."""
+    """A PDF letter for postal mail: a message waits in the portal. No health information.
+
+    Addressed to the postal address in the patient's preferences when there is one. For
+    a patient who asked for postal mail only the letter is the notice itself, so printing
+    it marks the delivery sent (once: a reprint changes nothing but the printed time).
+    """
     from weasyprint import HTML
+
+    from consent.models import CommunicationPreference
 
     patient = delivery.message.thread.patient
     profile = getattr(patient, "patient_profile", None)
+    preference = CommunicationPreference.objects.filter(patient=patient).first()
+    address = preference.postal_address if preference is not None else ""
     html = render_to_string(
         "messaging/letter.html",
         {
             "organisation": settings.ORGANISATION_NAME,
             "portal_url": settings.PORTAL_BASE_URL,
             "name": profile.legal_name if profile else patient.full_name,
+            "address_lines": [line.strip() for line in address.splitlines() if line.strip()],
+            "postal_only": delivery.channel == Channel.LETTER,
             "date": timezone.localdate(),
         },
     )
     pdf = HTML(string=html).write_pdf()
     with transaction.atomic():
-        Delivery.objects.filter(pk=delivery.pk).update(letter_printed_at=timezone.now())
+        now = timezone.now()
+        Delivery.objects.filter(pk=delivery.pk).update(letter_printed_at=now)
+        Delivery.objects.filter(
+            pk=delivery.pk, channel=Channel.LETTER, state=DeliveryState.PENDING
+        ).update(state=DeliveryState.SENT, sent_at=now)
         _audit(delivery, MessagingAction.LETTER_PRINTED)
     return bytes(pdf)

@@ -125,3 +125,98 @@ class ResendForm(forms.Form):
         label="Corrected e-mail address",
         help_text="The patient must confirm it from that mailbox before the notice goes there.",
     )
+
+
+class GuestPackageForm(_BodyForm):
+    """A package for a third party. The fields mirror what an authorization covers; the
+    disclosure decision, not this form, decides whether it may go."""
+
+    recipient_email = forms.EmailField(
+        label="Recipient's e-mail address",
+        help_text="As written in the patient's authorization.",
+        widget=forms.EmailInput(attrs={"list": "authorized-recipients", "autocomplete": "off"}),
+    )
+    recipient_name = forms.CharField(label="Recipient's name", max_length=200)
+    purpose = forms.ChoiceField(label="Purpose of the disclosure")
+    categories = forms.MultipleChoiceField(
+        label="What the package contains",
+        widget=forms.CheckboxSelectMultiple,
+    )
+    records_from = forms.DateField(
+        label="Records dated from (optional)",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    records_to = forms.DateField(
+        label="Records dated until (optional)",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    subject = forms.CharField(
+        label="Subject",
+        max_length=200,
+        help_text="The recipient sees it only after entering their code; the e-mail never "
+        "contains it.",
+    )
+    field_order = [
+        "send_key",
+        "recipient_email",
+        "recipient_name",
+        "purpose",
+        "categories",
+        "records_from",
+        "records_to",
+        "subject",
+        "body",
+        "attachments",
+    ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from consent.models import Purpose, RecordCategory
+
+        super().__init__(*args, **kwargs)
+        purpose = self.fields["purpose"]
+        categories = self.fields["categories"]
+        assert isinstance(purpose, forms.ChoiceField)
+        assert isinstance(categories, forms.MultipleChoiceField)
+        purpose.choices = Purpose.choices
+        categories.choices = RecordCategory.choices
+        self.fields["body"].required = False
+        self.fields[
+            "body"
+        ].help_text = (
+            "Optional. Plain text; **bold**, *italic*, lists and https:// links are formatted."
+        )
+
+    def clean_body(self) -> str:
+        return str(self.cleaned_data.get("body") or "").replace("\x00", "")
+
+    def clean_subject(self) -> str:
+        subject = " ".join(self.cleaned_data["subject"].replace("\x00", "").split())
+        if not subject:
+            raise forms.ValidationError("Write a subject.")
+        return subject
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("records_from"), cleaned.get("records_to")
+        if start and end and start > end:
+            self.add_error("records_to", "Choose an end date on or after the start date.")
+        return cleaned
+
+
+class GuestCodeForm(forms.Form):
+    code = forms.CharField(
+        label="One-time code",
+        max_length=12,
+        help_text="6 digits, from the e-mail we sent you.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "size": "8"}
+        ),
+    )
+
+    def clean_code(self) -> str:
+        code = "".join(self.cleaned_data["code"].split())  # "123 456" as some mail shows it
+        if len(code) != 6 or not code.isascii() or not code.isdigit():
+            raise forms.ValidationError("Enter the 6 digits from the e-mail.")
+        return code

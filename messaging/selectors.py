@@ -29,6 +29,7 @@ from messaging import policies
 from messaging.actions import MessagingAction
 from messaging.models import (
     Attachment,
+    Channel,
     Delivery,
     DeliveryState,
     Message,
@@ -99,6 +100,10 @@ def staff_inbox(*, user: Any, view: str = "open") -> QuerySet[Thread]:
         state__in=(DeliveryState.FAILED, DeliveryState.BOUNCED),
         replaced_by__isnull=True,
     )
+    # 45 CFR 164.522(b): a postal-only patient's notice is a letter someone must print.
+    letter_due = Delivery.objects.filter(
+        message__thread=OuterRef("pk"), channel=Channel.LETTER, state=DeliveryState.PENDING
+    )
     return (
         threads.select_related("data_key", "patient", "assigned_to")
         .annotate(
@@ -111,6 +116,7 @@ def staff_inbox(*, user: Any, view: str = "open") -> QuerySet[Thread]:
                 ),
             ),
             notice_failed=Exists(failed),
+            letter_to_print=Exists(letter_due),
         )
         .order_by("-unread", "-last_message_at")
     )

@@ -31,6 +31,30 @@ def deliveries_send_batch(delivery_ids: list[str]) -> dict[str, int]:
 def deliveries_sweep() -> int:
     """Periodic: a broker outage or a killed worker delays notices and loses none."""
     from messaging.delivery import deliveries_sweep as sweep
+    from messaging.guests import guest_links_resend_unsent
 
     with system_actor("task:deliveries_sweep"):
-        return sweep()
+        # Third-party pickup links ride along: the same kind of mail, the same outage.
+        return sweep() + guest_links_resend_unsent()
+
+
+# Third-party guest pickup (messaging.guests). Ids only: the link's secret and the code
+# are made inside the task, so neither is ever a task argument or in the broker.
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def guest_link_send(package_id: str) -> bool:
+    """E-mail the pickup link (no health information). Idempotent: sent once."""
+    from messaging.guests import guest_link_deliver
+
+    with system_actor("task:guest_link_send"):
+        return guest_link_deliver(package_id=package_id)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
+def guest_code_send(package_id: str) -> bool:
+    """E-mail a new one-time code to the recipient's address."""
+    from messaging.guests import guest_code_deliver
+
+    with system_actor("task:guest_code_send"):
+        return guest_code_deliver(package_id=package_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messaging import views
+from messaging import guest_views, views
 
 app_name = "messaging"
 
@@ -22,4 +22,12 @@ urlpatterns = [
     path("templates/<int:pk>/", views.template_edit, name="template_edit"),
     path("templates/<int:pk>/archive/", views.template_archive, name="template_archive"),
     path("hooks/bounce/", views.bounce_webhook, name="bounce_webhook"),
+    # Third-party packages (guest pickup): messaging/guest_views.py
+    path("third-party/<int:patient_id>/", guest_views.guest_compose, name="guest_compose"),
+    path(
+        "third-party/patients/<int:patient_id>/",
+        guest_views.guest_packages,
+        name="guest_packages",
+    ),
+    path("third-party/<str:package_id>/recall/", guest_views.guest_recall, name="guest_recall"),
 ]

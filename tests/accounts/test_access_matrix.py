@@ -153,6 +153,84 @@ ROUTES: dict[str, Route] = {
     "portal:attachment": Route(
         SIGNED_IN, PATIENT, kwargs=lambda p: {"attachment_id": sent(p).attachments.get().pk}
     ),
+    # Third parties: staff send, the guest picks up with the link (public, deny by default
+    # inside: without a bound browser and a verified code everything is 404).
+    "messaging:guest_compose": Route(
+        SIGNED_IN, STAFF, methods=("GET", "POST"), kwargs=lambda p: {"patient_id": p.patient.pk}
+    ),
+    "messaging:guest_packages": Route(
+        SIGNED_IN, STAFF, kwargs=lambda p: {"patient_id": p.patient.pk}
+    ),
+    "messaging:guest_recall": Route(
+        SIGNED_IN,
+        STAFF,
+        methods=("POST",),
+        kwargs=lambda p: {"package_id": guest_package(p).pk},
+        ok_status=(302,),  # a clerk who is not the sender is redirected with an error
+    ),
+    "portal:guest_open": Route(
+        PUBLIC, methods=("GET", "POST"), kwargs={"token": "x"}, ok_status=(404,)
+    ),
+    "portal:guest_code": Route(PUBLIC, methods=("GET", "POST"), ok_status=(404,)),
+    "portal:guest_package": Route(PUBLIC, ok_status=(404,)),
+    "portal:guest_attachment": Route(PUBLIC, kwargs={"attachment_id": "x"}, ok_status=(404,)),
+    # Consent, the patient's side.
+    "portal:sharing": Route(SIGNED_IN, PATIENT),
+    "portal:sharing_new": Route(SIGNED_IN, PATIENT, methods=("GET", "POST")),
+    "portal:sharing_detail": Route(
+        SIGNED_IN, PATIENT, kwargs=lambda p: {"authorization_id": signed(p).pk}
+    ),
+    "portal:sharing_revoke": Route(
+        SIGNED_IN,
+        PATIENT,
+        methods=("POST",),
+        kwargs=lambda p: {"authorization_id": signed(p).pk},
+        ok_status=(400,),  # not confirmed: the page asks again
+    ),
+    "portal:accounting": Route(SIGNED_IN, PATIENT),
+    "portal:preferences": Route(SIGNED_IN, PATIENT, methods=("GET", "POST")),
+    "portal:waiver_accept": Route(
+        SIGNED_IN,
+        PATIENT,
+        methods=("GET", "POST"),
+        ok_status=(302,),  # GET: to preferences
+    ),
+    "portal:waiver_revoke": Route(SIGNED_IN, PATIENT, methods=("POST",), ok_status=(302,)),
+    # Consent, staff side.
+    "consent:patient": Route(SIGNED_IN, STAFF, kwargs=lambda p: {"patient_id": p.patient.pk}),
+    "consent:paper_record": Route(
+        SIGNED_IN, STAFF, methods=("GET", "POST"), kwargs=lambda p: {"patient_id": p.patient.pk}
+    ),
+    "consent:waiver_record": Route(
+        SIGNED_IN,
+        STAFF,
+        methods=("POST",),
+        kwargs=lambda p: {"patient_id": p.patient.pk},
+        ok_status=(302,),
+    ),
+    "consent:accounting_pdf": Route(
+        SIGNED_IN, STAFF, kwargs=lambda p: {"patient_id": p.patient.pk}
+    ),
+    "consent:authorizations": Route(SIGNED_IN, OFFICER, methods=("GET", "POST")),
+    "consent:authorization": Route(
+        SIGNED_IN, STAFF, kwargs=lambda p: {"authorization_id": on_paper(p).pk}
+    ),
+    "consent:revoke": Route(
+        SIGNED_IN,
+        STAFF,
+        methods=("POST",),
+        kwargs=lambda p: {"authorization_id": on_paper(p).pk},
+        ok_status=(302,),  # without the written-request box: refused, back to the page
+    ),
+    "consent:correct": Route(
+        SIGNED_IN,
+        STAFF,
+        methods=("GET", "POST"),
+        kwargs=lambda p: {"authorization_id": on_paper(p).pk},
+    ),
+    "consent:scan": Route(SIGNED_IN, STAFF, kwargs=lambda p: {"authorization_id": on_paper(p).pk}),
+    "consent:fhir": Route(SIGNED_IN, STAFF, kwargs=lambda p: {"authorization_id": on_paper(p).pk}),
+    "consent:waiver_statements": Route(SIGNED_IN, OFFICER, methods=("GET", "POST")),
 }
 # The Django admin: every pattern is for OTP-verified privacy officers only.
 ADMIN_PREFIX = "admin:"
@@ -186,6 +264,26 @@ def sent(personas: Any) -> Any:
     from tests.messaging.factories import message_sent
 
     return message_sent(author=personas.clinician, patient=personas.patient)
+
+
+def guest_package(personas: Any) -> Any:
+    from tests.consent.factories import authorization_signed
+    from tests.messaging.test_guests import package_send
+
+    authorization_signed(patient=personas.patient)
+    return package_send(personas)
+
+
+def signed(personas: Any) -> Any:
+    from tests.consent.factories import authorization_signed
+
+    return authorization_signed(patient=personas.patient)
+
+
+def on_paper(personas: Any) -> Any:
+    from tests.consent.factories import authorization_on_paper
+
+    return authorization_on_paper(patient=personas.patient, recorded_by=personas.records_clerk)
 
 
 def template(personas: Any) -> Any:

@@ -55,9 +55,7 @@ class TestCovered:
         assert auth.signed_by_representative
 
     def test_a_paper_form_covers_like_a_portal_one(self, personas: Any) -> None:
-        auth = authorization_on_paper(
-            patient=personas.patient, recorded_by=personas.records_clerk
-        )
+        auth = authorization_on_paper(patient=personas.patient, recorded_by=personas.records_clerk)
         assert decide(personas.patient).authorization == auth
 
 
@@ -188,7 +186,5 @@ class TestVersions:
 
     @pytest.mark.parametrize("purpose", [Purpose.INDIVIDUAL_REQUEST, Purpose.CONTINUITY_OF_CARE])
     def test_each_named_purpose_is_covered(self, personas: Any, purpose: str) -> None:
-        authorization_signed(
-            patient=personas.patient, purposes=[Purpose.INDIVIDUAL_REQUEST, CARE]
-        )
+        authorization_signed(patient=personas.patient, purposes=[Purpose.INDIVIDUAL_REQUEST, CARE])
         assert decide(personas.patient, purpose=purpose).allowed

@@ -1,0 +1,243 @@
+"""Forms for the staff consent screens.
+
+The authorization form leaves the core elements optional as fields: whether one is
+missing is ``consent.services.terms_missing``'s rule (45 CFR 164.508(b)(2)), and the
+form puts each of its findings on the field it concerns, so the person sees the element
+named next to where it goes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+
+from consent import services
+from consent.models import Authorization, Purpose, RecordCategory
+from consent.selectors import AUTHORIZATION_STATES
+
+# terms_missing codes -> the field that gives the element.
+_ELEMENT_FIELDS = {
+    "information": "categories",
+    "description": "description",
+    "information_dates": "records_to",
+    "recipient": "recipient_name",
+    "recipient_email": "recipient_email",
+    "purpose": "purposes",
+    "expiration": "expires_on",
+    "signature": "signer_name",
+}
+SCAN_HELP = (
+    "PDF, PNG or JPEG. If this form comes back with an error, choose the file again: "
+    "for your patient's privacy it is not kept until the form is complete."
+)
+
+
+def _date(**attrs: Any) -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date", **attrs})
+
+
+class AuthorizationForm(forms.Form):
+    """Every element of 164.508(c)(1) as a signed paper form gives it."""
+
+    categories = forms.MultipleChoiceField(
+        label="Information to be disclosed: kinds of record",
+        choices=RecordCategory.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    records_from = forms.DateField(
+        label="Records dated from (optional)", required=False, widget=_date()
+    )
+    records_to = forms.DateField(
+        label="Records dated to (optional)", required=False, widget=_date()
+    )
+    description = forms.CharField(
+        label="Specific description of the information",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    discloser = forms.CharField(
+        label="Who may disclose it",
+        max_length=200,
+        required=False,
+        help_text="Left empty, the organisation's name is used.",
+    )
+    recipient_name = forms.CharField(label="Recipient's name", max_length=200, required=False)
+    recipient_organization = forms.CharField(
+        label="Recipient's organisation (optional)", max_length=200, required=False
+    )
+    recipient_email = forms.EmailField(
+        label="Recipient's e-mail address",
+        max_length=254,
+        required=False,
+        help_text="Packages for this recipient go only to this address.",
+    )
+    recipient_address = forms.CharField(
+        label="Recipient's postal address (optional)",
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    purposes = forms.MultipleChoiceField(
+        label="Purpose of each disclosure",
+        choices=Purpose.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    purpose_detail = forms.CharField(
+        label="Purpose in the signer's words (required for “other”)",
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    expires_on = forms.DateField(
+        label="Expires at the end of (date)",
+        required=False,
+        widget=_date(),
+        help_text="Give a date, an event, or both: whichever comes first ends it.",
+    )
+    expiry_event = forms.CharField(label="Expires on this event", max_length=500, required=False)
+    signer_name = forms.CharField(label="Signed by (full name)", max_length=200, required=False)
+    signed_by_representative = forms.BooleanField(
+        label="Signed by a personal representative", required=False
+    )
+    representative_authority = forms.CharField(
+        label="The representative's authority to act for the patient",
+        max_length=500,
+        required=False,
+        help_text="For example: parent of a minor, or health care power of attorney.",
+    )
+    signed_on = forms.DateField(
+        label="Date of signature",
+        widget=_date(),
+        error_messages={"required": "Missing: the date of signature."},
+    )
+    scan = forms.FileField(label="Scan of the signed form", required=False, help_text=SCAN_HELP)
+
+    def __init__(self, *args: Any, scan_required: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.scan_required = scan_required
+        self.fields["discloser"].initial = settings.ORGANISATION_NAME
+        if not scan_required:
+            self.fields["scan"].label = "New scan (optional: the current one is kept otherwise)"
+
+    def clean_signed_on(self) -> date:
+        signed_on: date = self.cleaned_data["signed_on"]
+        if signed_on > timezone.localdate():
+            raise forms.ValidationError("The signature date cannot be in the future.")
+        return signed_on
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        representative = cleaned.get("signed_by_representative")
+        authority = (cleaned.get("representative_authority") or "").strip()
+        if representative and not authority:
+            # 164.508(c)(1)(vi): a representative's signature comes with their authority.
+            self.add_error(
+                "representative_authority",
+                "Missing: the personal representative's authority to act for the patient.",
+            )
+        elif authority and not representative:
+            self.add_error(
+                "signed_by_representative",
+                "Tick this box if a personal representative signed, or clear the authority.",
+            )
+        for code, text in services.terms_missing(self.terms()):
+            name = _ELEMENT_FIELDS.get(code)
+            if name is None or not self.has_error(name):  # "invalid date" says enough
+                self.add_error(name, f"Missing: {text}.")
+        return cleaned
+
+    def terms(self) -> services.Terms:
+        data = self.cleaned_data
+        return services.Terms(
+            categories=data.get("categories") or [],
+            description=data.get("description", ""),
+            discloser=data.get("discloser", ""),
+            records_from=data.get("records_from"),
+            records_to=data.get("records_to"),
+            recipient_name=data.get("recipient_name", ""),
+            recipient_organization=data.get("recipient_organization", ""),
+            recipient_email=data.get("recipient_email", ""),
+            recipient_address=data.get("recipient_address", ""),
+            purposes=data.get("purposes") or [],
+            purpose_detail=data.get("purpose_detail", ""),
+            expires_on=data.get("expires_on"),
+            expiry_event=data.get("expiry_event", ""),
+            signer_name=data.get("signer_name", ""),
+            representative_authority=(
+                data.get("representative_authority", "")
+                if data.get("signed_by_representative")
+                else ""
+            ),
+        )
+
+
+def authorization_initial(auth: Authorization) -> dict[str, Any]:
+    """The form's values for a correction: what the current version says."""
+    expires_on = None
+    if auth.expires_at is not None:  # stored as the end of that day: the next local midnight
+        expires_on = timezone.localtime(auth.expires_at).date() - timedelta(days=1)
+    return {
+        "categories": list(auth.categories),
+        "records_from": auth.records_from,
+        "records_to": auth.records_to,
+        "description": auth.description,
+        "discloser": auth.discloser,
+        "recipient_name": auth.recipient_name,
+        "recipient_organization": auth.recipient_organization,
+        "recipient_email": auth.recipient_email,
+        "recipient_address": auth.recipient_address,
+        "purposes": list(auth.purposes),
+        "purpose_detail": auth.purpose_detail,
+        "expires_on": expires_on,
+        "expiry_event": auth.expiry_event,
+        "signer_name": auth.signer_name,
+        "signed_by_representative": auth.signed_by_representative,
+        "representative_authority": auth.representative_authority,
+        "signed_on": timezone.localtime(auth.signed_at).date(),
+    }
+
+
+class RevokeForm(forms.Form):
+    written_request = forms.BooleanField(
+        label="I have the patient's signed, written request to revoke this authorization.",
+        error_messages={"required": "A revocation recorded by staff needs the written request."},
+    )
+
+
+class AuthorizationSearchForm(forms.Form):
+    """The officer's recipient search: posted, so the name never sits in a URL."""
+
+    q = forms.CharField(
+        label="Recipient name, organisation or e-mail", max_length=200, required=False
+    )
+    state = forms.ChoiceField(
+        label="Show",
+        choices=[(s, s.capitalize()) for s in AUTHORIZATION_STATES],
+        required=False,
+    )
+    page = forms.IntegerField(min_value=1, required=False, widget=forms.HiddenInput)
+
+
+class WaiverStatementForm(forms.Form):
+    text = forms.CharField(
+        label="New wording of the risk statement",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="Published versions never change; patients accept the newest one.",
+    )
+
+
+class WaiverRecordForm(forms.Form):
+    """Staff record a paper waiver (the patient signed the current statement) or its
+    revocation."""
+
+    action = forms.ChoiceField(choices=[("accept", "accept"), ("revoke", "revoke")])
+    statement_version = forms.IntegerField(min_value=1, required=False)
+    signed_statement = forms.BooleanField(required=False)

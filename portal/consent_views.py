@@ -1,0 +1,374 @@
+"""The patient's sharing screens: their authorizations, the accounting, their preferences.
+
+Every authorization is read through ``consent.policies.authorizations_visible_to`` with
+the patient as the user, so another patient's id answers 404. Signing one and choosing
+ordinary e-mail need a fresh second factor; revoking and stopping e-mail never do (the
+right to revoke must stay easy to use).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages as flash
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.decorators import allowed_if, fresh_otp_required
+from accounts.models import User
+from audit.services import event_record
+from consent import policies, selectors, services, statements
+from consent.actions import ConsentAction
+from consent.errors import ConsentError
+from consent.models import (
+    Authorization,
+    AuthorizationStatus,
+    Purpose,
+    RecordCategory,
+    RevocationSource,
+    WaiverMethod,
+    WaiverStatement,
+)
+from portal.forms import AuthorizationForm, PreferencesForm, RevokeForm, WaiverForm
+
+patients_only = allowed_if(lambda user: user.is_authenticated and user.is_patient)
+ACCOUNTING_PAGE_SIZE = 25
+# What a patient types about the recipient and the records is PHI: kept out of error reports.
+AUTHORIZATION_FIELDS = (
+    "description",
+    "recipient_name",
+    "recipient_organization",
+    "recipient_email",
+    "recipient_address",
+    "purpose_detail",
+    "expiry_event",
+    "representative_authority",
+    "signer_name",
+)
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _labels(values: list[str], choices: type[RecordCategory] | type[Purpose]) -> list[str]:
+    names = dict(choices.choices)
+    return [str(names.get(value, value)) for value in values]
+
+
+def _describe(auth: Authorization) -> dict[str, Any]:
+    """What the templates show for one authorization (decrypted once, here)."""
+    # The expiry is stored as the first second after the last day it covers.
+    ends_on = (
+        (timezone.localtime(auth.expires_at) - timedelta(seconds=1)).date()
+        if auth.expires_at
+        else None
+    )
+    return {
+        "auth": auth,
+        "status": auth.status(),
+        "ends_on": ends_on,
+        "categories": _labels(list(auth.categories), RecordCategory),
+        "purposes": _labels(list(auth.purposes), Purpose),
+    }
+
+
+# --- authorizations ------------------------------------------------------------------------
+
+
+@never_cache
+@require_GET
+@patients_only
+def sharing(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    current = list(
+        policies.authorizations_visible_to(user)
+        .filter(superseded_at__isnull=True)
+        .select_related("data_key")
+        .order_by("-signed_at")
+    )
+    event_record(
+        action=ConsentAction.AUTHORIZATIONS_LISTED,
+        patient_id=user.pk,
+        details={"count": len(current)},
+    )
+    return render(
+        request,
+        "portal/sharing.html",
+        {"rows": [_describe(a) for a in current], "area": "portal"},
+    )
+
+
+@sensitive_post_parameters(*AUTHORIZATION_FIELDS)
+@never_cache
+@require_http_methods(["GET", "POST"])
+@patients_only
+@fresh_otp_required  # 45 CFR 164.508(c)(1)(vi): the signature must be the patient's own
+def sharing_new(request: HttpRequest) -> HttpResponse:
+    form = AuthorizationForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                auth = services.authorization_sign(actor=_user(request), terms=form.terms())
+            except ConsentError as error:
+                form.refused(error.message)
+            else:
+                flash.success(
+                    request,
+                    "You signed the authorization. You can revoke it here at any time.",
+                )
+                return redirect("portal:sharing_detail", authorization_id=auth.pk)
+        else:
+            form.missing_note()
+        status = 400
+    return render(
+        request,
+        "portal/sharing_new.html",
+        {
+            "form": form,
+            "statements": statements.required_statements(),
+            "statements_version": statements.VERSION,
+            "area": "portal",
+        },
+        status=status,
+    )
+
+
+def _authorization_for(user: User, authorization_id: Any) -> Authorization:
+    auth = (
+        policies.authorizations_visible_to(user)
+        .select_related("data_key")
+        .filter(pk=authorization_id)
+        .first()
+    )
+    if auth is None:
+        raise Http404
+    return auth
+
+
+@never_cache
+@require_GET
+@patients_only
+def sharing_detail(request: HttpRequest, authorization_id: Any) -> HttpResponse:
+    return _detail_page(request, _authorization_for(_user(request), authorization_id))
+
+
+def _detail_page(
+    request: HttpRequest, auth: Authorization, form: RevokeForm | None = None, status: int = 200
+) -> HttpResponse:
+    user = _user(request)
+    disclosures = list(
+        policies.disclosures_visible_to(user)
+        .filter(authorization__lineage=auth.lineage)
+        .select_related("data_key")
+        .order_by("-disclosed_at")
+    )
+    current = auth
+    if auth.superseded_at is not None:
+        current = (
+            policies.authorizations_visible_to(user)
+            .filter(lineage=auth.lineage, superseded_at__isnull=True)
+            .first()
+        ) or auth
+    event_record(
+        action=ConsentAction.AUTHORIZATION_VIEWED,
+        target=auth,
+        patient_id=auth.patient_id,
+        details={"version": auth.version},
+    )
+    described = _describe(auth)
+    return render(
+        request,
+        "portal/sharing_detail.html",
+        {
+            **described,
+            "current": current,
+            "disclosures": [
+                {"entry": d, "purpose": _labels([d.purpose], Purpose)[0]} for d in disclosures
+            ],
+            "can_revoke": described["status"]
+            in (AuthorizationStatus.ACTIVE, AuthorizationStatus.EXPIRED),
+            "form": form or RevokeForm(),
+            "area": "portal",
+        },
+        status=status,
+    )
+
+
+@require_POST
+@patients_only
+def sharing_revoke(request: HttpRequest, authorization_id: Any) -> HttpResponse:
+    user = _user(request)
+    auth = _authorization_for(user, authorization_id)
+    form = RevokeForm(request.POST)
+    if not form.is_valid():
+        return _detail_page(request, auth, form, status=400)
+    try:
+        revoked = services.authorization_revoke(
+            actor=user, authorization=auth, source=RevocationSource.PORTAL
+        )
+    except ConsentError as error:
+        flash.error(request, error.message)
+    else:
+        assert revoked.revoked_at is not None
+        moment = date_format(timezone.localtime(revoked.revoked_at), "j F Y, H:i")
+        flash.success(
+            request,
+            f"Revoked from {moment}; disclosures already made stay on record.",
+        )
+    return redirect("portal:sharing_detail", authorization_id=auth.pk)
+
+
+@never_cache
+@require_GET
+@patients_only
+def accounting(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    page = Paginator(
+        selectors.accounting_of(user).select_related("data_key"), ACCOUNTING_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    rows = [
+        {
+            "entry": entry,
+            "purpose": _labels([entry.purpose], Purpose)[0],
+            "categories": _labels(list(entry.categories), RecordCategory),
+        }
+        for entry in page.object_list
+    ]
+    event_record(
+        action=ConsentAction.ACCOUNTING_VIEWED,
+        patient_id=user.pk,
+        details={"page": page.number, "entries": len(rows)},
+    )
+    return render(
+        request,
+        "portal/accounting.html",
+        {
+            "page": page,
+            "rows": rows,
+            "years": selectors.ACCOUNTING_YEARS,
+            "area": "portal",
+        },
+    )
+
+
+# --- preferences ---------------------------------------------------------------------------
+
+
+def _preferences_page(
+    request: HttpRequest,
+    *,
+    form: PreferencesForm | None = None,
+    waiver_form: WaiverForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user = _user(request)
+    prefs = selectors.preferences_of(user)
+    if form is None:
+        form = PreferencesForm(
+            initial={
+                "postal_only": prefs.postal_only if prefs else False,
+                "postal_address": prefs.postal_address if prefs else "",
+            }
+        )
+    waiver = selectors.waiver_in_force(user)
+    statement = selectors.statement_current() if waiver is None else None
+    if waiver_form is None and statement is not None:
+        waiver_form = WaiverForm(initial={"statement_id": statement.pk})
+    return render(
+        request,
+        "portal/preferences.html",
+        {
+            "form": form,
+            "postal_only": bool(prefs and prefs.postal_only),
+            "waiver": waiver,
+            "statement": statement,
+            "waiver_form": waiver_form,
+            "area": "portal",
+        },
+        status=status,
+    )
+
+
+@sensitive_post_parameters("postal_address")
+@never_cache
+@require_http_methods(["GET", "POST"])
+@patients_only
+def preferences(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _preferences_page(request)
+    user = _user(request)
+    form = PreferencesForm(request.POST)
+    if form.is_valid():
+        try:
+            services.preferences_update(
+                actor=user,
+                patient=user,
+                postal_only=form.cleaned_data["postal_only"],
+                postal_address=form.cleaned_data["postal_address"],
+            )
+        except ConsentError as error:
+            form.add_error("postal_address", error.message)
+        else:
+            flash.success(
+                request,
+                "Saved. We will send you letters by post."
+                if form.cleaned_data["postal_only"]
+                else "Saved. We will e-mail you when a message is waiting.",
+            )
+            return redirect("portal:preferences")
+    return _preferences_page(request, form=form, status=400)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@patients_only
+@fresh_otp_required
+def waiver_accept(request: HttpRequest) -> HttpResponse:
+    # GET only happens after the fresh second factor sent the patient back here.
+    if request.method != "POST":
+        return redirect(reverse("portal:preferences") + "#email-waiver")
+    user = _user(request)
+    form = WaiverForm(request.POST)
+    if not form.is_valid():
+        return _preferences_page(request, waiver_form=form, status=400)
+    shown = WaiverStatement.objects.filter(pk=form.cleaned_data["statement_id"]).first()
+    try:
+        if shown is None:
+            raise ConsentError("stale_statement", "The risk statement has changed.")
+        waiver = services.waiver_accept(
+            actor=user, patient=user, statement=shown, method=WaiverMethod.PORTAL
+        )
+    except ConsentError as error:
+        if error.code != "stale_statement":
+            raise
+        flash.error(
+            request,
+            "The risk statement changed since you opened this page. Nothing was recorded: "
+            "please read the new version below before you choose.",
+        )
+        return redirect(reverse("portal:preferences") + "#email-waiver")
+    flash.success(
+        request,
+        f"Recorded: you read risk statement version {waiver.statement.version} and chose "
+        "ordinary e-mail. The portal stays the default until sending by e-mail is in use.",
+    )
+    return redirect("portal:preferences")
+
+
+@require_POST
+@patients_only
+def waiver_revoke(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if services.waiver_revoke(actor=user, patient=user) is not None:
+        flash.success(request, "Stopped: we will not send you anything by ordinary e-mail.")
+    return redirect("portal:preferences")

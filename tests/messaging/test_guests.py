@@ -1,0 +1,395 @@
+"""Guest pickup at the service level: the decision gates the send, the link binds one
+browser, codes lock after five wrong tries, and recall or revocation end access at once."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from consent import services as consent_services
+from consent.decision import REASON_TEXT
+from consent.models import Disclosure, Purpose, RecordCategory
+from encryption.models import EncryptedFile
+from encryption.uploads import attachment_check
+from messaging import guests
+from messaging.errors import MessagingError
+from messaging.models import GuestPackage
+from tests.conftest import body_text
+from tests.consent.factories import RECIPIENT_EMAIL, authorization_signed
+from tests.messaging.factories import PDF_BYTES
+
+pytestmark = pytest.mark.django_db
+
+SUBJECT = "Thyroid panel for your referral"
+BODY = "TSH came back at 7.2; please see the attached report."
+LINK = re.compile(r"https?://\S+/portal/pickup/([^/\s]+)/")
+CODE = re.compile(r"\b(\d{6})\b")
+
+
+def package_send(personas: Any, **overrides: Any) -> GuestPackage:
+    values: dict[str, Any] = {
+        "actor": personas.clinician,
+        "patient": personas.patient,
+        "recipient_email": RECIPIENT_EMAIL,
+        "recipient_name": "Dr. Ana Rivera",
+        "purpose": Purpose.CONTINUITY_OF_CARE,
+        "categories": [RecordCategory.LAB_RESULTS],
+        "subject": SUBJECT,
+        "body": BODY,
+        "attachments": [attachment_check(name="thyroid.pdf", data=PDF_BYTES)],
+        "send_key": uuid.uuid4(),
+    }
+    values.update(overrides)
+    return guests.guest_package_send(**values)
+
+
+def package_sent_with_link(personas: Any, smtp_server: Any, on_commit: Any, **kw: Any) -> str:
+    """Send (the link e-mail goes out after commit, eagerly) and return the link's token."""
+    with on_commit(execute=True):
+        package_send(personas, **kw)
+    match = LINK.search(body_text(smtp_server.messages[-1]))
+    assert match is not None
+    return match.group(1)
+
+
+def code_requested(package: GuestPackage, smtp_server: Any, on_commit: Any) -> str:
+    with on_commit(execute=True):
+        guests.guest_code_request(package=package)
+    match = CODE.search(body_text(smtp_server.messages[-1]))
+    assert match is not None
+    return match.group(1)
+
+
+@pytest.fixture
+def authorized(personas: Any) -> Any:
+    return authorization_signed(patient=personas.patient)
+
+
+class TestSendRefused:
+    def test_without_an_authorization_nothing_is_stored_or_sent(
+        self, personas: Any, smtp_server: Any, django_capture_on_commit_callbacks: Any
+    ) -> None:
+        with (
+            django_capture_on_commit_callbacks(execute=True),
+            pytest.raises(guests.GuestSendRefused) as refused,
+        ):
+            package_send(personas)
+        assert refused.value.decision.reasons == ("none",)
+        assert REASON_TEXT["none"] in refused.value.message
+        assert not GuestPackage.objects.exists() and not EncryptedFile.objects.exists()
+        assert not Disclosure.objects.exists() and smtp_server.messages == []
+
+    def test_a_refusal_is_audited_with_its_reasons(self, personas: Any) -> None:
+        with pytest.raises(guests.GuestSendRefused):
+            package_send(personas)
+        event = AuditEvent.objects.get(action="consent.disclosure_refused")
+        assert event.details == {"reasons": ["none"], "channel": "guest_package"}
+        assert event.patient_id == personas.patient.pk
+        assert event.actor_id == personas.clinician.pk
+
+    def test_another_recipient_is_refused(self, personas: Any, authorized: Any) -> None:
+        with pytest.raises(guests.GuestSendRefused) as refused:
+            package_send(personas, recipient_email="someone.else@elsewhere.test")
+        assert refused.value.decision.reasons == ("recipient",)
+        assert not GuestPackage.objects.exists()
+
+    def test_another_purpose_is_refused(self, personas: Any, authorized: Any) -> None:
+        with pytest.raises(guests.GuestSendRefused) as refused:
+            package_send(personas, purpose=Purpose.LEGAL)
+        assert refused.value.decision.reasons == ("purpose",)
+
+    def test_information_the_authorization_does_not_cover_is_refused(
+        self, personas: Any, authorized: Any
+    ) -> None:
+        with pytest.raises(guests.GuestSendRefused) as refused:
+            package_send(personas, categories=[RecordCategory.BILLING])
+        assert refused.value.decision.reasons == ("scope",)
+
+    def test_a_patient_outside_the_senders_care_team_is_refused(self, personas: Any) -> None:
+        authorization_signed(patient=personas.other_patient)
+        with pytest.raises(MessagingError) as refused:
+            package_send(personas, patient=personas.other_patient)
+        assert refused.value.code == "not_on_care_team"
+
+
+class TestSend:
+    def test_a_send_is_one_disclosure_relying_on_the_authorization(
+        self, personas: Any, authorized: Any
+    ) -> None:
+        package = package_send(personas)
+        disclosure = Disclosure.objects.get()
+        assert package.disclosure_id == disclosure.pk
+        assert disclosure.authorization_id == authorized.pk
+        assert disclosure.recipient_address == RECIPIENT_EMAIL
+        assert disclosure.purpose == Purpose.CONTINUITY_OF_CARE
+        assert disclosure.description == f"{SUBJECT}, with 1 attachment"
+        assert (disclosure.source_type, disclosure.source_id) == (
+            "messaging.guestpackage",
+            str(package.pk),
+        )
+
+    def test_the_package_expires_after_fourteen_days(self, personas: Any, authorized: Any) -> None:
+        package = package_send(personas)
+        assert package.expires_at - package.created_at == timedelta(days=14)
+
+    def test_the_same_send_key_sends_once(
+        self,
+        personas: Any,
+        authorized: Any,
+        smtp_server: Any,
+        django_capture_on_commit_callbacks: Any,
+    ) -> None:
+        key = uuid.uuid4()
+        with django_capture_on_commit_callbacks(execute=True):
+            first = package_send(personas, send_key=key)
+            again = package_send(personas, send_key=key)
+        assert again.pk == first.pk
+        assert Disclosure.objects.count() == 1 and len(smtp_server.messages) == 1
+        assert EncryptedFile.objects.count() == 1
+
+    def test_the_link_email_carries_no_health_information(
+        self,
+        personas: Any,
+        authorized: Any,
+        smtp_server: Any,
+        django_capture_on_commit_callbacks: Any,
+    ) -> None:
+        token = package_sent_with_link(personas, smtp_server, django_capture_on_commit_callbacks)
+        mail = smtp_server.messages[0]
+        text = (mail["Subject"] + body_text(mail)).lower()
+        assert mail["X-Envelope-To"] == RECIPIENT_EMAIL
+        for secret in ("thyroid", "tsh", "penelope", "quartermaine", "mrn-555001", "thyroid.pdf"):
+            assert secret not in text
+        assert "expires on" in text and "works once" in text and "code" in text
+        package = GuestPackage.objects.get()
+        assert package.link_sent_at is not None and token not in package.link_hash
+
+    def test_the_send_is_audited_without_the_recipient(
+        self, personas: Any, authorized: Any
+    ) -> None:
+        package = package_send(personas)
+        event = AuditEvent.objects.get(action="messaging.guest_package_sent")
+        assert event.target_id == str(package.pk) and event.patient_id == personas.patient.pk
+        assert "rivera" not in str(event.details).lower()
+
+    def test_an_unsent_link_is_sent_by_the_sweep(
+        self, personas: Any, authorized: Any, smtp_server: Any
+    ) -> None:
+        from messaging.tasks import deliveries_sweep
+
+        package_send(personas)  # the on-commit prompt is lost, as in a broker outage
+        assert smtp_server.messages == []
+        with time_machine.travel(timezone.now() + timedelta(minutes=3)):
+            deliveries_sweep()
+        assert [m["X-Envelope-To"] for m in smtp_server.messages] == [RECIPIENT_EMAIL]
+        assert GuestPackage.objects.get().link_sent_at is not None
+
+
+class TestLink:
+    def test_the_first_open_binds_the_browser_which_may_reopen(
+        self,
+        personas: Any,
+        authorized: Any,
+        smtp_server: Any,
+        django_capture_on_commit_callbacks: Any,
+    ) -> None:
+        token = package_sent_with_link(personas, smtp_server, django_capture_on_commit_callbacks)
+        first = guests.guest_link_open(token=token, browser_key="browser-one")
+        again = guests.guest_link_open(token=token, browser_key="browser-one")
+        assert first.pk == again.pk and again.link_opened_at == first.link_opened_at
+
+    def test_another_browser_finds_the_link_used(
+        self,
+        personas: Any,
+        authorized: Any,
+        smtp_server: Any,
+        django_capture_on_commit_callbacks: Any,
+    ) -> None:
+        token = package_sent_with_link(personas, smtp_server, django_capture_on_commit_callbacks)
+        guests.guest_link_open(token=token, browser_key="browser-one")
+        with pytest.raises(guests.GuestRefused) as refused:
+            guests.guest_link_open(token=token, browser_key="browser-two")
+        assert refused.value.code == "used" and refused.value.status == 410
+
+    def test_the_link_is_refused_once_the_package_expired(
+        self,
+        personas: Any,
+        authorized: Any,
+        smtp_server: Any,
+        django_capture_on_commit_callbacks: Any,
+    ) -> None:
+        token = package_sent_with_link(personas, smtp_server, django_capture_on_commit_callbacks)
+        with (
+            time_machine.travel(timezone.now() + timedelta(days=14, seconds=1)),
+            pytest.raises(guests.GuestRefused) as refused,
+        ):
+            guests.guest_link_open(token=token, browser_key="browser-one")
+        assert refused.value.code == "expired"
+
+    def test_an_altered_link_is_not_valid(
+        self,
+        personas: Any,
+        authorized: Any,
+        smtp_server: Any,
+        django_capture_on_commit_callbacks: Any,
+    ) -> None:
+        token = package_sent_with_link(personas, smtp_server, django_capture_on_commit_callbacks)
+        with pytest.raises(guests.GuestRefused) as refused:
+            guests.guest_link_open(token=token[:-2] + "xx", browser_key="browser-one")
+        assert refused.value.code == "invalid" and refused.value.status == 404
+
+    def test_a_refused_open_is_audited_in_the_patients_log(
+        self,
+        personas: Any,
+        authorized: Any,
+        smtp_server: Any,
+        django_capture_on_commit_callbacks: Any,
+    ) -> None:
+        token = package_sent_with_link(personas, smtp_server, django_capture_on_commit_callbacks)
+        guests.guest_link_open(token=token, browser_key="browser-one")
+        with pytest.raises(guests.GuestRefused):
+            guests.guest_link_open(token=token, browser_key="browser-two")
+        event = AuditEvent.objects.get(action="messaging.guest_link_refused")
+        assert event.patient_id == personas.patient.pk
+        assert event.details == {"reason": "used", "step": "link"}
+
+
+@pytest.fixture
+def opened(
+    personas: Any, authorized: Any, smtp_server: Any, django_capture_on_commit_callbacks: Any
+) -> GuestPackage:
+    token = package_sent_with_link(personas, smtp_server, django_capture_on_commit_callbacks)
+    return guests.guest_link_open(token=token, browser_key="browser-one")
+
+
+def verified(package: GuestPackage, smtp_server: Any, on_commit: Any) -> dict[str, Any]:
+    session: dict[str, Any] = {}
+    guests.guest_session_bind(session, package)
+    code = code_requested(package, smtp_server, on_commit)
+    guests.guest_code_verify(session=session, package=package, code=code)
+    return session
+
+
+class TestCode:
+    def test_the_code_goes_to_the_recipient_and_is_stored_only_hashed(
+        self, opened: GuestPackage, smtp_server: Any, django_capture_on_commit_callbacks: Any
+    ) -> None:
+        code = code_requested(opened, smtp_server, django_capture_on_commit_callbacks)
+        opened.refresh_from_db()
+        assert smtp_server.messages[-1]["X-Envelope-To"] == RECIPIENT_EMAIL
+        assert code not in opened.code_hash and len(opened.code_hash) == 64
+
+    def test_the_right_code_opens_the_package_in_this_session_only(
+        self, opened: GuestPackage, smtp_server: Any, django_capture_on_commit_callbacks: Any
+    ) -> None:
+        session = verified(opened, smtp_server, django_capture_on_commit_callbacks)
+        found = guests.guest_package_for(session=session, browser_key="browser-one")
+        assert found.pk == opened.pk and found.verified_at is not None
+        with pytest.raises(MessagingError) as refused:
+            guests.guest_package_for(
+                session={guests.SESSION_PACKAGE: str(opened.pk)}, browser_key="browser-one"
+            )
+        assert refused.value.code == "unverified"
+
+    def test_five_wrong_codes_lock_the_link_for_good(
+        self, opened: GuestPackage, smtp_server: Any, django_capture_on_commit_callbacks: Any
+    ) -> None:
+        code = code_requested(opened, smtp_server, django_capture_on_commit_callbacks)
+        wrong = "000000" if code != "000000" else "111111"
+        for _ in range(4):
+            with pytest.raises(guests.GuestCodeRefused):
+                guests.guest_code_verify(session={}, package=opened, code=wrong)
+        with pytest.raises(guests.GuestRefused) as fifth:
+            guests.guest_code_verify(session={}, package=opened, code=wrong)
+        with pytest.raises(guests.GuestRefused) as sixth:
+            guests.guest_code_verify(session={}, package=opened, code=code)
+        assert fifth.value.code == sixth.value.code == "locked"
+        assert AuditEvent.objects.filter(action="messaging.guest_locked").count() == 1
+
+    def test_wrong_codes_count_across_new_codes(
+        self, opened: GuestPackage, smtp_server: Any, django_capture_on_commit_callbacks: Any
+    ) -> None:
+        code_requested(opened, smtp_server, django_capture_on_commit_callbacks)
+        for _ in range(3):
+            with pytest.raises(guests.GuestCodeRefused):
+                guests.guest_code_verify(session={}, package=opened, code="000000")
+        with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+            code_requested(opened, smtp_server, django_capture_on_commit_callbacks)
+            with pytest.raises(guests.GuestCodeRefused) as fourth:
+                guests.guest_code_verify(session={}, package=opened, code="000000")
+        assert fourth.value.attempts_left == 1
+
+    def test_a_code_expires_after_ten_minutes(
+        self, opened: GuestPackage, smtp_server: Any, django_capture_on_commit_callbacks: Any
+    ) -> None:
+        code = code_requested(opened, smtp_server, django_capture_on_commit_callbacks)
+        with (
+            time_machine.travel(timezone.now() + timedelta(minutes=10, seconds=1)),
+            pytest.raises(guests.GuestCodeRefused) as refused,
+        ):
+            guests.guest_code_verify(session={}, package=opened, code=code)
+        assert refused.value.code == "code_expired"
+
+    def test_a_code_works_once(
+        self, opened: GuestPackage, smtp_server: Any, django_capture_on_commit_callbacks: Any
+    ) -> None:
+        code = code_requested(opened, smtp_server, django_capture_on_commit_callbacks)
+        guests.guest_code_verify(session={}, package=opened, code=code)
+        with pytest.raises(guests.GuestCodeRefused):
+            guests.guest_code_verify(session={}, package=opened, code=code)
+
+    def test_a_code_is_sent_at_most_once_a_minute(
+        self, opened: GuestPackage, smtp_server: Any, django_capture_on_commit_callbacks: Any
+    ) -> None:
+        code_requested(opened, smtp_server, django_capture_on_commit_callbacks)
+        with pytest.raises(MessagingError) as refused:
+            guests.guest_code_request(package=opened)
+        assert refused.value.code == "too_soon"
+        assert len(smtp_server.messages) == 2  # the link, one code
+
+
+class TestAccessEnds:
+    def test_a_recall_ends_access_of_a_verified_session(
+        self,
+        personas: Any,
+        opened: GuestPackage,
+        smtp_server: Any,
+        django_capture_on_commit_callbacks: Any,
+    ) -> None:
+        session = verified(opened, smtp_server, django_capture_on_commit_callbacks)
+        guests.guest_package_recall(actor=personas.clinician, package=opened)
+        with pytest.raises(guests.GuestRefused) as refused:
+            guests.guest_package_for(session=session, browser_key="browser-one")
+        assert refused.value.code == "recalled"
+
+    def test_a_revocation_ends_access_of_a_verified_session(
+        self,
+        personas: Any,
+        authorized: Any,
+        opened: GuestPackage,
+        smtp_server: Any,
+        django_capture_on_commit_callbacks: Any,
+    ) -> None:
+        session = verified(opened, smtp_server, django_capture_on_commit_callbacks)
+        consent_services.authorization_revoke(
+            actor=personas.patient, authorization=authorized, source="portal"
+        )
+        with pytest.raises(guests.GuestRefused) as refused:
+            guests.guest_package_for(session=session, browser_key="browser-one")
+        assert refused.value.code == "revoked"
+
+    def test_only_the_sender_or_the_privacy_officer_may_recall(
+        self, personas: Any, opened: GuestPackage
+    ) -> None:
+        with pytest.raises(MessagingError):
+            guests.guest_package_recall(actor=personas.records_clerk, package=opened)
+        guests.guest_package_recall(actor=personas.privacy_officer, package=opened)
+        opened.refresh_from_db()
+        assert opened.recalled_by_id == personas.privacy_officer.pk
