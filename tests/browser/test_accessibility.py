@@ -17,6 +17,7 @@ import pytest
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.models import Role, User
 from accounts.services import patient_enroll
 from tests.accounts.helpers import totp_now
 from tests.browser.axe import axe_context, axe_core_path, axe_violations, missing_references
@@ -99,7 +100,13 @@ def _overflow(page: Any, found: Findings, label: str) -> None:
 
 def _patient_pages(patient: Any, clinician: Any) -> dict[str, str]:
     """Every page of a signed-in patient, with a thread that has a message and a file."""
+    from consent.services import waiver_statement_publish
+    from tests.consent.factories import authorization_signed
+
     message = message_sent(author=clinician, patient=patient, subject="Your blood test results")
+    authorization = authorization_signed(patient=patient)
+    officer = User.objects.get(role=Role.PRIVACY_OFFICER)
+    waiver_statement_publish(actor=officer, text="Ordinary e-mail is not encrypted.")
     return {
         "home": reverse("accounts:home"),
         "inbox": reverse("portal:inbox"),
@@ -110,6 +117,11 @@ def _patient_pages(patient: Any, clinician: Any) -> dict[str, str]:
         "email_change": reverse("accounts:email_change"),
         "passkey_add": reverse("accounts:passkey_add"),
         "mfa_enroll": reverse("accounts:mfa_enroll"),
+        "sharing": reverse("portal:sharing"),
+        "sharing_new": reverse("portal:sharing_new"),
+        "sharing_detail": reverse("portal:sharing_detail", args=[authorization.pk]),
+        "accounting": reverse("portal:accounting"),
+        "preferences": reverse("portal:preferences"),
         "404": reverse("portal:thread", args=["no-such-thread"]),
     }
 
@@ -199,6 +211,41 @@ class TestAxeFindsNoSeriousViolations:
         # The idle warning, as static/js/idle-warning.js shows it a minute before sign-out.
         page.evaluate("() => { document.getElementById('idle-warning').hidden = false; }")
         _audit(page, found, "idle warning")
+        assert not found, _report(found)
+
+    def test_on_the_guest_pickup_pages(
+        self, open_page: Any, personas: Any, smtp_server: Any, settings: Any
+    ) -> None:
+        from tests.consent.factories import authorization_signed
+        from tests.messaging.test_guests import package_send
+
+        settings.CELERY_TASK_ALWAYS_EAGER = True
+        authorization_signed(patient=personas.patient)
+        package_send(personas)
+        from messaging.guests import guest_link_deliver
+        from messaging.models import GuestPackage
+
+        guest_link_deliver(package_id=str(GuestPackage.objects.get().pk))
+        link = re.search(r"http://\S+/portal/pickup/\S+/", body_text(smtp_server.messages[-1]))
+        assert link
+        page = open_page(axe=True)
+        found: Findings = {}
+        page.goto(link.group(0))
+        _audit(page, found, "guest_open")
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_role("button", name="Send me a code").wait_for()
+        _audit(page, found, "guest_code")
+        page.get_by_role("button", name="Send me a code").click()
+        code = re.search(r"\b(\d{6})\b", body_text(smtp_server.messages[-1]))
+        assert code
+        page.get_by_label("One-time code").fill("000000" if code.group(1) != "000000" else "111111")
+        page.get_by_role("button", name="Open the information").click()
+        page.locator(".field-error, .error-summary").first.wait_for()
+        _audit(page, found, "guest_code with an error")
+        page.get_by_label("One-time code").fill(code.group(1))
+        page.get_by_role("button", name="Open the information").click()
+        page.get_by_role("link", name="thyroid.pdf").wait_for()
+        _audit(page, found, "guest_package")
         assert not found, _report(found)
 
 
