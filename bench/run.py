@@ -19,6 +19,8 @@ BENCHES = [
     "bench/encryption_bench.py",
     "bench/messaging_bench.py",
     "bench/portal_bench.py",
+    "bench/records_package.py",
+    "bench/records_queue.py",
 ]
 
 

@@ -8,9 +8,12 @@ Every variable is documented in ``.env.example``.
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from celery.schedules import crontab
 
 from messaging.dlp import rules_parse as dlp_rules_parse
 from support.env import ConfigError, Env, parse_database_url
@@ -156,10 +159,32 @@ UPLOAD_VIEWS = frozenset(
         "portal:reply",
         "consent:paper_record",
         "consent:correct",
+        "records:documents",
     }
 )
 DATA_UPLOAD_MAX_NUMBER_FILES = 20
 MEDIA_ROOT = Path(env.string("MEDIA_ROOT") or str(BASE_DIR / "var" / "media"))
+
+# Record packages (records/): page size of the cover and image pages, and the PAdES
+# signing certificate and key (PEM or DER files; the key may be encrypted with
+# RECORDS_SIGNING_KEY_PASSWORD). Demo and tests use a self-signed certificate that
+# `manage.py records_demo_certificate` makes under var/records-signing/; never production.
+RECORDS_PAGE_SIZE = env.choice("RECORDS_PAGE_SIZE", ("letter", "A4"), "letter")
+RECORDS_DEMO_SIGNING_DIR = BASE_DIR / "var" / "records-signing"
+if PRODUCTION:
+    for _name in ("RECORDS_SIGNING_CERT_FILE", "RECORDS_SIGNING_KEY_FILE"):
+        if env.raw(_name) is None:
+            raise ConfigError(
+                f"{_name} must be set in production (the organisation's document-signing "
+                "certificate and its private key, for record packages)"
+            )
+RECORDS_SIGNING_CERT_FILE = env.string("RECORDS_SIGNING_CERT_FILE") or str(
+    RECORDS_DEMO_SIGNING_DIR / "demo-cert.pem"
+)
+RECORDS_SIGNING_KEY_FILE = env.string("RECORDS_SIGNING_KEY_FILE") or str(
+    RECORDS_DEMO_SIGNING_DIR / "demo-key.pem"
+)
+RECORDS_SIGNING_KEY_PASSWORD = env.secret("RECORDS_SIGNING_KEY_PASSWORD") or ""
 
 
 # ---------------------------------------------------------------------------------------
@@ -183,6 +208,7 @@ INSTALLED_APPS = [
     "accounts.apps.AccountsConfig",
     "consent.apps.ConsentConfig",
     "messaging.apps.MessagingConfig",
+    "records.apps.RecordsConfig",
     "portal.apps.PortalConfig",
 ]
 if APP_MODE == "test":
@@ -251,7 +277,22 @@ LOGIN_URL = "accounts:sign_in"
 LOGIN_REDIRECT_URL = "accounts:home"
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# 45 CFR 164.524(d)(2)(iii): denial letters name a contact: a name or title, and a phone
+# number. Production must say who; the demo's number is a placeholder.
+RECORDS_PRIVACY_CONTACT = env.string("RECORDS_PRIVACY_CONTACT") or (
+    "" if PRODUCTION else f"The Privacy Officer, {ORGANISATION_NAME}, (555) 010-0199"
+)
+if PRODUCTION and not RECORDS_PRIVACY_CONTACT:
+    raise ConfigError(
+        "RECORDS_PRIVACY_CONTACT must be set in production: the title or name and the phone "
+        "number that denial letters give for complaints (45 CFR 164.524(d)(2)(iii))"
+    )
+# Deadlines (record requests, authorization expiry) fall at midnight in this zone.
+TIME_ZONE = env.string("TIME_ZONE") or "UTC"
+try:
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise ConfigError(f"TIME_ZONE={TIME_ZONE!r} is not a known IANA time zone") from None
 USE_I18N = True
 USE_TZ = True
 
@@ -390,7 +431,14 @@ CELERY_BEAT_SCHEDULE = {
     "audit-seal": {"task": "audit.tasks.seal_events", "schedule": 10.0},
     "invitations-sweep": {"task": "accounts.tasks.invitations_sweep", "schedule": 120.0},
     "deliveries-sweep": {"task": "messaging.tasks.deliveries_sweep", "schedule": 60.0},
+    # Daily, early in the organisation's working day; running it again alerts nobody twice.
+    "record-deadline-alerts": {
+        "task": "records.tasks.deadline_alerts",
+        "schedule": crontab(hour=7, minute=0),
+    },
+    "record-builds-sweep": {"task": "records.tasks.builds_sweep", "schedule": 120.0},
 }
+CELERY_TIMEZONE = TIME_ZONE
 
 # django-otp and passkeys.
 OTP_TOTP_ISSUER = ORGANISATION_NAME
@@ -407,7 +455,14 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "INFO"},
     # Request bodies and form data never reach the log: 4xx lines carry only the path.
-    "loggers": {"django.request": {"level": "ERROR"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "axes": {"level": "WARNING"},
+        # PDF rendering: progress lines, and font-subsetting lines that list the glyphs a
+        # letter or record package uses (the letters of a patient's name).
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 OTP_WEBAUTHN_HELPER_CLASS = "accounts.webauthn.StrictWebAuthnHelper"

@@ -10,6 +10,7 @@ urlpatterns = [
     path("messages/", include("messaging.urls")),
     path("consent/", include("consent.urls")),
     path("portal/", include("portal.urls")),
+    path("records/", include("records.urls")),
     path("admin/", admin.site.urls),
     path("healthz", accounts_views.healthz, name="healthz"),
 ]

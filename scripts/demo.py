@@ -51,6 +51,8 @@ def main() -> int:
     subprocess.run([*manage, "seed_demo"], env=env, check=True)
     subprocess.run([*manage, "seed_demo_messages"], env=env, check=True)
     subprocess.run([*manage, "seed_demo_consent"], env=env, check=True)
+    # The self-signed certificate that signs record packages in the demo (once, var/).
+    subprocess.run([*manage, "records_demo_certificate"], env=env, check=True)
     print("\nServing http://localhost:8000  (Ctrl-C to stop)\n", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         subprocess.run([*manage, "runserver", "localhost:8000"], env=env, check=False)

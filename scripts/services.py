@@ -3,9 +3,10 @@
 Order of preference, as the README says: an explicit ``DATABASE_URL`` / ``REDIS_URL``;
 else PostgreSQL on 127.0.0.1:5432 / Redis on 127.0.0.1:6379 if they answer; else the
 embedded PostgreSQL (pgserver, data under var/) and Debian's redis-server started on a
-free port. Debian's chromium is installed when /usr/bin/chromium is missing, and
-axe-core (the accessibility tests' checker) from npm under var/node. With ``CI=true`` a
-service that cannot be had is a failure, never a skip.
+free port. Debian's chromium is installed when /usr/bin/chromium is missing, poppler's
+pdfsig (poppler-utils) when /usr/bin/pdfsig is, and axe-core (the accessibility tests'
+checker) from npm under var/node. With ``CI=true`` a service that cannot be had is a
+failure, never a skip.
 """
 
 from __future__ import annotations
@@ -157,6 +158,14 @@ def pdf_libraries() -> bool:
     return not missing or apt_install(*missing, "fonts-dejavu-core")
 
 
+# poppler's pdfsig: the record-package tests check our PAdES signatures with it too.
+PDFSIG = "/usr/bin/pdfsig"
+
+
+def pdfsig() -> bool:
+    return Path(PDFSIG).exists() or (apt_install("poppler-utils") and Path(PDFSIG).exists())
+
+
 def main() -> int:
     strict = os.environ.get("CI", "").lower() == "true"
     exports = {"DATABASE_URL": database_url()}
@@ -168,6 +177,8 @@ def main() -> int:
         missing.append("Redis")
     if not pdf_libraries():
         missing.append("Pango/HarfBuzz (PDF)")
+    if not pdfsig():
+        missing.append("pdfsig (poppler-utils)")
     browser = chromium()
     if browser:
         exports["CHROMIUM_PATH"] = browser

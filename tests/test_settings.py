@@ -21,6 +21,10 @@ GOOD = {
     "EMAIL_USE_TLS": "true",
     "PORTAL_BASE_URL": "https://portal.example.org",
     "WEBAUTHN_RP_ID": "portal.example.org",
+    # Start-up checks they are set; the files are read (and checked) at the first signature.
+    "RECORDS_SIGNING_CERT_FILE": "/run/secrets/records-signing-cert.pem",
+    "RECORDS_SIGNING_KEY_FILE": "/run/secrets/records-signing-key.pem",
+    "RECORDS_PRIVACY_CONTACT": "The Privacy Officer, (555) 010-0100",
 }
 
 
@@ -56,6 +60,7 @@ def test_production_starts_with_everything_set() -> None:
         "REDIS_URL",
         "PORTAL_BASE_URL",
         "WEBAUTHN_RP_ID",
+        "RECORDS_PRIVACY_CONTACT",
     ],
 )
 def test_production_refuses_to_start_without(missing: str) -> None:

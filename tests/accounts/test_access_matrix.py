@@ -19,6 +19,7 @@ ALL_ROLES = frozenset({"patient", "clinician", "records_clerk", "privacy_officer
 STAFF = frozenset({"clinician", "records_clerk", "privacy_officer"})
 OFFICER = frozenset({"privacy_officer"})
 PATIENT = frozenset({"patient"})
+RECORDS = frozenset({"records_clerk", "privacy_officer"})
 # A thread a clinician started for their patient: not the records clerk's to read.
 THREAD_READERS = frozenset({"clinician", "privacy_officer"})
 
@@ -231,6 +232,98 @@ ROUTES: dict[str, Route] = {
     "consent:scan": Route(SIGNED_IN, STAFF, kwargs=lambda p: {"authorization_id": on_paper(p).pk}),
     "consent:fhir": Route(SIGNED_IN, STAFF, kwargs=lambda p: {"authorization_id": on_paper(p).pk}),
     "consent:waiver_statements": Route(SIGNED_IN, OFFICER, methods=("GET", "POST")),
+    # Record requests: the clerk's queue and steps; the patient's own requests.
+    "records:queue": Route(SIGNED_IN, RECORDS),
+    "records:alerts_read": Route(SIGNED_IN, RECORDS, methods=("POST",), ok_status=(302,)),
+    "records:new": Route(SIGNED_IN, RECORDS, methods=("GET", "POST")),
+    "records:new_for": Route(
+        SIGNED_IN, RECORDS, methods=("GET", "POST"), kwargs=lambda p: {"patient_id": p.patient.pk}
+    ),
+    "records:request": Route(SIGNED_IN, RECORDS, kwargs=lambda p: record_request_kwargs(p)),
+    "records:verify": Route(
+        SIGNED_IN,
+        RECORDS,
+        methods=("POST",),
+        kwargs=lambda p: record_request_kwargs(p),
+        ok_status=(400,),
+    ),
+    "records:assign": Route(
+        SIGNED_IN,
+        RECORDS,
+        methods=("POST",),
+        kwargs=lambda p: record_request_kwargs(p),
+        ok_status=(302,),
+    ),
+    "records:fee": Route(
+        SIGNED_IN,
+        RECORDS,
+        methods=("POST",),
+        kwargs=lambda p: record_request_kwargs(p),
+        ok_status=(400,),
+    ),
+    "records:extend": Route(
+        SIGNED_IN,
+        RECORDS,
+        methods=("POST",),
+        kwargs=lambda p: record_request_kwargs(p),
+        ok_status=(400,),
+    ),
+    "records:deny": Route(
+        SIGNED_IN,
+        RECORDS,
+        methods=("POST",),
+        kwargs=lambda p: record_request_kwargs(p),
+        ok_status=(400,),
+    ),
+    "records:withdraw": Route(
+        SIGNED_IN,
+        RECORDS,
+        methods=("POST",),
+        kwargs=lambda p: record_request_kwargs(p),
+        ok_status=(302,),
+    ),
+    "records:documents": Route(
+        SIGNED_IN,
+        RECORDS,
+        methods=("POST",),
+        kwargs=lambda p: record_request_kwargs(p),
+        ok_status=(400,),
+    ),
+    "records:document_remove": Route(
+        SIGNED_IN,
+        RECORDS,
+        methods=("POST",),
+        kwargs=lambda p: record_document(p),
+        ok_status=(302,),
+    ),
+    "records:build": Route(
+        SIGNED_IN,
+        RECORDS,
+        methods=("POST",),
+        kwargs=lambda p: record_request_kwargs(p),
+        ok_status=(400,),  # not verified yet
+    ),
+    "records:build_status": Route(SIGNED_IN, RECORDS, kwargs=lambda p: record_request_kwargs(p)),
+    "records:package": Route(
+        SIGNED_IN, RECORDS, kwargs=lambda p: record_request_kwargs(p), ok_status=(404,)
+    ),  # not built yet
+    "records:fulfil": Route(
+        SIGNED_IN,
+        RECORDS,
+        methods=("POST",),
+        kwargs=lambda p: record_request_kwargs(p),
+        ok_status=(400,),
+    ),
+    "portal:records": Route(SIGNED_IN, PATIENT),
+    "portal:records_new": Route(SIGNED_IN, PATIENT, methods=("GET", "POST")),
+    "portal:records_detail": Route(SIGNED_IN, PATIENT, kwargs=lambda p: record_request_kwargs(p)),
+    "portal:records_withdraw": Route(
+        SIGNED_IN,
+        PATIENT,
+        methods=("POST",),
+        kwargs=lambda p: record_request_kwargs(p),
+        ok_status=(302,),
+    ),
 }
 # The Django admin: every pattern is for OTP-verified privacy officers only.
 ADMIN_PREFIX = "admin:"
@@ -272,6 +365,27 @@ def guest_package(personas: Any) -> Any:
 
     authorization_signed(patient=personas.patient)
     return package_send(personas)
+
+
+def record_request_kwargs(personas: Any) -> dict[str, Any]:
+    from tests.records.factories import request_received
+
+    return {"request_id": request_received(patient=personas.patient).pk}
+
+
+def record_document(personas: Any) -> dict[str, Any]:
+    from encryption.uploads import attachment_check
+    from records.services import documents_add
+    from tests.messaging.factories import PDF_BYTES
+    from tests.records.factories import request_verified
+
+    request = request_verified(patient=personas.patient, clerk=personas.records_clerk)
+    (document,) = documents_add(
+        actor=personas.records_clerk,
+        request=request,
+        uploads=[attachment_check(name="notes.pdf", data=PDF_BYTES)],
+    )
+    return {"request_id": request.pk, "document_id": document.pk}
 
 
 def signed(personas: Any) -> Any:

@@ -1,0 +1,161 @@
+"""The patient's record requests: asking for a copy of their records, following the clock,
+reading the notices, withdrawing (45 CFR 164.524).
+
+Every read goes through ``records.selectors`` with the patient as the user, so another
+patient's request answers 404. A request made here arrives by the portal, and the
+patient's two-factor sign-in is what the clerk records as the identity check.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib import messages as flash
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.decorators import allowed_if
+from accounts.models import User
+from messaging import policies as messaging_policies
+from messaging.models import Message
+from records import deadlines, policies, selectors, services
+from records.errors import RecordsError
+from records.forms import SENSITIVE_FIELDS, RequestForm
+from records.models import ArrivedBy, RecordRequest
+from records.views import category_labels, clock, fee_text
+
+patients_only = allowed_if(lambda user: user.is_authenticated and user.is_patient)
+PAGE_SIZE = 20
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _threads_of(user: User, message_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """Portal thread of each message the patient may read: one query for the lot."""
+    if not message_ids:
+        return {}
+    visible = messaging_policies.threads_visible_to(user)
+    return dict(
+        Message.objects.filter(pk__in=message_ids, thread__in=visible).values_list(
+            "pk", "thread_id"
+        )
+    )
+
+
+@never_cache
+@require_GET
+@patients_only
+def records(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    page = Paginator(
+        policies.requests_visible_to(user).order_by("-received_at"), PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    requests = list(page.object_list)
+    threads = _threads_of(
+        user, [r.delivered_message_id for r in requests if r.delivered_message_id]
+    )
+    rows = [
+        {
+            "req": req,
+            "clock": clock(req),
+            "categories": category_labels(list(req.categories)),
+            "thread_id": threads.get(req.delivered_message_id)
+            if req.delivered_message_id
+            else None,
+        }
+        for req in requests
+    ]
+    services.patient_list_record(actor=user, shown=len(rows))
+    return render(
+        request, "records/portal_list.html", {"page": page, "rows": rows, "area": "portal"}
+    )
+
+
+@sensitive_post_parameters(*SENSITIVE_FIELDS)
+@never_cache
+@require_http_methods(["GET", "POST"])
+@patients_only
+def records_new(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = RequestForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                req = services.request_receive(
+                    actor=user, patient=user, spec=form.spec(), arrived_by=ArrivedBy.PORTAL
+                )
+            except RecordsError as error:
+                form.add_error(None, error.message)
+            else:
+                due = deadlines.due_day(req.due_at)
+                flash.success(
+                    request,
+                    f"We received your request. We will act on it by {due:%A %-d %B %Y}.",
+                )
+                return redirect("portal:records_detail", request_id=req.pk)
+        status = 400
+    return render(
+        request, "records/portal_new.html", {"form": form, "area": "portal"}, status=status
+    )
+
+
+def _detail_page(
+    request: HttpRequest, req: RecordRequest, *, error: str = "", status: int = 200
+) -> HttpResponse:
+    user = _user(request)
+    notices = list(req.notices.order_by("created_at"))
+    ids = [n.message_id for n in notices if n.message_id]
+    if req.delivered_message_id:
+        ids.append(req.delivered_message_id)
+    threads = _threads_of(user, ids)
+    return render(
+        request,
+        "records/portal_detail.html",
+        {
+            "req": req,
+            "clock": clock(req),
+            "categories": category_labels(list(req.categories)),
+            "notices": [
+                {"notice": n, "thread_id": threads.get(n.message_id) if n.message_id else None}
+                for n in notices
+            ],
+            "delivered_thread_id": threads.get(req.delivered_message_id)
+            if req.delivered_message_id
+            else None,
+            "fee": fee_text(req),
+            "error": error,
+            "area": "portal",
+        },
+        status=status,
+    )
+
+
+@never_cache
+@require_GET
+@patients_only
+def records_detail(request: HttpRequest, request_id: Any) -> HttpResponse:
+    user = _user(request)
+    req = selectors.request_for(user=user, request_id=request_id)
+    services.request_view_record(actor=user, request=req)
+    return _detail_page(request, req)
+
+
+@require_POST
+@patients_only
+def records_withdraw(request: HttpRequest, request_id: Any) -> HttpResponse:
+    user = _user(request)
+    req = selectors.request_for(user=user, request_id=request_id)
+    try:
+        services.request_withdraw(actor=user, request=req)
+    except RecordsError as error:
+        return _detail_page(request, req, error=error.message, status=400)
+    flash.success(request, "You withdrew your request. You can ask again at any time.")
+    return redirect("portal:records_detail", request_id=req.pk)

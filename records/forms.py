@@ -1,0 +1,264 @@
+"""Forms for record requests: the patient's and the clerk's request, and each clerk step.
+
+The forms check formats and say which field a problem belongs to; the rules of 45 CFR
+164.524 stay in ``records.services``, whose refusals the views show as they come.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from consent.models import RecordCategory
+from messaging.forms import MultipleFileField
+from records.models import ArrivedBy, DeliverTo, VerificationMethod
+from records.services import RequestSpec
+
+ASKER_SELF = "self"
+ASKER_REPRESENTATIVE = "representative"
+# What a requester writes about the records and the people named is PHI: kept out of
+# Django's error reports by ``sensitive_post_parameters``.
+SENSITIVE_FIELDS = (
+    "details",
+    "representative_name",
+    "representative_authority",
+    "third_party_name",
+    "third_party_email",
+    "third_party_address",
+)
+
+
+def _date_input() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class RequestForm(forms.Form):
+    """What the patient (or their representative) asks for, how, and to whom."""
+
+    categories = forms.MultipleChoiceField(
+        label="Which records",
+        choices=RecordCategory.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Tick at least one kind of record."},
+    )
+    records_from = forms.DateField(
+        label="Records from (optional)", required=False, widget=_date_input()
+    )
+    records_to = forms.DateField(
+        label="Records up to (optional)", required=False, widget=_date_input()
+    )
+    details = forms.CharField(
+        label="Anything else we should know (optional)",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example: “the X-ray report from my knee surgery”.",
+    )
+    deliver_to = forms.ChoiceField(
+        label="How you want the copy",
+        choices=DeliverTo.choices,
+        initial=DeliverTo.PORTAL,
+        widget=forms.RadioSelect,
+        help_text="A PDF in the portal is free and the quickest.",
+    )
+    third_party_name = forms.CharField(
+        label="Send it to (name)",
+        max_length=200,
+        required=False,
+        help_text="Only if you want the copy sent to someone else.",
+    )
+    third_party_email = forms.EmailField(
+        label="Their e-mail address", max_length=254, required=False
+    )
+    third_party_address = forms.CharField(
+        label="Their postal address (optional)",
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    asker = forms.ChoiceField(
+        label="Who is asking",
+        choices=[
+            (ASKER_SELF, "I am asking for myself"),
+            (ASKER_REPRESENTATIVE, "I am the patient's personal representative"),
+        ],
+        initial=ASKER_SELF,
+        widget=forms.RadioSelect,
+    )
+    representative_name = forms.CharField(
+        label="Representative's full name", max_length=200, required=False
+    )
+    representative_authority = forms.CharField(
+        label="Representative's authority",
+        max_length=500,
+        required=False,
+        help_text="For example: “parent of a minor” or “health care power of attorney”. "
+        "We check the documents before we release anything.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("records_from"), data.get("records_to")
+        if start and end and start > end:
+            self.add_error("records_to", "The end of the range must be after its start.")
+        if data.get("deliver_to") == DeliverTo.THIRD_PARTY:
+            # 45 CFR 164.524(c)(3)(ii): the direction names the recipient and where to send.
+            if not (data.get("third_party_name") or "").strip():
+                self.add_error("third_party_name", "Name the person to send the copy to.")
+            if not (data.get("third_party_email") or "").strip():
+                self.add_error("third_party_email", "Give their e-mail address.")
+        else:
+            data["third_party_name"] = data["third_party_email"] = ""
+            data["third_party_address"] = ""
+        if data.get("asker") == ASKER_REPRESENTATIVE:
+            if not (data.get("representative_name") or "").strip():
+                self.add_error("representative_name", "Give the representative's name.")
+            if not (data.get("representative_authority") or "").strip():
+                self.add_error(
+                    "representative_authority", "Describe the representative's authority."
+                )
+        else:
+            data["representative_name"] = data["representative_authority"] = ""
+        return data
+
+    def spec(self) -> RequestSpec:
+        data = self.cleaned_data
+        return RequestSpec(
+            categories=list(data["categories"]),
+            deliver_to=data["deliver_to"],
+            records_from=data.get("records_from"),
+            records_to=data.get("records_to"),
+            details=data.get("details") or "",
+            representative_name=data.get("representative_name") or "",
+            representative_authority=data.get("representative_authority") or "",
+            third_party_name=data.get("third_party_name") or "",
+            third_party_email=data.get("third_party_email") or "",
+            third_party_address=data.get("third_party_address") or "",
+        )
+
+
+class ClerkRequestForm(RequestForm):
+    """A request that came by letter, fax, phone or in person, as the clerk records it."""
+
+    arrived_by = forms.ChoiceField(
+        label="It arrived by",
+        choices=[(v, label) for v, label in ArrivedBy.choices if v != ArrivedBy.PORTAL],
+        widget=forms.RadioSelect,
+    )
+    received_at = forms.DateTimeField(
+        label="Received on",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="When it reached us: this starts the 30-day clock.",
+    )
+    field_order = ["arrived_by", "received_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["received_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
+        asker = self.fields["asker"]
+        assert isinstance(asker, forms.ChoiceField)
+        asker.choices = [
+            (ASKER_SELF, "The patient"),
+            (ASKER_REPRESENTATIVE, "A personal representative"),
+        ]
+        self.fields["deliver_to"].label = "Form and format wanted"
+
+    def clean_received_at(self) -> datetime:
+        received: datetime = self.cleaned_data["received_at"]
+        if received > timezone.now():
+            raise forms.ValidationError("The received time cannot be in the future.")
+        return received
+
+
+class VerifyForm(forms.Form):
+    """45 CFR 164.514(h): how the requester's identity and authority were checked."""
+
+    method = forms.ChoiceField(
+        label="How identity (and authority) were verified",
+        choices=VerificationMethod.choices,
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label="Note (optional)",
+        max_length=1000,
+        required=False,
+        help_text="For example, which document was checked. No numbers from it.",
+    )
+
+
+class AssignForm(forms.Form):
+    assignee = forms.TypedChoiceField(
+        label="Assign to", coerce=int, required=False, empty_value=None
+    )
+
+    def __init__(self, *args: Any, choices: list[tuple[Any, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["assignee"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [("", "Nobody"), *choices]
+
+
+class FeeForm(forms.Form):
+    """45 CFR 164.524(c)(4): a cost-based estimate, given before fulfilment."""
+
+    amount = forms.DecimalField(
+        label="Estimated fee (USD)",
+        min_value=Decimal("0"),
+        max_value=Decimal("100000"),
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "0.01"}),
+    )
+    basis = forms.CharField(
+        label="How it is worked out",
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Labour for copying, supplies, postage: no other costs may be charged.",
+    )
+
+    def cents(self) -> int:
+        return int(self.cleaned_data["amount"] * 100)
+
+
+class ExtendForm(forms.Form):
+    """45 CFR 164.524(b)(2)(ii): the reasons and the new date go to the patient in writing."""
+
+    reason = forms.CharField(
+        label="Why more time is needed",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The patient reads this in the notice.",
+    )
+    new_due_day = forms.DateField(label="New due date", widget=_date_input())
+
+
+class DenyForm(forms.Form):
+    """45 CFR 164.524(d)(2): the basis goes to the patient in a plain-language letter."""
+
+    basis = forms.CharField(
+        label="Basis for the denial",
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="In plain language: the patient reads this in the letter.",
+    )
+    partial = forms.BooleanField(
+        label="Deny only part of the request (the rest is still fulfilled)", required=False
+    )
+
+
+class DocumentsForm(forms.Form):
+    documents = MultipleFileField(
+        label="Source documents",
+        help_text="PDF, PNG or JPEG; several at once. They go into the package in this order.",
+        error_messages={"required": "Choose at least one file."},
+    )
+
+
+class FulfilForm(forms.Form):
+    printed = forms.BooleanField(
+        label="I have printed the package and it is ready to hand over or post",
+        required=False,
+    )

@@ -1,0 +1,575 @@
+"""The records clerk's screens: the queue, recording a request, and working one request.
+
+Every read goes through ``records.selectors`` with the user, so outside
+``policies.works_requests`` the pages do not exist (404) and a foreign or malformed
+request id is 404 too. Each step is a POST to its own URL that calls one service; a
+``RecordsError`` shows the request again with the rule it names (400) and the form as
+it was posted, so nothing typed is lost.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages as flash
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.decorators import allowed_if
+from accounts.models import User
+from audit.services import event_record
+from consent.models import RecordCategory
+from encryption.files import file_response
+from messaging import selectors as messaging_selectors
+from messaging.actions import MessagingAction
+from messaging.errors import MessagingError
+from messaging.forms import PatientSearchForm
+from messaging.guests import GuestSendRefused
+from messaging.views import checked_uploads
+from records import deadlines, policies, selectors, services
+from records.errors import RecordsError
+from records.forms import (
+    SENSITIVE_FIELDS,
+    AssignForm,
+    ClerkRequestForm,
+    DenyForm,
+    DocumentsForm,
+    ExtendForm,
+    FeeForm,
+    FulfilForm,
+    VerifyForm,
+)
+from records.models import (
+    BuildState,
+    DeliverTo,
+    RecordRequest,
+    RequestDocument,
+    RequestState,
+)
+
+clerks_only = allowed_if(policies.works_requests)
+PAGE_SIZE = 25
+BUILD_RUNNING = (BuildState.QUEUED, BuildState.BUILDING)
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+# --- how a clock reads ------------------------------------------------------------------------
+
+
+def days_left_label(days: int) -> str:
+    """How many days are left, as people say it: due today, 3 days left, 2 days overdue."""
+    if days == 0:
+        return "due today"
+    if days > 0:
+        return "1 day left" if days == 1 else f"{days} days left"
+    return "1 day overdue" if days == -1 else f"{-days} days overdue"
+
+
+def clock(req: RecordRequest) -> dict[str, Any]:
+    """What a page says about one request's deadline (local days, 45 CFR 164.524(b)(2))."""
+    days = deadlines.days_left(req.due_at)
+    closed = req.closed_at is not None
+    return {
+        "due_day": deadlines.due_day(req.due_at),
+        "original_due_day": deadlines.due_day(req.original_due_at),
+        "days_left": days,
+        "label": days_left_label(days),
+        "due_soon": req.is_open and 0 <= days <= selectors.DUE_SOON_DAYS,
+        "overdue": req.is_open and days < 0,
+        "on_time": closed and req.closed_at is not None and req.closed_at < req.due_at,
+        "closed": closed,
+    }
+
+
+def fee_text(req: RecordRequest) -> str:
+    """The fee estimate as people read it ("$12.50"), or "" when none was given."""
+    if req.fee_estimate_cents is None:
+        return ""
+    return f"${req.fee_estimate_cents // 100}.{req.fee_estimate_cents % 100:02d}"
+
+
+def category_labels(codes: list[str]) -> list[str]:
+    names = dict(RecordCategory.choices)
+    return [str(names.get(code, code)) for code in codes]
+
+
+def patient_name(patient: User) -> str:
+    profile = getattr(patient, "patient_profile", None)
+    return profile.legal_name if profile else patient.full_name
+
+
+def _queue_workers() -> list[tuple[int, str]]:
+    return list(
+        User.objects.filter(role__in=policies.QUEUE_ROLES, is_active=True)
+        .order_by("full_name")
+        .values_list("pk", "full_name")
+    )
+
+
+# --- the queue --------------------------------------------------------------------------------
+
+
+def _chart(weeks: list[selectors.Week]) -> dict[str, Any]:
+    """Bars for an SVG (received and fulfilled side by side, per week), and the totals."""
+    height, bar, gap = 100, 12, 8
+    top = max([1, *(max(w.received, w.fulfilled) for w in weeks)])
+    bars = []
+    for i, week in enumerate(weeks):
+        x = i * (2 * bar + gap)
+        received_h = round(height * week.received / top)
+        fulfilled_h = round(height * week.fulfilled / top)
+        share = week.on_time_share
+        bars.append(
+            {
+                "week": week,
+                "share": None if share is None else round(100 * share),
+                "received": {"x": x, "y": height - received_h, "h": received_h},
+                "fulfilled": {"x": x + bar, "y": height - fulfilled_h, "h": fulfilled_h},
+                "label_x": x + bar,
+            }
+        )
+    fulfilled = sum(w.fulfilled for w in weeks)
+    on_time = sum(w.on_time for w in weeks)
+    return {
+        "bars": bars,
+        "width": len(weeks) * (2 * bar + gap),
+        "height": height,
+        "bar": bar,
+        "top": top,
+        "received": sum(w.received for w in weeks),
+        "fulfilled": fulfilled,
+        "on_time_share": round(100 * on_time / fulfilled) if fulfilled else None,
+        "weeks": len(weeks),
+    }
+
+
+def _queue_params(request: HttpRequest) -> dict[str, str]:
+    """Filter codes from the URL, each one checked: never patient data in a URL."""
+    view = request.GET.get("view", "open")
+    state = request.GET.get("state", "")
+    assignee = request.GET.get("assignee", "")
+    return {
+        "view": view if view in selectors.QUEUE_FILTERS else "open",
+        "state": state if state in RequestState.values else "",
+        "assignee": assignee if assignee in ("me", "none") or assignee.isdigit() else "",
+    }
+
+
+@never_cache
+@require_GET
+@clerks_only
+def queue(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    params = _queue_params(request)
+    page = Paginator(selectors.queue(user=user, **params), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    rows = [
+        {"req": req, "patient": patient_name(req.patient), "clock": clock(req)}
+        for req in page.object_list
+    ]
+    services.queue_view_record(
+        actor=user, view=params["view"], shown=len(rows), total=page.paginator.count
+    )
+    query = "&".join(f"{k}={v}" for k, v in params.items() if v)
+    return render(
+        request,
+        "records/queue.html",
+        {
+            "page": page,
+            "rows": rows,
+            "params": params,
+            "query": query,
+            "filters": [
+                ("open", "Open"),
+                ("due_soon", "Due within 7 days"),
+                ("overdue", "Overdue"),
+                ("closed", "Closed"),
+                ("all", "All"),
+            ],
+            "states": RequestState.choices,
+            "workers": _queue_workers(),
+            "counts": selectors.queue_counts(user=user),
+            "alerts": [
+                {"alert": a, "due_day": deadlines.due_day(a.due_at)}
+                for a in selectors.alerts_unread(user=user)[:20]
+            ],
+            "chart": _chart(selectors.weekly_chart(user=user)),
+            "area": "staff",
+        },
+    )
+
+
+@require_POST
+@clerks_only
+def alerts_read(request: HttpRequest) -> HttpResponse:
+    count = services.alerts_mark_read(actor=_user(request))
+    if count:
+        flash.success(request, "Alerts marked as read.")
+    return redirect("records:queue")
+
+
+# --- recording a request that came on paper, by fax or phone ----------------------------------
+
+
+@sensitive_post_parameters("q")
+@never_cache
+@require_http_methods(["GET", "POST"])
+@clerks_only
+def new_start(request: HttpRequest) -> HttpResponse:
+    """Find the patient first. The search is a POST: a name, MRN or birth date must not
+    sit in a URL (``messaging:compose_start`` does the same)."""
+    form = PatientSearchForm(request.POST or None)
+    results: list[User] | None = None
+    if form.is_valid():
+        results = messaging_selectors.patient_search(
+            user=_user(request), query=form.cleaned_data["q"]
+        )
+        event_record(action=MessagingAction.PATIENT_SEARCHED, details={"results": len(results)})
+    return render(
+        request, "records/new_start.html", {"form": form, "results": results, "area": "staff"}
+    )
+
+
+@sensitive_post_parameters(*SENSITIVE_FIELDS)
+@never_cache
+@require_http_methods(["GET", "POST"])
+@clerks_only
+def new(request: HttpRequest, patient_id: int) -> HttpResponse:
+    user = _user(request)
+    patient = messaging_selectors.patient_for(user=user, patient_id=patient_id)
+    form = ClerkRequestForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                req = services.request_receive(
+                    actor=user,
+                    patient=patient,
+                    spec=form.spec(),
+                    arrived_by=form.cleaned_data["arrived_by"],
+                    received_at=form.cleaned_data["received_at"],
+                )
+            except RecordsError as error:
+                form.add_error(None, error.message)
+            else:
+                due = deadlines.due_day(req.due_at)
+                flash.success(request, f"Request recorded. It is due on {due:%A %-d %B %Y}.")
+                return redirect("records:request", request_id=req.pk)
+        status = 400
+    return render(
+        request,
+        "records/new.html",
+        {"form": form, "patient": patient, "name": patient_name(patient), "area": "staff"},
+        status=status,
+    )
+
+
+# --- one request ------------------------------------------------------------------------------
+
+
+def _request_page(
+    request: HttpRequest,
+    req: RecordRequest,
+    *,
+    bound: dict[str, Any] | None = None,
+    error: str = "",
+    reasons: list[str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The request and the forms for the steps its state allows; ``bound`` replaces a form
+    by the one just posted (with its errors), ``error`` is a service's refusal."""
+    user = _user(request)
+    bound = bound or {}
+    now = timezone.now()
+    verified = req.verified_at is not None
+    documents = list(req.documents.select_related("file__data_key").order_by("position"))
+    notices = list(req.notices.order_by("created_at"))
+    forms: dict[str, Any] = {
+        "verify": VerifyForm(),
+        "assign": AssignForm(choices=_queue_workers(), initial={"assignee": req.assigned_to_id}),
+        "fee": FeeForm(),
+        "extend": ExtendForm(),
+        "deny": DenyForm(),
+        "documents": DocumentsForm(),
+        "fulfil": FulfilForm(),
+    }
+    forms.update(bound)
+    can = {
+        "verify": req.is_open and not verified,
+        "assign": req.is_open,
+        "fee": req.is_open and req.deliver_to != DeliverTo.PORTAL,
+        "extend": req.is_open and req.extended_at is None and now < req.original_due_at,
+        "deny": req.is_open,
+        "withdraw": req.is_open,
+        "documents": req.is_open and verified,
+        "build": req.is_open
+        and verified
+        and bool(documents)
+        and req.build_state not in BUILD_RUNNING,
+        "download": req.build_state == BuildState.BUILT and req.package_id is not None,
+        "fulfil": req.is_open and verified and req.build_state == BuildState.BUILT,
+    }
+    return render(
+        request,
+        "records/request.html",
+        {
+            "req": req,
+            "patient": req.patient,
+            "name": patient_name(req.patient),
+            "categories": category_labels(list(req.categories)),
+            "clock": clock(req),
+            "documents": documents,
+            "notices": notices,
+            "forms": forms,
+            "can": can,
+            "error": error,
+            "reasons": reasons or [],
+            "build_running": req.build_state in BUILD_RUNNING,
+            "fee": fee_text(req),
+            "me": user,
+            "area": "staff",
+        },
+        status=status,
+    )
+
+
+def _found(request: HttpRequest, request_id: Any) -> RecordRequest:
+    return selectors.request_for(user=_user(request), request_id=request_id)
+
+
+def _back(request: HttpRequest, req: RecordRequest, message: str) -> HttpResponse:
+    flash.success(request, message)
+    return redirect("records:request", request_id=req.pk)
+
+
+@never_cache
+@require_GET
+@clerks_only
+def request_detail(request: HttpRequest, request_id: Any) -> HttpResponse:
+    req = _found(request, request_id)
+    services.request_view_record(actor=_user(request), request=req)
+    return _request_page(request, req)
+
+
+@sensitive_post_parameters("note")
+@require_POST
+@clerks_only
+def verify(request: HttpRequest, request_id: Any) -> HttpResponse:
+    req = _found(request, request_id)
+    form = VerifyForm(request.POST)
+    if not form.is_valid():
+        return _request_page(request, req, bound={"verify": form}, status=400)
+    try:
+        services.request_verify(
+            actor=_user(request),
+            request=req,
+            method=form.cleaned_data["method"],
+            note=form.cleaned_data["note"],
+        )
+    except RecordsError as error:
+        return _request_page(request, req, bound={"verify": form}, error=error.message, status=400)
+    return _back(request, req, "Identity and authority verified.")
+
+
+@require_POST
+@clerks_only
+def assign(request: HttpRequest, request_id: Any) -> HttpResponse:
+    user = _user(request)
+    req = _found(request, request_id)
+    form = AssignForm(request.POST, choices=_queue_workers())
+    if not form.is_valid():
+        return _request_page(request, req, bound={"assign": form}, status=400)
+    assignee_id = form.cleaned_data["assignee"]
+    assignee = None
+    if assignee_id is not None:
+        assignee = User.objects.filter(pk=assignee_id).first()
+    try:
+        services.request_assign(actor=user, request=req, assignee=assignee)
+    except RecordsError as error:
+        return _request_page(request, req, bound={"assign": form}, error=error.message, status=400)
+    if assignee is None:
+        return _back(request, req, "Nobody is assigned now.")
+    who = "you" if assignee.pk == user.pk else assignee.full_name
+    return _back(request, req, f"Assigned to {who}.")
+
+
+@sensitive_post_parameters("basis")
+@require_POST
+@clerks_only
+def fee(request: HttpRequest, request_id: Any) -> HttpResponse:
+    req = _found(request, request_id)
+    form = FeeForm(request.POST)
+    if not form.is_valid():
+        return _request_page(request, req, bound={"fee": form}, status=400)
+    try:
+        services.fee_estimate_give(
+            actor=_user(request), request=req, cents=form.cents(), basis=form.cleaned_data["basis"]
+        )
+    except RecordsError as error:
+        return _request_page(request, req, bound={"fee": form}, error=error.message, status=400)
+    return _back(request, req, "Fee estimate recorded.")
+
+
+@sensitive_post_parameters("reason")
+@require_POST
+@clerks_only
+def extend(request: HttpRequest, request_id: Any) -> HttpResponse:
+    req = _found(request, request_id)
+    form = ExtendForm(request.POST)
+    if not form.is_valid():
+        return _request_page(request, req, bound={"extend": form}, status=400)
+    try:
+        extended = services.request_extend(
+            actor=_user(request),
+            request=req,
+            reason=form.cleaned_data["reason"],
+            new_due_day=form.cleaned_data["new_due_day"],
+        )
+    except RecordsError as error:
+        return _request_page(request, req, bound={"extend": form}, error=error.message, status=400)
+    due = deadlines.due_day(extended.due_at)
+    return _back(
+        request,
+        extended,
+        f"Extended: the notice was sent to the patient's portal. Now due on {due:%-d %B %Y}.",
+    )
+
+
+@sensitive_post_parameters("basis")
+@require_POST
+@clerks_only
+def deny(request: HttpRequest, request_id: Any) -> HttpResponse:
+    req = _found(request, request_id)
+    form = DenyForm(request.POST)
+    if not form.is_valid():
+        return _request_page(request, req, bound={"deny": form}, status=400)
+    try:
+        services.request_deny(
+            actor=_user(request),
+            request=req,
+            basis=form.cleaned_data["basis"],
+            partial=form.cleaned_data["partial"],
+        )
+    except RecordsError as error:
+        return _request_page(request, req, bound={"deny": form}, error=error.message, status=400)
+    return _back(request, req, "Denial recorded: the letter was sent to the patient's portal.")
+
+
+@require_POST
+@clerks_only
+def withdraw(request: HttpRequest, request_id: Any) -> HttpResponse:
+    req = _found(request, request_id)
+    try:
+        services.request_withdraw(actor=_user(request), request=req)
+    except RecordsError as error:
+        return _request_page(request, req, error=error.message, status=400)
+    return _back(request, req, "Request withdrawn.")
+
+
+@require_POST
+@clerks_only
+def documents(request: HttpRequest, request_id: Any) -> HttpResponse:
+    req = _found(request, request_id)
+    form = DocumentsForm(request.POST, request.FILES)
+    form.is_valid()
+    uploads = checked_uploads(request, form, field="documents")
+    if uploads == []:
+        form.add_error("documents", "Choose at least one file.")
+    if form.errors or not uploads:
+        return _request_page(request, req, bound={"documents": form}, status=400)
+    try:
+        added = services.documents_add(actor=_user(request), request=req, uploads=uploads)
+    except RecordsError as error:
+        return _request_page(
+            request, req, bound={"documents": form}, error=error.message, status=400
+        )
+    return _back(request, req, f"{len(added)} document{'s' if len(added) != 1 else ''} added.")
+
+
+@require_POST
+@clerks_only
+def document_remove(request: HttpRequest, request_id: Any, document_id: int) -> HttpResponse:
+    req = _found(request, request_id)
+    document = RequestDocument.objects.filter(request=req, pk=document_id).first()
+    if document is None:
+        raise Http404
+    try:
+        services.document_remove(actor=_user(request), document=document)
+    except RecordsError as error:
+        return _request_page(request, req, error=error.message, status=400)
+    return _back(request, req, "Document removed.")
+
+
+@require_POST
+@clerks_only
+def build(request: HttpRequest, request_id: Any) -> HttpResponse:
+    req = _found(request, request_id)
+    try:
+        services.package_build_queue(actor=_user(request), request=req)
+    except RecordsError as error:
+        return _request_page(request, req, error=error.message, status=400)
+    return _back(request, req, "The package is being built.")
+
+
+@never_cache
+@require_GET
+@clerks_only
+def build_status(request: HttpRequest, request_id: Any) -> JsonResponse:
+    """Polled by static/js/build-progress.js while a build runs: state and progress only."""
+    req = _found(request, request_id)
+    return JsonResponse(
+        {"state": req.build_state, "done": req.build_done, "total": req.build_total}
+    )
+
+
+@never_cache
+@require_GET
+@clerks_only
+def package(request: HttpRequest, request_id: Any) -> HttpResponseBase:
+    req = _found(request, request_id)
+    if req.build_state != BuildState.BUILT or req.package is None:
+        raise Http404
+    response = file_response(req.package)
+    services.package_download_record(actor=_user(request), request=req)
+    return response
+
+
+@require_POST
+@clerks_only
+def fulfil(request: HttpRequest, request_id: Any) -> HttpResponse:
+    req = _found(request, request_id)
+    form = FulfilForm(request.POST)
+    form.is_valid()
+    if req.deliver_to == DeliverTo.PAPER and not form.cleaned_data.get("printed"):
+        form.add_error("printed", "Print the package first, then tick this box.")
+        return _request_page(request, req, bound={"fulfil": form}, status=400)
+    try:
+        done = services.request_fulfil(actor=_user(request), request=req)
+    except GuestSendRefused as refused:
+        # No covering authorization for the directed recipient: nothing was sent.
+        return _request_page(
+            request,
+            req,
+            bound={"fulfil": form},
+            error="Not sent: the disclosure check said no.",
+            reasons=list(refused.decision.explanation),
+            status=400,
+        )
+    except (RecordsError, MessagingError) as error:
+        return _request_page(request, req, bound={"fulfil": form}, error=error.message, status=400)
+    when = "on time" if done.closed_at and done.closed_at < done.due_at else "late"
+    sent_to = {
+        DeliverTo.PORTAL: "Sent to the patient's portal",
+        DeliverTo.THIRD_PARTY: "Sent to the named recipient by secure pickup link",
+        DeliverTo.PAPER: "Recorded as handed over on paper",
+    }[DeliverTo(done.deliver_to)]
+    return _back(request, done, f"{sent_to}: the request is fulfilled ({when}).")

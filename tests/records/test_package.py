@@ -1,0 +1,198 @@
+"""The record package: cover letter and index, then the documents, in order (no database).
+
+Read back with pypdf, as a patient's PDF reader would show it: page texts, page count,
+page sizes, bookmarks.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from functools import cache
+
+import pytest
+from PIL import Image
+from pypdf import PageObject, PdfReader
+from pypdf.generic import Destination
+from weasyprint import HTML
+
+from records.errors import RecordsError
+from records.package import EN_DASH, BuiltPackage, Cover, SourceDocument, package_build
+
+COVER = Cover(
+    organisation="Riverside Community Health",
+    patient_name="Josefina Marquez-Whitfield",
+    mrn="RCH-004217",
+    received_on=date(2025, 1, 31),
+    prepared_on=date(2025, 2, 14),
+    prepared_for="Dr Amara Okafor, Lakeside Cardiology",
+)
+LETTER = (612, 792)  # points
+MARGIN = 42.5  # 1.5 cm, less a rounding hair
+
+
+def pdf_pages(*texts: str) -> bytes:
+    """A PDF with one page per text, made the way most records are: printed from HTML."""
+    pages = "".join(f"<p style='break-after: page'>{text}</p>" for text in texts[:-1])
+    return bytes(HTML(string=f"{pages}<p>{texts[-1]}</p>").write_pdf())
+
+
+def image(kind: str, size: tuple[int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 40, 40)).save(out, kind)
+    return out.getvalue()
+
+
+@cache
+def sample_documents() -> tuple[SourceDocument, ...]:
+    """A 3-page PDF, a PNG, a JPEG and a 1-page PDF: seven pages after a one-page cover."""
+    return (
+        SourceDocument(
+            "labs-2024.pdf",
+            "application/pdf",
+            pdf_pages("Lipid panel page one", "Lipid panel page two", "Lipid panel page three"),
+            title="Laboratory results 2024",
+        ),
+        SourceDocument("referral-scan.png", "image/png", image("PNG", (1700, 2200))),
+        SourceDocument("wound-photo.jpg", "image/jpeg", image("JPEG", (3000, 2000))),
+        SourceDocument(
+            "discharge.pdf", "application/pdf", pdf_pages("Discharge summary after stenting")
+        ),
+    )
+
+
+@cache
+def built_sample() -> BuiltPackage:
+    return package_build(cover=COVER, documents=sample_documents())
+
+
+def texts(pdf: bytes) -> list[str]:
+    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+class TestCover:
+    def test_it_names_the_organisation_the_patient_and_the_mrn(self) -> None:
+        cover = one_line(texts(built_sample().pdf)[0])
+        assert cover.startswith("Riverside Community Health Copy of health records")
+        assert "Patient Josefina Marquez-Whitfield" in cover
+        assert "Medical record number RCH-004217" in cover
+
+    def test_it_gives_the_date_received_and_the_date_prepared(self) -> None:
+        cover = one_line(texts(built_sample().pdf)[0])
+        assert "Request received 31 January 2025" in cover
+        assert "Date prepared 14 February 2025" in cover
+
+    def test_it_says_whom_it_was_prepared_for(self) -> None:
+        cover = one_line(texts(built_sample().pdf)[0])
+        assert "Prepared for Dr Amara Okafor, Lakeside Cardiology" in cover
+
+    def test_the_index_lists_each_document_with_its_kind_and_pages(self) -> None:
+        cover = one_line(texts(built_sample().pdf)[0])
+        assert "Cover letter and index Letter page 1" in cover
+        assert f"1 Laboratory results 2024 PDF pages 2{EN_DASH}4" in cover
+        assert "2 referral-scan.png PNG image page 5" in cover
+        assert "3 wound-photo.jpg JPEG image page 6" in cover
+        assert "4 discharge.pdf PDF page 7" in cover
+
+    def test_a_long_index_moves_every_page_range_past_the_longer_cover(self) -> None:
+        many = [
+            SourceDocument(f"visit-{n:02}.pdf", "application/pdf", pdf_pages(f"Visit note {n:02}"))
+            for n in range(1, 61)
+        ]
+        pages = texts(package_build(cover=COVER, documents=many).pdf)
+        cover_pages = next(i for i, text in enumerate(pages) if "Visit note 01" in text)
+        assert cover_pages >= 2
+        index = one_line(" ".join(pages[:cover_pages]))
+        assert f"pages 1{EN_DASH}{cover_pages}" in index
+        assert f"60 visit-60.pdf PDF page {cover_pages + 60}" in index
+        assert "Visit note 60" in pages[cover_pages + 59]
+
+
+class TestDocuments:
+    def test_they_follow_the_cover_in_the_order_given(self) -> None:
+        pages = texts(built_sample().pdf)
+        assert [p.strip() for p in pages[1:4]] == [
+            "Lipid panel page one",
+            "Lipid panel page two",
+            "Lipid panel page three",
+        ]
+        assert pages[4].strip() == pages[5].strip() == ""  # the two images
+        assert pages[6].strip() == "Discharge summary after stenting"
+
+    def test_the_page_count_is_the_cover_plus_every_document_page(self) -> None:
+        built = built_sample()
+        assert built.pages == 7
+        assert len(PdfReader(io.BytesIO(built.pdf)).pages) == 7
+
+    def test_an_image_fills_one_letter_page_inside_the_margins(self) -> None:
+        reader = PdfReader(io.BytesIO(built_sample().pdf))
+        for index in (4, 5):
+            page = reader.pages[index]
+            assert tuple(round(v) for v in page.mediabox[2:]) == LETTER
+            x, y, width, height = _image_box(page)
+            assert x >= MARGIN and y >= MARGIN  # inside the 1.5 cm margins
+            assert x + width <= LETTER[0] - MARGIN and y + height <= LETTER[1] - MARGIN
+            # as large as the margins allow: it touches them on one axis
+            assert max(width / (LETTER[0] - 2 * MARGIN), height / (LETTER[1] - 2 * MARGIN)) > 0.99
+
+    def test_the_bookmarks_follow_the_index(self) -> None:
+        reader = PdfReader(io.BytesIO(built_sample().pdf))
+        marks = [
+            (item.title, reader.get_destination_page_number(item))
+            for item in reader.outline
+            if isinstance(item, Destination)  # a list would be nested bookmarks: none here
+        ]
+        assert len(marks) == len(reader.outline)
+        assert marks == [
+            ("Cover letter and index", 0),
+            ("Laboratory results 2024", 1),
+            ("referral-scan.png", 4),
+            ("wound-photo.jpg", 5),
+            ("discharge.pdf", 6),
+        ]
+
+    def test_a_pdf_that_does_not_parse_is_refused_by_position_not_by_name(self) -> None:
+        broken = SourceDocument("hiv-test-result.pdf", "application/pdf", b"%PDF-1.7\nnot a pdf")
+        with pytest.raises(RecordsError) as refused:
+            package_build(cover=COVER, documents=[sample_documents()[0], broken])
+        assert refused.value.code == "document_unreadable"
+        assert refused.value.message == "Document 2 could not be read as a PDF."
+
+    def test_an_image_that_does_not_decode_is_refused(self) -> None:
+        broken = SourceDocument("x.png", "image/png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+        with pytest.raises(RecordsError) as refused:
+            package_build(cover=COVER, documents=[broken])
+        assert refused.value.message == "Document 1 could not be read as an image."
+
+    def test_a_package_needs_a_document(self) -> None:
+        with pytest.raises(RecordsError) as refused:
+            package_build(cover=COVER, documents=[])
+        assert refused.value.code == "no_documents"
+
+
+class TestProgress:
+    def test_it_is_reported_once_per_document_with_the_total(self) -> None:
+        calls: list[tuple[int, int]] = []
+        package_build(
+            cover=COVER,
+            documents=sample_documents(),
+            progress=lambda done, total: calls.append((done, total)),
+        )
+        assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+
+def _image_box(page: PageObject) -> tuple[float, float, float, float]:
+    """Where the page's image is drawn, in points: (x, y, width, height)."""
+    placed: list[list[float]] = []
+
+    def visit(operator: bytes, _args: object, cm: list[float], _tm: object) -> None:
+        if operator == b"Do":
+            placed.append(cm)
+
+    page.extract_text(visitor_operand_before=visit)
+    a, _b, _c, d, e, f = placed[0]
+    return e, f, a, d

@@ -1,0 +1,345 @@
+"""PAdES signatures on record packages, checked by two independent validators.
+
+pyHanko's validator (trusting the test's own self-signed certificate) and poppler's
+``pdfsig`` (NSS, what Linux PDF readers use) must both call a fresh package intact and
+validly signed, and both must notice one changed byte. The certificate is made per test
+session in a temporary directory and configured through settings, as production would.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import stat
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from pypdf import PdfReader
+
+from records import signing
+from records.package import SourceDocument, package_build
+from records.signing import (
+    SIGNATURE_REASON,
+    package_sign,
+    self_signed_certificate,
+    signature_status,
+    signing_check,
+)
+from support.env import ConfigError
+from tests.records.test_package import COVER, built_sample, pdf_pages
+from tests.test_settings import GOOD, _load
+
+ORGANISATION = "Riverside Community Health"
+PDFSIG = shutil.which("pdfsig") or "/usr/bin/pdfsig"
+
+
+@dataclass(frozen=True)
+class Identity:
+    cert: Path
+    key: Path
+
+    @property
+    def cert_bytes(self) -> bytes:
+        return self.cert.read_bytes()
+
+
+def identity_make(
+    directory: Path, *, common_name: str = ORGANISATION, password: str = "", key_kind: str = "rsa"
+) -> Identity:
+    """A self-signed certificate like the demo's: RSA-3072 (or EC P-256), as PEM files."""
+    directory.mkdir(parents=True, exist_ok=True)
+    key: Any = (
+        rsa.generate_private_key(public_exponent=65537, key_size=3072)
+        if key_kind == "rsa"
+        else ec.generate_private_key(ec.SECP256R1())
+    )
+    encryption = (
+        serialization.BestAvailableEncryption(password.encode())
+        if password
+        else serialization.NoEncryption()
+    )
+    (directory / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    )
+    certificate = self_signed_certificate(key=key, common_name=common_name)
+    (directory / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    return Identity(directory / "cert.pem", directory / "key.pem")
+
+
+@pytest.fixture(scope="session")
+def organisation_identity(tmp_path_factory: pytest.TempPathFactory) -> Identity:
+    return identity_make(tmp_path_factory.mktemp("records-signing"))
+
+
+@pytest.fixture
+def signed_as(settings: Any) -> Iterator[Callable[..., None]]:
+    """Configure the signing certificate and key, as the environment would."""
+
+    def configure(identity: Identity, *, password: str = "") -> None:
+        settings.RECORDS_SIGNING_CERT_FILE = str(identity.cert)
+        settings.RECORDS_SIGNING_KEY_FILE = str(identity.key)
+        settings.RECORDS_SIGNING_KEY_PASSWORD = password
+
+    signing.signer_reset()
+    yield configure
+    signing.signer_reset()
+
+
+@pytest.fixture
+def organisation(signed_as: Callable[..., None], organisation_identity: Identity) -> Identity:
+    signed_as(organisation_identity)
+    return organisation_identity
+
+
+def one_byte_changed(pdf: bytes) -> bytes:
+    """The package with one letter of its title changed, inside the signed byte range."""
+    position = pdf.index(b"(Copy of health records from") + 1
+    first_range_end = int(re.search(rb"/ByteRange\s*\[\s*0\s+(\d+)", pdf).group(1))  # type: ignore[union-attr]
+    assert position < first_range_end
+    altered = bytearray(pdf)
+    altered[position] = ord("K")  # "Copy" -> "Kopy"
+    return bytes(altered)
+
+
+@pytest.fixture
+def pdfsig(tmp_path: Path) -> Callable[[bytes], list[str]]:
+    """Run poppler's pdfsig on a PDF; its report's lines, stripped.
+
+    HOME is a fresh directory so no user's NSS database or browser profile changes what
+    it trusts; -no-ocsp keeps it off the network (our certificate names no responder).
+    """
+    if not os.path.exists(PDFSIG):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"pdfsig not found at {PDFSIG} (CI=true: no skipping)")
+        pytest.skip("pdfsig (Debian poppler-utils) is not installed")
+
+    def run(pdf: bytes) -> list[str]:
+        path = tmp_path / "package.pdf"
+        path.write_bytes(pdf)
+        result = subprocess.run(
+            [PDFSIG, "-no-ocsp", str(path)],
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        return [line.strip() for line in result.stdout.splitlines()]
+
+    return run
+
+
+class TestPyHankoValidation:
+    def test_a_signed_package_is_intact_and_valid_to_whoever_trusts_our_certificate(
+        self, organisation: Identity
+    ) -> None:
+        status = signature_status(package_sign(built_sample().pdf), trust=[organisation.cert_bytes])
+        assert status.intact and status.valid
+
+    def test_the_signer_is_named_from_the_certificate(self, organisation: Identity) -> None:
+        status = signature_status(package_sign(built_sample().pdf), trust=[organisation.cert_bytes])
+        assert status.signer == ORGANISATION
+        assert status.signed_at is not None
+
+    def test_it_is_a_pades_signature_with_the_reason_and_location(
+        self, organisation: Identity
+    ) -> None:
+        reader = PdfReader(io.BytesIO(package_sign(built_sample().pdf)))
+        field = reader.get_fields()["RecordsPackageSignature"]  # type: ignore[index]
+        value = field["/V"]
+        assert value["/SubFilter"] == "/ETSI.CAdES.detached"
+        assert value["/Reason"] == SIGNATURE_REASON == "Copy of records (45 CFR 164.524)"
+        assert value["/Location"] == ORGANISATION
+        assert value["/Name"] == ORGANISATION
+
+    def test_one_changed_byte_is_noticed(self, organisation: Identity) -> None:
+        altered = one_byte_changed(package_sign(built_sample().pdf))
+        status = signature_status(altered, trust=[organisation.cert_bytes])
+        assert not status.intact and not status.valid
+
+    def test_a_certificate_nobody_trusts_is_not_valid_though_intact(
+        self, organisation: Identity, tmp_path: Path
+    ) -> None:
+        stranger = identity_make(tmp_path / "stranger")
+        status = signature_status(package_sign(built_sample().pdf), trust=[stranger.cert_bytes])
+        assert status.intact and not status.valid
+
+    def test_the_trusted_certificate_may_be_given_as_der(self, organisation: Identity) -> None:
+        der = x509.load_pem_x509_certificate(organisation.cert_bytes).public_bytes(
+            serialization.Encoding.DER
+        )
+        assert signature_status(package_sign(built_sample().pdf), trust=[der]).valid
+
+    def test_an_unsigned_pdf_is_neither_intact_nor_valid(self, organisation: Identity) -> None:
+        status = signature_status(built_sample().pdf, trust=[organisation.cert_bytes])
+        assert (status.intact, status.valid, status.signer) == (False, False, "")
+
+    def test_an_old_signature_inside_a_source_document_is_left_behind(
+        self, organisation: Identity
+    ) -> None:
+        already_signed = SourceDocument(
+            "signed-elsewhere.pdf", "application/pdf", package_sign(pdf_pages("Signed report"))
+        )
+        built = package_build(cover=COVER, documents=[already_signed])
+        signed = package_sign(built.pdf)
+        assert len(PdfReader(io.BytesIO(signed)).get_fields() or {}) == 1
+        assert signature_status(signed, trust=[organisation.cert_bytes]).valid
+
+
+class TestPdfsig:
+    def test_it_says_the_signature_is_valid_and_our_self_signed_issuer_untrusted(
+        self, organisation: Identity, pdfsig: Callable[[bytes], list[str]]
+    ) -> None:
+        report = pdfsig(package_sign(built_sample().pdf))
+        assert "Signature #1:" in report and "Signature #2:" not in report
+        assert "- Signer Certificate Common Name: Riverside Community Health" in report
+        assert "- Signature Type: ETSI.CAdES.detached" in report
+        assert "- Total document signed" in report
+        assert "- Signature Validation: Signature is Valid." in report
+        assert "- Certificate Validation: Certificate issuer isn't Trusted." in report
+
+    def test_it_says_a_package_with_one_changed_byte_does_not_match(
+        self, organisation: Identity, pdfsig: Callable[[bytes], list[str]]
+    ) -> None:
+        report = pdfsig(one_byte_changed(package_sign(built_sample().pdf)))
+        assert "- Signature Validation: Digest Mismatch." in report
+        assert "- Signature Validation: Signature is Valid." not in report
+
+
+class TestSignerConfiguration:
+    def test_the_signer_is_loaded_once_per_process(self, organisation: Identity) -> None:
+        package_sign(built_sample().pdf)
+        package_sign(built_sample().pdf)
+        info = signing._signer_load.cache_info()
+        assert (info.misses, info.hits) == (1, 1)
+
+    @pytest.mark.parametrize("kind", ["rsa", "ec"])
+    def test_each_signature_uses_the_key_parsed_at_load(
+        self, kind: str, signed_as: Callable[..., None], tmp_path: Path, monkeypatch: Any
+    ) -> None:
+        identity = identity_make(tmp_path, key_kind=kind)
+        signed_as(identity)
+        package_sign(built_sample().pdf)  # loads the signer
+
+        def parse_again(*args: object, **kwargs: object) -> None:
+            raise AssertionError("the private key was parsed again")
+
+        monkeypatch.setattr(serialization, "load_der_private_key", parse_again)
+        status = signature_status(package_sign(built_sample().pdf), trust=[identity.cert_bytes])
+        assert status.valid
+
+    def test_an_encrypted_key_opens_with_its_password(
+        self, signed_as: Callable[..., None], tmp_path: Path
+    ) -> None:
+        identity = identity_make(tmp_path, password="correct horse battery")
+        signed_as(identity, password="correct horse battery")
+        status = signature_status(package_sign(built_sample().pdf), trust=[identity.cert_bytes])
+        assert status.valid
+
+    def test_a_wrong_key_password_is_a_configuration_error_naming_the_variable(
+        self, signed_as: Callable[..., None], tmp_path: Path
+    ) -> None:
+        identity = identity_make(tmp_path, password="correct horse battery")
+        signed_as(identity, password="wrong")
+        with pytest.raises(ConfigError, match="RECORDS_SIGNING_KEY_FILE"):
+            package_sign(built_sample().pdf)
+
+    def test_a_key_that_is_not_the_certificates_is_refused(
+        self, signed_as: Callable[..., None], organisation_identity: Identity, tmp_path: Path
+    ) -> None:
+        other = identity_make(tmp_path)
+        signed_as(Identity(organisation_identity.cert, other.key))
+        with pytest.raises(ConfigError, match="does not hold the key of the"):
+            package_sign(built_sample().pdf)
+
+    def test_an_unreadable_certificate_file_is_named(
+        self, signed_as: Callable[..., None], organisation_identity: Identity, tmp_path: Path
+    ) -> None:
+        signed_as(Identity(tmp_path / "missing.pem", organisation_identity.key))
+        with pytest.raises(ConfigError, match="RECORDS_SIGNING_CERT_FILE names a file"):
+            package_sign(built_sample().pdf)
+
+    def test_an_ec_p256_certificate_also_signs(
+        self, signed_as: Callable[..., None], tmp_path: Path
+    ) -> None:
+        identity = identity_make(tmp_path, key_kind="ec")
+        signed_as(identity)
+        status = signature_status(package_sign(built_sample().pdf), trust=[identity.cert_bytes])
+        assert status.valid
+
+    def test_the_deploy_check_reports_an_unusable_certificate_in_production(
+        self, signed_as: Callable[..., None], settings: Any, tmp_path: Path
+    ) -> None:
+        settings.PRODUCTION = True
+        signed_as(Identity(tmp_path / "cert.pem", tmp_path / "key.pem"))
+        assert [message.id for message in signing_check()] == ["records.E001"]
+
+    def test_the_deploy_check_passes_a_usable_certificate(
+        self, organisation: Identity, settings: Any
+    ) -> None:
+        settings.PRODUCTION = True
+        assert signing_check() == []
+
+
+class TestProductionSettings:
+    @pytest.mark.parametrize("missing", ["RECORDS_SIGNING_CERT_FILE", "RECORDS_SIGNING_KEY_FILE"])
+    def test_production_refuses_to_start_without(self, missing: str) -> None:
+        result = _load({k: v for k, v in GOOD.items() if k != missing})
+        assert result.returncode != 0
+        assert f"ConfigError: {missing} must be set in production" in result.stderr
+
+
+class TestDemoCertificate:
+    def test_the_command_makes_a_certificate_for_the_organisation_and_a_private_key(
+        self, tmp_path: Path
+    ) -> None:
+        out = io.StringIO()
+        call_command("records_demo_certificate", directory=tmp_path, stdout=out)
+        assert "Made the demo signing certificate" in out.getvalue()
+        assert stat.S_IMODE((tmp_path / "demo-key.pem").stat().st_mode) == 0o600
+        certificate = x509.load_pem_x509_certificate((tmp_path / "demo-cert.pem").read_bytes())
+        assert certificate.subject.rfc4514_string() == f"CN={ORGANISATION}"
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+        assert usage.digital_signature and usage.content_commitment
+        lifetime = certificate.not_valid_after_utc - certificate.not_valid_before_utc
+        assert 5 * 365 <= lifetime.days <= 5 * 366
+
+    def test_running_it_again_keeps_the_certificate(self, tmp_path: Path) -> None:
+        signing.demo_certificate_ensure(directory=tmp_path)
+        first = (tmp_path / "demo-cert.pem").read_bytes()
+        again = signing.demo_certificate_ensure(directory=tmp_path)
+        assert not again.created
+        assert (tmp_path / "demo-cert.pem").read_bytes() == first
+
+    def test_a_renamed_organisation_gets_a_new_certificate(
+        self, tmp_path: Path, settings: Any
+    ) -> None:
+        signing.demo_certificate_ensure(directory=tmp_path)
+        settings.ORGANISATION_NAME = "Lakeside Health Partners"
+        assert signing.demo_certificate_ensure(directory=tmp_path).created
+
+    def test_it_refuses_in_production(self, settings: Any, tmp_path: Path) -> None:
+        settings.PRODUCTION = True
+        with pytest.raises(CommandError, match="refuses to run in production"):
+            call_command("records_demo_certificate", directory=tmp_path)
+        assert not (tmp_path / "demo-key.pem").exists()
+
+    def test_demo_mode_signs_with_no_configuration_at_all(
+        self, settings: Any, tmp_path: Path, signed_as: Callable[..., None]
+    ) -> None:
+        settings.RECORDS_DEMO_SIGNING_DIR = tmp_path
+        signed_as(Identity(tmp_path / "demo-cert.pem", tmp_path / "demo-key.pem"))
+        signed = package_sign(built_sample().pdf)
+        status = signature_status(signed, trust=[(tmp_path / "demo-cert.pem").read_bytes()])
+        assert status.valid and status.signer == settings.ORGANISATION_NAME
