@@ -25,8 +25,15 @@ from messaging.errors import MessagingError
 from messaging.models import GuestPackage
 from tests.consent.factories import RECIPIENT_EMAIL, authorization_signed
 
-SEND_MODULES = ("messaging.services", "messaging.delivery", "messaging.guests", "messaging.tasks")
-SENDS = re.compile(r"send|compose|deliver|disclos|share|letter|package|notice|resend|reply")
+SEND_MODULES = (
+    "messaging.services",
+    "messaging.delivery",
+    "messaging.guests",
+    "messaging.tasks",
+    "records.services",
+    "records.tasks",
+)
+SENDS = re.compile(r"send|compose|deliver|disclos|share|letter|package|notice|resend|reply|fulfil")
 
 TO_THE_PATIENT = {
     "messaging.services.message_compose",
@@ -52,7 +59,16 @@ GUEST_FOLLOW_UPS = {
     "messaging.guests.guest_link_deliver",
     "messaging.guests.guest_code_deliver",
 }
+# They send only through the services above: to the patient with message_compose, to a
+# directed third party with guest_package_send (tests/records/test_fulfilment.py shows a
+# refused decision sending nothing).
+DELEGATES = {
+    "records.services.request_fulfil",
+}
 NOT_A_SEND = {
+    "records.services.package_build_queue": "builds, sends nothing",
+    "records.services.package_download_record": "audit",
+    "records.tasks.package_build": "builds, sends nothing",
     "messaging.tasks.guest_link_send": "the task running guest_link_deliver",
     "messaging.tasks.guest_code_send": "the task running guest_code_deliver",
     "messaging.guests.guest_links_resend_unsent": "the sweep prompting guest_link_send",
@@ -92,7 +108,7 @@ def _function(dotted: str) -> Callable[..., Any]:
 
 
 def test_every_send_service_is_classified() -> None:
-    classified = TO_THE_PATIENT | TO_A_THIRD_PARTY | GUEST_FOLLOW_UPS | set(NOT_A_SEND)
+    classified = TO_THE_PATIENT | TO_A_THIRD_PARTY | GUEST_FOLLOW_UPS | DELEGATES | set(NOT_A_SEND)
     assert _send_functions() == classified
 
 
