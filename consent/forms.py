@@ -8,8 +8,9 @@ named next to where it goes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.conf import settings
@@ -20,7 +21,7 @@ from consent.models import Authorization, Purpose, RecordCategory
 from consent.selectors import AUTHORIZATION_STATES
 
 # terms_missing codes -> the field that gives the element.
-_ELEMENT_FIELDS = {
+ELEMENT_FIELDS = {
     "information": "categories",
     "description": "description",
     "information_dates": "records_to",
@@ -37,11 +38,20 @@ SCAN_HELP = (
 
 
 def _date(**attrs: Any) -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date", **attrs})
+    return forms.DateInput(attrs={"type": "date", **attrs}, format="%Y-%m-%d")
 
 
-class AuthorizationForm(forms.Form):
-    """Every element of 164.508(c)(1) as a signed paper form gives it."""
+class AuthorizationElementsForm(forms.Form):
+    """The elements of 164.508(c)(1) that the staff's paper form and the patient's
+    portal form share, worded as the paper form gives them.
+
+    A form for another audience rewords fields through ``labels`` and ``help_texts``
+    (as a ModelForm's Meta does). Each form adds its own signature block, declaring at
+    least ``signer_name`` and ``representative_authority``.
+    """
+
+    labels: ClassVar[Mapping[str, str]] = {}
+    help_texts: ClassVar[Mapping[str, str]] = {}
 
     categories = forms.MultipleChoiceField(
         label="Information to be disclosed: kinds of record",
@@ -102,6 +112,48 @@ class AuthorizationForm(forms.Form):
         help_text="Give a date, an event, or both: whichever comes first ends it.",
     )
     expiry_event = forms.CharField(label="Expires on this event", max_length=500, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, label in self.labels.items():
+            self.fields[name].label = label
+        for name, help_text in self.help_texts.items():
+            self.fields[name].help_text = help_text
+        self.fields["discloser"].initial = settings.ORGANISATION_NAME
+
+    def terms(self) -> services.Terms:
+        data = self.cleaned_data
+        return services.Terms(
+            categories=data.get("categories") or [],
+            description=data.get("description", ""),
+            discloser=data.get("discloser", ""),
+            records_from=data.get("records_from"),
+            records_to=data.get("records_to"),
+            recipient_name=data.get("recipient_name", ""),
+            recipient_organization=data.get("recipient_organization", ""),
+            recipient_email=data.get("recipient_email", ""),
+            recipient_address=data.get("recipient_address", ""),
+            purposes=data.get("purposes") or [],
+            purpose_detail=data.get("purpose_detail", ""),
+            expires_on=data.get("expires_on"),
+            expiry_event=data.get("expiry_event", ""),
+            signer_name=data.get("signer_name", ""),
+            representative_authority=data.get("representative_authority", ""),
+        )
+
+    def missing_note(self) -> None:
+        """Name each element ``services.terms_missing`` finds missing at its field, so
+        one submission shows all there is to fix. A field already in error, such as a
+        malformed date or e-mail address, keeps its own message."""
+        for code, text in services.terms_missing(self.terms()):
+            name = ELEMENT_FIELDS.get(code)
+            if name is not None and name not in self.errors:
+                self.add_error(name, f"Missing: {text}.")
+
+
+class AuthorizationForm(AuthorizationElementsForm):
+    """Every element of 164.508(c)(1) as a signed paper form gives it."""
+
     signer_name = forms.CharField(label="Signed by (full name)", max_length=200, required=False)
     signed_by_representative = forms.BooleanField(
         label="Signed by a personal representative", required=False
@@ -122,7 +174,6 @@ class AuthorizationForm(forms.Form):
     def __init__(self, *args: Any, scan_required: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.scan_required = scan_required
-        self.fields["discloser"].initial = settings.ORGANISATION_NAME
         if not scan_required:
             self.fields["scan"].label = "New scan (optional: the current one is kept otherwise)"
 
@@ -147,35 +198,8 @@ class AuthorizationForm(forms.Form):
                 "signed_by_representative",
                 "Tick this box if a personal representative signed, or clear the authority.",
             )
-        for code, text in services.terms_missing(self.terms()):
-            name = _ELEMENT_FIELDS.get(code)
-            if name is None or not self.has_error(name):  # "invalid date" says enough
-                self.add_error(name, f"Missing: {text}.")
+        self.missing_note()
         return cleaned
-
-    def terms(self) -> services.Terms:
-        data = self.cleaned_data
-        return services.Terms(
-            categories=data.get("categories") or [],
-            description=data.get("description", ""),
-            discloser=data.get("discloser", ""),
-            records_from=data.get("records_from"),
-            records_to=data.get("records_to"),
-            recipient_name=data.get("recipient_name", ""),
-            recipient_organization=data.get("recipient_organization", ""),
-            recipient_email=data.get("recipient_email", ""),
-            recipient_address=data.get("recipient_address", ""),
-            purposes=data.get("purposes") or [],
-            purpose_detail=data.get("purpose_detail", ""),
-            expires_on=data.get("expires_on"),
-            expiry_event=data.get("expiry_event", ""),
-            signer_name=data.get("signer_name", ""),
-            representative_authority=(
-                data.get("representative_authority", "")
-                if data.get("signed_by_representative")
-                else ""
-            ),
-        )
 
 
 def authorization_initial(auth: Authorization) -> dict[str, Any]:
