@@ -81,6 +81,8 @@ def terms_missing(terms: Terms) -> list[tuple[str, str]]:
         missing.append(("purpose", "a description of the purpose marked “other”"))
     if terms.expires_on is None and not terms.expiry_event.strip():
         missing.append(("expiration", "an expiration date or event"))
+    elif terms.expires_on is not None and terms.expires_on.year > timezone.localdate().year + 100:
+        missing.append(("expiration", "an expiration date within the next 100 years"))
     if not terms.signer_name.strip():
         missing.append(("signature", "the signature (the signer's full name)"))
     return missing
@@ -88,8 +90,8 @@ def terms_missing(terms: Terms) -> list[tuple[str, str]]:
 
 def _terms_check(*, actor: User, patient: User, terms: Terms, signed_at: datetime) -> None:
     missing = terms_missing(terms)
-    expires_at = _expiry(terms.expires_on)
-    if not missing and expires_at is not None and expires_at <= signed_at:
+    expires_at = None if missing else _expiry(terms.expires_on)
+    if expires_at is not None and expires_at <= signed_at:
         missing.append(("expiration", "an expiration date after the signature date"))
     if missing:
         event_record(

@@ -241,7 +241,9 @@ class RequestAlert(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["request", "kind", "due_at"], name="records_alert_once")
+            models.UniqueConstraint(
+                fields=["request", "kind", "due_at", "recipient"], name="records_alert_once"
+            )
         ]
         indexes = [
             models.Index(

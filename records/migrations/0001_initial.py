@@ -144,6 +144,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='requestalert',
-            constraint=models.UniqueConstraint(fields=('request', 'kind', 'due_at'), name='records_alert_once'),
+            constraint=models.UniqueConstraint(fields=('request', 'kind', 'due_at', 'recipient'), name='records_alert_once'),
         ),
     ]
