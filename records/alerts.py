@@ -92,23 +92,33 @@ def _email_later(alert_id: int) -> None:
 
 
 def alert_email(*, alert_id: int) -> bool:
-    """E-mail one alert to its recipient (no health information: a kind and a link)."""
+    """E-mail one alert to its recipient (no health information: a kind and a link).
+
+    The alert is claimed first (``emailed_at`` from empty to now, one conditional UPDATE),
+    so a second task for it, even one running at the same time, sends nothing. A failed
+    send gives the claim back for the retry; a worker killed mid-send loses that alert's
+    e-mail (the alert itself still shows in the portal)."""
     from accounts.tasks import email_send
 
-    alert = RequestAlert.objects.select_related("recipient", "request").filter(pk=alert_id).first()
-    if alert is None or alert.emailed_at is not None:
-        return False
-    email_send(
-        to=alert.recipient.email,
-        template="records/email/deadline_alert",
-        context={
-            "kind": alert.get_kind_display(),
-            "overdue": alert.kind == AlertKind.OVERDUE,
-            "due_day": deadlines.due_day(alert.due_at),
-            "link": settings.PORTAL_BASE_URL + reverse("records:request", args=[alert.request_id]),
-        },
-    )
-    RequestAlert.objects.filter(pk=alert.pk, emailed_at__isnull=True).update(
+    claimed = RequestAlert.objects.filter(pk=alert_id, emailed_at__isnull=True).update(
         emailed_at=timezone.now()
     )
+    if not claimed:
+        return False
+    alert = RequestAlert.objects.select_related("recipient").get(pk=alert_id)
+    try:
+        email_send(
+            to=alert.recipient.email,
+            template="records/email/deadline_alert",
+            context={
+                "kind": alert.get_kind_display(),
+                "overdue": alert.kind == AlertKind.OVERDUE,
+                "due_day": deadlines.due_day(alert.due_at),
+                "link": settings.PORTAL_BASE_URL
+                + reverse("records:request", args=[alert.request_id]),
+            },
+        )
+    except BaseException:
+        RequestAlert.objects.filter(pk=alert_id).update(emailed_at=None)
+        raise
     return True

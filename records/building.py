@@ -4,12 +4,17 @@ The request row is the state: a build is claimed by a conditional UPDATE (queued
 building with a lapsed lease), so a duplicate prompt builds nothing, and a worker that
 died mid-build leaves a lease that the sweep finds and prompts again. Progress is
 written per document so the clerk's page can show it while the build runs.
+
+Each claim also writes a new ``build_queued_at``, its token, and every later write of
+that build (progress, failure, the package) is conditional on it: a build that documents
+outdated, or whose lapsed lease another worker took over, can never overwrite the newer
+one, even when the newer one is building at the time.
 """
 
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -26,14 +31,24 @@ from records.services import file_bytes
 BUILD_LEASE = timedelta(minutes=15)  # longer than any build; a dead worker's build resumes
 
 
-def _claim(request_id: str) -> bool:
+def _claim(request_id: str) -> datetime | None:
+    """Claim the build; returns the claim's token, or None when there is nothing to claim."""
     now = timezone.now()
-    claimed = RecordRequest.objects.filter(
+    wanted = RecordRequest.objects.filter(
         Q(build_state=BuildState.QUEUED)
         | Q(build_state=BuildState.BUILDING, build_lease_until__lt=now),
         pk=request_id,
-    ).update(build_state=BuildState.BUILDING, build_done=0, build_lease_until=now + BUILD_LEASE)
-    return claimed == 1
+    )
+    seen = wanted.values_list("build_queued_at", flat=True).first()
+    if seen is None:
+        return None
+    claimed = wanted.filter(build_queued_at=seen).update(
+        build_state=BuildState.BUILDING,
+        build_done=0,
+        build_lease_until=now + BUILD_LEASE,
+        build_queued_at=now,
+    )
+    return now if claimed == 1 else None
 
 
 def package_build_run(*, request_id: str) -> str:
@@ -41,15 +56,17 @@ def package_build_run(*, request_id: str) -> str:
     from records.package import Cover, SourceDocument, package_build
     from records.signing import package_sign
 
-    if not _claim(request_id):
+    token = _claim(request_id)
+    if token is None:
         return "not_claimed"
     request = RecordRequest.objects.select_related("patient__patient_profile").get(pk=request_id)
     documents = list(request.documents.select_related("file").order_by("position", "added_at"))
+    mine = RecordRequest.objects.filter(
+        pk=request.pk, build_state=BuildState.BUILDING, build_queued_at=token
+    )
 
     def progress(done: int, total: int) -> None:
-        RecordRequest.objects.filter(pk=request.pk, build_state=BuildState.BUILDING).update(
-            build_done=done, build_total=total
-        )
+        mine.update(build_done=done, build_total=total)
 
     try:
         sources = [
@@ -73,9 +90,8 @@ def package_build_run(*, request_id: str) -> str:
         signed = package_sign(built.pdf)
         del sources
     except Exception as error:
-        RecordRequest.objects.filter(pk=request.pk, build_state=BuildState.BUILDING).update(
-            build_state=BuildState.FAILED, build_failure=type(error).__name__[:64]
-        )
+        if not mine.update(build_state=BuildState.FAILED, build_failure=type(error).__name__[:64]):
+            return "stale"  # a newer build is the request's: this failure is not its
         event_record(
             action=RecordsAction.PACKAGE_BUILD_FAILED,
             outcome=Outcome.ERROR,
@@ -88,14 +104,14 @@ def package_build_run(*, request_id: str) -> str:
         source=io.BytesIO(signed), name="records-package.pdf", content_type="application/pdf"
     )
     with transaction.atomic():
-        done = RecordRequest.objects.filter(pk=request.pk, build_state=BuildState.BUILDING).update(
+        done = mine.update(
             build_state=BuildState.BUILT,
             build_done=len(documents),
             package=stored,
             package_pages=built.pages,
             build_lease_until=None,
         )
-        if not done:  # documents changed meanwhile: this build is stale
+        if not done:  # documents changed or another claim took over: this build is stale
             transaction.on_commit(stored.delete)
             return "stale"
         event_record(

@@ -25,12 +25,13 @@ from audit.models import Outcome
 from audit.services import event_record
 from encryption.files import file_chunks, file_store
 from encryption.models import EncryptedFile
-from encryption.uploads import CheckedUpload, attachment_check
+from encryption.uploads import CheckedUpload, attachment_check, mebibytes
 from records import deadlines
 from records.actions import RecordsAction
 from records.errors import RecordsError
 from records.models import (
     OPEN_STATES,
+    ArrivedBy,
     BuildState,
     DeliverTo,
     NoticeKind,
@@ -192,6 +193,17 @@ def request_verify(
         return request
     if method not in VerificationMethod.values:
         _refuse(actor=actor, request=request, code="method", message="Say how it was verified.")
+    # A portal sign-in with two factors vouches only for a request the patient made there.
+    if method == VerificationMethod.PORTAL_MFA and not (
+        request.arrived_by == ArrivedBy.PORTAL and request.recorded_by_id == request.patient_id
+    ):
+        _refuse(
+            actor=actor,
+            request=request,
+            code="method_not_portal",
+            message="This request did not come from the patient's portal account: check "
+            "identity another way (45 CFR 164.514(h)).",
+        )
     if request.representative_name and method != VerificationMethod.REPRESENTATIVE_DOCUMENTS:
         _refuse(
             actor=actor,
@@ -296,20 +308,29 @@ def _notice_send(
 ) -> RequestNotice:
     """Inside the caller's transaction: store the notice and send it through the portal."""
     from messaging import services as messaging
+    from messaging.errors import MessagingError
 
     name = f"{kind}-notice.pdf"
-    message = messaging.message_compose(
-        actor=actor,
-        draft=messaging.Draft(
-            send_key=uuid.uuid4(),
-            patient=request.patient,
-            subject=subject,
-            body=body,
-            category="administrative",
-        ),
-        attachments=[attachment_check(name=name, data=pdf)],
-        send=True,
-    )
+    try:
+        message = messaging.message_compose(
+            actor=actor,
+            draft=messaging.Draft(
+                send_key=uuid.uuid4(),
+                patient=request.patient,
+                subject=subject,
+                body=body,
+                category="administrative",
+            ),
+            attachments=[attachment_check(name=name, data=pdf)],
+            send=True,
+        )
+    except MessagingError as error:  # e.g. the patient's account is closed: say so, audited
+        _refuse(
+            actor=actor,
+            request=request,
+            code=error.code,
+            message=f"The notice could not be sent in the portal: {error.message}",
+        )
     stored = file_store(source=io.BytesIO(pdf), name=name, content_type=PDF)
     return RequestNotice.objects.create(
         request=request, kind=kind, file=stored, message_id=message.pk, created_by=actor
@@ -472,6 +493,24 @@ def _must_be_verified(actor: User, request: RecordRequest) -> None:
         )
 
 
+def _documents_fit_one_message(
+    actor: User, request: RecordRequest, new: Sequence[EncryptedFile]
+) -> None:
+    """The package goes out as one secure message, so the documents must fit in one."""
+    from django.db.models import Sum
+
+    limit = settings.MESSAGING_MAX_MESSAGE_BYTES
+    held = request.documents.aggregate(total=Sum("file__size"))["total"] or 0
+    if held + sum(record.size for record in new) > limit:
+        _refuse(
+            actor=actor,
+            request=request,
+            code="documents_too_large",
+            message=f"The documents together would be larger than the {mebibytes(limit)} "
+            "a secure message can carry: remove a document first.",
+        )
+
+
 @refusals_audited
 def documents_add(
     *, actor: User, request: RecordRequest, uploads: Sequence[CheckedUpload]
@@ -492,6 +531,7 @@ def documents_add(
             request = _locked(request)
             _must_be_open(actor, request)
             _must_be_verified(actor, request)
+            _documents_fit_one_message(actor, request, stored)
             first = request.documents.count()
             documents = RequestDocument.objects.bulk_create(
                 RequestDocument(request=request, file=f, position=first + i, added_by=actor)
@@ -583,30 +623,91 @@ def _on_time(request: RecordRequest, at: datetime) -> bool:
 def request_fulfil(*, actor: User, request: RecordRequest) -> RecordRequest:
     """Deliver the built package: in the portal as a secure message, to the directed third
     party by guest pickup (through the disclosure decision, recorded as a disclosure), or
-    on paper (the clerk has printed it). The request then shows fulfilled, on time or not."""
+    on paper (the clerk has printed it). The request then shows fulfilled, on time or not.
+
+    The request row stays locked from the checks through the send to the state change,
+    in one transaction: a withdrawal or denial meanwhile waits for it and then finds the
+    request closed, and a send that fails leaves the request open with nothing delivered.
+    (Files the send stored before such a rollback lose their data keys with it; their
+    ciphertext is left unreadable in the store.) A messaging refusal still commits its
+    own audit event before it is raised."""
+    from messaging.errors import MessagingError
+
+    failure: MessagingError | None = None
+    with transaction.atomic():
+        locked = _locked(request)
+        _must_be_open(actor, locked)
+        _must_be_verified(actor, locked)
+        if locked.build_state != BuildState.BUILT or locked.package is None:
+            _refuse(
+                actor=actor,
+                request=locked,
+                code="not_built",
+                message="Build the package before sending it.",
+            )
+        try:
+            message_id, package_id = _fulfilment_deliver(actor=actor, request=locked)
+        except MessagingError as error:
+            failure = error  # the send rolled back its own part; its refusal audit stays
+        else:
+            now = timezone.now()
+            locked.state = (
+                RequestState.PARTLY_DENIED if locked.denial_basis else RequestState.FULFILLED
+            )
+            locked.closed_at, locked.closed_by = now, actor
+            locked.delivered_message_id, locked.delivered_package_id = message_id, package_id
+            locked.save()
+            event_record(
+                actor=actor,
+                action=RecordsAction.REQUEST_FULFILLED,
+                target=locked,
+                patient_id=locked.patient_id,
+                details={
+                    "deliver_to": locked.deliver_to,
+                    "on_time": _on_time(locked, now),
+                    "days_after_receipt": (now - locked.received_at) // timedelta(days=1),
+                },
+            )
+    if failure is not None:
+        raise failure
+    return locked
+
+
+def _fulfilment_deliver(
+    *, actor: User, request: RecordRequest
+) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """Send the package (inside the caller's transaction, the request locked); returns the
+    message or guest package delivered. The send key is the request's: a copy already
+    delivered under it (by whichever clerk) is the delivery, and nothing is sent again."""
     from consent.models import Purpose
     from messaging import guests
     from messaging import services as messaging
+    from messaging.models import GuestPackage, Message, MessageState
 
-    request = RecordRequest.objects.select_related("patient", "package").get(pk=request.pk)
-    _must_be_open(actor, request)
-    _must_be_verified(actor, request)
-    if request.build_state != BuildState.BUILT or request.package is None:
-        _refuse(
-            actor=actor,
-            request=request,
-            code="not_built",
-            message="Build the package before sending it.",
-        )
     assert request.package is not None
+    send_key = uuid.uuid5(request.pk, "fulfilment")
+    if request.deliver_to == DeliverTo.PORTAL:
+        delivered = (
+            Message.objects.filter(send_key=send_key)
+            .exclude(state=MessageState.DRAFT)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if delivered is not None:
+            return delivered, None
+    elif request.deliver_to == DeliverTo.THIRD_PARTY:
+        sent = GuestPackage.objects.filter(send_key=send_key).values_list("pk", flat=True).first()
+        if sent is not None:
+            return None, sent
+    else:
+        return None, None  # on paper: the clerk has printed it
     name = f"records-{timezone.localdate():%Y-%m-%d}.pdf"
     upload = CheckedUpload(name, PDF, file_bytes(request.package))
-    message_id = package_id = None
     if request.deliver_to == DeliverTo.PORTAL:
         message = messaging.message_compose(
             actor=actor,
             draft=messaging.Draft(
-                send_key=uuid.uuid5(request.pk, "fulfilment"),
+                send_key=send_key,
                 patient=request.patient,
                 subject="Your copy of your records",
                 body="Here is the copy of your records you asked for. The PDF is signed "
@@ -616,43 +717,22 @@ def request_fulfil(*, actor: User, request: RecordRequest) -> RecordRequest:
             attachments=[upload],
             send=True,
         )
-        message_id = message.pk
-    elif request.deliver_to == DeliverTo.THIRD_PARTY:
-        package = guests.guest_package_send(
-            actor=actor,
-            patient=request.patient,
-            recipient_email=request.third_party_email,
-            recipient_name=request.third_party_name,
-            purpose=Purpose.INDIVIDUAL_REQUEST,
-            categories=list(request.categories),
-            records_from=request.records_from,
-            records_to=request.records_to,
-            subject="Copy of records",
-            body="The copy of records sent at the patient's direction.",
-            attachments=[upload],
-            send_key=uuid.uuid5(request.pk, "fulfilment"),
-        )
-        package_id = package.pk
-    with transaction.atomic():
-        locked = _locked(request)
-        _must_be_open(actor, locked)
-        now = timezone.now()
-        locked.state = RequestState.PARTLY_DENIED if locked.denial_basis else RequestState.FULFILLED
-        locked.closed_at, locked.closed_by = now, actor
-        locked.delivered_message_id, locked.delivered_package_id = message_id, package_id
-        locked.save()
-        event_record(
-            actor=actor,
-            action=RecordsAction.REQUEST_FULFILLED,
-            target=locked,
-            patient_id=locked.patient_id,
-            details={
-                "deliver_to": locked.deliver_to,
-                "on_time": _on_time(locked, now),
-                "days_after_receipt": (now - locked.received_at) // timedelta(days=1),
-            },
-        )
-    return locked
+        return message.pk, None
+    package = guests.guest_package_send(
+        actor=actor,
+        patient=request.patient,
+        recipient_email=request.third_party_email,
+        recipient_name=request.third_party_name,
+        purpose=Purpose.INDIVIDUAL_REQUEST,
+        categories=list(request.categories),
+        records_from=request.records_from,
+        records_to=request.records_to,
+        subject="Copy of records",
+        body="The copy of records sent at the patient's direction.",
+        attachments=[upload],
+        send_key=send_key,
+    )
+    return None, package.pk
 
 
 # --- reads worth an audit row, and alerts acknowledged ---------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import time_machine
 
 from audit.models import AuditEvent
@@ -93,6 +94,52 @@ class TestIdempotence:
         assert (first.raised, second.raised) == (1, 0)
         assert len(smtp_server.messages) == 1
         assert AuditEvent.objects.filter(action="records.deadline_alerted").count() == 1
+
+    def test_a_second_task_for_an_alert_being_sent_sends_nothing(
+        self, personas: Any, smtp_server: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import accounts.tasks
+        from records.alerts import alert_email
+
+        request = request_received(patient=personas.patient)
+        with time_machine.travel(_on_day(request, 3)):
+            deadline_alerts_raise()  # its e-mail task waits for a commit; run it by hand
+        alert = RequestAlert.objects.get()
+        real_send = accounts.tasks.email_send
+
+        def send_while_a_duplicate_task_runs(**kwargs: Any) -> None:
+            monkeypatch.setattr(accounts.tasks, "email_send", real_send)
+            assert alert_email(alert_id=alert.pk) is False  # the duplicate, mid-send
+            real_send(**kwargs)
+
+        monkeypatch.setattr(accounts.tasks, "email_send", send_while_a_duplicate_task_runs)
+        assert alert_email(alert_id=alert.pk) is True
+        assert len(smtp_server.messages) == 1
+
+    def test_a_failed_alert_email_is_sent_by_the_retry(
+        self, personas: Any, smtp_server: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import accounts.tasks
+        from records.alerts import alert_email
+
+        request = request_received(patient=personas.patient)
+        with time_machine.travel(_on_day(request, 3)):
+            deadline_alerts_raise()
+        alert = RequestAlert.objects.get()
+        real_send = accounts.tasks.email_send
+
+        def mail_server_down(**kwargs: Any) -> None:
+            raise accounts.tasks.MailNotSent("ConnectionRefusedError")
+
+        monkeypatch.setattr(accounts.tasks, "email_send", mail_server_down)
+        with pytest.raises(OSError):
+            alert_email(alert_id=alert.pk)
+        monkeypatch.setattr(accounts.tasks, "email_send", real_send)
+        assert alert_email(alert_id=alert.pk) is True
+        assert alert_email(alert_id=alert.pk) is False
+        assert len(smtp_server.messages) == 1
+        alert.refresh_from_db()
+        assert alert.emailed_at is not None
 
     def test_the_alert_email_carries_no_health_information(
         self, personas: Any, smtp_server: Any, django_capture_on_commit_callbacks: Any

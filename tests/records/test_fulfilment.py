@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from consent.models import Disclosure, Purpose, RecordCategory
 from encryption.uploads import attachment_check
@@ -13,6 +17,7 @@ from messaging.errors import MessagingError
 from messaging.models import GuestPackage, Message
 from records import services
 from records.building import package_build_run
+from records.errors import RecordsError
 from records.models import BuildState, DeliverTo, RequestState
 from records.signing import signature_status
 from tests.consent.factories import authorization_signed
@@ -79,6 +84,41 @@ class TestBuilding:
         with pytest.raises(Exception, match="Build the package"):
             services.request_fulfil(actor=personas.records_clerk, request=request)
 
+    def test_an_older_build_finishing_late_never_replaces_the_newer_one(
+        self, personas: Any, organisation: Identity, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import time_machine
+
+        from records import building, package
+
+        request = request_verified(patient=personas.patient, clerk=personas.records_clerk)
+        add = [attachment_check(name="labs.pdf", data=pdf_pages("Potassium 5.1"))]
+        services.documents_add(actor=personas.records_clerk, request=request, uploads=add)
+        services.package_build_queue(actor=personas.records_clerk, request=request)
+        real_build = package.package_build
+
+        def meanwhile_a_document_is_added_and_worker_two_claims(**kwargs: Any) -> Any:
+            monkeypatch.setattr(package, "package_build", real_build)
+            more = [attachment_check(name="notes.pdf", data=pdf_pages("Visit note"))]
+            services.documents_add(actor=personas.records_clerk, request=request, uploads=more)
+            services.package_build_queue(actor=personas.records_clerk, request=request)
+            assert building._claim(str(request.pk)) is not None  # worker 2, still building
+            return real_build(**kwargs)
+
+        monkeypatch.setattr(
+            package, "package_build", meanwhile_a_document_is_added_and_worker_two_claims
+        )
+        assert package_build_run(request_id=str(request.pk)) == "stale"  # worker 1
+        request.refresh_from_db()
+        assert request.build_state == BuildState.BUILDING and request.package is None
+        with pytest.raises(RecordsError, match="Build the package"):
+            services.request_fulfil(actor=personas.records_clerk, request=request)
+        assert request.build_lease_until is not None
+        with time_machine.travel(request.build_lease_until + timedelta(seconds=1)):
+            assert package_build_run(request_id=str(request.pk)) == "built"  # the sweep's
+        request.refresh_from_db()
+        assert request.package_pages == 3  # the cover and both documents
+
 
 class TestDelivery:
     def test_a_portal_copy_arrives_as_a_secure_message_on_time(
@@ -141,3 +181,119 @@ class TestDelivery:
             services.request_fulfil(actor=personas.records_clerk, request=request)
         event = AuditEvent.objects.get(action="records.request_fulfilled")
         assert event.details["on_time"] is False
+
+
+class TestRetries:
+    def test_another_clerk_can_send_after_a_fulfilment_failed_midway(
+        self,
+        personas: Any,
+        organisation: Identity,
+        django_capture_on_commit_callbacks: Any,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        request = _built(personas, django_capture_on_commit_callbacks)
+
+        def failing(*args: Any) -> bool:
+            raise RuntimeError("the database went away")
+
+        monkeypatch.setattr(services, "_on_time", failing)
+        with pytest.raises(RuntimeError):
+            services.request_fulfil(actor=personas.records_clerk, request=request)
+        monkeypatch.undo()
+        assert not Message.objects.exists()  # nothing went out with the failure
+        done = services.request_fulfil(actor=personas.privacy_officer, request=request)
+        assert done.state == RequestState.FULFILLED
+        assert Message.objects.get().pk == done.delivered_message_id
+
+    def test_a_copy_already_delivered_for_the_request_is_not_sent_twice(
+        self, personas: Any, organisation: Identity, django_capture_on_commit_callbacks: Any
+    ) -> None:
+        import uuid
+
+        from messaging import services as messaging
+
+        request = _built(personas, django_capture_on_commit_callbacks)
+        earlier = messaging.message_compose(  # sent by one clerk, whose request never closed
+            actor=personas.records_clerk,
+            draft=messaging.Draft(
+                send_key=uuid.uuid5(request.pk, "fulfilment"),
+                patient=personas.patient,
+                subject="Your copy of your records",
+                body="Here is the copy of your records you asked for.",
+                category="clinical",
+            ),
+            send=True,
+        )
+        done = services.request_fulfil(actor=personas.privacy_officer, request=request)
+        assert done.state == RequestState.FULFILLED
+        assert done.delivered_message_id == earlier.pk
+        assert Message.objects.count() == 1
+
+
+class OtherConnection(threading.Thread):
+    """``work`` on a database connection (so a transaction) of its own."""
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        super().__init__(daemon=True)
+        self.work = work
+        self.error: BaseException | None = None
+        self.backend_pid: int | None = None
+        self.started = threading.Event()
+
+    def run(self) -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                self.backend_pid = cursor.fetchone()[0]
+            self.started.set()
+            self.work()
+        except BaseException as error:
+            self.error = error
+        finally:
+            connection.close()
+
+    def waiting_for_a_lock(self) -> bool:
+        """Whether the thread's backend waits for a lock (pg_locks is read live)."""
+        assert self.started.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.is_alive():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_locks WHERE pid = %s AND NOT granted",
+                    [self.backend_pid],
+                )
+                if cursor.fetchone()[0]:
+                    return True
+            time.sleep(0.02)
+        return False
+
+
+@pytest.mark.django_db(transaction=True)
+class TestWithdrawalDuringTheSend:
+    def test_a_withdrawal_while_the_copy_is_sent_waits_and_is_then_refused(
+        self,
+        personas: Any,
+        organisation: Identity,
+        django_capture_on_commit_callbacks: Any,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        from messaging import services as messaging
+
+        request = _built(personas, django_capture_on_commit_callbacks)
+        real_compose = messaging.message_compose
+        withdrawal = OtherConnection(
+            lambda: services.request_withdraw(actor=personas.patient, request=request)
+        )
+
+        def compose_while_the_patient_withdraws(**kwargs: Any) -> Any:
+            withdrawal.start()
+            assert withdrawal.waiting_for_a_lock(), f"not held back: {withdrawal.error!r}"
+            return real_compose(**kwargs)
+
+        monkeypatch.setattr(messaging, "message_compose", compose_while_the_patient_withdraws)
+        done = services.request_fulfil(actor=personas.records_clerk, request=request)
+        withdrawal.join(timeout=30)
+        assert isinstance(withdrawal.error, RecordsError)
+        assert withdrawal.error.message == "This request is already fulfilled."
+        request.refresh_from_db()
+        assert request.state == done.state == RequestState.FULFILLED

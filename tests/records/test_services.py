@@ -85,6 +85,24 @@ class TestVerification:
         assert request.verified_at is not None
 
 
+class TestDocuments:
+    def test_documents_that_would_not_fit_one_secure_message_are_refused(
+        self, personas: Any, settings: Any
+    ) -> None:
+        from encryption.uploads import CheckedUpload
+        from tests.messaging.factories import PDF_BYTES
+
+        settings.MESSAGING_MAX_MESSAGE_BYTES = 1024 * 1024
+        scan = CheckedUpload("scan.pdf", "application/pdf", PDF_BYTES + b" " * 600 * 1024)
+        request = request_verified(patient=personas.patient, clerk=personas.records_clerk)
+        services.documents_add(actor=personas.records_clerk, request=request, uploads=[scan])
+        with pytest.raises(RecordsError, match="larger than the 1 MiB a secure message"):
+            services.documents_add(actor=personas.records_clerk, request=request, uploads=[scan])
+        assert request.documents.count() == 1
+        event = AuditEvent.objects.get(action="records.request_refused")
+        assert event.details == {"reason": "documents_too_large"}
+
+
 class TestExtension:
     def test_the_second_extension_is_refused_with_the_rule(self, personas: Any) -> None:
         request = request_received(patient=personas.patient)
@@ -133,6 +151,24 @@ class TestExtension:
                 reason=" ",
                 new_due_day=deadlines.due_day(request.due_at) + timedelta(days=5),
             )
+
+    def test_a_notice_that_cannot_be_sent_is_a_refusal_and_moves_nothing(
+        self, personas: Any
+    ) -> None:
+        request = request_received(patient=personas.patient)
+        personas.patient.is_active = False  # the account was closed after the request came
+        personas.patient.save(update_fields=["is_active"])
+        with pytest.raises(RecordsError, match="notice could not be sent"):
+            services.request_extend(
+                actor=personas.records_clerk,
+                request=request,
+                reason="Storage",
+                new_due_day=deadlines.due_day(request.due_at) + timedelta(days=5),
+            )
+        request.refresh_from_db()
+        assert request.due_at == request.original_due_at and not request.notices.exists()
+        event = AuditEvent.objects.get(action="records.request_refused")
+        assert event.details == {"reason": "not_on_care_team"}
 
     def test_the_due_date_moves_only_with_the_notice_sent(self, personas: Any) -> None:
         from messaging.models import Attachment, Message
