@@ -9,6 +9,10 @@ class ConsentAction(models.TextChoices):
     AUTHORIZATION_CORRECTED = "consent.authorization_corrected", "Authorization corrected"
     AUTHORIZATION_REFUSED = "consent.authorization_refused", "Authorization form refused"
     AUTHORIZATION_REVOKED = "consent.authorization_revoked", "Authorization revoked"
+    AUTHORIZATION_EVENT_EXPIRED = (
+        "consent.authorization_event_expired",
+        "Authorization's expiry event recorded",
+    )
     AUTHORIZATION_VIEWED = "consent.authorization_viewed", "Authorization viewed"
     AUTHORIZATIONS_LISTED = "consent.authorizations_listed", "Authorizations listed"
     AUTHORIZATION_EXPORTED = "consent.authorization_exported", "Authorization exported (FHIR)"

@@ -119,7 +119,11 @@ def _source_attachment(auth: Authorization) -> dict[str, Any]:
 
 
 def _period_end(auth: Authorization) -> datetime | None:
-    ends = [moment for moment in (auth.expires_at, auth.revoked_at) if moment is not None]
+    ends = [
+        moment
+        for moment in (auth.expires_at, auth.expiry_event_at, auth.revoked_at)
+        if moment is not None
+    ]
     return min(ends) if ends else None
 
 

@@ -104,6 +104,8 @@ class Authorization(EncryptedModel):
     # (c)(1)(v) expiry date or event
     expires_at = models.DateTimeField(null=True, blank=True)
     expiry_event = EncryptedTextField(max_length=500, blank=True)
+    # When staff recorded that the expiry event happened: it covers nothing from then on.
+    expiry_event_at = models.DateTimeField(null=True, blank=True)
     # (c)(1)(vi) signature and date, and a representative's authority
     signer_name = EncryptedTextField(max_length=200)
     signed_at = models.DateTimeField()
@@ -167,6 +169,8 @@ class Authorization(EncryptedModel):
         if self.revoked_at is not None and self.revoked_at <= at:
             return AuthorizationStatus.REVOKED
         if self.expires_at is not None and self.expires_at <= at:
+            return AuthorizationStatus.EXPIRED
+        if self.expiry_event_at is not None and self.expiry_event_at <= at:
             return AuthorizationStatus.EXPIRED
         return AuthorizationStatus.ACTIVE
 

@@ -24,6 +24,7 @@ from consent.decision import Decision
 from consent.errors import ConsentError
 from consent.models import (
     Authorization,
+    AuthorizationStatus,
     CommunicationPreference,
     Disclosure,
     EmailWaiver,
@@ -211,6 +212,17 @@ def authorization_correct(
         )
     signed_at = timezone.make_aware(datetime.combine(signed_on, time.min))
     _terms_check(actor=actor, patient=authorization.patient, terms=terms, signed_at=signed_at)
+    changed = _changed_elements(authorization, terms, signed_at)
+    signed_changes = [name for name in changed if name in _SIGNED_ELEMENTS]
+    if signed_changes and scan is None:
+        labels = ", ".join(_SIGNED_ELEMENTS[name] for name in signed_changes)
+        raise ConsentError(
+            "new_scan_required",
+            f"This changes what the patient signed ({labels}). A change to the recipient, "
+            "the information, its dates, the purposes or the expiry needs the newly signed "
+            "form: attach its scan. Without a new scan only transcription details can be "
+            "corrected.",
+        )
     stored = _store(scan) if scan is not None else None
     try:
         with transaction.atomic():
@@ -238,13 +250,65 @@ def authorization_correct(
                 action=ConsentAction.AUTHORIZATION_CORRECTED,
                 target=auth,
                 patient_id=previous.patient_id,
-                details={**_audit_details(auth), "previous_id": str(previous.pk)},
+                details={
+                    **_audit_details(auth),
+                    "previous_id": str(previous.pk),
+                    "changed": changed,  # element names only, never their values
+                },
             )
     except BaseException:
         if stored is not None:
             stored.delete()
         raise
     return auth
+
+
+# What the patient's signature covers: changing any of these is a new authorization on
+# paper, so it needs the newly signed form's scan (164.508(c)(1); (b)(2) a form with
+# elements that do not match what was signed is defective).
+_SIGNED_ELEMENTS = {
+    "recipient_email": "recipient e-mail",
+    "recipient_name": "recipient name",
+    "categories": "kinds of record",
+    "records_from": "records dated from",
+    "records_to": "records dated until",
+    "purposes": "purposes",
+    "expires_at": "expiry date",
+    "expiry_event": "expiry event",
+}
+_CORRECTABLE_ELEMENTS = (
+    "categories",
+    "records_from",
+    "records_to",
+    "description",
+    "discloser",
+    "recipient_name",
+    "recipient_organization",
+    "recipient_email",
+    "recipient_address",
+    "purposes",
+    "purpose_detail",
+    "expires_at",
+    "expiry_event",
+    "signer_name",
+    "representative_authority",
+)
+
+
+def _changed_elements(previous: Authorization, terms: Terms, signed_at: datetime) -> list[str]:
+    """The names of the elements a correction changes (list fields compared as sets)."""
+    candidate = Authorization()
+    _fill(candidate, terms)
+    changed = []
+    for name in _CORRECTABLE_ELEMENTS:
+        old, new = getattr(previous, name), getattr(candidate, name)
+        if isinstance(old, list) and isinstance(new, list):
+            old, new = sorted(old), sorted(new)
+        if old != new:
+            changed.append(name)
+    if previous.signed_at != signed_at:
+        changed.append("signed_at")
+    return changed
 
 
 @transaction.atomic
@@ -269,6 +333,28 @@ def authorization_revoke(
         target=auth,
         patient_id=auth.patient_id,
         details={"source": source},
+    )
+    return auth
+
+
+@transaction.atomic
+def authorization_event_expire(*, actor: User, authorization: Authorization) -> Authorization:
+    """Staff record that the expiry event named in the authorization has happened
+    (164.508(c)(1)(v)): from this second it covers nothing, like an expiry date."""
+    auth = Authorization.objects.select_for_update().get(pk=authorization.pk)
+    if auth.superseded_at is not None:
+        raise ConsentError("superseded", "Record this on the current version.")
+    if not auth.expiry_event:
+        raise ConsentError("no_event", "This authorization names no expiry event.")
+    if auth.status() != AuthorizationStatus.ACTIVE:
+        return auth  # already revoked or expired: nothing more to end
+    auth.expiry_event_at = timezone.now()
+    auth.save(update_fields=["expiry_event_at"])
+    event_record(
+        action=ConsentAction.AUTHORIZATION_EVENT_EXPIRED,
+        actor=actor,
+        target=auth,
+        patient_id=auth.patient_id,
     )
     return auth
 

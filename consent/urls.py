@@ -16,6 +16,11 @@ urlpatterns = [
     path("authorizations/", views.authorizations, name="authorizations"),
     path("authorizations/<uuid:authorization_id>/", views.authorization, name="authorization"),
     path("authorizations/<uuid:authorization_id>/revoke/", views.revoke, name="revoke"),
+    path(
+        "authorizations/<uuid:authorization_id>/expired/",
+        views.event_expire,
+        name="event_expire",
+    ),
     path("authorizations/<uuid:authorization_id>/correct/", views.correct, name="correct"),
     path("authorizations/<uuid:authorization_id>/scan/", views.scan, name="scan"),
     path(

@@ -329,6 +329,21 @@ def revoke(request: HttpRequest, authorization_id: uuid.UUID) -> HttpResponse:
     return redirect("consent:authorization", authorization_id=auth.pk)
 
 
+@require_POST
+@staff_only
+def event_expire(request: HttpRequest, authorization_id: uuid.UUID) -> HttpResponse:
+    """Staff record that the authorization's expiry event has happened."""
+    user = _user(request)
+    auth = selectors.authorization_for(user=user, authorization_id=authorization_id)
+    try:
+        services.authorization_event_expire(actor=user, authorization=auth)
+    except ConsentError as error:
+        flash.error(request, error.message)
+    else:
+        flash.success(request, "Recorded: the authorization has ended and covers nothing more.")
+    return redirect("consent:authorization", authorization_id=auth.pk)
+
+
 @never_cache
 @require_GET
 @staff_only

@@ -158,6 +158,9 @@ class GuestPackageForm(_BodyForm):
         help_text="The recipient sees it only after entering their code; the e-mail never "
         "contains it.",
     )
+    acknowledge = forms.BooleanField(
+        label="I have checked the subject and want to send it as it is.", required=False
+    )
     field_order = [
         "send_key",
         "recipient_email",
@@ -169,6 +172,7 @@ class GuestPackageForm(_BodyForm):
         "subject",
         "body",
         "attachments",
+        "acknowledge",
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

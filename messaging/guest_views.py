@@ -46,6 +46,7 @@ def guest_compose(request: HttpRequest, patient_id: int) -> HttpResponse:
         )
     form = GuestPackageForm(request.POST or None, request.FILES or None, initial=initial)
     reasons: list[str] = []
+    warnings: list[str] = []
     if request.method == "POST":
         valid = form.is_valid()
         uploads = checked_uploads(request, form)
@@ -65,11 +66,16 @@ def guest_compose(request: HttpRequest, patient_id: int) -> HttpResponse:
                     body=data["body"],
                     attachments=uploads,
                     send_key=data["send_key"],
+                    warnings_acknowledged=data["acknowledge"],
                 )
             except guests.GuestSendRefused as refusal:
                 reasons = refusal.decision.explanation
             except MessagingError as error:
-                form.add_error(None, error.message)
+                if error.code == "subject_warning":
+                    warnings.append(error.message)
+                else:
+                    field = "subject" if error.code.startswith("subject") else None
+                    form.add_error(field, error.message)
             else:
                 flash.success(
                     request,
@@ -95,6 +101,7 @@ def guest_compose(request: HttpRequest, patient_id: int) -> HttpResponse:
                 for a in authorizations
             ],
             "reasons": reasons,
+            "warnings": warnings,
             "area": "staff",
         },
     )

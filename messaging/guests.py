@@ -18,6 +18,7 @@ never task arguments. Audit events name ids and codes, never the recipient.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import uuid
 from collections.abc import Mapping, MutableMapping, Sequence
@@ -45,7 +46,7 @@ from messaging import policies
 from messaging.actions import MessagingAction
 from messaging.errors import MessagingError
 from messaging.models import GuestAttachment, GuestPackage
-from messaging.services import _attachments_within_total, _erase, _store
+from messaging.services import _attachments_within_total, _erase, _store, subject_guard
 
 # settings.GUEST_PICKUP_DAYS wins when it is defined; the issue's default otherwise.
 GUEST_PICKUP_DAYS = 14
@@ -77,6 +78,8 @@ REFUSALS = {
     "Ask the sender to send the information again.",
 }
 NOT_FOUND_CODES = frozenset({"invalid", "no_access"})
+
+logger = logging.getLogger(__name__)
 
 
 class GuestSendRefused(MessagingError):
@@ -136,6 +139,7 @@ def guest_package_send(
     body: str,
     attachments: Sequence[CheckedUpload],
     send_key: uuid.UUID,
+    warnings_acknowledged: bool = False,
 ) -> GuestPackage:
     """Send a package to a third party, if an authorization covers it. Idempotent on
     ``send_key``: the same key returns the package already sent, and sends nothing more.
@@ -150,6 +154,14 @@ def guest_package_send(
         if existing.created_by_id != actor.pk or existing.patient_id != patient.pk:
             raise MessagingError("not_yours", "This package belongs to someone else.")
         return existing
+    # The subject is shown to the recipient and in staff lists: the staff composer's guard.
+    subject_guard(
+        actor=actor,
+        patient=patient,
+        subject=subject,
+        acknowledged=warnings_acknowledged,
+        channel="guest_package",
+    )
     wanted: dict[str, Any] = {
         "recipient_email": recipient_email.strip(),
         "purpose": purpose,
@@ -307,28 +319,36 @@ def guest_link_deliver(*, package_id: str) -> bool:
 
     Idempotent: a package whose link went out, or that can no longer be opened, gets
     nothing. A retry after a failed send makes a new secret (the old one never left).
+
+    The secret, its hash, the send and ``link_sent_at`` happen under the package's row
+    lock: a second task (the sweep re-enqueues while SMTP is failing) waits, then finds
+    the link sent. Without it a later task could overwrite the hash while an earlier
+    e-mail was still going out, leaving the recipient a link that never works. One
+    e-mail (EMAIL_TIMEOUT_SECONDS at most) is short enough to hold the lock for.
     """
-    package = GuestPackage.objects.filter(pk=package_id).first()
-    if package is None or package.link_sent_at is not None or _refusal(package) is not None:
-        return False
-    nonce = secrets.token_urlsafe(32)
-    GuestPackage.objects.filter(pk=package.pk).update(link_hash=_sha256(nonce))
-    token = signing.dumps({"g": str(package.pk), "n": nonce}, salt=_LINK_SALT)
     from accounts.tasks import email_send
 
-    email_send(
-        to=package.recipient_email,
-        template="messaging/email/guest_link",
-        context={
-            "link": settings.PORTAL_BASE_URL + reverse("portal:guest_open", args=[token]),
-            "expires_on": timezone.localtime(package.expires_at).date(),
-            "code_minutes": int(CODE_LIFETIME.total_seconds() // 60),
-        },
-    )
-    GuestPackage.objects.filter(pk=package.pk).update(link_sent_at=timezone.now())
-    event_record(
-        action=MessagingAction.GUEST_LINK_SENT, target=package, patient_id=package.patient_id
-    )
+    with transaction.atomic():
+        package = GuestPackage.objects.select_for_update().filter(pk=package_id).first()
+        if package is None or package.link_sent_at is not None or _refusal(package) is not None:
+            return False
+        nonce = secrets.token_urlsafe(32)
+        GuestPackage.objects.filter(pk=package.pk).update(link_hash=_sha256(nonce))
+        token = signing.dumps({"g": str(package.pk), "n": nonce}, salt=_LINK_SALT)
+        # A failed send raises and rolls the hash back: that secret never left.
+        email_send(
+            to=package.recipient_email,
+            template="messaging/email/guest_link",
+            context={
+                "link": settings.PORTAL_BASE_URL + reverse("portal:guest_open", args=[token]),
+                "expires_on": timezone.localtime(package.expires_at).date(),
+                "code_minutes": int(CODE_LIFETIME.total_seconds() // 60),
+            },
+        )
+        GuestPackage.objects.filter(pk=package.pk).update(link_sent_at=timezone.now())
+        event_record(
+            action=MessagingAction.GUEST_LINK_SENT, target=package, patient_id=package.patient_id
+        )
     return True
 
 
@@ -399,7 +419,13 @@ def _refusal(package: GuestPackage, now: datetime | None = None) -> str | None:
 
 
 def _refused(code: str, package: GuestPackage | None = None, step: str = "") -> GuestRefused:
-    """Audit a refusal (outside any transaction that the raise would roll back)."""
+    """Audit a refusal (outside any transaction that the raise would roll back).
+
+    A link that names no package is only logged: anyone can send garbage to a public
+    URL, and the append-only trail must not be theirs to grow."""
+    if package is None:
+        logger.info("guest pickup refused: %s at %s", code, step or "link")
+        return GuestRefused(code)
     event_record(
         action=MessagingAction.GUEST_LINK_REFUSED,
         outcome=Outcome.DENIED,
@@ -637,11 +663,13 @@ def guest_attachment_download_record(*, attachment: GuestAttachment, patient_id:
 
 
 def guest_packages_of(*, user: Any, patient: User) -> QuerySet[GuestPackage]:
-    """A patient's packages, for staff who may message the patient (else none)."""
+    """A patient's packages this staff member may read (``policies.guest_packages_visible_to``:
+    a records clerk sees only the ones they sent)."""
     if not policies.may_message(user, patient):
         return GuestPackage.objects.none()
     return (
-        GuestPackage.objects.filter(patient=patient)
+        policies.guest_packages_visible_to(user)
+        .filter(patient=patient)
         .select_related("created_by")
         .prefetch_related("attachments")
         .order_by("-created_at")
@@ -654,7 +682,8 @@ def guest_package_for_staff(*, user: Any, package_id: str) -> GuestPackage:
     except ValueError:
         raise Http404 from None
     package = (
-        GuestPackage.objects.filter(pk=pk, patient__in=policies.patients_messageable_by(user))
+        policies.guest_packages_visible_to(user)
+        .filter(pk=pk, patient__in=policies.patients_messageable_by(user))
         .select_related("patient")
         .first()
     )

@@ -15,7 +15,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from accounts.models import Role, User
-from messaging.models import Thread
+from messaging.models import GuestPackage, Thread
 
 ALL_PATIENTS_ROLES = frozenset({Role.RECORDS_CLERK, Role.PRIVACY_OFFICER})
 
@@ -46,6 +46,20 @@ def threads_visible_to(user: Any) -> QuerySet[Thread]:
     if user.is_staff_member:
         return threads.filter(patient__care_team__staff=user)
     return threads.none()
+
+
+def guest_packages_visible_to(user: Any) -> QuerySet[GuestPackage]:
+    """Third-party packages staff may read, by the rule for threads: the privacy officer
+    all, clinicians their care team's patients', records clerks only the ones they sent
+    (minimum necessary, 45 CFR 164.502(b))."""
+    packages = GuestPackage.objects.all()
+    if not can_compose(user):
+        return packages.none()
+    if user.role == Role.PRIVACY_OFFICER:
+        return packages
+    if user.role == Role.RECORDS_CLERK:
+        return packages.filter(created_by=user)
+    return packages.filter(patient__care_team__staff=user)
 
 
 def may_message(user: Any, patient: User) -> bool:

@@ -105,15 +105,28 @@ def message_compose(
 
 
 def _subject_guard(*, actor: User, draft: Draft, acknowledged: bool) -> None:
-    findings = subject_findings(subject=draft.subject, patient=draft.patient)
+    subject_guard(
+        actor=actor, patient=draft.patient, subject=draft.subject, acknowledged=acknowledged
+    )
+
+
+def subject_guard(
+    *, actor: User, patient: User, subject: str, acknowledged: bool, channel: str = ""
+) -> None:
+    """Refuse a subject that trips a block rule, or a warn rule not acknowledged; the
+    refusal is audited with the rule names (never the subject)."""
+    findings = subject_findings(subject=subject, patient=patient)
     blocks = [f for f in findings if f.action == dlp.BLOCK]
     if blocks or (findings and not acknowledged):
+        details = {"reason": "subject_" + "_".join(f.pattern for f in findings)}
+        if channel:
+            details["channel"] = channel
         event_record(
             action=MessagingAction.SEND_REFUSED,
             outcome=Outcome.DENIED,
             actor=actor,
-            patient_id=draft.patient.pk,
-            details={"reason": "subject_" + "_".join(f.pattern for f in findings)},
+            patient_id=patient.pk,
+            details=details,
         )
         code = "subject_blocked" if blocks else "subject_warning"
         raise MessagingError(code, " ".join(f.reason for f in (blocks or findings)))

@@ -12,12 +12,12 @@ takes a package id from the URL: the session names its one package.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages as flash
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
@@ -67,12 +67,13 @@ def guest_open(request: HttpRequest, token: str) -> HttpResponse:
         )
     guests.guest_session_bind(request.session, package)
     response = redirect("portal:guest_code")
-    # One key per browser, reused for every package opened in it, kept until the
-    # package expires (the session cookie ends with the browser; the binding must not).
+    # One key per browser, reused for every package opened in it (the session cookie ends
+    # with the browser; the binding must not). A fixed lifetime, longer than any package
+    # lives: timing it to the package opened last would cut short an older, longer-lived one.
     response.set_cookie(
         guests.BROWSER_COOKIE,
         browser_key,
-        max_age=max(0, int((package.expires_at - timezone.now()).total_seconds())),
+        max_age=int(timedelta(days=guests.pickup_days() + 1).total_seconds()),
         path="/",
         secure=settings.SESSION_COOKIE_SECURE,
         httponly=True,

@@ -164,10 +164,10 @@ ROUTES: dict[str, Route] = {
     ),
     "messaging:guest_recall": Route(
         SIGNED_IN,
-        STAFF,
+        THREAD_READERS,  # the clinician sent it; a records clerk sees only their own packages
         methods=("POST",),
         kwargs=lambda p: {"package_id": guest_package(p).pk},
-        ok_status=(302,),  # a clerk who is not the sender is redirected with an error
+        ok_status=(302,),
     ),
     "portal:guest_open": Route(
         PUBLIC, methods=("GET", "POST"), kwargs={"token": "x"}, ok_status=(404,)
@@ -222,6 +222,13 @@ ROUTES: dict[str, Route] = {
         methods=("POST",),
         kwargs=lambda p: {"authorization_id": on_paper(p).pk},
         ok_status=(302,),  # without the written-request box: refused, back to the page
+    ),
+    "consent:event_expire": Route(
+        SIGNED_IN,
+        STAFF,
+        methods=("POST",),
+        kwargs=lambda p: {"authorization_id": on_paper(p).pk},
+        ok_status=(302,),  # no expiry event named: refused, back to the page
     ),
     "consent:correct": Route(
         SIGNED_IN,

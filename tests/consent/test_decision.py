@@ -170,7 +170,9 @@ class TestRevocation:
 class TestVersions:
     def test_only_the_corrected_version_counts(self, personas: Any) -> None:
         from consent.services import authorization_correct
+        from encryption.uploads import attachment_check
         from tests.consent.factories import terms
+        from tests.messaging.factories import PDF_BYTES
 
         original = authorization_on_paper(
             patient=personas.patient, recorded_by=personas.records_clerk
@@ -180,6 +182,7 @@ class TestVersions:
             authorization=original,
             terms=terms(purposes=[Purpose.LEGAL]),
             signed_on=timezone.localdate(),
+            scan=attachment_check(name="signed-again.pdf", data=PDF_BYTES),
         )
         assert decide(personas.patient).reasons == (d.PURPOSE,)
         assert decide(personas.patient, purpose=Purpose.LEGAL).authorization == corrected

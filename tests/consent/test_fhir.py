@@ -123,7 +123,9 @@ class TestPaper:
         second = services.authorization_correct(
             actor=personas.records_clerk,
             authorization=first,
-            terms=services.Terms(**{**first_terms(first), "recipient_name": "Dr. Ana Riviera"}),
+            terms=services.Terms(
+                **{**first_terms(first), "recipient_organization": "Northside Family Clinic"}
+            ),
             signed_on=timezone.localdate(),
         )
         first.refresh_from_db()

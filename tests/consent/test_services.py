@@ -17,11 +17,13 @@ from consent.models import (
     CommunicationPreference,
     EmailWaiver,
     Purpose,
+    RecordCategory,
     RevocationSource,
     Source,
     WaiverMethod,
 )
 from encryption.files import file_chunks, files_storage
+from encryption.uploads import attachment_check
 from tests.consent.factories import authorization_on_paper, authorization_signed, terms
 from tests.messaging.factories import PDF_BYTES
 
@@ -104,27 +106,74 @@ class TestPaperRecord:
 
 
 class TestCorrection:
-    def correct(self, personas: Any, auth: Any, **overrides: Any) -> Authorization:
+    def correct(
+        self, personas: Any, auth: Any, scan: Any = None, **overrides: Any
+    ) -> Authorization:
         return services.authorization_correct(
             actor=personas.records_clerk,
             authorization=auth,
             terms=terms(**overrides),
             signed_on=timezone.localdate(),
+            scan=scan,
         )
 
     def test_it_creates_version_two_and_supersedes_version_one(self, personas: Any) -> None:
         first = authorization_on_paper(patient=personas.patient, recorded_by=personas.records_clerk)
-        second = self.correct(personas, first, recipient_name="Dr. Ana Riviera")
+        second = self.correct(personas, first, recipient_address="12 Harbor Road, Springfield")
         first.refresh_from_db()
         assert (second.version, second.lineage) == (2, first.lineage)
         assert first.status() == AuthorizationStatus.SUPERSEDED
-        assert second.recipient_name == "Dr. Ana Riviera"
+        assert second.recipient_address == "12 Harbor Road, Springfield"
         assert second.scan_id == first.scan_id  # the scan it corrects stays with it
 
     def test_version_one_is_kept_unchanged(self, personas: Any) -> None:
         first = authorization_on_paper(patient=personas.patient, recorded_by=personas.records_clerk)
-        self.correct(personas, first, recipient_name="Dr. Ana Riviera")
-        assert Authorization.objects.get(pk=first.pk).recipient_name == "Dr. Ana Rivera"
+        self.correct(personas, first, recipient_address="12 Harbor Road, Springfield")
+        kept = Authorization.objects.get(pk=first.pk).recipient_address
+        assert kept == "12 Harbour Road, Springfield"
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"recipient_email": "someone.else@elsewhere.test"},
+            {"recipient_name": "Dr. Ana Riviera"},
+            {"categories": [RecordCategory.LAB_RESULTS, RecordCategory.BILLING]},
+            {"records_from": timezone.localdate() - timedelta(days=30)},
+            {"records_to": timezone.localdate()},
+            {"purposes": [Purpose.LEGAL]},
+            {"expires_on": timezone.localdate() + timedelta(days=30)},
+            {"expires_on": None, "expiry_event": "End of the court case"},
+        ],
+    )
+    def test_a_change_to_what_the_patient_signed_needs_the_new_scan(
+        self, personas: Any, change: dict[str, Any]
+    ) -> None:
+        first = authorization_on_paper(patient=personas.patient, recorded_by=personas.records_clerk)
+        with pytest.raises(ConsentError) as refused:
+            self.correct(personas, first, **change)
+        assert refused.value.code == "new_scan_required"
+        assert "newly signed form" in refused.value.message
+        assert Authorization.objects.count() == 1
+
+    def test_with_the_new_scan_a_signed_element_can_change(self, personas: Any) -> None:
+        first = authorization_on_paper(patient=personas.patient, recorded_by=personas.records_clerk)
+        scan = attachment_check(name="signed-again.pdf", data=PDF_BYTES)
+        second = self.correct(personas, first, scan=scan, purposes=[Purpose.LEGAL])
+        assert second.purposes == [Purpose.LEGAL] and second.scan_id != first.scan_id
+
+    def test_the_audit_names_the_changed_elements_without_their_values(self, personas: Any) -> None:
+        first = authorization_on_paper(patient=personas.patient, recorded_by=personas.records_clerk)
+        scan = attachment_check(name="signed-again.pdf", data=PDF_BYTES)
+        self.correct(
+            personas,
+            first,
+            scan=scan,
+            recipient_email="someone.else@elsewhere.test",
+            description="Blood test results from 2026",
+        )
+        event = AuditEvent.objects.get(action="consent.authorization_corrected")
+        assert event.details["changed"] == ["description", "recipient_email"]
+        assert "elsewhere" not in str(event.details) and "Blood" not in str(event.details)
 
     def test_it_refuses_a_portal_signed_authorization(self, personas: Any) -> None:
         auth = authorization_signed(patient=personas.patient)

@@ -287,13 +287,25 @@ class TestCorrect:
         first = on_paper(personas)
         client = client_for(personas.records_clerk)
         response = client.post(
-            self.url(first), paper_data(recipient_name="Dr. Ana Riviera", scan=None)
+            self.url(first),
+            paper_data(recipient_organization="Northside Family Clinic", scan=None),
         )
         second = Authorization.objects.get(version=2)
         assert response["Location"] == detail_url(second)
         page = client.get(detail_url(second)).content.decode()
-        assert "Version 1" in page and "Version 2" in page and "Dr. Ana Riviera" in page
+        assert "Version 1" in page and "Version 2" in page and "Northside Family Clinic" in page
         assert second.scan_id == first.scan_id
+
+    def test_a_new_recipient_without_the_newly_signed_form_is_refused(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        first = on_paper(personas)
+        response = client_for(personas.records_clerk).post(
+            self.url(first), paper_data(recipient_name="Dr. Ana Riviera", scan=None)
+        )
+        assert response.status_code == 400
+        assert "needs the newly signed form" in response.content.decode()
+        assert Authorization.objects.count() == 1
 
     def test_a_portal_signed_authorization_cannot_be_corrected(
         self, personas: Any, client_for: Any

@@ -3,7 +3,9 @@ browser, codes lock after five wrong tries, and recall or revocation end access 
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -393,3 +395,80 @@ class TestAccessEnds:
         guests.guest_package_recall(actor=personas.privacy_officer, package=opened)
         opened.refresh_from_db()
         assert opened.recalled_by_id == personas.privacy_officer.pk
+
+
+class TestSubjectGuard:
+    def test_an_ssn_like_subject_is_refused_and_nothing_is_stored(
+        self, personas: Any, authorized: Any
+    ) -> None:
+        with pytest.raises(MessagingError) as refused:
+            package_send(personas, subject="Results for 123-45-6789", warnings_acknowledged=True)
+        assert refused.value.code == "subject_blocked"
+        assert not GuestPackage.objects.exists() and not EncryptedFile.objects.exists()
+        assert not Disclosure.objects.exists()
+        event = AuditEvent.objects.get(action="messaging.send_refused")
+        assert event.details == {"reason": "subject_ssn", "channel": "guest_package"}
+
+    def test_a_warning_refuses_unless_acknowledged(self, personas: Any, authorized: Any) -> None:
+        with pytest.raises(MessagingError) as refused:
+            package_send(personas, subject="Your MRN and results")
+        assert refused.value.code == "subject_warning"
+        assert not GuestPackage.objects.exists()
+        package_send(personas, subject="Your MRN and results", warnings_acknowledged=True)
+        assert GuestPackage.objects.count() == 1
+
+
+def _link_send_in_own_thread(package_id: str, results: list[bool]) -> None:
+    from django.db import connection
+
+    from messaging.tasks import guest_link_send
+
+    try:
+        results.append(guest_link_send(package_id))
+    finally:
+        connection.close()
+
+
+class TestLinkDelivery:
+    @pytest.mark.django_db(transaction=True)
+    def test_a_second_task_during_a_slow_send_leaves_the_link_that_went_out_working(
+        self, personas: Any, authorized: Any, smtp_server: Any
+    ) -> None:
+        from messaging.tasks import guest_link_send
+
+        package = package_send(personas)
+        # As if the first prompt had failed: the link is still to send, twice at once.
+        GuestPackage.objects.update(link_sent_at=None, link_hash="")
+        smtp_server.messages.clear()
+        results: list[bool] = []
+        second = threading.Thread(target=_link_send_in_own_thread, args=(str(package.pk), results))
+        handle_data = smtp_server.collector.handle_DATA
+
+        async def slow_first_mail(server: Any, session: Any, envelope: Any) -> str:
+            if second.ident is None:  # while the first e-mail is in transit...
+                second.start()  # ...the sweep's task runs
+                await asyncio.sleep(1.5)
+            return str(await handle_data(server, session, envelope))
+
+        smtp_server.collector.handle_DATA = slow_first_mail
+        assert guest_link_send(str(package.pk)) is True
+        second.join(timeout=30)
+        assert results == [False] and len(smtp_server.messages) == 1
+        match = LINK.search(body_text(smtp_server.messages[0]))
+        assert match is not None
+        opened = guests.guest_link_open(token=match.group(1), browser_key="browser-one")
+        assert opened.pk == package.pk
+
+    def test_a_link_already_sent_is_not_sent_again(
+        self,
+        personas: Any,
+        authorized: Any,
+        smtp_server: Any,
+        django_capture_on_commit_callbacks: Any,
+    ) -> None:
+        from messaging.tasks import guest_link_send
+
+        token = package_sent_with_link(personas, smtp_server, django_capture_on_commit_callbacks)
+        assert guest_link_send(str(GuestPackage.objects.get().pk)) is False
+        assert len(smtp_server.messages) == 1
+        assert guests.guest_link_open(token=token, browser_key="browser-one")

@@ -141,6 +141,44 @@ class TestStaffCompose:
         assert REASON_TEXT["purpose"] in text and 'value="Kept subject"' in text
         assert not GuestPackage.objects.exists() and smtp_server.messages == []
 
+    def test_a_records_clerk_sees_only_the_packages_they_sent(
+        self, personas: Any, sent: GuestPackage, client_for: Any
+    ) -> None:
+        url = reverse("messaging:guest_packages", args=[personas.patient.pk])
+        text = client_for(personas.records_clerk).get(url).content.decode()
+        assert "Thyroid panel" not in text and RECIPIENT_EMAIL not in text
+        assert "Nothing has been sent" in text
+        assert "Thyroid panel" in client_for(personas.privacy_officer).get(url).content.decode()
+
+    def test_a_records_clerk_cannot_reach_another_senders_package(
+        self, personas: Any, sent: GuestPackage, client_for: Any
+    ) -> None:
+        url = reverse("messaging:guest_recall", args=[sent.pk])
+        assert client_for(personas.records_clerk).post(url).status_code == 404
+
+    def test_an_ssn_like_subject_is_refused_and_nothing_is_stored(
+        self, personas: Any, authorized: Any, client_for: Any, smtp_server: Any
+    ) -> None:
+        response = client_for(personas.clinician).post(
+            reverse("messaging:guest_compose", args=[personas.patient.pk]),
+            form_data(subject="Results for 123-45-6789", acknowledge="on"),
+        )
+        assert response.status_code == 200
+        assert "looks like a Social Security number" in response.content.decode()
+        assert not GuestPackage.objects.exists() and smtp_server.messages == []
+
+    def test_a_subject_warning_sends_only_once_acknowledged(
+        self, personas: Any, authorized: Any, client_for: Any
+    ) -> None:
+        client = client_for(personas.clinician)
+        url = reverse("messaging:guest_compose", args=[personas.patient.pk])
+        data = form_data(subject="Thyroid panel, MRN on file")
+        warned = client.post(url, data).content.decode()
+        assert "names a medical record number" in warned and 'name="acknowledge"' in warned
+        assert not GuestPackage.objects.exists()
+        assert client.post(url, {**data, "acknowledge": "on"}).status_code == 302
+        assert GuestPackage.objects.get().subject == "Thyroid panel, MRN on file"
+
     def test_a_patient_outside_the_care_team_is_404(self, personas: Any, client_for: Any) -> None:
         url = reverse("messaging:guest_compose", args=[personas.other_patient.pk])
         assert client_for(personas.clinician).get(url).status_code == 404
@@ -163,6 +201,15 @@ class TestOpeningTheLink:
         assert response.status_code == 302 and response["Location"] == CODE_URL
         assert response.cookies[guests.BROWSER_COOKIE]["httponly"]
         assert "Send me a code" in guest.client.get(CODE_URL).content.decode()
+
+    def test_the_browser_key_outlives_any_package_whatever_was_opened_last(
+        self, guest: Guest
+    ) -> None:
+        # A package with 4 days left must not cut the key short for a newer one.
+        with time_machine.travel(timezone.now() + timedelta(days=10)):
+            response = guest.client.post(guest.link())
+        cookie = response.cookies[guests.BROWSER_COOKIE]
+        assert int(cookie["max-age"]) == (guests.pickup_days() + 1) * 24 * 3600
 
     def test_fetching_the_link_does_not_use_it_up(self, guest: Guest) -> None:
         scanner = Client().get(guest.link())  # a mail scanner follows links with GET
