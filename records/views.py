@@ -9,6 +9,7 @@ it was posted, so nothing typed is lost.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages as flash
@@ -351,6 +352,27 @@ def _back(request: HttpRequest, req: RecordRequest, message: str) -> HttpRespons
     return redirect("records:request", request_id=req.pk)
 
 
+def _step(
+    request: HttpRequest,
+    request_id: Any,
+    *,
+    key: str,
+    form: Any,
+    act: Callable[[User, RecordRequest, dict[str, Any]], str],
+) -> HttpResponse:
+    """One clerk step: validate its form, call its service (``act``, which returns the
+    message to show); a bad form or a rule's refusal shows the page again with the form
+    as typed, status 400."""
+    req = _found(request, request_id)
+    if not form.is_valid():
+        return _request_page(request, req, bound={key: form}, status=400)
+    try:
+        message = act(_user(request), req, form.cleaned_data)
+    except RecordsError as error:
+        return _request_page(request, req, bound={key: form}, error=error.message, status=400)
+    return _back(request, req, message)
+
+
 @never_cache
 @require_GET
 @clerks_only
@@ -364,20 +386,11 @@ def request_detail(request: HttpRequest, request_id: Any) -> HttpResponse:
 @require_POST
 @clerks_only
 def verify(request: HttpRequest, request_id: Any) -> HttpResponse:
-    req = _found(request, request_id)
-    form = VerifyForm(request.POST)
-    if not form.is_valid():
-        return _request_page(request, req, bound={"verify": form}, status=400)
-    try:
-        services.request_verify(
-            actor=_user(request),
-            request=req,
-            method=form.cleaned_data["method"],
-            note=form.cleaned_data["note"],
-        )
-    except RecordsError as error:
-        return _request_page(request, req, bound={"verify": form}, error=error.message, status=400)
-    return _back(request, req, "Identity and authority verified.")
+    def act(user: User, req: RecordRequest, data: dict[str, Any]) -> str:
+        services.request_verify(actor=user, request=req, method=data["method"], note=data["note"])
+        return "Identity and authority verified."
+
+    return _step(request, request_id, key="verify", form=VerifyForm(request.POST), act=act)
 
 
 @require_POST
@@ -406,62 +419,38 @@ def assign(request: HttpRequest, request_id: Any) -> HttpResponse:
 @require_POST
 @clerks_only
 def fee(request: HttpRequest, request_id: Any) -> HttpResponse:
-    req = _found(request, request_id)
     form = FeeForm(request.POST)
-    if not form.is_valid():
-        return _request_page(request, req, bound={"fee": form}, status=400)
-    try:
-        services.fee_estimate_give(
-            actor=_user(request), request=req, cents=form.cents(), basis=form.cleaned_data["basis"]
-        )
-    except RecordsError as error:
-        return _request_page(request, req, bound={"fee": form}, error=error.message, status=400)
-    return _back(request, req, "Fee estimate recorded.")
+
+    def act(user: User, req: RecordRequest, data: dict[str, Any]) -> str:
+        services.fee_estimate_give(actor=user, request=req, cents=form.cents(), basis=data["basis"])
+        return "Fee estimate recorded."
+
+    return _step(request, request_id, key="fee", form=form, act=act)
 
 
 @sensitive_post_parameters("reason")
 @require_POST
 @clerks_only
 def extend(request: HttpRequest, request_id: Any) -> HttpResponse:
-    req = _found(request, request_id)
-    form = ExtendForm(request.POST)
-    if not form.is_valid():
-        return _request_page(request, req, bound={"extend": form}, status=400)
-    try:
+    def act(user: User, req: RecordRequest, data: dict[str, Any]) -> str:
         extended = services.request_extend(
-            actor=_user(request),
-            request=req,
-            reason=form.cleaned_data["reason"],
-            new_due_day=form.cleaned_data["new_due_day"],
+            actor=user, request=req, reason=data["reason"], new_due_day=data["new_due_day"]
         )
-    except RecordsError as error:
-        return _request_page(request, req, bound={"extend": form}, error=error.message, status=400)
-    due = deadlines.due_day(extended.due_at)
-    return _back(
-        request,
-        extended,
-        f"Extended: the notice was sent to the patient's portal. Now due on {due:%-d %B %Y}.",
-    )
+        due = deadlines.due_day(extended.due_at)
+        return f"Extended: the notice was sent to the patient's portal. Now due on {due:%-d %B %Y}."
+
+    return _step(request, request_id, key="extend", form=ExtendForm(request.POST), act=act)
 
 
 @sensitive_post_parameters("basis")
 @require_POST
 @clerks_only
 def deny(request: HttpRequest, request_id: Any) -> HttpResponse:
-    req = _found(request, request_id)
-    form = DenyForm(request.POST)
-    if not form.is_valid():
-        return _request_page(request, req, bound={"deny": form}, status=400)
-    try:
-        services.request_deny(
-            actor=_user(request),
-            request=req,
-            basis=form.cleaned_data["basis"],
-            partial=form.cleaned_data["partial"],
-        )
-    except RecordsError as error:
-        return _request_page(request, req, bound={"deny": form}, error=error.message, status=400)
-    return _back(request, req, "Denial recorded: the letter was sent to the patient's portal.")
+    def act(user: User, req: RecordRequest, data: dict[str, Any]) -> str:
+        services.request_deny(actor=user, request=req, basis=data["basis"], partial=data["partial"])
+        return "Denial recorded: the letter was sent to the patient's portal."
+
+    return _step(request, request_id, key="deny", form=DenyForm(request.POST), act=act)
 
 
 @require_POST
