@@ -21,10 +21,8 @@ Environment: ``BENCH_DATABASE_URL`` (a full URL), ``BENCH_BIG_MIB`` (default 102
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -34,6 +32,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.memory import memory_baseline, peak_mib  # noqa: E402
+
 MiB = 1024 * 1024
 BIG_MIB = int(os.environ.get("BENCH_BIG_MIB", "1024"))
 REWRAP_KEYS = int(os.environ.get("BENCH_REWRAP_KEYS", "10000"))
@@ -63,33 +64,6 @@ class Generated:
         return self.block[:n]
 
 
-def _status_mib(field: str) -> float | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024  # kB
-    except OSError:
-        pass
-    return None
-
-
-def _memory_baseline() -> float:
-    """Current RSS, after resetting the peak (Linux clear_refs): setup peaks hide no growth."""
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-    current = _status_mib("VmRSS")
-    return current if current is not None else _maxrss_mib()
-
-
-def _peak_mib() -> float:
-    peak = _status_mib("VmHWM")
-    return peak if peak is not None else _maxrss_mib()
-
-
-def _maxrss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
 def _django() -> None:
     os.environ.update({"APP_MODE": "test", "DATABASE_URL": BENCH_URL})
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -107,7 +81,7 @@ def measure(mode: str, size: int) -> dict[str, float]:
 
     chunk = crypto.DEFAULT_CHUNK_SIZE
     services.kek_primary()  # registered outside the timing (one-off per installation)
-    before = _memory_baseline()
+    before = memory_baseline()
     start = time.perf_counter()
     seen = 0
     if mode == "raw":
@@ -144,7 +118,7 @@ def measure(mode: str, size: int) -> dict[str, float]:
         files.files_storage().delete(record.storage_name)
     seconds = time.perf_counter() - start
     assert seen == size
-    return {"seconds": seconds, "growth_mib": _peak_mib() - before}
+    return {"seconds": seconds, "growth_mib": peak_mib() - before}
 
 
 def _child(mode: str, size: int, media: str) -> dict[str, float]:

@@ -24,10 +24,8 @@ until the writer is written, by design, so neither can be far below the merge's)
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -37,6 +35,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.memory import memory_baseline, peak_mib  # noqa: E402
+
 MiB = 1024 * 1024
 FILES = int(os.environ.get("BENCH_RECORDS_FILES", "30"))
 PAGES = int(os.environ.get("BENCH_RECORDS_PAGES", "10"))
@@ -107,33 +108,6 @@ def _sources_make(directory: Path) -> list[Path]:
         return list(pool.map(_source_make, [directory] * FILES, range(FILES)))
 
 
-def _status_mib(field: str) -> float | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024  # kB
-    except OSError:
-        pass
-    return None
-
-
-def _memory_baseline() -> float:
-    """Current RSS, after resetting the peak (Linux clear_refs): setup peaks hide no growth."""
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-    current = _status_mib("VmRSS")
-    return current if current is not None else _maxrss_mib()
-
-
-def _peak_mib() -> float:
-    peak = _status_mib("VmHWM")
-    return peak if peak is not None else _maxrss_mib()
-
-
-def _maxrss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
 def measure(mode: str, directory: str, traced: bool) -> dict[str, float]:
     """In a child process: one run of ``mode`` over the files in ``directory``."""
     import io
@@ -168,7 +142,7 @@ def measure(mode: str, directory: str, traced: bool) -> dict[str, float]:
         package_build(cover=cover, documents=sources[:1])
     if traced:
         tracemalloc.start()
-    before = _memory_baseline()
+    before = memory_baseline()
     start = time.perf_counter()
     if mode == "merge":
         writer = PdfWriter()
@@ -185,7 +159,7 @@ def measure(mode: str, directory: str, traced: bool) -> dict[str, float]:
             result = package_sign(result)
         del built
     seconds = time.perf_counter() - start
-    growth = _peak_mib() - before
+    growth = peak_mib() - before
     heap = tracemalloc.get_traced_memory()[1] / MiB if traced else 0.0
     return {
         "seconds": seconds,
