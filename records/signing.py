@@ -15,17 +15,19 @@ start without its own (``config/settings.py``).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import functools
 import io
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -37,6 +39,8 @@ from django.conf import settings
 from django.core import checks
 
 from support.env import ConfigError
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -93,8 +97,22 @@ def package_sign(pdf: bytes) -> bytes:
     # bytes as they are either way.
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     out = io.BytesIO()
-    signers.PdfSigner(metadata, signer=loaded.signer).sign_pdf(writer, output=out)
+    _outside_event_loop(
+        lambda: signers.PdfSigner(metadata, signer=loaded.signer).sign_pdf(writer, output=out)
+    )
     return out.getvalue()
+
+
+def _outside_event_loop(call: Callable[[], T]) -> T:
+    """Run pyHanko's synchronous API, which starts its own event loop (``asyncio.run``),
+    in a worker thread when this thread already runs one (an ASGI server, a browser
+    driver in the tests); directly otherwise."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return call()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
 
 
 def signature_status(pdf: bytes, *, trust: list[bytes]) -> SignatureStatus:
@@ -113,7 +131,7 @@ def signature_status(pdf: bytes, *, trust: list[bytes]) -> SignatureStatus:
         embedded = PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures
         if not embedded:
             return SignatureStatus(intact=False, valid=False, signer="", signed_at=None)
-        status = validate_pdf_signature(embedded[-1], context)
+        status = _outside_event_loop(lambda: validate_pdf_signature(embedded[-1], context))
     except Exception as error:  # a damaged file fails in the parser, in many ways
         logger.info("record package signature unreadable (%s)", type(error).__name__)
         return SignatureStatus(intact=False, valid=False, signer="", signed_at=None)

@@ -8,6 +8,7 @@ session in a temporary directory and configured through settings, as production 
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import re
@@ -15,6 +16,7 @@ import shutil
 import stat
 import subprocess
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from records import signing
 from records.package import SourceDocument, package_build
 from records.signing import (
     SIGNATURE_REASON,
+    SignatureStatus,
     package_sign,
     self_signed_certificate,
     signature_status,
@@ -145,6 +148,19 @@ class TestPyHankoValidation:
         self, organisation: Identity
     ) -> None:
         status = signature_status(package_sign(built_sample().pdf), trust=[organisation.cert_bytes])
+        assert status.intact and status.valid
+
+    def test_signing_and_checking_work_inside_a_running_event_loop(
+        self, organisation: Identity
+    ) -> None:
+        # An ASGI server, or Playwright's driver in the browser tests, runs a loop here.
+        async def sign_and_check() -> SignatureStatus:
+            signed = package_sign(built_sample().pdf)
+            return signature_status(signed, trust=[organisation.cert_bytes])
+
+        # In a thread of its own, whatever loop the test session's thread may run.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            status = pool.submit(asyncio.run, sign_and_check()).result()
         assert status.intact and status.valid
 
     def test_the_signer_is_named_from_the_certificate(self, organisation: Identity) -> None:
