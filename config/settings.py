@@ -209,6 +209,7 @@ INSTALLED_APPS = [
     "consent.apps.ConsentConfig",
     "messaging.apps.MessagingConfig",
     "records.apps.RecordsConfig",
+    "retention.apps.RetentionConfig",
     "portal.apps.PortalConfig",
 ]
 if APP_MODE == "test":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from django.core.signals import setting_changed
@@ -187,6 +188,17 @@ def dek_destroy(*, data_key_id: uuid.UUID | str) -> bool:
             details={"data_key": str(data_key_id), "already_erased": not destroyed},
         )
     return destroyed
+
+
+def data_keys_destroy(*, data_key_ids: list[Any], at: datetime) -> int:
+    """Destroy many DEKs in one UPDATE, stamped ``at``; how many were still live.
+
+    Not audited here: the caller (the retention purge) records one event per object it
+    erased, in the same transaction.
+    """
+    return DataKey.objects.filter(pk__in=data_key_ids, destroyed_at__isnull=True).update(
+        wrapped=None, kek=None, destroyed_at=at
+    )
 
 
 def object_erase(*, obj: EncryptedModel, patient_id: int | None = None) -> bool:

@@ -22,6 +22,7 @@ def message_sent(
     send: bool = True,
     send_key: uuid.UUID | None = None,
     thread: Any = None,
+    category: str = "clinical",
     **extra: Any,
 ) -> Message:
     files = [("results.pdf", PDF_BYTES)] if files is None else files
@@ -32,7 +33,7 @@ def message_sent(
             patient=patient,
             subject=subject,
             body=body,
-            category="clinical",
+            category=category,
             thread=thread,
             **extra,
         ),
