@@ -438,6 +438,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=7, minute=0),
     },
     "record-builds-sweep": {"task": "records.tasks.builds_sweep", "schedule": 120.0},
+    # Nightly, outside working hours; a second run erases nothing twice.
+    "retention-purge": {"task": "retention.tasks.purge", "schedule": crontab(hour=2, minute=30)},
 }
 CELERY_TIMEZONE = TIME_ZONE
 
