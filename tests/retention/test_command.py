@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from encryption.files import files_storage
@@ -39,7 +40,7 @@ def due_message(personas: Any) -> Any:
         unit=PeriodUnit.DAYS,
     )
     # Sent two days ago.
-    Message.objects.filter(pk=message.pk).update(sent_at=message.sent_at - timedelta(days=2))
+    Message.objects.filter(pk=message.pk).update(sent_at=timezone.now() - timedelta(days=2))
     return message
 
 
@@ -78,7 +79,7 @@ class TestPurge:
     def test_small_batches_erase_everything(self, personas: Any, due_message: Any) -> None:
         for _ in range(2):
             extra = message_with_file(personas, files=[])
-            Message.objects.filter(pk=extra.pk).update(sent_at=extra.sent_at - timedelta(days=2))
+            Message.objects.filter(pk=extra.pk).update(sent_at=timezone.now() - timedelta(days=2))
         assert "Secure messages: clinical: 3" in run("--batch-size", "1")
 
 
