@@ -11,6 +11,7 @@ urlpatterns = [
     path("consent/", include("consent.urls")),
     path("portal/", include("portal.urls")),
     path("records/", include("records.urls")),
+    path("retention/", include("retention.urls")),
     path("admin/", admin.site.urls),
     path("healthz", accounts_views.healthz, name="healthz"),
 ]

@@ -331,6 +331,16 @@ ROUTES: dict[str, Route] = {
         kwargs=lambda p: record_request_kwargs(p),
         ok_status=(302,),
     ),
+    "retention:overview": Route(SIGNED_IN, OFFICER),
+    "retention:policy_edit": Route(
+        SIGNED_IN, OFFICER, methods=("GET", "POST"), kwargs={"kind": "message_clinical"}
+    ),
+    "retention:holds": Route(SIGNED_IN, OFFICER),
+    "retention:hold_place": Route(SIGNED_IN, OFFICER, methods=("POST",), ok_status=(400,)),
+    "retention:hold_release": Route(
+        SIGNED_IN, OFFICER, methods=("POST",), kwargs=lambda p: hold(p), ok_status=(302,)
+    ),
+    "retention:runs": Route(SIGNED_IN, OFFICER),
 }
 # The Django admin: every pattern is for OTP-verified privacy officers only.
 ADMIN_PREFIX = "admin:"
@@ -405,6 +415,15 @@ def on_paper(personas: Any) -> Any:
     from tests.consent.factories import authorization_on_paper
 
     return authorization_on_paper(patient=personas.patient, recorded_by=personas.records_clerk)
+
+
+def hold(personas: Any) -> dict[str, Any]:
+    from retention.services import hold_place
+
+    placed = hold_place(
+        actor=personas.privacy_officer, scope="patient", patient=personas.patient, reason="Audit"
+    )
+    return {"hold_id": placed.pk}
 
 
 def template(personas: Any) -> Any:
