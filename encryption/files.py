@@ -25,12 +25,14 @@ import logging
 import secrets
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import IO, Any, Protocol, cast
 
 from django.core.files import File
 from django.core.files.storage import Storage, storages
 from django.db import transaction
 from django.http import StreamingHttpResponse
+from django.utils import timezone
 from django.utils.http import content_disposition_header
 
 from encryption import crypto, services
@@ -40,6 +42,8 @@ from encryption.models import EncryptedFile
 
 logger = logging.getLogger(__name__)
 STORAGE_ALIAS = "encrypted_files"
+# Stored objects younger than this are never orphans: their row may not be committed yet.
+ORPHAN_AGE = timedelta(days=1)
 CONTENT_FIELD = "content"
 
 
@@ -205,3 +209,36 @@ def _delete_quietly(name: str) -> None:
         files_storage().delete(name)
     except Exception:  # the key is already gone: what is left is undecryptable ciphertext
         logger.exception("encrypted file deleted; its stored object could not be deleted")
+
+
+def orphans_delete(*, older_than: timedelta = ORPHAN_AGE) -> int:
+    """Delete stored ciphertext that no ``EncryptedFile`` row names; how many went.
+
+    A store inside a transaction that later rolls back leaves its ciphertext behind with
+    no row (and no key: the key's row rolled back too), so it is unreadable but still
+    occupies the store. Only objects older than ``older_than`` are deleted, so an upload
+    whose row is not yet committed is never taken for an orphan.
+    """
+    storage = files_storage()
+    cutoff = timezone.now() - older_than
+    deleted = 0
+    for folder in _listdir(storage, "")[0]:
+        names = [f"{folder}/{file}" for file in _listdir(storage, folder)[1]]
+        known = set(
+            EncryptedFile.objects.filter(storage_name__in=names).values_list(
+                "storage_name", flat=True
+            )
+        )
+        for name in names:
+            if name in known or storage.get_modified_time(name) > cutoff:
+                continue
+            storage.delete(name)
+            deleted += 1
+    return deleted
+
+
+def _listdir(storage: Storage, path: str) -> tuple[list[str], list[str]]:
+    try:
+        return storage.listdir(path)
+    except FileNotFoundError:  # a local store that has never held a file
+        return [], []

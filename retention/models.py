@@ -113,7 +113,8 @@ class PurgeRun(models.Model):
 
     ``finished`` counts objects an earlier, interrupted run had left half-erased (data key
     destroyed, ciphertext still in the store) and this run completed. A run that dies
-    stays ``running`` until the next one marks it failed.
+    stays ``running`` until the next one marks it failed. ``orphans`` counts ciphertext
+    objects left in the store by uploads whose transaction rolled back.
     """
 
     started_at = models.DateTimeField(default=timezone.now)
@@ -122,6 +123,7 @@ class PurgeRun(models.Model):
     state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.RUNNING)
     purged = models.JSONField(default=dict)  # {kind: count}
     finished = models.JSONField(default=dict)  # {kind: count}
+    orphans = models.PositiveIntegerField(default=0)  # stored ciphertext no row named
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-started_at"]

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from audit.models import Outcome
 from audit.services import EventSpec, event_record, events_record
-from encryption.files import files_storage
+from encryption.files import files_storage, orphans_delete
 from encryption.services import data_keys_destroy
 from records.deadlines import end_of_day
 from retention.actions import RetentionAction
@@ -250,15 +250,17 @@ def _purge(*, trigger: str, now: datetime, batch_size: int) -> PurgeRun:
             run.purged[kind] = run.purged.get(kind, 0) + len(tombstones)
             run.save(update_fields=["purged"])
             _tombstones_finish(Tombstone.objects.filter(pk__in=[t.pk for t in tombstones]))
+    run.orphans = orphans_delete()
     with transaction.atomic():
         run.state, run.finished_at = RunState.FINISHED, timezone.now()
-        run.save(update_fields=["state", "finished_at"])
+        run.save(update_fields=["state", "finished_at", "orphans"])
         event_record(
             action=RetentionAction.PURGE_FINISHED,
             target=run,
             details={
                 **{f"purged_{k}": n for k, n in sorted(run.purged.items())},
                 **{f"finished_{k}": n for k, n in sorted(run.finished.items())},
+                "orphan_files": run.orphans,
             },
         )
     return run
