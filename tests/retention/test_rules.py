@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from retention.rules import RULES, SIX_YEARS, Period, PeriodUnit, RecordKind, floor_refusal
 
@@ -40,3 +41,17 @@ class TestPeriods:
     def test_it_reads_as_people_write_it(self) -> None:
         assert str(Period(1, PeriodUnit.YEARS)) == "1 year"
         assert str(Period(90, PeriodUnit.DAYS)) == "90 days"
+
+
+class TestReadme:
+    def test_its_table_states_every_default_and_floor(self) -> None:
+        readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+        for kind, rule in RULES.items():
+            row = next(
+                line
+                for line in readme.splitlines()
+                if line.startswith(f"| {RecordKind(kind).label} |")
+            )
+            cells = [cell.strip() for cell in row.strip("|").split("|")]
+            assert cells[1] == str(rule.default), kind
+            assert (cells[3] != "none") == (rule.floor is not None), kind
