@@ -79,7 +79,7 @@ def patient_for_consent(*, user: Any, patient_id: Any) -> User:
 def authorization_for(*, user: Any, authorization_id: Any) -> Authorization:
     found = (
         policies.authorizations_visible_to(user)
-        .select_related("data_key", "patient__patient_profile", "scan", "recorded_by")
+        .select_related("data_key", "patient__patient_profile", "scan__data_key", "recorded_by")
         .filter(pk=authorization_id)
         .first()
     )

@@ -400,6 +400,8 @@ def _refusal(package: GuestPackage, now: datetime | None = None) -> str | None:
     """Why the package cannot be opened now, or None. The decision is asked again: a
     revocation or an expired authorization ends access from that second on."""
     now = now or timezone.now()
+    if package.is_erased:  # purged under the retention policy: always after access ended
+        return "expired"
     if package.recalled_at is not None:
         return "recalled"
     if package.locked_at is not None:
@@ -670,7 +672,7 @@ def guest_packages_of(*, user: Any, patient: User) -> QuerySet[GuestPackage]:
     return (
         policies.guest_packages_visible_to(user)
         .filter(patient=patient)
-        .select_related("created_by")
+        .select_related("created_by", "data_key")
         .prefetch_related("attachments")
         .order_by("-created_at")
     )
@@ -695,6 +697,8 @@ def guest_package_for_staff(*, user: Any, package_id: str) -> GuestPackage:
 def guest_state(package: GuestPackage, now: datetime | None = None) -> str:
     """The one word staff see for where a package stands."""
     now = now or timezone.now()
+    if package.is_erased:
+        return "removed"
     if package.recalled_at is not None:
         return "recalled"
     if package.locked_at is not None:

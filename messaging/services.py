@@ -366,7 +366,9 @@ def messages_open(*, actor: User, messages: Sequence[Message]) -> set[uuid.UUID]
         .values_list("pk", "state")
     )
     readable = [
-        m for m in messages if states.get(m.pk) == MessageState.SENT and not m.is_expired(now)
+        m
+        for m in messages
+        if states.get(m.pk) == MessageState.SENT and not m.is_expired(now) and not m.is_erased
     ]
     first_time = [m.pk for m in readable if m.opened_at is None and not m.from_patient]
     if first_time:

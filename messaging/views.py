@@ -229,6 +229,10 @@ def _compose(
 
 # --- threads --------------------------------------------------------------------------------
 
+THREAD_REMOVED = (
+    "This conversation was removed under the retention policy: nothing can be added to it."
+)
+
 
 @never_cache
 @require_GET
@@ -251,7 +255,7 @@ def _thread_page(
     rows = [
         {
             "message": m,
-            "html": body_render(m.body) if m.state != "recalled" else "",
+            "html": body_render(m.body) if m.state != "recalled" and not m.is_erased else "",
             "opened": receipts.opened.get(str(m.pk)),
             "attachments": [(a, receipts.downloaded.get(str(a.pk))) for a in m.attachments.all()],
             "deliveries": list(m.deliveries.all()),
@@ -286,6 +290,9 @@ def _thread_page(
 def thread_reply(request: HttpRequest, thread_id: str) -> HttpResponse:
     user = _user(request)
     found = selectors.thread_for(user=user, thread_id=thread_id)
+    if found.is_erased:
+        flash.error(request, THREAD_REMOVED)
+        return redirect("messaging:thread", thread_id=found.pk)
 
     def send(form: ReplyForm, uploads: list[CheckedUpload]) -> object:
         draft = services.Draft(

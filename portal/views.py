@@ -22,7 +22,7 @@ from messaging import selectors, services
 from messaging.forms import ReplyForm, new_send_key
 from messaging.markup import body_render
 from messaging.models import MessageState, Thread
-from messaging.views import reply_submitted
+from messaging.views import THREAD_REMOVED, reply_submitted
 
 patients_only = allowed_if(lambda user: user.is_authenticated and user.is_patient)
 PAGE_SIZE = 20
@@ -106,6 +106,10 @@ def attachment(request: HttpRequest, attachment_id: str) -> HttpResponseBase:
 def reply(request: HttpRequest, thread_id: str) -> HttpResponse:
     user = _user(request)
     found = selectors.thread_for(user=user, thread_id=thread_id)
+
+    if found.is_erased:
+        flash.error(request, THREAD_REMOVED)
+        return redirect("portal:thread", thread_id=found.pk)
 
     def send(form: ReplyForm, uploads: list[CheckedUpload]) -> object:
         return services.reply_send(

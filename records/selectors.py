@@ -73,7 +73,7 @@ def request_for(*, user: Any, request_id: Any) -> RecordRequest:
     try:
         return (
             policies.requests_visible_to(user)
-            .select_related("patient__patient_profile")
+            .select_related("patient__patient_profile", "package__data_key")
             .get(pk=request_id)
         )
     except (RecordRequest.DoesNotExist, ValueError, TypeError, ValidationError):

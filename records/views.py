@@ -316,7 +316,9 @@ def _request_page(
         and verified
         and bool(documents)
         and req.build_state not in BUILD_RUNNING,
-        "download": req.build_state == BuildState.BUILT and req.package_id is not None,
+        "download": req.build_state == BuildState.BUILT
+        and req.package is not None
+        and not req.package.is_erased,
         "fulfil": req.is_open and verified and req.build_state == BuildState.BUILT,
     }
     return render(
