@@ -12,6 +12,7 @@ class RetentionAction(models.TextChoices):
     PURGE_FINISHED = "retention.purge_finished", "Retention purge finished"
     OBJECT_PURGED = "retention.object_purged", "Erased under the retention policy"
     OVERVIEW_VIEWED = "retention.overview_viewed", "Retention policies and forecast viewed"
+    HOLDS_LISTED = "retention.holds_listed", "Legal holds listed"
 
 
 TARGET_TYPES = {

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce, Least
 
-from accounts.models import Invitation
+from accounts.models import Invitation, Role
 from consent.models import Authorization
 from encryption.models import EncryptedFile
 from messaging.models import Attachment, Category, GuestPackage, Message, MessageState, Thread
@@ -231,7 +231,11 @@ class InvitationKind(Kind):
         return (
             Invitation.objects.filter(used_at__isnull=True)
             .exclude(user_id__in=holds.patients)
-            .annotate(clock=clock, owner=F("user_id"))
+            # Staff are invited too: only a patient's invitation names a patient.
+            .annotate(
+                clock=clock,
+                owner=Case(When(user__role=Role.PATIENT, then=F("user_id")), default=None),
+            )
             .filter(clock__lte=cutoff)
         )
 

@@ -120,6 +120,7 @@ def holds(request: HttpRequest) -> HttpResponse:
 def _holds_page(request: HttpRequest, form: HoldForm, status: int = 200) -> HttpResponse:
     now = timezone.now()
     rows = list(selectors.holds_visible_to(request.user))
+    event_record(action=RetentionAction.HOLDS_LISTED, details={"shown": len(rows)})
     return render(
         request,
         "retention/holds.html",

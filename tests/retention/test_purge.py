@@ -399,3 +399,10 @@ def test_attachment_rows_stay_after_the_purge(personas: Any) -> None:
     message = message_with_file(personas)
     purge(years_later(10, days=1))
     assert Attachment.objects.filter(message=message).exists()
+
+
+def test_a_staff_invitation_names_no_patient(personas: Any) -> None:
+    invitation = invitation_issue(user=personas.records_clerk, actor=personas.privacy_officer)
+    purge(invitation.expires_at + 91 * DAY)
+    assert Tombstone.objects.get(kind=RecordKind.INVITATION).patient is None
+    assert AuditEvent.objects.get(action="retention.object_purged").patient_id is None

@@ -188,3 +188,11 @@ class TestHistory:
         purge(timezone.now())
         purge(timezone.now())
         assert page_query_count(officer, url) == before
+
+
+def test_listing_holds_is_audited(personas: Any, officer: Any) -> None:
+    services.hold_place(
+        actor=personas.privacy_officer, scope="patient", patient=personas.patient, reason="Audit"
+    )
+    officer.get(reverse("retention:holds"))
+    assert AuditEvent.objects.get(action="retention.holds_listed").details == {"shown": 1}
