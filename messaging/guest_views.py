@@ -120,6 +120,7 @@ def guest_packages(request: HttpRequest, patient_id: int) -> HttpResponse:
             "package": p,
             "state": guests.guest_state(p),
             "can_recall": p.recalled_at is None
+            and not p.is_erased
             and (p.created_by_id == user.pk or user.role == Role.PRIVACY_OFFICER),
         }
         for p in packages

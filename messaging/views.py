@@ -262,7 +262,8 @@ def _thread_page(
             "can_recall": m.author_id == user.pk
             and m.state == "sent"
             and m.opened_at is None
-            and not m.from_patient,
+            and not m.from_patient
+            and not m.is_erased,  # nothing is left to withdraw
         }
         for m in items
     ]

@@ -49,13 +49,27 @@ def today() -> str:
     return f"{REMOVED} {timezone.localdate():%-d %b %Y}"
 
 
+def page_of(client: Any, url: str) -> str:
+    """The page's HTML; it must answer 200 (the 410 page also says "Removed ...")."""
+    response = client.get(url)
+    assert response.status_code == 200
+    return str(response.content.decode())
+
+
 class TestStaffViews:
     def test_the_thread_shows_the_message_removed_with_its_date(
         self, personas: Any, client_for: Any, purged: Message
     ) -> None:
         url = reverse("messaging:thread", args=[purged.thread_id])
-        page = client_for(personas.clinician).get(url).content.decode()
+        page = page_of(client_for(personas.clinician), url)
         assert today() in page and BODY not in page
+
+    def test_a_removed_message_offers_no_recall(
+        self, personas: Any, client_for: Any, purged: Message
+    ) -> None:
+        url = reverse("messaging:thread", args=[purged.thread_id])
+        assert purged.opened_at is None  # a live message like it could still be recalled
+        assert "Recall this message" not in page_of(client_for(personas.clinician), url)
 
     def test_the_inbox_lists_the_thread_as_removed(
         self, personas: Any, client_for: Any, purged: Message
@@ -88,7 +102,7 @@ class TestStaffViews:
         request = request_closed_with_documents(personas)
         purge(years_later(6, days=1))
         url = reverse("records:request", args=[request.pk])
-        page = client_for(personas.records_clerk).get(url).content.decode()
+        page = page_of(client_for(personas.records_clerk), url)
         assert REMOVED in page and "labs.pdf" not in page
 
     def test_the_third_party_package_list_shows_it_removed(
@@ -99,8 +113,9 @@ class TestStaffViews:
         short(personas, RecordKind.GUEST_PACKAGE)
         purge(package.expires_at + 2 * DAY)
         url = reverse("messaging:guest_packages", args=[personas.patient.pk])
-        page = client_for(personas.clinician).get(url).content.decode()
+        page = page_of(client_for(personas.clinician), url)
         assert REMOVED in page and "Thyroid" not in page
+        assert "Recall" not in page
 
     def test_the_authorization_shows_its_scan_removed(self, personas: Any, client_for: Any) -> None:
         authorization = authorization_on_paper(
@@ -111,8 +126,8 @@ class TestStaffViews:
         )
         purge(years_later(6, days=1))
         client = client_for(personas.privacy_officer)
-        page = client.get(reverse("consent:authorization", args=[authorization.pk]))
-        assert REMOVED in page.content.decode()
+        page = page_of(client, reverse("consent:authorization", args=[authorization.pk]))
+        assert REMOVED in page
         scan = client.get(reverse("consent:scan", args=[authorization.pk]))
         assert scan.status_code == 410
 
@@ -122,7 +137,7 @@ class TestPatientViews:
         self, personas: Any, client_for: Any, purged: Message
     ) -> None:
         url = reverse("portal:thread", args=[purged.thread_id])
-        page = client_for(personas.patient).get(url).content.decode()
+        page = page_of(client_for(personas.patient), url)
         assert today() in page and BODY not in page
 
     def test_opening_a_removed_message_is_not_recorded_as_reading_it(
@@ -134,7 +149,7 @@ class TestPatientViews:
     def test_the_inbox_lists_the_thread_as_removed(
         self, personas: Any, client_for: Any, purged: Message
     ) -> None:
-        page = client_for(personas.patient).get(reverse("portal:inbox")).content.decode()
+        page = page_of(client_for(personas.patient), reverse("portal:inbox"))
         assert REMOVED in page
 
     def test_the_attachment_download_is_gone(
@@ -159,8 +174,7 @@ class TestPatientViews:
         message = message_with_file(personas)
         short(personas, RecordKind.ATTACHMENT)
         purge(timezone.now() + 2 * DAY)
-        page = client_for(personas.patient).get(
-            reverse("portal:thread", args=[thread_of(message).pk])
+        text = page_of(
+            client_for(personas.patient), reverse("portal:thread", args=[thread_of(message).pk])
         )
-        text = page.content.decode()
         assert BODY in text and REMOVED in text and "results.pdf" not in text
