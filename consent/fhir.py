@@ -103,6 +103,14 @@ def _performer(auth: Authorization) -> dict[str, Any]:
 
 def _source_attachment(auth: Authorization) -> dict[str, Any]:
     created = _instant(auth.signed_at)
+    if auth.source == Source.PAPER and auth.scan is not None and auth.scan.is_erased:
+        # Purged under the retention policy: the attachment says so and links nowhere.
+        erased_on = auth.scan.data_key.destroyed_at
+        return {
+            "title": "Signed authorization (scan removed under the retention policy on "
+            f"{erased_on:%Y-%m-%d})",
+            "creation": created,
+        }
     if auth.source == Source.PAPER and auth.scan is not None:
         return {
             "contentType": auth.scan.content_type,

@@ -17,7 +17,7 @@ from consent.fhir import (
     authorization_to_fhir,
     record_category_system,
 )
-from consent.models import Purpose, RecordCategory, RevocationSource
+from consent.models import Authorization, Purpose, RecordCategory, RevocationSource
 from tests.consent.factories import (
     RECIPIENT_EMAIL,
     authorization_on_paper,
@@ -107,6 +107,16 @@ class TestPaper:
         assert attachment.contentType == "application/pdf"
         assert attachment.title == "Signed authorization (scan)"
         assert str(auth.pk) in attachment.url
+
+    def test_a_scan_removed_under_retention_is_named_not_linked(self, personas: Any) -> None:
+        from encryption.files import file_erase
+
+        auth = authorization_on_paper(patient=personas.patient, recorded_by=personas.records_clerk)
+        assert auth.scan is not None
+        file_erase(record=auth.scan)
+        attachment = exported(Authorization.objects.get(pk=auth.pk)).sourceAttachment
+        assert attachment.title.startswith("Signed authorization (scan removed under the retention")
+        assert attachment.url is None and attachment.contentType is None
 
     def test_a_representatives_signature_is_the_performer(self, personas: Any) -> None:
         auth = authorization_on_paper(
