@@ -56,15 +56,6 @@ class Period:
             return _years_added(moment, -self.amount)
         return moment - timedelta(days=self.amount)
 
-    def after(self, moment: datetime) -> datetime:
-        if self.unit == PeriodUnit.YEARS:
-            return _years_added(moment, self.amount)
-        return moment + timedelta(days=self.amount)
-
-    def shortest_days(self) -> int:
-        """The fewest days this period can last (a year counts 365 days)."""
-        return self.amount * 365 if self.unit == PeriodUnit.YEARS else self.amount
-
     def __str__(self) -> str:
         unit = "year" if self.unit == PeriodUnit.YEARS else "day"
         return f"{self.amount} {unit}{'' if self.amount == 1 else 's'}"

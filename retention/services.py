@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 200
 FORECAST_DAYS = 30
 # One purge at a time, across processes (a beat run and a command started by hand).
-_PURGE_LOCK = 0x5245_5445  # "RETE"
+PURGE_LOCK = 0x5245_5445  # "RETE"
 
 
 @dataclass(frozen=True)
@@ -220,14 +220,14 @@ class _purge_lock:
 
     def __enter__(self) -> bool:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [_PURGE_LOCK])
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [PURGE_LOCK])
             self.acquired = bool(cursor.fetchone()[0])
         return self.acquired
 
     def __exit__(self, *exc: object) -> None:
         if self.acquired:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [_PURGE_LOCK])
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [PURGE_LOCK])
 
 
 def _purge(*, trigger: str, now: datetime, batch_size: int) -> PurgeRun:

@@ -57,7 +57,6 @@ def overview(request: HttpRequest) -> HttpResponse:
             "active_holds": selectors.holds_visible_to(request.user)
             .filter(released_at__isnull=True)
             .count(),
-            "last_run": selectors.runs_page(user=request.user, page=1).object_list[:1],
         },
     )
 

@@ -363,7 +363,7 @@ class TestInterruptions:
             dbname=str(settings.DATABASES["default"]["NAME"]),
             autocommit=True,
         ) as other:
-            other.execute("SELECT pg_advisory_lock(%s)", [0x5245_5445])
+            other.execute("SELECT pg_advisory_lock(%s)", [services.PURGE_LOCK])
             assert services.retention_purge(trigger="command") is None
 
     def test_audit_events_are_never_touched(self, personas: Any) -> None:
