@@ -400,7 +400,7 @@ def _refusal(package: GuestPackage, now: datetime | None = None) -> str | None:
     """Why the package cannot be opened now, or None. The decision is asked again: a
     revocation or an expired authorization ends access from that second on."""
     now = now or timezone.now()
-    if package.is_erased:  # purged under the retention policy: always after access ended
+    if package.is_erased:  # purged under the retention policy: told like an expired link
         return "expired"
     if package.recalled_at is not None:
         return "recalled"

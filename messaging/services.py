@@ -154,6 +154,27 @@ def _erase(files: Sequence[EncryptedFile]) -> None:
         record.delete()  # destroys the data key; the ciphertext goes after commit
 
 
+THREAD_REMOVED = (
+    "This conversation was removed under the retention policy: nothing can be added to it."
+)
+
+
+def thread_lock_live(*, thread_id: uuid.UUID) -> None:
+    """Lock the thread for this transaction; refuse one the retention purge removed.
+
+    The purge locks the same row before it erases a thread's subject, so a message lands
+    either before (and keeps the thread) or after (and is refused), never in between.
+    """
+    destroyed = (
+        Thread.objects.select_for_update(of=("self",))
+        .filter(pk=thread_id)
+        .values_list("data_key__destroyed_at", flat=True)
+        .first()
+    )
+    if destroyed is not None:
+        raise MessagingError("thread_removed", THREAD_REMOVED)
+
+
 def _compose_in_transaction(
     actor: User, draft: Draft, existing: Message | None, files: Sequence[EncryptedFile], send: bool
 ) -> Message:
@@ -164,6 +185,8 @@ def _compose_in_transaction(
             raise IntegrityError("sent meanwhile")  # handled as a lost race: return the winner
         thread = message.thread
     else:
+        if draft.thread is not None:
+            thread_lock_live(thread_id=draft.thread.pk)
         thread = draft.thread or Thread(patient=draft.patient, created_by=actor)
         message = Message(thread=thread, author=actor, send_key=draft.send_key)
     if thread.last_message_at is None:  # a new thread: its subject is still editable
@@ -224,6 +247,7 @@ def reply_send(
         for upload in attachments:
             stored.append(_store(upload))
         with transaction.atomic():
+            thread_lock_live(thread_id=thread.pk)
             now = timezone.now()
             message = Message.objects.create(
                 thread=thread,

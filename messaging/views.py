@@ -229,9 +229,7 @@ def _compose(
 
 # --- threads --------------------------------------------------------------------------------
 
-THREAD_REMOVED = (
-    "This conversation was removed under the retention policy: nothing can be added to it."
-)
+THREAD_REMOVED = services.THREAD_REMOVED
 
 
 @never_cache

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce, Least
 
 from accounts.models import Invitation, Role
@@ -97,12 +97,24 @@ class MessageKind(Kind):
         erasure = Erasure("messaging.message", data_key_ids=[obj.data_key_id])
         for attachment in obj.attachments.select_related("file__data_key"):
             erasure.add_file(attachment.file)
-        # The subject goes with the thread's last readable message.
-        others = Message.objects.filter(thread_id=obj.thread_id, **LIVE).exclude(pk=obj.pk)
-        if not others.exists():
-            erasure.data_key_ids.append(
-                Thread.objects.values_list("data_key_id", flat=True).get(pk=obj.thread_id)
-            )
+        # The subject goes with the thread's last readable sent message, and any draft left
+        # in it with them. The thread row is locked first: a reply locks it too
+        # (``messaging.services.thread_lock_live``), so it lands before this check or is
+        # refused after it.
+        thread_key = (Thread.objects.select_for_update().values_list("data_key_id", flat=True)).get(
+            pk=obj.thread_id
+        )
+        live = Message.objects.filter(thread_id=obj.thread_id, **LIVE).exclude(pk=obj.pk)
+        if not live.exclude(state=MessageState.DRAFT).exists():
+            erasure.data_key_ids.append(thread_key)
+            for draft in live.prefetch_related(
+                Prefetch(
+                    "attachments", queryset=Attachment.objects.select_related("file__data_key")
+                )
+            ):
+                erasure.data_key_ids.append(draft.data_key_id)
+                for attachment in draft.attachments.all():
+                    erasure.add_file(attachment.file)
             erasure.details["thread_erased"] = True
         erasure.details["attachments"] = len(erasure.storage_names)
         return erasure
@@ -206,7 +218,12 @@ class AuthorizationScanKind(Kind):
         return (
             EncryptedFile.objects.filter(**LIVE)
             .annotate(
-                clock=Subquery(scanned.order_by("-lineage_end").values("lineage_end")[:1]),
+                # A version still in effect has no end: NULL first, so the scan is kept.
+                clock=Subquery(
+                    scanned.order_by(F("lineage_end").desc(nulls_first=True)).values("lineage_end")[
+                        :1
+                    ]
+                ),
                 owner=Subquery(scanned.values("patient_id")[:1]),
             )
             .filter(clock__lte=cutoff)

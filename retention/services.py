@@ -238,21 +238,26 @@ def _purge(*, trigger: str, now: datetime, batch_size: int) -> PurgeRun:
         event_record(action=RetentionAction.PURGE_STARTED, target=run, details={"trigger": trigger})
     run.finished = _tombstones_finish(Tombstone.objects.filter(completed_at__isnull=True))
     run.save(update_fields=["finished"])
-    holds = Holds.at(now)
-    for kind, policy in policies_effective().items():
-        cutoff = policy.period.before(now)
-        while True:
-            tombstones = _batch_erase(
-                run=run, policy=policy, cutoff=cutoff, holds=holds, size=batch_size
-            )
-            if not tombstones:
-                break
-            run.purged[kind] = run.purged.get(kind, 0) + len(tombstones)
-            run.save(update_fields=["purged"])
-            _tombstones_finish(Tombstone.objects.filter(pk__in=[t.pk for t in tombstones]))
+    failed = []
+    for kind in RULES:
+        try:
+            while True:
+                tombstones = _batch_erase(run=run, kind=kind, now=now, size=batch_size)
+                if not tombstones:
+                    break
+                run.purged[kind] = run.purged.get(kind, 0) + len(tombstones)
+                run.save(update_fields=["purged"])
+                _tombstones_finish(Tombstone.objects.filter(pk__in=[t.pk for t in tombstones]))
+        except Exception:
+            # One object that cannot be erased must not stop every other kind, every
+            # night: its batch rolled back whole; the error is logged (ids only) and the
+            # run ends marked failed, naming the kind.
+            logger.exception("retention: purge of %s stopped; other kinds go on", kind)
+            failed.append(kind)
     run.orphans = orphans_delete()
     with transaction.atomic():
-        run.state, run.finished_at = RunState.FINISHED, timezone.now()
+        run.state = RunState.FAILED if failed else RunState.FINISHED
+        run.finished_at = timezone.now()
         run.save(update_fields=["state", "finished_at", "orphans"])
         event_record(
             action=RetentionAction.PURGE_FINISHED,
@@ -261,24 +266,29 @@ def _purge(*, trigger: str, now: datetime, batch_size: int) -> PurgeRun:
                 **{f"purged_{k}": n for k, n in sorted(run.purged.items())},
                 **{f"finished_{k}": n for k, n in sorted(run.finished.items())},
                 "orphan_files": run.orphans,
+                "failed_kinds": failed,
             },
         )
     return run
 
 
-def _batch_erase(
-    *, run: PurgeRun, policy: Effective, cutoff: datetime, holds: Holds, size: int
-) -> list[Tombstone]:
-    """Erase up to ``size`` due objects of one kind in one transaction."""
-    kind = KINDS[policy.kind]
+def _batch_erase(*, run: PurgeRun, kind: str, now: datetime, size: int) -> list[Tombstone]:
+    """Erase up to ``size`` due objects of one kind in one transaction.
+
+    The policy and the holds are read afresh in each batch's transaction, so a hold
+    placed or a period lengthened while a long purge runs counts from the next batch.
+    """
     with transaction.atomic():
-        due = kind.due(clock_start=policy.clock_start, cutoff=cutoff, holds=holds)
+        policy = policies_effective()[kind]
+        cutoff, holds = policy.period.before(now), Holds.at(now)
+        spec = KINDS[kind]
+        due = spec.due(clock_start=policy.clock_start, cutoff=cutoff, holds=holds)
         rows = list(
             due.order_by("clock", "pk").select_for_update(of=("self",), skip_locked=True)[:size]
         )
         tombstones, events = [], []
         for obj in rows:
-            erasure = kind.erase(obj)
+            erasure = spec.erase(obj)
             erased_at = timezone.now()
             data_keys_destroy(data_key_ids=erasure.data_key_ids, at=erased_at)
             if erasure.delete is not None:

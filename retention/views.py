@@ -119,7 +119,10 @@ def holds(request: HttpRequest) -> HttpResponse:
 def _holds_page(request: HttpRequest, form: HoldForm, status: int = 200) -> HttpResponse:
     now = timezone.now()
     rows = list(selectors.holds_visible_to(request.user))
-    event_record(action=RetentionAction.HOLDS_LISTED, details={"shown": len(rows)})
+    event_record(
+        action=RetentionAction.HOLDS_LISTED,
+        details={"shown": len(rows), "patients": sorted({h.patient_id for h in rows})},
+    )
     return render(
         request,
         "retention/holds.html",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -19,10 +20,13 @@ from consent.models import RevocationSource
 from encryption.errors import Erased
 from encryption.files import file_chunks, files_storage
 from encryption.models import DataKey, EncryptedFile
+from messaging.errors import MessagingError
 from messaging.models import Attachment, GuestPackage, Message
+from messaging.services import reply_send
 from records.models import RecordRequest, RequestState
 from retention import services
-from retention.models import HoldScope, PurgeRun, RunState, Tombstone
+from retention.kinds import KINDS
+from retention.models import HoldScope, LegalHold, PurgeRun, RunState, Tombstone
 from retention.rules import ClockStart, PeriodUnit, RecordKind
 from tests.consent.factories import authorization_on_paper
 from tests.messaging.test_guests import package_send
@@ -97,6 +101,32 @@ class TestMessages:
         draft = message_with_file(personas, send=False)
         purge(years_later(50))
         assert not erased(draft)
+
+    def test_a_draft_left_in_an_old_thread_goes_with_the_thread(self, personas: Any) -> None:
+        sent = message_with_file(personas)
+        draft = message_with_file(personas, thread=thread_of(sent), send=False)
+        purge(years_later(10, days=1))
+        assert erased(draft) and thread_of(sent).is_erased
+        assert not stored(draft.attachments.get().file)
+
+    def test_the_thread_stays_while_a_message_is_within_its_period(self, personas: Any) -> None:
+        first = message_with_file(personas, files=[])
+        Message.objects.filter(pk=first.pk).update(sent_at=timezone.now() - 40 * DAY)
+        message_with_file(personas, thread=thread_of(first), files=[])
+        policy(personas, RecordKind.MESSAGE_CLINICAL, 30)
+        purge(timezone.now())
+        assert erased(first) and not thread_of(first).is_erased
+
+    def test_a_reply_after_the_subject_went_is_refused(self, personas: Any) -> None:
+        message = message_with_file(personas)
+        purge(years_later(10, days=1))
+        with pytest.raises(MessagingError, match="removed under the retention policy"):
+            reply_send(
+                actor=personas.patient,
+                thread=thread_of(message),
+                body="Thanks",
+                send_key=uuid.uuid4(),
+            )
 
     def test_each_purged_object_is_one_audit_event_without_health_data(self, personas: Any) -> None:
         message = message_with_file(personas)
@@ -350,9 +380,47 @@ class TestInterruptions:
             raise RuntimeError("database went away")
 
         monkeypatch.setattr(Tombstone.objects, "bulk_create", broken)
-        with pytest.raises(RuntimeError):
-            purge(years_later(10, days=1))
+        run = purge(years_later(10, days=1))
+        assert run.state == RunState.FAILED
         assert not erased(message) and stored(message.attachments.get().file)
+
+    def test_a_hold_placed_while_a_purge_runs_counts_from_the_next_batch(
+        self, personas: Any, monkeypatch: Any
+    ) -> None:
+        first = message_with_file(personas, files=[])
+        Message.objects.filter(pk=first.pk).update(sent_at=timezone.now() - DAY)
+        second = message_with_file(personas, files=[])
+        finish = services._tombstones_finish
+
+        def then_hold(tombstones: Any) -> Any:
+            if tombstones.exists() and not LegalHold.objects.exists():  # after batch one
+                services.hold_place(
+                    actor=personas.privacy_officer,
+                    scope=HoldScope.PATIENT,
+                    patient=personas.patient,
+                    reason="Litigation",
+                )
+            return finish(tombstones)
+
+        monkeypatch.setattr(services, "_tombstones_finish", then_hold)
+        purge(years_later(10, days=1), batch_size=1)
+        assert erased(first) and not erased(second)
+
+    def test_an_object_that_cannot_be_erased_stops_only_its_kind(
+        self, personas: Any, monkeypatch: Any
+    ) -> None:
+        message = message_with_file(personas)
+        invitation = invitation_issue(user=personas.patient, actor=personas.clinician)
+
+        def broken(self: Any, obj: Any) -> Any:
+            raise RuntimeError("cannot erase")
+
+        monkeypatch.setattr(type(KINDS[RecordKind.MESSAGE_CLINICAL]), "erase", broken)
+        run = purge(years_later(10, days=1))
+        assert run.state == RunState.FAILED and not erased(message)
+        assert not Invitation.objects.filter(pk=invitation.pk).exists()
+        event = AuditEvent.objects.get(action="retention.purge_finished")
+        assert event.details["failed_kinds"] == [RecordKind.MESSAGE_CLINICAL]
 
     def test_only_one_purge_runs_at_a_time(self, personas: Any) -> None:
         params = connection.get_connection_params()

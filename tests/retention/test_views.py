@@ -195,4 +195,5 @@ def test_listing_holds_is_audited(personas: Any, officer: Any) -> None:
         actor=personas.privacy_officer, scope="patient", patient=personas.patient, reason="Audit"
     )
     officer.get(reverse("retention:holds"))
-    assert AuditEvent.objects.get(action="retention.holds_listed").details == {"shown": 1}
+    details = AuditEvent.objects.get(action="retention.holds_listed").details
+    assert details == {"shown": 1, "patients": [personas.patient.pk]}
