@@ -24,10 +24,10 @@ bench: venv
 	$(BIN)/python bench/run.py
 
 lint: venv
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && APP_MODE=test $(BIN)/mypy .
 
 format: venv
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
 
 clean-demo:
-	rm -rf var/pgdata var/outbox var/media var/demo-secrets.env
+	rm -rf var/pgdata var/outbox var/media var/log var/demo-secrets.env var/celerybeat-schedule*
