@@ -538,10 +538,5 @@ def demo_outbox(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/outbox.html", {"emails": outbox_list()})
 
 
-@require_GET
-def healthz(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("ok", content_type="text/plain")
-
-
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return render(request, "accounts/csrf_failure.html", status=403)

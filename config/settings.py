@@ -1,8 +1,8 @@
 """Settings for every mode, read from the environment through validating helpers.
 
-``APP_MODE`` is ``demo`` (zero configuration: embedded PostgreSQL, eager Celery, e-mail
-to a demo outbox), ``test`` (the suite) or ``production`` (fail closed: a missing
-secret, database, host list or key stops start-up with a message naming it).
+``APP_MODE`` is ``production`` unless set (fail closed: a missing, weak or published
+secret, database, host list or key stops start-up with a message naming it), ``demo``
+(zero configuration for `make run`: e-mail to a demo outbox) or ``test`` (the suite).
 Every variable is documented in ``.env.example``.
 """
 
@@ -17,21 +17,36 @@ from celery.schedules import crontab
 
 from messaging.dlp import rules_parse as dlp_rules_parse
 from support.env import ConfigError, Env, parse_database_url
+from support.net import networks_parse
+from support.secrets import local_keys_problems, published, secret_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = Env.from_os()
 
 
-APP_MODE = env.choice("APP_MODE", ("demo", "test", "production"), "demo")
+# Unset means production: every weaker mode is asked for by name (`make run` sets demo,
+# `make test` sets test), so a forgotten variable can only fail closed.
+APP_MODE = env.choice("APP_MODE", ("demo", "test", "production"), "production")
 PRODUCTION = APP_MODE == "production"
-_INSECURE_MARKERS = ("insecure", "change-me", "changeme", "secret")
+# Where the demo and the tests keep their files (outbox, media, signing certificate).
+VAR_DIR = Path(env.string("VAR_DIR") or str(BASE_DIR / "var"))
+
+
+def _production_secret(name: str, *, min_length: int, required: bool = True) -> str:
+    """A secret production may run on: set, long, random and never a published value."""
+    value = env.secret(name) or ""
+    if not value:
+        if required:
+            raise ConfigError(f"{name} must be set in production")
+        return ""
+    problem = secret_problem(value, min_length=min_length)
+    if problem:
+        raise ConfigError(f"{name} {problem}")
+    return value
+
 
 if PRODUCTION:
-    SECRET_KEY = env.secret("SECRET_KEY") or ""
-    if not SECRET_KEY:
-        raise ConfigError("SECRET_KEY must be set in production")
-    if len(SECRET_KEY) < 50 or any(m in SECRET_KEY.lower() for m in _INSECURE_MARKERS):
-        raise ConfigError("SECRET_KEY must be a random value of at least 50 characters")
+    SECRET_KEY = _production_secret("SECRET_KEY", min_length=50)
     DATABASES = {"default": parse_database_url(env.required("DATABASE_URL"))}
     ALLOWED_HOSTS = env.csv("ALLOWED_HOSTS")
     if not ALLOWED_HOSTS:
@@ -41,9 +56,9 @@ if PRODUCTION:
             "ENCRYPTION_KEYS (id:base64-of-32-bytes[,id:key...]) or ENCRYPTION_KMS_KEY_ID "
             "must be set in production"
         )
-    AUDIT_SEAL_KEY = env.secret("AUDIT_SEAL_KEY") or ""
-    if len(AUDIT_SEAL_KEY) < 32:
-        raise ConfigError("AUDIT_SEAL_KEY must be set in production (32+ characters)")
+    for _problem in local_keys_problems(env.secret("ENCRYPTION_KEYS") or ""):
+        raise ConfigError(f"ENCRYPTION_KEYS {_problem}")
+    AUDIT_SEAL_KEY = _production_secret("AUDIT_SEAL_KEY", min_length=32)
     REDIS_URL: str | None = env.required("REDIS_URL")
     if env.boolean("DEBUG", False):
         raise ConfigError("DEBUG must be false in production")
@@ -61,6 +76,8 @@ else:
     DEBUG = env.boolean("DEBUG", APP_MODE == "demo")
 # Earlier seal keys, so seals and checkpoints made before a rotation still verify.
 AUDIT_SEAL_RETIRED_KEYS = env.csv("AUDIT_SEAL_RETIRED_KEYS")
+if PRODUCTION and any(published(key) for key in AUDIT_SEAL_RETIRED_KEYS):
+    raise ConfigError("AUDIT_SEAL_RETIRED_KEYS holds a value published in the source code")
 
 # Encryption at rest (encryption/): key-encryption keys and the encrypted file store.
 # Local keys are "id:base64key,..." (32-byte AES keys); the database records which is
@@ -79,6 +96,15 @@ ENCRYPTION_FILES_S3_ENDPOINT_URL = env.string("ENCRYPTION_FILES_S3_ENDPOINT_URL"
 ENCRYPTION_FILES_S3_PREFIX = env.string("ENCRYPTION_FILES_S3_PREFIX") or "encrypted"
 
 TRUSTED_PROXY_COUNT = env.integer("TRUSTED_PROXY_COUNT", 0, minimum=0)
+# The proxies' own addresses: forwarded headers (client IP, HTTPS) from any other peer
+# are dropped (audit.middleware.TrustedProxyMiddleware), and deploy/gunicorn.conf.py
+# gives gunicorn the same list, so the two never disagree about who said "https".
+try:
+    TRUSTED_PROXY_NETWORKS = networks_parse(
+        env.csv("TRUSTED_PROXY_ADDRESSES", ["127.0.0.1", "::1"])
+    )
+except ValueError as _error:
+    raise ConfigError(f"TRUSTED_PROXY_ADDRESSES: {_error}") from None
 ORGANISATION_NAME = env.string("ORGANISATION_NAME") or "Riverside Community Health"
 PORTAL_BASE_URL = (env.string("PORTAL_BASE_URL") or "http://localhost:8000").rstrip("/")
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL") or "no-reply@portal.localhost"
@@ -119,7 +145,7 @@ EMAIL_BACKEND = (
     if APP_MODE == "demo"
     else "django.core.mail.backends.smtp.EmailBackend"
 )
-DEMO_OUTBOX_DIR = BASE_DIR / "var" / "outbox"
+DEMO_OUTBOX_DIR = VAR_DIR / "outbox"
 
 # Secure messaging.
 MESSAGING_MAX_FILE_BYTES = env.integer("MESSAGING_MAX_FILE_MIB", 25, minimum=1) * 1024 * 1024
@@ -143,7 +169,12 @@ MESSAGING_SWEEP_GRACE_SECONDS = env.integer("MESSAGING_SWEEP_GRACE_SECONDS", 120
 MESSAGING_MESSAGE_ID_DOMAIN = (
     env.string("MESSAGING_MESSAGE_ID_DOMAIN") or urlsplit(PORTAL_BASE_URL).hostname or "localhost"
 )
-MESSAGING_BOUNCE_WEBHOOK_SECRET = env.secret("MESSAGING_BOUNCE_WEBHOOK_SECRET") or ""
+# Optional (without it every bounce call is refused); when set, as strong as any secret.
+MESSAGING_BOUNCE_WEBHOOK_SECRET = (
+    _production_secret("MESSAGING_BOUNCE_WEBHOOK_SECRET", min_length=32, required=False)
+    if PRODUCTION
+    else env.secret("MESSAGING_BOUNCE_WEBHOOK_SECRET") or ""
+)
 MESSAGING_BOUNCE_MAX_AGE_SECONDS = env.integer("MESSAGING_BOUNCE_MAX_AGE_SECONDS", 300, minimum=30)
 # Uploads are PHI: held in memory (within the limits above) and encrypted from there,
 # never spooled to a temporary file in clear.
@@ -163,14 +194,14 @@ UPLOAD_VIEWS = frozenset(
     }
 )
 DATA_UPLOAD_MAX_NUMBER_FILES = 20
-MEDIA_ROOT = Path(env.string("MEDIA_ROOT") or str(BASE_DIR / "var" / "media"))
+MEDIA_ROOT = Path(env.string("MEDIA_ROOT") or str(VAR_DIR / "media"))
 
 # Record packages (records/): page size of the cover and image pages, and the PAdES
 # signing certificate and key (PEM or DER files; the key may be encrypted with
 # RECORDS_SIGNING_KEY_PASSWORD). Demo and tests use a self-signed certificate that
 # `manage.py records_demo_certificate` makes under var/records-signing/; never production.
 RECORDS_PAGE_SIZE = env.choice("RECORDS_PAGE_SIZE", ("letter", "A4"), "letter")
-RECORDS_DEMO_SIGNING_DIR = BASE_DIR / "var" / "records-signing"
+RECORDS_DEMO_SIGNING_DIR = VAR_DIR / "records-signing"
 if PRODUCTION:
     for _name in ("RECORDS_SIGNING_CERT_FILE", "RECORDS_SIGNING_KEY_FILE"):
         if env.raw(_name) is None:
@@ -204,6 +235,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "audit",
+    "health.apps.HealthConfig",
     "encryption.apps.EncryptionConfig",
     "accounts.apps.AccountsConfig",
     "consent.apps.ConsentConfig",
@@ -217,7 +249,12 @@ if APP_MODE == "test":
     INSTALLED_APPS.append("tests.encryption.testapp.apps.EncryptionTestAppConfig")
 
 MIDDLEWARE = [
+    # /healthz and /readyz answer first: no session, Host check or HTTPS redirect.
+    "health.middleware.HealthCheckMiddleware",
+    "audit.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files answer here, before sessions and the database are touched.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -300,7 +337,14 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "var" / "static"
+# `manage.py collectstatic` writes here; WhiteNoise serves it from every web process
+# (production: hashed, compressed names cached for a year; demo and tests: straight from
+# the source folders, no collectstatic needed).
+STATIC_ROOT: Path | None = (
+    Path(env.string("STATIC_ROOT") or str(VAR_DIR / "static")) if PRODUCTION else None
+)
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_ALLOW_ALL_ORIGINS = False
 MEDIA_URL = "/media-never-served/"
 # The encrypted file store holds ciphertext only (encryption.files): S3 when a bucket is
 # configured (credentials from the usual AWS sources), else a private directory.
@@ -329,7 +373,11 @@ _ENCRYPTED_FILES: dict[str, object] = (
 )
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
     "encrypted_files": _ENCRYPTED_FILES,
 }
 
@@ -431,6 +479,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "inter
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {
     "audit-seal": {"task": "audit.tasks.seal_events", "schedule": 10.0},
+    # /readyz reports a deployment whose beat (or every worker) has stopped.
+    "health-heartbeat": {"task": "health.tasks.heartbeat", "schedule": 30.0},
     "invitations-sweep": {"task": "accounts.tasks.invitations_sweep", "schedule": 120.0},
     "deliveries-sweep": {"task": "messaging.tasks.deliveries_sweep", "schedule": 60.0},
     # Daily, early in the organisation's working day; running it again alerts nobody twice.
@@ -443,6 +493,8 @@ CELERY_BEAT_SCHEDULE = {
     "retention-purge": {"task": "retention.tasks.purge", "schedule": crontab(hour=2, minute=30)},
 }
 CELERY_TIMEZONE = TIME_ZONE
+# /readyz fails once beat's heartbeat (every 30 s, run by a worker) is older than this.
+HEALTH_BEAT_MAX_AGE_SECONDS = env.integer("HEALTH_BEAT_MAX_AGE_SECONDS", 300, minimum=60)
 
 # django-otp and passkeys.
 OTP_TOTP_ISSUER = ORGANISATION_NAME

@@ -1,8 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts import views as accounts_views
-
 urlpatterns = [
     path("", include("accounts.urls")),
     path("passkeys/", include("accounts.webauthn_urls")),
@@ -13,5 +11,4 @@ urlpatterns = [
     path("records/", include("records.urls")),
     path("retention/", include("retention.urls")),
     path("admin/", admin.site.urls),
-    path("healthz", accounts_views.healthz, name="healthz"),
 ]

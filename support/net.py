@@ -29,3 +29,22 @@ def _valid(value: str | None) -> str | None:
         return str(ipaddress.ip_address(value.strip()))
     except ValueError:
         return None
+
+
+def networks_parse(values: list[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Addresses or CIDR networks; ValueError names the first that is neither."""
+    networks = []
+    for value in values:
+        try:
+            networks.append(ipaddress.ip_network(value.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP address or network") from None
+    return tuple(networks)
+
+
+def peer_trusted(
+    remote_addr: str | None, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+) -> bool:
+    """Is the socket peer one of our proxies (so its forwarded headers may be read)?"""
+    peer = _valid(remote_addr)
+    return peer is not None and any(ipaddress.ip_address(peer) in net for net in networks)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -10,13 +11,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# Secrets are made fresh: any value written here would be a published one, refused.
 GOOD = {
     "APP_MODE": "production",
-    "SECRET_KEY": "k" * 20 + "Zq9vX2mN4bP7wR1tY6uJ3hG8fD5sA0lK",
+    "SECRET_KEY": secrets.token_urlsafe(64),
     "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/portal",
     "ALLOWED_HOSTS": "portal.example.org",
-    "ENCRYPTION_KEYS": "k1:YWJjZGVmYWJjZGVmYWJjZGVmYWJjZGVmYWJjZGVmYWI",  # 32 bytes
-    "AUDIT_SEAL_KEY": "b" * 40,
+    "ENCRYPTION_KEYS": f"k1:{secrets.token_urlsafe(32)}",
+    "AUDIT_SEAL_KEY": secrets.token_urlsafe(48),
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "EMAIL_USE_TLS": "true",
     "PORTAL_BASE_URL": "https://portal.example.org",
@@ -69,10 +71,50 @@ def test_production_refuses_to_start_without(missing: str) -> None:
     assert missing in result.stderr
 
 
-def test_production_refuses_a_demo_secret_key() -> None:
-    result = _load({**GOOD, "SECRET_KEY": "insecure-demo-and-test-only-key-x9" * 2})
+def test_an_unset_mode_is_production() -> None:
+    result = _load({k: v for k, v in GOOD.items() if k not in ("APP_MODE", "SECRET_KEY")})
     assert result.returncode != 0
-    assert "SECRET_KEY must be a random value" in result.stderr
+    assert "SECRET_KEY must be set in production" in result.stderr
+
+
+def _published(name: str) -> str:
+    """The development value of ``name`` that the settings module itself publishes."""
+    return _setting({"APP_MODE": "test", name: ""}, name)
+
+
+@pytest.mark.parametrize("name", ["SECRET_KEY", "AUDIT_SEAL_KEY", "ENCRYPTION_KEYS"])
+def test_production_refuses_each_published_development_value(name: str) -> None:
+    result = _load({**GOOD, name: _published(name)})
+    assert result.returncode != 0
+    assert f"ConfigError: {name} " in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "reason"),
+    [
+        ("SECRET_KEY", "insecure-demo-and-test-only-key-x9" * 2, "looks like a placeholder"),
+        ("SECRET_KEY", secrets.token_urlsafe(24), "must be at least 50 characters"),
+        ("AUDIT_SEAL_KEY", "b1" * 20, "not random enough"),
+        ("MESSAGING_BOUNCE_WEBHOOK_SECRET", "s3cr3t-but-short", "must be at least 32"),
+        ("MESSAGING_BOUNCE_WEBHOOK_SECRET", "changeme-" + "x1y2z3" * 6, "placeholder"),
+    ],
+)
+def test_production_refuses_a_weak_secret_naming_it(name: str, value: str, reason: str) -> None:
+    result = _load({**GOOD, name: value})
+    assert result.returncode != 0
+    assert name in result.stderr and reason in result.stderr
+    assert value not in result.stderr
+
+
+def test_production_refuses_a_weak_encryption_key_by_id() -> None:
+    weak = "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE"  # 32 x "A"
+    result = _load({**GOOD, "ENCRYPTION_KEYS": f"{GOOD['ENCRYPTION_KEYS']},old:{weak}"})
+    assert "ENCRYPTION_KEYS key 'old' is not random" in result.stderr
+
+
+def test_production_accepts_a_strong_bounce_secret() -> None:
+    secret = secrets.token_urlsafe(32)
+    assert _load({**GOOD, "MESSAGING_BOUNCE_WEBHOOK_SECRET": secret}).returncode == 0
 
 
 def test_production_refuses_a_plain_http_portal_address() -> None:
@@ -118,3 +160,16 @@ def test_a_mail_timeout_longer_than_half_the_notice_lease_is_refused() -> None:
 def test_an_unknown_subject_rule_is_refused_by_name() -> None:
     result = _load({**GOOD, "MESSAGING_SUBJECT_RULES": "zip:block"})
     assert "MESSAGING_SUBJECT_RULES" in result.stderr and "zip:block" in result.stderr
+
+
+def test_env_example_documents_every_variable_read() -> None:
+    import re
+
+    documented = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    settings_source = (ROOT / "config" / "settings.py").read_text()
+    gunicorn_source = (ROOT / "deploy" / "gunicorn.conf.py").read_text()
+    read = set(re.findall(r'env\.\w+\(\s*"([A-Z][A-Z0-9_]+)"', settings_source))
+    read |= set(re.findall(r'_production_secret\(\s*"([A-Z][A-Z0-9_]+)"', settings_source))
+    read |= set(re.findall(r'os\.environ\.get\("([A-Z][A-Z0-9_]+)"', gunicorn_source))
+    assert len(read) > 40
+    assert sorted(read - documented) == []

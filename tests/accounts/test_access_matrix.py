@@ -36,7 +36,6 @@ class Route:
 
 
 ROUTES: dict[str, Route] = {
-    "healthz": Route(PUBLIC),
     "accounts:sign_in": Route(PUBLIC, methods=("GET", "POST")),
     "accounts:invitation_open": Route(PUBLIC, kwargs={"token": "x"}, ok_status=(410,)),
     "accounts:invitation_accept": Route(PUBLIC, methods=("GET", "POST"), ok_status=(410,)),
