@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core import signing
 from django.db import transaction
 from django.utils import timezone
@@ -115,6 +116,16 @@ def invitation_issue(*, user: User, actor: User | None) -> Invitation:
     The link's secret is made by the sending task (``invitation_send``), so it never
     travels through the broker; a retry simply makes a fresh link.
     """
+    invitation = _invitation_create(user=user, actor=actor)
+    from accounts.tasks import invitation_send
+
+    # robust: a broker outage must not fail the enrollment; invitations_resend_unsent
+    # picks up what was not sent.
+    transaction.on_commit(lambda: invitation_send.delay(invitation.pk), robust=True)
+    return invitation
+
+
+def _invitation_create(*, user: User, actor: User | None) -> Invitation:
     now = timezone.now()
     user.invitations.filter(used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
     invitation = Invitation.objects.create(
@@ -126,12 +137,39 @@ def invitation_issue(*, user: User, actor: User | None) -> Invitation:
     event_record(
         action=AccountsAction.INVITATION_ISSUED, target=invitation, patient_id=user.audit_patient_id
     )
-    from accounts.tasks import invitation_send
-
-    # robust: a broker outage must not fail the enrollment; invitations_resend_unsent
-    # picks up what was not sent.
-    transaction.on_commit(lambda: invitation_send.delay(invitation.pk), robust=True)
     return invitation
+
+
+@transaction.atomic
+def privacy_officer_bootstrap(*, email: str, full_name: str) -> str:
+    """The first privacy officer of a new installation; returns their invitation token.
+
+    The link is handed over on the operator's console instead of by e-mail (mail may not
+    work yet), so it is marked sent and the sweep never replaces it. Run again before
+    it is used, it makes a new link for the same account. Once any privacy officer has
+    a password, everything else is done in the browser and this refuses.
+    """
+    officers = User.objects.filter(role=Role.PRIVACY_OFFICER, is_active=True)
+    if officers.exclude(password__startswith=UNUSABLE_PASSWORD_PREFIX).exists():
+        raise AccountsError(
+            "officer_exists",
+            "A privacy officer already has an account: they create further accounts in "
+            "the browser (New staff account).",
+        )
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = User.objects.create_user(email=email, full_name=full_name, role=Role.PRIVACY_OFFICER)
+        event_record(
+            action=AccountsAction.STAFF_CREATED,
+            target=user,
+            details={"role": Role.PRIVACY_OFFICER, "via": "bootstrap"},
+        )
+    elif user.role != Role.PRIVACY_OFFICER:
+        raise AccountsError("email_taken", "An account with this e-mail address already exists.")
+    invitation = _invitation_create(user=user, actor=None)
+    token = invitation_token_make(invitation)
+    Invitation.objects.filter(pk=invitation.pk).update(sent_at=timezone.now())
+    return token
 
 
 def invitations_resend_unsent(*, older_than: timedelta = timedelta(minutes=2)) -> int:
