@@ -9,6 +9,7 @@ class EncryptionAction(models.TextChoices):
     KEYS_REWRAPPED = "encryption.keys_rewrapped", "Data keys re-wrapped under the primary key"
     KEY_RETIRED = "encryption.key_retired", "Encryption key retired"
     DATA_ERASED = "encryption.data_erased", "Encrypted data erased (data key destroyed)"
+    STORE_VERIFIED = "encryption.store_verified", "Stored data checked to decrypt (restore drill)"
 
 
 TARGET_TYPES = {
