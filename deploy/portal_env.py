@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""Run a command with the portal's environment file loaded, as systemd loads it.
+
+    sudo -u portal /opt/portal/deploy/portal_env.py .venv/bin/python manage.py keys_status
+
+Reads ``PORTAL_ENV_FILE`` (default /etc/portal/portal.env): ``KEY=value`` lines, blank
+lines and ``#`` comments, values optionally in quotes; spaces need no quoting (a shell's
+``source`` would break on ``RECORDS_PRIVACY_CONTACT=The Privacy Officer, (555) ...``).
+The command runs from the installation folder (the one holding this script's parent).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT = "/etc/portal/portal.env"
+
+
+def env_file_read(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not key.replace("_", "").isalnum():
+            raise SystemExit(f"{path}:{number}: not KEY=value")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    path = Path(os.environ.get("PORTAL_ENV_FILE") or DEFAULT)
+    try:
+        loaded = env_file_read(path)
+    except OSError as error:
+        print(f"cannot read {path}: {error.strerror}", file=sys.stderr)
+        return 2
+    os.chdir(ROOT)
+    os.execvpe(argv[1], argv[1:], {**os.environ, **loaded})
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))
