@@ -7,11 +7,9 @@ handler would spool anything over 2.5 MB to a temporary file in clear.
 
 from __future__ import annotations
 
-import base64
 import io
 import re
 import unicodedata
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,13 +30,6 @@ _PDF_ACTIVE = re.compile(
     rb"(?![A-Za-z0-9])"
 )
 _PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")  # /#4AavaScript is /JavaScript
-_PDF_FILTER = re.compile(rb"/Filter\s*(\[[^\]]*\]|/[A-Za-z0-9]+)")
-_PDF_FILTER_NAME = re.compile(rb"/([A-Za-z0-9]+)")
-_PDF_IMAGE_FILTERS = frozenset(
-    {b"DCTDecode", b"DCT", b"CCITTFaxDecode", b"CCF", b"JBIG2Decode", b"JPXDecode"}
-)
-_PDF_MAX_STREAMS = 50_000
-_PDF_MAX_DECODED = 256 * 1024 * 1024
 _MAX_NAME = 180
 
 
@@ -97,79 +88,124 @@ def _is_plain_text(data: bytes) -> bool:
 
 
 class PdfUncheckable(Exception):
-    """A PDF whose content we cannot read to the end: encrypted, an encoding we do not
-    decode, or more than the scan's budget. Refused, since it could hide anything."""
+    """A PDF we cannot read to the end: encrypted, unparseable, or past the check's
+    budget. Refused, since it could hide anything."""
+
+
+# What runs code, reaches out or carries other files: dictionary keys, and action types
+# (``/S``). Links (``/URI``, ``/GoTo``) stay allowed.
+_PDF_ACTIVE_KEYS = frozenset(
+    {"/JS", "/JavaScript", "/EmbeddedFiles", "/EmbeddedFile", "/EF", "/XFA", "/RichMediaContent"}
+)
+_PDF_ACTIVE_ACTIONS = frozenset(
+    {
+        "/JavaScript",
+        "/Launch",
+        "/SubmitForm",
+        "/ImportData",
+        "/GoToR",
+        "/GoToE",
+        "/RichMediaExecute",
+        "/Rendition",
+    }
+)
+_PDF_ACTIVE_TYPES = frozenset({"/EmbeddedFile", "/RichMedia", "/FileAttachment", "/3D", "/Screen"})
+# Decoding budget per stream while parsing (object and cross-reference streams): far
+# below the memory a worker has, and above any honest PDF's object streams.
+PDF_MAX_DECODED = 16 * 1024 * 1024
+_PDF_MAX_OBJECTS = 500_000
+_PDF_MAX_NODES = 5_000_000
 
 
 def pdf_has_active_content(data: bytes) -> bool:
-    """JavaScript, launch, submit and remote actions, embedded files, rich media or XFA,
-    found also behind name escapes and inside Flate, ASCIIHex and ASCII85 streams.
+    """JavaScript, launch, submit and remote actions, embedded files, rich media or XFA.
 
-    One pass over the file: each stream is found with ``bytes.find`` (no backtracking),
-    and decoding stops at a total budget. Raises ``PdfUncheckable`` when it cannot look.
+    The file is parsed (pypdf) and every object is walked, those inside compressed
+    object streams included: PDF names arrive unescaped (``/#4AavaScript`` is
+    ``/JavaScript``) and no byte-pattern trick can hide a dictionary from the parser.
+    Stream contents (page drawing, images) hold no actions and are not decoded; object
+    streams are, within ``PDF_MAX_DECODED`` each. A raw scan of the bytes stays as a
+    second net for objects outside the cross-reference table. Raises ``PdfUncheckable``
+    for what cannot be parsed, is encrypted, or is too large to walk.
     """
-    if _pdf_active(data):
+    if _pdf_active_bytes(data):
         return True
-    if b"/Encrypt" in _PDF_NAME_ESCAPE.sub(_unescape_byte, data):
-        raise PdfUncheckable("encrypted")
-    budget, streams, position = _PDF_MAX_DECODED, 0, 0
-    while (start := data.find(b"stream", position)) >= 0:
-        if data[start - 3 : start] == b"end":  # the "endstream" of the previous stream
-            position = start + 6
-            continue
-        body_start = start + 6
-        body_start += 2 if data[body_start : body_start + 2] == b"\r\n" else 1
-        end = data.find(b"endstream", body_start)
-        if end < 0:
-            break
-        streams += 1
-        if streams > _PDF_MAX_STREAMS:
-            raise PdfUncheckable("too many streams")
-        header = data[max(0, start - 4096) : start]
-        header = header[header.rfind(b"obj") + 3 :] if b"obj" in header else header
-        decoded = _pdf_decode(data[body_start:end], _pdf_filters(header), budget)
-        if decoded is not None:
-            budget -= len(decoded)
-            if _pdf_active(decoded):
+    from pypdf import PdfReader, apply_configuration
+    from pypdf.generic import IndirectObject
+
+    try:
+        with apply_configuration(
+            zlib_maximum_output_length=PDF_MAX_DECODED,
+            lzw_maximum_output_length=PDF_MAX_DECODED,
+            run_length_maximum_output_length=PDF_MAX_DECODED,
+            brotli_maximum_output_length=PDF_MAX_DECODED,
+            jbig2_maximum_output_length=PDF_MAX_DECODED,
+            array_based_stream_maximum_output_length=PDF_MAX_DECODED,
+        ):
+            reader = PdfReader(io.BytesIO(data), strict=False)
+            if reader.is_encrypted:
+                raise PdfUncheckable("encrypted")
+            ids = [(num, gen) for gen, entries in reader.xref.items() for num in entries]
+            ids += [(num, 0) for num in reader.xref_objStm]
+            if len(ids) > _PDF_MAX_OBJECTS:
+                raise PdfUncheckable("too many objects")
+            walk = _PdfWalk()
+            if walk.active(reader.trailer):
                 return True
-        position = end + 9
+            for num, gen in ids:
+                if walk.active(reader.get_object(IndirectObject(num, gen, reader))):
+                    return True
+    except PdfUncheckable:
+        raise
+    except Exception as error:  # a parser of untrusted files fails in many ways
+        raise PdfUncheckable("does not parse") from error
     return False
+
+
+class _PdfWalk:
+    """Looks through one object's direct contents (references are visited on their own)."""
+
+    def __init__(self) -> None:
+        self.nodes = 0
+
+    def active(self, root: Any) -> bool:
+        from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+        pending = [root]
+        while pending:
+            node = pending.pop()
+            self.nodes += 1
+            if self.nodes > _PDF_MAX_NODES:
+                raise PdfUncheckable("too complex to check")
+            if isinstance(node, IndirectObject) or node is None:
+                continue
+            if isinstance(node, DictionaryObject):  # streams too: their dictionary only
+                if _pdf_dictionary_active(node):
+                    return True
+                pending.extend(node.values())
+            elif isinstance(node, ArrayObject):
+                pending.extend(node)
+        return False
+
+
+def _pdf_dictionary_active(node: Any) -> bool:
+    if any(str(key) in _PDF_ACTIVE_KEYS for key in node):
+        return True
+    if str(node.get("/S", "")) in _PDF_ACTIVE_ACTIONS:
+        return True
+    kinds = {str(node.get("/Type", "")), str(node.get("/Subtype", ""))}
+    if kinds & _PDF_ACTIVE_TYPES:
+        return True
+    names = node.get("/Names")
+    return isinstance(names, dict) and any(str(key) in _PDF_ACTIVE_KEYS for key in names)
 
 
 def _unescape_byte(match: re.Match[bytes]) -> bytes:
     return bytes([int(match.group(1), 16)])
 
 
-def _pdf_active(chunk: bytes) -> bool:
+def _pdf_active_bytes(chunk: bytes) -> bool:
     return bool(_PDF_ACTIVE.search(_PDF_NAME_ESCAPE.sub(_unescape_byte, chunk)))
-
-
-def _pdf_filters(header: bytes) -> list[bytes]:
-    match = _PDF_FILTER.search(_PDF_NAME_ESCAPE.sub(_unescape_byte, header))
-    return _PDF_FILTER_NAME.findall(match.group(1)) if match else []
-
-
-def _pdf_decode(body: bytes, filters: list[bytes], budget: int) -> bytes | None:
-    """The decoded stream, or None for image data (which holds no PDF objects)."""
-    for name in filters:
-        if name in _PDF_IMAGE_FILTERS:
-            return None
-        try:
-            if name in (b"FlateDecode", b"Fl"):
-                inflater = zlib.decompressobj()
-                body = inflater.decompress(body, budget + 1)
-                if len(body) > budget or inflater.unconsumed_tail:
-                    raise PdfUncheckable("too large to check")
-            elif name in (b"ASCIIHexDecode", b"AHx"):
-                digits = re.sub(rb"\s", b"", body.split(b">", 1)[0])
-                body = bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode("ascii"))
-            elif name in (b"ASCII85Decode", b"A85"):
-                body = base64.a85decode(body.split(b"~>", 1)[0].strip(), ignorechars=b" \t\r\n")
-            else:
-                raise PdfUncheckable("an encoding we do not decode")
-        except (zlib.error, ValueError) as error:
-            raise PdfUncheckable("a stream that does not decode") from error
-    return body
 
 
 def _extension_for(name: str, kind: str) -> str:

@@ -29,6 +29,7 @@ from pypdf.generic import ArrayObject, DictionaryObject, NameObject
 
 from encryption.uploads import JPEG, KIND_NAMES, PDF, PNG
 from records.errors import RecordsError
+from support.printing import pdf_from_html, pdf_render
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +136,7 @@ def package_build(
         writer.add_outline_item(title=entry.title, page_number=entry.first_page - 1)
     writer.page_mode = "/UseOutlines"
     _forms_drop(writer)
+    _active_content_strip(writer)
     writer.add_metadata(
         {
             "/Title": f"Copy of health records from {cover.organisation}",
@@ -177,8 +179,6 @@ def _document_append(writer: PdfWriter, document: SourceDocument, position: int)
 
 def _image_page(document: SourceDocument, position: int) -> bytes:
     """One page holding the image, scaled to fit inside the margins, upright (EXIF)."""
-    from weasyprint import HTML
-
     try:
         with Image.open(io.BytesIO(document.data)) as image:
             image.verify()
@@ -187,8 +187,7 @@ def _image_page(document: SourceDocument, position: int) -> bytes:
             "document_unreadable", f"Document {position} could not be read as an image."
         ) from None
     html = _IMAGE_PAGE.format(size=settings.RECORDS_PAGE_SIZE, src=_IMAGE_SCHEME + "image")
-    fetcher = _fetcher({_IMAGE_SCHEME + "image": (document.data, document.content_type)})
-    return bytes(HTML(string=html, url_fetcher=fetcher).write_pdf())
+    return pdf_from_html(html, {_IMAGE_SCHEME + "image": (document.data, document.content_type)})
 
 
 def _cover_render(
@@ -198,8 +197,6 @@ def _cover_render(
     document_pages: int,
 ) -> tuple[bytes, list[IndexEntry]]:
     """Render until the cover's own length matches the page numbers its index prints."""
-    from weasyprint import HTML
-
     # The letter leaves room for a few index rows on page 1, later pages hold about 28:
     # a good first guess saves a second layout; the loop below corrects a wrong one.
     cover_pages = 1 + (len(documents) + 20) // 28
@@ -223,26 +220,11 @@ def _cover_render(
                 "page_size": settings.RECORDS_PAGE_SIZE,
             },
         )
-        rendered = HTML(string=html, url_fetcher=_fetcher({})).render()
+        rendered = pdf_render(html)
         if len(rendered.pages) == cover_pages:
             return bytes(rendered.write_pdf()), entries
         cover_pages = len(rendered.pages)
     raise RecordsError("cover_unstable", "The cover letter could not be laid out.")
-
-
-def _fetcher(resources: dict[str, tuple[bytes, str]]) -> Any:
-    """A WeasyPrint URL fetcher that serves only ``resources``: the cover and image pages
-    never reach the network or the file system, whatever a name or title contains."""
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-    class _Fetcher(URLFetcher):
-        def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
-            if url not in resources:
-                raise ValueError("only the package's own resources are fetched")
-            data, content_type = resources[url]
-            return URLFetcherResponse(url, body=data, headers={"Content-Type": content_type})
-
-    return _Fetcher(fail_on_errors=True)
 
 
 def _forms_drop(writer: PdfWriter) -> None:
@@ -261,6 +243,49 @@ def _forms_drop(writer: PdfWriter) -> None:
         kept = ArrayObject(
             ref for ref in annotations.get_object() if not _is_signature_widget(ref.get_object())
         )
+        page[NameObject("/Annots")] = kept
+
+
+# Annotations a package keeps: links (their action only if it goes to a page or a web
+# address) and form widgets, which show a filled-in form's values (the form itself is
+# gone, see _forms_drop). Comments, attachments, sounds, movies, 3D and the rest go.
+_KEPT_ANNOTATIONS = frozenset({"/Link", "/Widget"})
+_KEPT_ACTIONS = frozenset({"/GoTo", "/URI"})
+
+
+def _active_content_strip(writer: PdfWriter) -> None:
+    """Nothing in the package runs, opens or carries anything: the upload check refuses
+    such sources, and this holds even for one that got past it (or predates it).
+
+    Removed: the document's open action, additional actions (``/AA``) of the document,
+    pages and annotations, JavaScript and embedded files in the name tree, and every
+    annotation but links and widgets; a kept annotation keeps only a link's action.
+    """
+    root = writer.root_object
+    for key in ("/OpenAction", "/AA"):
+        root.pop(NameObject(key), None)
+    names = root.get("/Names")
+    if names is not None:
+        names = names.get_object()
+        for key in ("/JavaScript", "/EmbeddedFiles"):
+            names.pop(NameObject(key), None)
+    for page in writer.pages:
+        page.pop(NameObject("/AA"), None)
+        annotations = page.get("/Annots")
+        if annotations is None:
+            continue
+        kept = ArrayObject()
+        for ref in annotations.get_object():
+            annotation = ref.get_object()
+            if not isinstance(annotation, DictionaryObject):
+                continue
+            if annotation.get("/Subtype") not in _KEPT_ANNOTATIONS:
+                continue
+            annotation.pop(NameObject("/AA"), None)
+            action = annotation.get("/A")
+            if action is not None and action.get_object().get("/S") not in _KEPT_ACTIONS:
+                annotation.pop(NameObject("/A"), None)
+            kept.append(ref)
         page[NameObject("/Annots")] = kept
 
 

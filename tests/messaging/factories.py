@@ -8,8 +8,9 @@ from typing import Any
 from encryption.uploads import attachment_check
 from messaging import services
 from messaging.models import Message
+from tests.encryption.pdfs import blank_pdf
 
-PDF_BYTES = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PDF_BYTES = blank_pdf()  # a real, parseable PDF: the upload check parses every one
 
 
 def message_sent(

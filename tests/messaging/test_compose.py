@@ -12,7 +12,7 @@ from audit.models import AuditEvent
 from messaging import services
 from messaging.errors import MessagingError
 from messaging.models import Delivery, Message, MessageState, Thread
-from tests.messaging.factories import message_sent
+from tests.messaging.factories import PDF_BYTES, message_sent
 
 pytestmark = pytest.mark.django_db
 
@@ -124,7 +124,7 @@ class TestStorage:
             patient=personas.patient,
             subject="Zebrafish biopsy",
             body="Quokka results attached",
-            files=[("platypus-scan.pdf", b"%PDF-1.4\n%%EOF\n")],
+            files=[("platypus-scan.pdf", PDF_BYTES)],
         )
         with connection.cursor() as cursor:
             cursor.execute(

@@ -12,8 +12,15 @@ from functools import cache
 
 import pytest
 from PIL import Image
-from pypdf import PageObject, PdfReader
-from pypdf.generic import Destination
+from pypdf import PageObject, PdfReader, PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    Destination,
+    DictionaryObject,
+    NameObject,
+    NumberObject,
+    TextStringObject,
+)
 from weasyprint import HTML
 
 from records.errors import RecordsError
@@ -172,6 +179,67 @@ class TestDocuments:
         with pytest.raises(RecordsError) as refused:
             package_build(cover=COVER, documents=[])
         assert refused.value.code == "no_documents"
+
+
+def _with_active_content(pdf: bytes) -> bytes:
+    """A source carrying everything a package must not: open and page actions, a
+    JavaScript link, a file attachment, an embedded file; and one honest web link."""
+    writer = PdfWriter(clone_from=io.BytesIO(pdf))
+    writer.root_object[NameObject("/OpenAction")] = _action("/JavaScript", "/JS", "app.alert(1)")
+    writer.add_attachment("payload.exe", b"MZ")
+    page = writer.pages[0]
+    page[NameObject("/AA")] = DictionaryObject(
+        {NameObject("/O"): _action("/JavaScript", "/JS", "app.alert('page')")}
+    )
+    annotations = ArrayObject()
+    for subtype, action in (
+        ("/Link", _action("/JavaScript", "/JS", "app.alert('link')")),
+        ("/Link", _action("/URI", "/URI", "https://example.org/results")),
+        ("/FileAttachment", None),
+    ):
+        annotation = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Annot"),
+                NameObject("/Subtype"): NameObject(subtype),
+                NameObject("/Rect"): ArrayObject([NumberObject(n) for n in (10, 10, 50, 50)]),
+            }
+        )
+        if action is not None:
+            annotation[NameObject("/A")] = action
+        annotations.append(writer._add_object(annotation))
+    page[NameObject("/Annots")] = annotations
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _action(kind: str, key: str, value: str) -> DictionaryObject:
+    return DictionaryObject(
+        {NameObject("/S"): NameObject(kind), NameObject(key): TextStringObject(value)}
+    )
+
+
+class TestActiveContent:
+    def test_nothing_in_the_package_runs_opens_or_carries_a_file(self) -> None:
+        source = SourceDocument(
+            "clinic-letter.pdf", "application/pdf", _with_active_content(pdf_pages("A letter"))
+        )
+        built = package_build(cover=COVER, documents=[source])
+        reader = PdfReader(io.BytesIO(built.pdf))
+        assert "/OpenAction" not in reader.trailer["/Root"]
+        names = reader.trailer["/Root"].get("/Names", {})
+        assert "/JavaScript" not in names and "/EmbeddedFiles" not in names
+        letter = reader.pages[1]
+        assert "/AA" not in letter
+        kept = [a.get_object() for a in letter.get("/Annots", [])]
+        assert [a["/Subtype"] for a in kept] == ["/Link", "/Link"]
+        assert [a.get("/A", {}).get("/URI") for a in kept] == [None, "https://example.org/results"]
+
+    def test_the_letter_itself_is_still_there(self) -> None:
+        source = SourceDocument(
+            "clinic-letter.pdf", "application/pdf", _with_active_content(pdf_pages("A letter"))
+        )
+        assert "A letter" in texts(package_build(cover=COVER, documents=[source]).pdf)[1]
 
 
 class TestProgress:
