@@ -16,11 +16,10 @@ from django.utils import timezone
 from accounts.models import User
 from consent.models import Disclosure
 from consent.selectors import accounting_since
+from support.printing import pdf_from_html
 
 
 def accounting_pdf(*, patient: User, entries: Iterable[Disclosure], requested_by: User) -> bytes:
-    from weasyprint import HTML
-
     profile: Any = getattr(patient, "patient_profile", None)
     html = render_to_string(
         "consent/accounting_pdf.html",
@@ -35,4 +34,4 @@ def accounting_pdf(*, patient: User, entries: Iterable[Disclosure], requested_by
             "requested_by": requested_by.full_name,
         },
     )
-    return bytes(HTML(string=html).write_pdf())
+    return pdf_from_html(html)

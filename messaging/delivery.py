@@ -37,6 +37,7 @@ from audit.services import EventSpec, event_record, events_record
 from messaging.actions import MessagingAction
 from messaging.errors import MessagingError
 from messaging.models import Channel, Delivery, DeliveryState, Message, WebhookReceipt
+from support.printing import pdf_from_html
 
 NOTICE_TEMPLATE = "messaging/email/new_message"
 BATCH_SIZE = 100  # notices per task and SMTP connection
@@ -448,8 +449,6 @@ def letter_render(*, actor: User, delivery: Delivery) -> bytes:
     a patient who asked for postal mail only the letter is the notice itself, so printing
     it marks the delivery sent (once: a reprint changes nothing but the printed time).
     """
-    from weasyprint import HTML
-
     from consent.models import CommunicationPreference
 
     patient = delivery.message.thread.patient
@@ -467,7 +466,7 @@ def letter_render(*, actor: User, delivery: Delivery) -> bytes:
             "date": timezone.localdate(),
         },
     )
-    pdf = HTML(string=html).write_pdf()
+    pdf = pdf_from_html(html)
     with transaction.atomic():
         now = timezone.now()
         Delivery.objects.filter(pk=delivery.pk).update(letter_printed_at=now)

@@ -42,6 +42,7 @@ from records.models import (
     RequestState,
     VerificationMethod,
 )
+from support.printing import pdf_from_html
 
 PDF = "application/pdf"
 P = ParamSpec("P")
@@ -289,8 +290,6 @@ def fee_estimate_give(
 
 
 def _letter_pdf(template: str, context: dict[str, object]) -> bytes:
-    from weasyprint import HTML
-
     html = render_to_string(
         template,
         {
@@ -300,7 +299,7 @@ def _letter_pdf(template: str, context: dict[str, object]) -> bytes:
             **context,
         },
     )
-    return bytes(HTML(string=html).write_pdf())
+    return pdf_from_html(html)
 
 
 def _notice_send(
