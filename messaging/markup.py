@@ -47,7 +47,8 @@ def _link_close(renderer: Any, tokens: Any, idx: int, options: Any, env: Any) ->
     )
     if opening.markup == "linkify":  # the text is the address itself
         return "</a>"
-    return f'</a> <span class="{_HOST_CLASS}">({escape(_link_shown_as(opening.attrGet("href")))})</span>'
+    shown = escape(_link_shown_as(opening.attrGet("href")))
+    return f'</a> <span class="{_HOST_CLASS}">({shown})</span>'
 
 
 _markdown = MarkdownIt("zero", {"html": False, "linkify": True, "breaks": True}).enable(
