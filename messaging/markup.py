@@ -56,6 +56,7 @@ _markdown = MarkdownIt("zero", {"html": False, "linkify": True, "breaks": True})
 )
 _markdown.validateLink = link_allowed  # type: ignore[method-assign]
 # Only what starts with a scheme: "example.com" in a sentence stays text.
+assert _markdown.linkify is not None  # linkify-it-py is installed (pyproject.toml)
 _markdown.linkify.set({"fuzzy_link": False, "fuzzy_email": False, "fuzzy_ip": False})
 _markdown.add_render_rule("link_close", _link_close)
 

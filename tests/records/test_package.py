@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from datetime import date
 from functools import cache
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -226,8 +227,9 @@ class TestActiveContent:
         )
         built = package_build(cover=COVER, documents=[source])
         reader = PdfReader(io.BytesIO(built.pdf))
-        assert "/OpenAction" not in reader.trailer["/Root"]
-        names = reader.trailer["/Root"].get("/Names", {})
+        root: Any = reader.trailer["/Root"]
+        assert "/OpenAction" not in root
+        names = root.get("/Names", {})
         assert "/JavaScript" not in names and "/EmbeddedFiles" not in names
         letter = reader.pages[1]
         assert "/AA" not in letter
