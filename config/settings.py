@@ -150,6 +150,13 @@ DEMO_OUTBOX_DIR = VAR_DIR / "outbox"
 # Secure messaging.
 MESSAGING_MAX_FILE_BYTES = env.integer("MESSAGING_MAX_FILE_MIB", 25, minimum=1) * 1024 * 1024
 MESSAGING_MAX_MESSAGE_BYTES = env.integer("MESSAGING_MAX_MESSAGE_MIB", 100, minimum=1) * 1024 * 1024
+# Images larger than this are refused at upload, and nothing (Pillow, WeasyPrint) decodes
+# more pixels than this anywhere: a small PNG can expand to gigabytes of pixels.
+MESSAGING_MAX_IMAGE_PIXELS = (
+    env.integer("MESSAGING_MAX_IMAGE_MEGAPIXELS", 40, minimum=1) * 1_000_000
+)
+# Uploads held in memory at once per account (each up to MESSAGING_MAX_MESSAGE_MIB).
+MESSAGING_MAX_CONCURRENT_UPLOADS = env.integer("MESSAGING_MAX_CONCURRENT_UPLOADS", 2, minimum=1)
 MESSAGING_ALLOWED_TYPES = env.csv(
     "MESSAGING_ALLOWED_TYPES", ["application/pdf", "image/png", "image/jpeg", "text/plain"]
 )

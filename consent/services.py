@@ -6,7 +6,6 @@ deletes anything (45 CFR 164.530(j)); corrections and revocations add to the rec
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -372,9 +371,7 @@ def _audit_details(auth: Authorization) -> dict[str, object]:
 
 
 def _store(upload: CheckedUpload) -> EncryptedFile:
-    return file_store(
-        source=io.BytesIO(upload.data), name=upload.name, content_type=upload.content_type
-    )
+    return file_store(source=upload.reader(), name=upload.name, content_type=upload.content_type)
 
 
 # --- the decision's consequences -----------------------------------------------------------

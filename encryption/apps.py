@@ -9,7 +9,11 @@ class EncryptionConfig(AppConfig):
 
     def ready(self) -> None:
         from django.apps import apps
+        from django.conf import settings
         from django.db.models.signals import post_delete
+
+        # No image anywhere (uploads, record packages, WeasyPrint) decodes past the cap.
+        from PIL import Image
 
         from audit import registry
         from encryption import actions, files, services
@@ -17,6 +21,7 @@ class EncryptionConfig(AppConfig):
         from encryption.keyring import keyring_from_settings
         from encryption.models import EncryptedFile, EncryptedModel
 
+        Image.MAX_IMAGE_PIXELS = settings.MESSAGING_MAX_IMAGE_PIXELS
         registry.register(actions.EncryptionAction)
         registry.register_target_types(actions.TARGET_TYPES)
         # Deleting an encrypted row shreds it (services.object_deleted). One receiver per

@@ -7,11 +7,12 @@ handler would spool anything over 2.5 MB to a temporary file in clear.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any, cast
 
 from django.conf import settings
 from django.core.files.uploadedfile import InMemoryUploadedFile
@@ -29,7 +30,6 @@ _PDF_ACTIVE = re.compile(
     rb"/(JavaScript|JS|Launch|EmbeddedFiles?|RichMedia|XFA|SubmitForm|ImportData|GoToR|GoToE)"
     rb"(?![A-Za-z0-9])"
 )
-_PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")  # /#4AavaScript is /JavaScript
 _MAX_NAME = 180
 
 
@@ -117,7 +117,7 @@ _PDF_MAX_OBJECTS = 500_000
 _PDF_MAX_NODES = 5_000_000
 
 
-def pdf_has_active_content(data: bytes) -> bool:
+def pdf_has_active_content(data: Buffer) -> bool:
     """JavaScript, launch, submit and remote actions, embedded files, rich media or XFA.
 
     The file is parsed (pypdf) and every object is walked, those inside compressed
@@ -142,7 +142,7 @@ def pdf_has_active_content(data: bytes) -> bool:
             jbig2_maximum_output_length=PDF_MAX_DECODED,
             array_based_stream_maximum_output_length=PDF_MAX_DECODED,
         ):
-            reader = PdfReader(io.BytesIO(data), strict=False)
+            reader = PdfReader(cast(IO[bytes], BufferReader(data)), strict=False)
             if reader.is_encrypted:
                 raise PdfUncheckable("encrypted")
             ids = [(num, gen) for gen, entries in reader.xref.items() for num in entries]
@@ -200,12 +200,9 @@ def _pdf_dictionary_active(node: Any) -> bool:
     return isinstance(names, dict) and any(str(key) in _PDF_ACTIVE_KEYS for key in names)
 
 
-def _unescape_byte(match: re.Match[bytes]) -> bytes:
-    return bytes([int(match.group(1), 16)])
-
-
-def _pdf_active_bytes(chunk: bytes) -> bool:
-    return bool(_PDF_ACTIVE.search(_PDF_NAME_ESCAPE.sub(_unescape_byte, chunk)))
+def _pdf_active_bytes(chunk: Buffer) -> bool:
+    """The plain names in the raw bytes (escaped ones are the parser's to find)."""
+    return bool(_PDF_ACTIVE.search(chunk))
 
 
 def _extension_for(name: str, kind: str) -> str:
@@ -220,14 +217,75 @@ def _extension_for(name: str, kind: str) -> str:
     return name[: _MAX_NAME - len(allowed[0])] + allowed[0]
 
 
+Buffer = bytes | memoryview
+
+
+class BufferReader:
+    """A read-only file over a buffer, without copying it (``io.BytesIO`` of a
+    ``memoryview`` copies): the encryptor and the PDF parser read the upload in place."""
+
+    def __init__(self, data: Buffer) -> None:
+        self._view = memoryview(data)
+        self._position = 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self._view) if size is None or size < 0 else self._position + size
+        chunk = bytes(self._view[self._position : end])
+        self._position += len(chunk)
+        return chunk
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: len(self._view)}
+        self._position = max(0, base[whence] + offset)
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+
 @dataclass(frozen=True)
 class CheckedUpload:
+    """A checked file. ``data`` is the upload's own buffer (held once, never copied)."""
+
     name: str
     content_type: str
-    data: bytes
+    data: Buffer
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def reader(self) -> BufferReader:
+        return BufferReader(self.data)
 
 
-def attachment_check(*, name: str, data: bytes) -> CheckedUpload:
+def upload_buffer(upload: Any) -> Buffer:
+    """An uploaded file's bytes in place: our upload handler keeps a BytesIO in memory."""
+    file = getattr(upload, "file", None)
+    if isinstance(file, io.BytesIO):
+        return file.getbuffer()
+    return bytes(upload.read())
+
+
+def _image_too_large(data: Buffer) -> bool:
+    """Width x height from the header alone, before anything decodes the pixels."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(cast(IO[bytes], BufferReader(data))) as image:
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return True
+    return width * height > settings.MESSAGING_MAX_IMAGE_PIXELS
+
+
+def attachment_check(*, name: str, data: Buffer) -> CheckedUpload:
     """Refuse what may not be attached, with the reason; return the clean name and true type."""
     shown = clean_name(name)
     limit = settings.MESSAGING_MAX_FILE_BYTES
@@ -235,10 +293,15 @@ def attachment_check(*, name: str, data: bytes) -> CheckedUpload:
         raise AttachmentRefused(f"“{shown}” is empty.")
     if len(data) > limit:
         raise AttachmentRefused(f"“{shown}” is larger than the {mebibytes(limit)} limit.")
-    kind = sniff(data[:4096])
+    kind = sniff(bytes(data[:4096]))
     if kind is None or kind not in settings.MESSAGING_ALLOWED_TYPES:
         allowed = ", ".join(KIND_NAMES[t] for t in settings.MESSAGING_ALLOWED_TYPES)
         raise AttachmentRefused(f"“{shown}” is not a file type we accept ({allowed}).")
+    if kind in (PNG, JPEG) and _image_too_large(data):
+        megapixels = settings.MESSAGING_MAX_IMAGE_PIXELS // 1_000_000
+        raise AttachmentRefused(
+            f"“{shown}” is an image we cannot open, or larger than {megapixels} megapixels."
+        )
     if kind == PDF:
         try:
             active = pdf_has_active_content(data)
@@ -268,11 +331,39 @@ def _uploads_allowed(request: Any) -> bool:
     )
 
 
+# A slot left by a request that died mid-upload frees itself after this long.
+UPLOAD_SLOT_SECONDS = 300
+
+
+def _slots_key(user_id: int) -> str:
+    return f"uploads-in-flight:{user_id}"
+
+
+def upload_slot_take(user_id: int) -> bool:
+    """One more upload in memory for this account, if under the limit (all processes)."""
+    from django.core.cache import cache
+
+    key = _slots_key(user_id)
+    cache.add(key, 0, timeout=UPLOAD_SLOT_SECONDS)
+    if cache.incr(key) <= settings.MESSAGING_MAX_CONCURRENT_UPLOADS:
+        return True
+    upload_slot_give(user_id)
+    return False
+
+
+def upload_slot_give(user_id: int) -> None:
+    from django.core.cache import cache
+
+    with contextlib.suppress(ValueError):  # expired meanwhile
+        cache.decr(_slots_key(user_id))
+
+
 class LimitedMemoryUploadHandler(FileUploadHandler):
     """Keeps each uploaded file in memory up to the per-file limit; never writes to disk.
 
     Only the upload forms (``settings.UPLOAD_VIEWS``), for a user past the second factor, get
-    their files kept. A file over the per-file limit is skipped and noted on the request
+    their files kept, and at most ``MESSAGING_MAX_CONCURRENT_UPLOADS`` requests per account
+    at once. A file over the per-file limit is skipped and noted on the request
     (``request.upload_refusals``) so the form can say which one and why; once the
     per-message total is passed, the rest of the upload is stopped.
     """
@@ -281,8 +372,27 @@ class LimitedMemoryUploadHandler(FileUploadHandler):
         super().__init__(request)
         self.total = 0
         self.allowed = _uploads_allowed(request)
+        self.slot_user: int | None = None
         if request is not None and not hasattr(request, "upload_refusals"):
             request.upload_refusals = []
+
+    def handle_raw_input(self, *args: Any, **kwargs: Any) -> None:
+        if not self.allowed:
+            return
+        user_id = int(self.request.user.pk)  # type: ignore[union-attr, arg-type]
+        if upload_slot_take(user_id):
+            self.slot_user = user_id
+        else:
+            self.allowed = False
+            self._refuse(
+                "Another upload of yours is still being received. Wait for it to finish, "
+                "then send this one again."
+            )
+
+    def upload_complete(self) -> None:
+        if self.slot_user is not None:
+            upload_slot_give(self.slot_user)
+            self.slot_user = None
 
     def new_file(self, *args: Any, **kwargs: Any) -> None:
         if not self.allowed:

@@ -7,7 +7,6 @@ opens, and erased again if it does not commit, so no ciphertext outlives a rollb
 
 from __future__ import annotations
 
-import io
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -133,7 +132,7 @@ def subject_guard(
 
 
 def _attachments_within_total(existing: Message | None, new: Sequence[CheckedUpload]) -> None:
-    total = sum(len(upload.data) for upload in new)
+    total = sum(upload.size for upload in new)
     if existing is not None:
         total += sum(a.file.size for a in existing.attachments.select_related("file"))
     if total > settings.MESSAGING_MAX_MESSAGE_BYTES:
@@ -144,9 +143,7 @@ def _attachments_within_total(existing: Message | None, new: Sequence[CheckedUpl
 
 
 def _store(upload: CheckedUpload) -> EncryptedFile:
-    return file_store(
-        source=io.BytesIO(upload.data), name=upload.name, content_type=upload.content_type
-    )
+    return file_store(source=upload.reader(), name=upload.name, content_type=upload.content_type)
 
 
 def _erase(files: Sequence[EncryptedFile]) -> None:

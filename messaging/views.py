@@ -19,7 +19,7 @@ from accounts.decorators import allowed_if
 from accounts.models import User
 from audit.services import event_record
 from encryption.files import file_response
-from encryption.uploads import AttachmentRefused, CheckedUpload, attachment_check
+from encryption.uploads import AttachmentRefused, CheckedUpload, attachment_check, upload_buffer
 from messaging import delivery as deliveries
 from messaging import policies, selectors, services
 from messaging.actions import MessagingAction
@@ -53,7 +53,7 @@ def checked_uploads(
     checked = []
     for upload in request.FILES.getlist(field):
         try:
-            checked.append(attachment_check(name=upload.name or "", data=upload.read()))
+            checked.append(attachment_check(name=upload.name or "", data=upload_buffer(upload)))
         except AttachmentRefused as refusal:
             errors.append(refusal.message)
     for error in errors:

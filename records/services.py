@@ -521,7 +521,7 @@ def documents_add(
                 raise RecordsError("document_type", f"“{upload.name}” is not a PDF, PNG or JPEG.")
             stored.append(
                 file_store(
-                    source=io.BytesIO(upload.data),
+                    source=upload.reader(),
                     name=upload.name,
                     content_type=upload.content_type,
                 )

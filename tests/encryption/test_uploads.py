@@ -22,9 +22,10 @@ from encryption.uploads import (
     sniff,
 )
 from tests.encryption.pdfs import blank_pdf, pdf_with_object_stream
+from tests.messaging.factories import image_bytes
 
-PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-JPEG_BYTES = b"\xff\xd8\xff\xe0" + b"\x00" * 32
+PNG_BYTES = image_bytes("PNG")
+JPEG_BYTES = image_bytes("JPEG")
 PDF_BYTES = blank_pdf()
 EXE_BYTES = b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 64
 
@@ -178,3 +179,55 @@ class TestPdfActiveContent:
         filler = b"<< /S /GoTo /D [3 0 R /Fit] >>" + b" " * (PDF_MAX_DECODED + 1)
         with pytest.raises(PdfUncheckable):
             pdf_has_active_content(pdf_with_object_stream(filler))
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width`` x ``height`` (a decompression bomb's shape)."""
+    import struct
+    import zlib as _zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = _zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    pixels = _zlib.compress(b"\0" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels)
+
+
+class TestImageSize:
+    def test_an_image_claiming_too_many_pixels_is_refused_before_decoding(
+        self, settings: Any
+    ) -> None:
+        settings.MESSAGING_MAX_IMAGE_PIXELS = 40_000_000
+        with pytest.raises(AttachmentRefused, match="larger than 40 megapixels"):
+            attachment_check(name="scan.png", data=_png_header(20_000, 20_000))
+
+    def test_an_ordinary_photo_size_passes(self) -> None:
+        checked = attachment_check(name="photo.png", data=_png_header(4000, 3000))
+        assert checked.content_type == PNG
+
+    def test_nothing_decodes_past_the_cap_anywhere(self, settings: Any) -> None:
+        from PIL import Image
+
+        assert Image.MAX_IMAGE_PIXELS == settings.MESSAGING_MAX_IMAGE_PIXELS
+
+
+class TestMemory:
+    def test_checking_and_storing_an_upload_never_copies_it_whole(
+        self, db: Any, file_store_dir: Any
+    ) -> None:
+        import tracemalloc
+
+        from encryption import files
+
+        size = 20 * 1024 * 1024
+        upload = io.BytesIO(_png_header(2000, 2000) + b"\0" * size)
+        tracemalloc.start()
+        try:
+            checked = attachment_check(name="scan.png", data=upload.getbuffer())
+            files.file_store(source=checked.reader(), name=checked.name)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak < size / 4, f"peak {peak / 2**20:.1f} MiB for a {size / 2**20:.0f} MiB upload"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from typing import Any
 
@@ -11,6 +12,18 @@ from messaging.models import Message
 from tests.encryption.pdfs import blank_pdf
 
 PDF_BYTES = blank_pdf()  # a real, parseable PDF: the upload check parses every one
+
+
+def image_bytes(kind: str = "PNG", size: tuple[int, int] = (2, 2)) -> bytes:
+    """A real image: the upload check reads its header for the pixel count."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 40, 40)).save(out, kind)
+    return out.getvalue()
+
+
+PNG_BYTES = image_bytes("PNG")
 
 
 def message_sent(

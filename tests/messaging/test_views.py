@@ -371,6 +371,48 @@ class TestUploadsOnlyWhereExpected:
         handler.receive_data_chunk(b"%PDF-1.4", 0)
         assert handler.file_complete(8).read() == b"%PDF-1.4"
 
+    def test_a_third_upload_at_once_is_refused_and_the_slots_come_back(
+        self, personas: Any, settings: Any
+    ) -> None:
+        settings.MESSAGING_MAX_CONCURRENT_UPLOADS = 2
+        url = compose_url(personas.patient)
+        first, second, third = (self._handler(url, personas.clinician) for _ in range(3))
+        for handler in (first, second, third):
+            handler.handle_raw_input(None, {}, 100, b"x", "utf-8")
+        assert third.request.upload_refusals == [
+            "Another upload of yours is still being received. Wait for it to finish, "
+            "then send this one again."
+        ]
+        first.upload_complete()
+        fourth = self._handler(url, personas.clinician)
+        fourth.handle_raw_input(None, {}, 100, b"x", "utf-8")
+        assert fourth.request.upload_refusals == []
+        for handler in (second, fourth):
+            handler.upload_complete()
+
+    def test_another_account_has_its_own_slots(self, personas: Any, settings: Any) -> None:
+        settings.MESSAGING_MAX_CONCURRENT_UPLOADS = 1
+        busy = self._handler(compose_url(personas.patient), personas.clinician)
+        busy.handle_raw_input(None, {}, 100, b"x", "utf-8")
+        other = self._handler(compose_url(personas.patient), personas.privacy_officer)
+        other.handle_raw_input(None, {}, 100, b"x", "utf-8")
+        assert other.request.upload_refusals == []
+        busy.upload_complete()
+        other.upload_complete()
+
+    def test_a_checked_upload_is_the_handlers_buffer_not_a_copy(self, personas: Any) -> None:
+        from encryption.uploads import attachment_check, upload_buffer
+
+        handler = self._handler(compose_url(personas.patient), personas.clinician)
+        handler.new_file("attachments", "scan.pdf", "application/pdf", len(PDF_BYTES))
+        handler.receive_data_chunk(PDF_BYTES, 0)
+        upload = handler.file_complete(len(PDF_BYTES))
+        checked = attachment_check(name="scan.pdf", data=upload_buffer(upload))
+        assert checked.reader().read() == PDF_BYTES
+        upload.file.seek(0, 2)
+        with pytest.raises(BufferError):  # the check holds a view of this very buffer
+            upload.file.write(b"more")
+
 
 class TestRecordsClerkScope:
     def test_a_clerk_does_not_read_a_clinicians_thread(

@@ -16,7 +16,7 @@ from audit.models import AuditEvent
 from messaging import services
 from messaging.models import Message
 from tests.conftest import page_query_count
-from tests.messaging.factories import PDF_BYTES, message_sent
+from tests.messaging.factories import PDF_BYTES, PNG_BYTES, message_sent
 
 pytestmark = pytest.mark.django_db
 
@@ -136,7 +136,7 @@ class TestReplying:
             {
                 "send_key": str(uuid.uuid4()),
                 "body": "Thank you",
-                "attachments": SimpleUploadedFile("photo.png", b"\x89PNG\r\n\x1a\n" + b"0" * 20),
+                "attachments": SimpleUploadedFile("photo.png", PNG_BYTES),
             },
         )
         reply = Message.objects.get(from_patient=True)

@@ -32,6 +32,7 @@ from records.models import (
     VerificationMethod,
 )
 from tests.conftest import body_text, page_query_count
+from tests.messaging.factories import PNG_BYTES
 from tests.records.factories import request_received, request_verified
 
 pytestmark = pytest.mark.django_db
@@ -531,7 +532,7 @@ class TestDocuments:
 
     def test_several_files_are_added_in_order(self, personas: Any, client_for: Any) -> None:
         req = request_verified(patient=personas.patient, clerk=personas.records_clerk)
-        png = b"\x89PNG\r\n\x1a\n" + bytes(64)
+        png = PNG_BYTES
         response = self.upload(
             client_for(personas.records_clerk), req, ("a.pdf", one_page_pdf()), ("b.png", png)
         )
