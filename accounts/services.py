@@ -7,6 +7,7 @@ inside one transaction, so a rollback leaves neither the change nor its event.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import date, timedelta
 from typing import Any
@@ -33,6 +34,7 @@ from accounts.models import (
 from audit.models import Outcome
 from audit.services import event_record
 
+logger = logging.getLogger(__name__)
 _INVITATION_SALT = "accounts.invitation"
 BACKUP_CODE_COUNT = 10
 
@@ -209,32 +211,50 @@ def invitation_token_make(invitation: Invitation) -> str:
 
 
 def invitation_from_token(token: str) -> Invitation:
-    """The usable invitation behind ``token``, or AccountsError with a stable code."""
-    max_age = timedelta(hours=settings.INVITATION_TTL_HOURS)
+    """The usable invitation behind ``token``, or AccountsError with a stable code.
+
+    A refusal that concerns a real invitation (used, replaced, expired) is audited
+    against it. A link that names none (garbage, a forged signature) is only logged:
+    anyone can send garbage to a public URL, and the append-only trail must not be
+    theirs to grow.
+    """
     try:
-        payload = signing.loads(token, salt=_INVITATION_SALT, max_age=max_age)
-    except signing.SignatureExpired:
-        raise AccountsError("expired", "This invitation link has expired.") from None
+        payload = signing.loads(token, salt=_INVITATION_SALT)
     except signing.BadSignature:
+        logger.info("invitation link refused: invalid")
         raise AccountsError("invalid", "This invitation link is not valid.") from None
     invitation = Invitation.objects.select_related("user").filter(pk=payload.get("i")).first()
-    if invitation is None or not secrets.compare_digest(
-        invitation.nonce_hash, _nonce_hash(str(payload.get("n", "")))
-    ):
+    if invitation is None:
+        logger.info("invitation link refused: no such invitation")
         raise AccountsError("invalid", "This invitation link is not valid.")
-    if invitation.used_at is not None:
-        raise AccountsError("used", "This invitation link has already been used.")
-    if invitation.revoked_at is not None:
-        raise AccountsError("revoked", "This invitation link was replaced by a newer one.")
-    if not invitation.is_usable():
-        raise AccountsError("expired", "This invitation link has expired.")
+    refusal = _invitation_refusal(invitation, token, str(payload.get("n", "")))
+    if refusal is not None:
+        event_record(
+            action=AccountsAction.INVITATION_REFUSED,
+            outcome=Outcome.DENIED,
+            target=invitation,
+            patient_id=invitation.user.audit_patient_id,
+            details={"reason": refusal.code},
+        )
+        raise refusal
     return invitation
 
 
-def invitation_refusal_record(*, code: str) -> None:
-    event_record(
-        action=AccountsAction.INVITATION_REFUSED, outcome=Outcome.DENIED, details={"reason": code}
-    )
+def _invitation_refusal(invitation: Invitation, token: str, nonce: str) -> AccountsError | None:
+    if not secrets.compare_digest(invitation.nonce_hash, _nonce_hash(nonce)):
+        return AccountsError("replaced", "This invitation link was replaced by a newer one.")
+    if invitation.used_at is not None:
+        return AccountsError("used", "This invitation link has already been used.")
+    if invitation.revoked_at is not None:
+        return AccountsError("revoked", "This invitation link was replaced by a newer one.")
+    max_age = timedelta(hours=settings.INVITATION_TTL_HOURS)
+    try:
+        signing.loads(token, salt=_INVITATION_SALT, max_age=max_age)
+    except signing.SignatureExpired:
+        return AccountsError("expired", "This invitation link has expired.")
+    if not invitation.is_usable():
+        return AccountsError("expired", "This invitation link has expired.")
+    return None
 
 
 @transaction.atomic

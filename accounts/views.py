@@ -291,7 +291,6 @@ def invitation_open(request: HttpRequest, token: str) -> HttpResponse:
     try:
         invitation = services.invitation_from_token(token)
     except AccountsError as error:
-        services.invitation_refusal_record(code=error.code)
         return render(
             request, "accounts/invitation_invalid.html", {"message": error.message}, status=410
         )

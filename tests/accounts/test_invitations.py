@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.actions import AccountsAction
 from accounts.models import Invitation, User
+from audit.models import AuditEvent
 from tests.accounts.helpers import actions
 from tests.conftest import body_text
 
@@ -159,13 +160,30 @@ class TestInvitationLink:
         assert response.status_code == 410
         assert "expired" in response.content.decode()
 
-    def test_a_tampered_link_is_refused_and_audited(
-        self, personas: Any, client_for: Any, smtp_server: Any
+    def test_a_tampered_link_is_refused_and_only_logged(
+        self, personas: Any, client_for: Any, smtp_server: Any, caplog: Any
     ) -> None:
         link = self._invited(personas, client_for, smtp_server)
         response = Client().get(link[:-6] + "AAAAA/")
         assert response.status_code == 410
-        assert AccountsAction.INVITATION_REFUSED in actions()
+        assert AccountsAction.INVITATION_REFUSED not in actions()
+        assert "invitation link refused: invalid" in caplog.text
+
+    def test_garbage_links_never_grow_the_audit_trail(self, db: Any) -> None:
+        before = AuditEvent.objects.count()
+        for n in range(20):
+            assert Client().get(f"/invitation/garbage-{n}/").status_code == 410
+        assert AuditEvent.objects.count() == before
+
+    def test_an_expired_real_link_is_audited_against_its_invitation(
+        self, personas: Any, client_for: Any, smtp_server: Any
+    ) -> None:
+        link = self._invited(personas, client_for, smtp_server)
+        with time_machine.travel(timezone.now() + timedelta(hours=73)):
+            Client().get(link)
+        refused = AuditEvent.objects.get(action=AccountsAction.INVITATION_REFUSED)
+        assert refused.target_type == "accounts.invitation"
+        assert refused.details == {"reason": "expired"}
 
     def test_a_new_invitation_replaces_the_old_link(
         self, personas: Any, client_for: Any, smtp_server: Any
@@ -176,7 +194,9 @@ class TestInvitationLink:
         patient = User.objects.get(email="henrietta.ws@mail.test")
         with _commit(execute=True):
             invitation_issue(user=patient, actor=personas.clinician)
-        assert Client().get(link).status_code == 410
+        response = Client().get(link)
+        assert response.status_code == 410
+        assert "replaced by a newer one" in response.content.decode()
         assert Invitation.objects.filter(user=patient, revoked_at__isnull=True).count() == 1
 
 
