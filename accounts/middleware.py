@@ -83,3 +83,40 @@ class RequireVerifiedMiddleware:
             return redirect("accounts:mfa_enroll")
         query = urlencode({"next": request.get_full_path()})
         return redirect(f"{reverse('accounts:mfa_verify')}?{query}")
+
+
+# Features no page of ours uses, switched off for every origin; passkeys stay ours.
+PERMISSIONS_POLICY = ", ".join(
+    [
+        "camera=()",
+        "microphone=()",
+        "geolocation=()",
+        "payment=()",
+        "usb=()",
+        "serial=()",
+        "bluetooth=()",
+        "interest-cohort=()",
+        "publickey-credentials-get=(self)",
+        "publickey-credentials-create=(self)",
+    ]
+)
+
+
+class PrivacyHeadersMiddleware:
+    """No browser, proxy or shared cache keeps a page, and other sites embed nothing.
+
+    ``Cache-Control: no-store`` on every response a view makes, unless the view chose its
+    own caching (the one way to opt out); static files are answered before this runs.
+    Also ``Permissions-Policy`` and ``Cross-Origin-Resource-Policy: same-origin``.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if "Cache-Control" not in response:
+            response["Cache-Control"] = "no-store, max-age=0"
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        return response

@@ -73,7 +73,8 @@ else:
     ALLOWED_HOSTS = env.csv("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "testserver"])
     AUDIT_SEAL_KEY = env.secret("AUDIT_SEAL_KEY") or "insecure-demo-audit-seal-key-0123456789"
     REDIS_URL = env.string("REDIS_URL")
-    DEBUG = env.boolean("DEBUG", APP_MODE == "demo")
+    # Off in the demo too (people sign in to it): a developer turns it on for their own use.
+    DEBUG = env.boolean("DEBUG", False)
 # Earlier seal keys, so seals and checkpoints made before a rotation still verify.
 AUDIT_SEAL_RETIRED_KEYS = env.csv("AUDIT_SEAL_RETIRED_KEYS")
 if PRODUCTION and any(published(key) for key in AUDIT_SEAL_RETIRED_KEYS):
@@ -262,6 +263,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files answer here, before sessions and the database are touched.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "accounts.middleware.PrivacyHeadersMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -299,7 +301,21 @@ TEMPLATES = [
 ]
 
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"]["CONN_MAX_AGE"] = 60
+# A pool per process bounds its connections: no load on one process (a threaded server,
+# many gunicorn threads) can exhaust PostgreSQL's max_connections; a request waits for a
+# free connection up to DATABASE_POOL_TIMEOUT_SECONDS instead. Size it to the process's
+# threads (deploy/gunicorn.conf.py). Pooled connections are checked before reuse, so a
+# database restart costs no failed request.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps them instead
+_POOL_OPTIONS = {
+    "min_size": 1,
+    "max_size": env.integer("DATABASE_POOL_MAX_SIZE", 4, minimum=1),
+    "timeout": env.integer("DATABASE_POOL_TIMEOUT_SECONDS", 10, minimum=1),
+}
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # the pool checks each connection it lends
+_url_options = DATABASES["default"]["OPTIONS"]
+assert isinstance(_url_options, dict)
+DATABASES["default"]["OPTIONS"] = {**_url_options, "pool": _POOL_OPTIONS}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -310,6 +326,10 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+if APP_MODE == "test":
+    # Argon2 is slow on purpose; the suite makes five accounts per test. The production
+    # hasher is pinned by tests/accounts/test_sign_in.py (which sets it back).
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -401,6 +421,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 CSRF_FAILURE_VIEW = "accounts.views.csrf_failure"
+DEFAULT_EXCEPTION_REPORTER = "accounts.debug.SignedInSafeExceptionReporter"
 
 # Security headers (all modes); the HTTPS-only ones below in production.
 X_FRAME_OPTIONS = "DENY"

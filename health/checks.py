@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+import psycopg
 import redis
 from django.conf import settings
 from django.core.cache import cache
@@ -21,10 +22,14 @@ def heartbeat_write() -> None:
 
 
 def database_check() -> str | None:
+    """A connection of its own, with a short timeout: a probe must answer fast, and the
+    pool would wait its full timeout for a database that is gone."""
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception:  # any failure means not ready; the reason is logged by nobody here
+        with psycopg.connect(**params, connect_timeout=2) as probe:
+            probe.execute("SELECT 1")
+    except psycopg.Error:
         return "database unavailable"
     return None
 

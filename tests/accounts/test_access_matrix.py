@@ -480,6 +480,10 @@ def test_each_role_gets_the_page_or_404(
         assert response.status_code in route.ok_status
     else:
         assert response.status_code == 404
+    # Nothing a signed-in person is shown may stay in a browser's or proxy's cache.
+    assert "no-store" in response["Cache-Control"]
+    assert "camera=()" in response["Permissions-Policy"]
+    assert response["Cross-Origin-Resource-Policy"] == "same-origin"
 
 
 @pytest.mark.parametrize("name", POST_ONLY)

@@ -127,3 +127,12 @@ class TestSignOut:
         response = forged.get(reverse("accounts:home"))
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("accounts:sign_in"))
+
+
+class TestPasswordStorage:
+    def test_outside_the_suite_passwords_are_stored_with_argon2(self, settings: Any) -> None:
+        from django.contrib.auth.hashers import make_password
+
+        # The suite alone puts a fast hasher first (config/settings.py, APP_MODE=test).
+        settings.PASSWORD_HASHERS = [h for h in settings.PASSWORD_HASHERS if "MD5" not in h]
+        assert make_password("a long and unusual passphrase 42").startswith("argon2$")
