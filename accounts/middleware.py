@@ -13,8 +13,8 @@ from django.utils.http import urlencode
 from accounts.access import PRE_MFA_VIEWS, PUBLIC_PATH_PREFIXES, PUBLIC_VIEWS
 from accounts.actions import AccountsAction
 from accounts.selectors import has_second_factor
-from accounts.sessions import SESSION_AUTH_AT, SESSION_LAST_SEEN, last_seen_resolution, now_ts
 from audit.services import event_record
+from core.sessions import SESSION_AUTH_AT, SESSION_LAST_SEEN, last_seen_resolution, now_ts
 
 
 class SessionLifetimeMiddleware:

@@ -21,7 +21,6 @@ from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts import policies, services
 from accounts.actions import AccountsAction
-from accounts.decorators import allowed_if, fresh_otp_required
 from accounts.errors import AccountsError
 from accounts.forms import (
     CodeForm,
@@ -43,7 +42,11 @@ from accounts.lockout import (
 from accounts.models import User
 from accounts.outbox import outbox_list
 from accounts.selectors import has_second_factor, sign_in_factors_for
-from accounts.sessions import (
+from audit.middleware import request_client_ip
+from audit.models import Outcome
+from audit.services import event_record
+from core.decorators import allowed_if, fresh_otp_required
+from core.sessions import (
     SESSION_AUTH_AT,
     SESSION_INVITATION,
     SESSION_LAST_SEEN,
@@ -51,9 +54,6 @@ from accounts.sessions import (
     now_ts,
     otp_is_fresh,
 )
-from audit.middleware import request_client_ip
-from audit.models import Outcome
-from audit.services import event_record
 
 SIGN_IN_FAILED_MESSAGE = "That e-mail and password do not match an account we can sign in."
 SESSION_TOTP_PENDING = "totp_pending_device"
@@ -342,10 +342,10 @@ def invitation_accept(request: HttpRequest) -> HttpResponse:
 def home(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if user.is_patient:
-        return render(request, "accounts/home_patient.html")
+        return render(request, "home_patient.html")
     return render(
         request,
-        "accounts/home_staff.html",
+        "home_staff.html",
         {
             "can_enroll": policies.can_enroll_patients(user),
             "can_create_staff": policies.can_create_staff(user),

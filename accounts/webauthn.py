@@ -31,9 +31,9 @@ from webauthn.helpers.structs import AuthenticatorSelectionCriteria, UserVerific
 from accounts import services
 from accounts.actions import AccountsAction
 from accounts.lockout import second_factor_failed, second_factor_succeeded
-from accounts.sessions import mark_otp_verified, otp_is_fresh
 from audit.models import Outcome
 from audit.services import event_record
+from core.sessions import mark_otp_verified, otp_is_fresh
 
 
 class StrictWebAuthnHelper(WebAuthnHelper):

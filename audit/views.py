@@ -24,12 +24,12 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from accounts.decorators import allowed_if, fresh_otp_required
 from audit import policies, registry, selectors
 from audit.actions import AuditAction
 from audit.forms import EventSearchForm
 from audit.models import AuditEvent
 from audit.services import event_record
+from core.decorators import allowed_if, fresh_otp_required
 
 EXPORT_FORMATS = ("csv", "json")
 EXPORT_COLUMNS = (

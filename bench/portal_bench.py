@@ -35,9 +35,9 @@ from django.utils import timezone  # noqa: E402
 from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 
 from accounts.models import IdentityMethod, PatientProfile, Role, User  # noqa: E402
-from accounts.sessions import SESSION_AUTH_AT, SESSION_LAST_SEEN, SESSION_OTP_AT, now_ts  # noqa: E402
 from audit.context import system_actor  # noqa: E402
 from bench.http_bench import free_port, load, serve  # noqa: E402
+from core.sessions import SESSION_AUTH_AT, SESSION_LAST_SEEN, SESSION_OTP_AT, now_ts  # noqa: E402
 from messaging.models import Thread  # noqa: E402
 from messaging.services import BulkItem, messages_send_bulk  # noqa: E402
 

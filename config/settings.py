@@ -340,6 +340,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "accounts:sign_in"
+# The second-factor step a sensitive action sends a stale session to (core.decorators).
+OTP_VERIFY_URL = "accounts:mfa_verify"
+# Where a third party's pickup link opens (portal's page; messaging sends the link).
+GUEST_PICKUP_URL = "portal:guest_open"
 LOGIN_REDIRECT_URL = "accounts:home"
 
 LANGUAGE_CODE = "en-us"

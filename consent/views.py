@@ -20,7 +20,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.decorators import allowed_if, fresh_otp_required
 from accounts.models import User
 from audit import registry
 from audit.services import event_record
@@ -46,9 +45,9 @@ from consent.models import (
     WaiverMethod,
     WaiverStatement,
 )
+from core.decorators import allowed_if, fresh_otp_required
 from encryption.files import file_response
-from encryption.uploads import JPEG, PDF, PNG, CheckedUpload
-from messaging.views import checked_uploads
+from encryption.uploads import JPEG, PDF, PNG, CheckedUpload, checked_uploads
 
 staff_only = allowed_if(policies.may_handle_consent)
 officer_only = allowed_if(policies.is_privacy_officer)

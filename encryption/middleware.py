@@ -26,4 +26,4 @@ class ErasedMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, Erased):
             return None
-        return render(request, "encryption/erased.html", {"on": exception.erased_at}, status=410)
+        return render(request, "erased.html", {"on": exception.erased_at}, status=410)

@@ -319,6 +319,22 @@ def attachment_check(*, name: str, data: Buffer) -> CheckedUpload:
     return CheckedUpload(_extension_for(shown, kind), kind, data)
 
 
+def checked_uploads(
+    request: Any, form: Any, field: str = "attachments"
+) -> list[CheckedUpload] | None:
+    """The request's files, sniffed and limited; None if any is refused (errors go on ``form``)."""
+    errors = list(getattr(request, "upload_refusals", []))
+    checked = []
+    for upload in request.FILES.getlist(field):
+        try:
+            checked.append(attachment_check(name=upload.name or "", data=upload_buffer(upload)))
+        except AttachmentRefused as refusal:
+            errors.append(refusal.message)
+    for error in errors:
+        form.add_error(field, error)
+    return None if errors else checked
+
+
 def _uploads_allowed(request: Any) -> bool:
     match = getattr(request, "resolver_match", None)
     user = getattr(request, "user", None)

@@ -18,10 +18,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Role, User
 from consent.models import Purpose, RecordCategory
+from encryption.uploads import checked_uploads
 from messaging import guests, selectors
 from messaging.errors import MessagingError
 from messaging.forms import GuestPackageForm, new_send_key
-from messaging.views import checked_uploads, staff_only
+from messaging.views import staff_only
 
 
 def _user(request: HttpRequest) -> User:

@@ -340,7 +340,7 @@ def guest_link_deliver(*, package_id: str) -> bool:
             to=package.recipient_email,
             template="messaging/email/guest_link",
             context={
-                "link": settings.PORTAL_BASE_URL + reverse("portal:guest_open", args=[token]),
+                "link": settings.PORTAL_BASE_URL + reverse(settings.GUEST_PICKUP_URL, args=[token]),
                 "expires_on": timezone.localtime(package.expires_at).date(),
                 "code_minutes": int(CODE_LIFETIME.total_seconds() // 60),
             },

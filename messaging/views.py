@@ -15,11 +15,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.decorators import allowed_if
 from accounts.models import User
 from audit.services import event_record
+from core.decorators import allowed_if
 from encryption.files import file_response
-from encryption.uploads import AttachmentRefused, CheckedUpload, attachment_check, upload_buffer
+from encryption.uploads import CheckedUpload, checked_uploads
 from messaging import delivery as deliveries
 from messaging import policies, selectors, services
 from messaging.actions import MessagingAction
@@ -43,22 +43,6 @@ PAGE_SIZE = 25
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
-
-
-def checked_uploads(
-    request: HttpRequest, form: Any, field: str = "attachments"
-) -> list[CheckedUpload] | None:
-    """The request's files, sniffed and limited; None if any is refused (errors go on ``form``)."""
-    errors = list(getattr(request, "upload_refusals", []))
-    checked = []
-    for upload in request.FILES.getlist(field):
-        try:
-            checked.append(attachment_check(name=upload.name or "", data=upload_buffer(upload)))
-        except AttachmentRefused as refusal:
-            errors.append(refusal.message)
-    for error in errors:
-        form.add_error(field, error)
-    return None if errors else checked
 
 
 def reply_submitted(

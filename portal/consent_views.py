@@ -22,7 +22,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.decorators import allowed_if, fresh_otp_required
 from accounts.models import User
 from audit.services import event_record
 from consent import policies, selectors, services, statements
@@ -37,6 +36,7 @@ from consent.models import (
     WaiverMethod,
     WaiverStatement,
 )
+from core.decorators import allowed_if, fresh_otp_required
 from portal.forms import AuthorizationForm, PreferencesForm, RevokeForm, WaiverForm
 
 patients_only = allowed_if(lambda user: user.is_authenticated and user.is_patient)

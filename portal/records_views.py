@@ -19,8 +19,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.decorators import allowed_if
 from accounts.models import User
+from core.decorators import allowed_if
 from messaging import policies as messaging_policies
 from messaging.models import Message
 from records import deadlines, policies, selectors, services
@@ -74,7 +74,7 @@ def records(request: HttpRequest) -> HttpResponse:
     ]
     services.patient_list_record(actor=user, shown=len(rows))
     return render(
-        request, "records/portal_list.html", {"page": page, "rows": rows, "area": "portal"}
+        request, "portal/records_list.html", {"page": page, "rows": rows, "area": "portal"}
     )
 
 
@@ -103,7 +103,7 @@ def records_new(request: HttpRequest) -> HttpResponse:
                 return redirect("portal:records_detail", request_id=req.pk)
         status = 400
     return render(
-        request, "records/portal_new.html", {"form": form, "area": "portal"}, status=status
+        request, "portal/records_new.html", {"form": form, "area": "portal"}, status=status
     )
 
 
@@ -118,7 +118,7 @@ def _detail_page(
     threads = _threads_of(user, ids)
     return render(
         request,
-        "records/portal_detail.html",
+        "portal/records_detail.html",
         {
             "req": req,
             "clock": clock(req),

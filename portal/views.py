@@ -14,8 +14,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.decorators import allowed_if
 from accounts.models import User
+from core.decorators import allowed_if
 from encryption.files import file_response
 from encryption.uploads import CheckedUpload
 from messaging import selectors, services

@@ -21,17 +21,17 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.decorators import allowed_if
 from accounts.models import User
 from audit.services import event_record
 from consent.models import RecordCategory
+from core.decorators import allowed_if
 from encryption.files import file_response
+from encryption.uploads import checked_uploads
 from messaging import selectors as messaging_selectors
 from messaging.actions import MessagingAction
 from messaging.errors import MessagingError
 from messaging.forms import PatientSearchForm
 from messaging.guests import GuestSendRefused
-from messaging.views import checked_uploads
 from records import deadlines, policies, selectors, services
 from records.errors import RecordsError
 from records.forms import (

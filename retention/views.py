@@ -14,8 +14,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.decorators import allowed_if
 from audit.services import event_record
+from core.decorators import allowed_if
 from retention import selectors, services
 from retention.actions import RetentionAction
 from retention.errors import RetentionError

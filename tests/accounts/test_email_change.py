@@ -73,7 +73,7 @@ def test_an_address_in_use_gets_the_same_answer_and_nothing_is_sent(
 
 
 def test_it_needs_a_fresh_second_factor(personas: Any, client_for: Any) -> None:
-    from accounts.sessions import SESSION_OTP_AT
+    from core.sessions import SESSION_OTP_AT
 
     client = client_for(personas.patient)
     session = client.session

@@ -24,7 +24,7 @@ class TestSessionLifetime:
     def test_a_session_without_a_last_seen_time_still_times_out(
         self, personas: Any, client_for: Any
     ) -> None:
-        from accounts.sessions import SESSION_LAST_SEEN
+        from core.sessions import SESSION_LAST_SEEN
 
         client = client_for(personas.patient)
         session = client.session

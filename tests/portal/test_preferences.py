@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from accounts.sessions import SESSION_OTP_AT
 from audit.models import AuditEvent
 from consent.models import CommunicationPreference, EmailWaiver, WaiverStatement
 from consent.services import waiver_statement_publish
+from core.sessions import SESSION_OTP_AT
 
 pytestmark = pytest.mark.django_db
 

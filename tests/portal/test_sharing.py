@@ -12,12 +12,12 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.sessions import SESSION_OTP_AT
 from audit.models import AuditEvent
 from consent.decision import disclosure_decide
 from consent.models import Authorization, AuthorizationStatus, Disclosure, Purpose, RecordCategory
 from consent.services import authorization_revoke, disclosure_record
 from consent.statements import VERSION, required_statements
+from core.sessions import SESSION_OTP_AT
 from tests.conftest import page_query_count
 from tests.consent.factories import RECIPIENT_EMAIL, authorization_signed
 from tests.messaging.factories import message_sent

@@ -4,12 +4,13 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from accounts.sessions import otp_is_fresh
+from core.sessions import otp_is_fresh
 
 
 def fresh_otp_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -20,7 +21,7 @@ def fresh_otp_required(view: Callable[..., HttpResponseBase]) -> Callable[..., H
         if not otp_is_fresh(request):
             next_url = request.get_full_path() if request.method == "GET" else request.path
             query = urlencode({"next": next_url, "fresh": "1"})
-            return redirect(f"{reverse('accounts:mfa_verify')}?{query}")
+            return redirect(f"{reverse(settings.OTP_VERIFY_URL)}?{query}")
         return view(request, *args, **kwargs)
 
     return wrapper
