@@ -30,7 +30,10 @@ SEND_MODULES = (
     "messaging.delivery",
     "messaging.guests",
     "messaging.tasks",
-    "records.services",
+    "records.services.intake",
+    "records.services.notices",
+    "records.services.fulfilment",
+    "records.services.reads",
     "records.tasks",
 )
 SENDS = re.compile(r"send|compose|deliver|disclos|share|letter|package|notice|resend|reply|fulfil")
@@ -63,11 +66,11 @@ GUEST_FOLLOW_UPS = {
 # directed third party with guest_package_send (tests/records/test_fulfilment.py shows a
 # refused decision sending nothing).
 DELEGATES = {
-    "records.services.request_fulfil",
+    "records.services.fulfilment.request_fulfil",
 }
 NOT_A_SEND = {
-    "records.services.package_build_queue": "builds, sends nothing",
-    "records.services.package_download_record": "audit",
+    "records.services.fulfilment.package_build_queue": "builds, sends nothing",
+    "records.services.reads.package_download_record": "audit",
     "records.tasks.package_build": "builds, sends nothing",
     "messaging.tasks.guest_link_send": "the task running guest_link_deliver",
     "messaging.tasks.guest_code_send": "the task running guest_code_deliver",

@@ -16,6 +16,7 @@ from encryption.uploads import attachment_check
 from messaging.errors import MessagingError
 from messaging.models import GuestPackage, Message
 from records import services
+from records.services import fulfilment
 from records.building import package_build_run
 from records.errors import RecordsError
 from records.models import BuildState, DeliverTo, RequestState
@@ -196,7 +197,7 @@ class TestRetries:
         def failing(*args: Any) -> bool:
             raise RuntimeError("the database went away")
 
-        monkeypatch.setattr(services, "_on_time", failing)
+        monkeypatch.setattr(fulfilment, "_on_time", failing)
         with pytest.raises(RuntimeError):
             services.request_fulfil(actor=personas.records_clerk, request=request)
         monkeypatch.undo()

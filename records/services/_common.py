@@ -1,0 +1,79 @@
+"""What every records service shares: refusals (audited after rollback), locks, guards."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import NoReturn, ParamSpec, TypeVar
+
+from accounts.models import User
+from audit.models import Outcome
+from audit.services import event_record
+from encryption.files import file_chunks
+from encryption.models import EncryptedFile
+from records.actions import RecordsAction
+from records.errors import RecordsError
+from records.models import (
+    OPEN_STATES,
+    RecordRequest,
+)
+
+PDF = "application/pdf"
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _refuse(*, actor: User, request: RecordRequest | None, code: str, message: str) -> NoReturn:
+    error = RecordsError(code, message)
+    error.actor, error.request = actor, request  # type: ignore[attr-defined]
+    raise error
+
+
+def refusals_audited(service: Callable[P, R]) -> Callable[P, R]:
+    """Audit a refusal after the service's transaction has rolled back, so it stays."""
+
+    @wraps(service)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return service(*args, **kwargs)
+        except RecordsError as error:
+            request = getattr(error, "request", None)
+            event_record(
+                action=RecordsAction.REQUEST_REFUSED,
+                outcome=Outcome.DENIED,
+                actor=getattr(error, "actor", kwargs.get("actor")),
+                target=request,
+                patient_id=request.patient_id if request is not None else None,
+                details={"reason": error.code},
+            )
+            raise
+
+    return wrapper
+
+
+def _locked(request: RecordRequest) -> RecordRequest:
+    return RecordRequest.objects.select_for_update().select_related("patient").get(pk=request.pk)
+
+
+def _must_be_open(actor: User, request: RecordRequest) -> None:
+    if request.state not in OPEN_STATES:
+        _refuse(
+            actor=actor,
+            request=request,
+            code="closed",
+            message=f"This request is already {request.get_state_display().lower()}.",
+        )
+
+
+def _must_be_verified(actor: User, request: RecordRequest) -> None:
+    if request.verified_at is None:
+        _refuse(
+            actor=actor,
+            request=request,
+            code="unverified",
+            message="Verify the requester's identity and authority first (45 CFR 164.514(h)).",
+        )
+
+
+def file_bytes(record: EncryptedFile) -> bytes:
+    return b"".join(file_chunks(record))
