@@ -16,10 +16,10 @@ from encryption.uploads import attachment_check
 from messaging.errors import MessagingError
 from messaging.models import GuestPackage, Message
 from records import services
-from records.services import fulfilment
 from records.building import package_build_run
 from records.errors import RecordsError
 from records.models import BuildState, DeliverTo, RequestState
+from records.services import fulfilment
 from records.signing import signature_status
 from tests.consent.factories import authorization_signed
 from tests.records.factories import request_verified
