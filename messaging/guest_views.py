@@ -36,7 +36,7 @@ def _user(request: HttpRequest) -> User:
 def guest_compose(request: HttpRequest, patient_id: int) -> HttpResponse:
     user = _user(request)
     patient = selectors.patient_for(user=user, patient_id=patient_id)
-    authorizations = guests.authorizations_active_for(patient)
+    authorizations = selectors.authorizations_active_for(patient)
     initial: dict[str, Any] = {"send_key": new_send_key()}
     if len(authorizations) == 1:  # the usual case: one recipient on file
         only = authorizations[0]
@@ -114,12 +114,12 @@ def guest_compose(request: HttpRequest, patient_id: int) -> HttpResponse:
 def guest_packages(request: HttpRequest, patient_id: int) -> HttpResponse:
     user = _user(request)
     patient = selectors.patient_for(user=user, patient_id=patient_id)
-    packages = list(guests.guest_packages_of(user=user, patient=patient))
+    packages = list(selectors.guest_packages_of(user=user, patient=patient))
     guests.guest_packages_list_record(actor=user, patient=patient, count=len(packages))
     rows = [
         {
             "package": p,
-            "state": guests.guest_state(p),
+            "state": selectors.guest_state(p),
             "can_recall": p.recalled_at is None
             and not p.is_erased
             and (p.created_by_id == user.pk or user.role == Role.PRIVACY_OFFICER),
@@ -137,7 +137,7 @@ def guest_packages(request: HttpRequest, patient_id: int) -> HttpResponse:
 @staff_only
 def guest_recall(request: HttpRequest, package_id: str) -> HttpResponse:
     user = _user(request)
-    package = guests.guest_package_for_staff(user=user, package_id=package_id)
+    package = selectors.guest_package_for_staff(user=user, package_id=package_id)
     try:
         guests.guest_package_recall(actor=user, package=package)
     except MessagingError as error:

@@ -13,6 +13,9 @@ so a revocation or an authorization's expiry takes effect at once (164.508(b)(5)
 Secrets: the link's nonce, the browser key and the code are stored as hashes only; the
 link secret and the code are made inside the Celery task that e-mails them, so they are
 never task arguments. Audit events name ids and codes, never the recipient.
+
+This module sends (and recalls); the recipient's side is ``messaging.guest_pickup`` and
+the staff's reads are in ``messaging.selectors``.
 """
 
 from __future__ import annotations
@@ -21,24 +24,21 @@ import hashlib
 import logging
 import secrets
 import uuid
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
-from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from accounts.models import Role, User
-from audit.models import Outcome
 from audit.services import event_record
 from consent.decision import Decision, disclosure_decide
-from consent.models import Authorization, AuthorizationStatus
+from consent.models import Authorization
 from consent.services import decision_refusal_record, disclosure_record
 from encryption.models import EncryptedFile
 from encryption.uploads import CheckedUpload
@@ -330,7 +330,11 @@ def guest_link_deliver(*, package_id: str) -> bool:
 
     with transaction.atomic():
         package = GuestPackage.objects.select_for_update().filter(pk=package_id).first()
-        if package is None or package.link_sent_at is not None or _refusal(package) is not None:
+        if (
+            package is None
+            or package.link_sent_at is not None
+            or package_refusal(package) is not None
+        ):
             return False
         nonce = secrets.token_urlsafe(32)
         GuestPackage.objects.filter(pk=package.pk).update(link_hash=_sha256(nonce))
@@ -355,7 +359,7 @@ def guest_link_deliver(*, package_id: str) -> bool:
 def guest_code_deliver(*, package_id: str) -> bool:
     """Make a new code (the previous one stops working), store its keyed hash, e-mail it."""
     package = GuestPackage.objects.filter(pk=package_id).first()
-    if package is None or package.link_opened_at is None or _refusal(package) is not None:
+    if package is None or package.link_opened_at is None or package_refusal(package) is not None:
         return False
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     GuestPackage.objects.filter(pk=package.pk).update(
@@ -393,10 +397,10 @@ def guest_links_resend_unsent(*, older_than: timedelta = UNSENT_LINK_GRACE) -> i
     return count
 
 
-# --- the recipient's side -----------------------------------------------------------------
+# --- whether a package can be picked up now (the sending side and guest_pickup ask) ----
 
 
-def _refusal(package: GuestPackage, now: datetime | None = None) -> str | None:
+def package_refusal(package: GuestPackage, now: datetime | None = None) -> str | None:
     """Why the package cannot be opened now, or None. The decision is asked again: a
     revocation or an expired authorization ends access from that second on."""
     now = now or timezone.now()
@@ -418,309 +422,6 @@ def _refusal(package: GuestPackage, now: datetime | None = None) -> str | None:
         at=now,
     )
     return None if decision.allowed else "revoked"
-
-
-def _refused(code: str, package: GuestPackage | None = None, step: str = "") -> GuestRefused:
-    """Audit a refusal (outside any transaction that the raise would roll back).
-
-    A link that names no package is only logged: anyone can send garbage to a public
-    URL, and the append-only trail must not be theirs to grow."""
-    if package is None:
-        logger.info("guest pickup refused: %s at %s", code, step or "link")
-        return GuestRefused(code)
-    event_record(
-        action=MessagingAction.GUEST_LINK_REFUSED,
-        outcome=Outcome.DENIED,
-        target=package,
-        target_type="" if package is not None else "messaging.guestpackage",
-        patient_id=package.patient_id if package is not None else None,
-        details={"reason": code, "step": step},
-    )
-    return GuestRefused(code)
-
-
-def guest_link_open(*, token: str, browser_key: str, bind: bool = True) -> GuestPackage:
-    """Check the link and bind it to this browser on first use; raise ``GuestRefused``.
-
-    The first opening stamps ``link_opened_at`` and keeps the hash of ``browser_key``
-    (a random key the view keeps in a cookie of this browser); any later opening
-    needs the same key. Reopening in the same browser is fine. With ``bind=False`` the
-    link is only checked: a mail scanner fetching the link does not use it up.
-    """
-    max_age = timedelta(days=pickup_days(), hours=1)
-    try:
-        payload = signing.loads(token, salt=_LINK_SALT, max_age=max_age)
-    except signing.SignatureExpired:
-        raise _refused("expired", step="link") from None
-    except signing.BadSignature:
-        raise _refused("invalid", step="link") from None
-    try:
-        package_id = uuid.UUID(str(payload.get("g", "")))
-    except ValueError:
-        raise _refused("invalid", step="link") from None
-    package = GuestPackage.objects.filter(pk=package_id).first()
-    if package is None or not secrets.compare_digest(
-        package.link_hash, _sha256(str(payload.get("n", "")))
-    ):
-        raise _refused("invalid", step="link")
-    reason = _refusal(package)
-    if reason is not None:
-        raise _refused(reason, package, step="link")
-    browser_hash = _sha256(browser_key)
-    if not bind:
-        if package.link_opened_at is not None and not secrets.compare_digest(
-            package.browser_hash, browser_hash
-        ):
-            raise _refused("used", package, step="link")
-        return package
-    now = timezone.now()
-    first = GuestPackage.objects.filter(pk=package.pk, link_opened_at__isnull=True).update(
-        link_opened_at=now, browser_hash=browser_hash
-    )
-    package.refresh_from_db(fields=["browser_hash", "link_opened_at"])
-    if not first and not secrets.compare_digest(package.browser_hash, browser_hash):
-        raise _refused("used", package, step="link")
-    event_record(
-        action=MessagingAction.GUEST_LINK_OPENED,
-        target=package,
-        patient_id=package.patient_id,
-        details={"first": bool(first)},
-    )
-    return package
-
-
-def guest_session_bind(session: MutableMapping[str, Any], package: GuestPackage) -> None:
-    """The session now concerns this one package (another package's access is dropped)."""
-    if session.get(SESSION_PACKAGE) != str(package.pk):
-        session.pop(SESSION_VERIFIED, None)
-    session[SESSION_PACKAGE] = str(package.pk)
-
-
-def guest_package_bound(
-    *, session: Mapping[str, Any], browser_key: str, step: str = "code"
-) -> GuestPackage:
-    """The package this session and browser opened, if it may still be opened."""
-    package = _session_package(session, browser_key)
-    reason = _refusal(package)
-    if reason is not None:
-        raise _refused(reason, package, step=step)
-    return package
-
-
-def _session_package(session: Mapping[str, Any], browser_key: str) -> GuestPackage:
-    package_id = session.get(SESSION_PACKAGE)
-    package = GuestPackage.objects.filter(pk=package_id).first() if package_id else None
-    if (
-        package is None
-        or not package.browser_hash
-        or not secrets.compare_digest(package.browser_hash, _sha256(browser_key))
-    ):
-        raise GuestRefused("no_access")
-    return package
-
-
-def guest_package_for(*, session: MutableMapping[str, Any], browser_key: str) -> GuestPackage:
-    """The access check of every guest page and download: this browser opened the link,
-    this session verified a code, and the package may still be opened (not expired,
-    recalled or locked, and the decision still allows it). ``GuestRefused`` otherwise;
-    code ``unverified`` (a MessagingError) means "ask for the code first"."""
-    package = _session_package(session, browser_key)
-    reason = _refusal(package)
-    if reason is not None:
-        raise _refused(reason, package, step="package")
-    now = timezone.now().timestamp()
-    seen = session.get(SESSION_SEEN, 0)
-    if session.get(SESSION_VERIFIED) != str(package.pk) or now - seen > (
-        settings.SESSION_IDLE_TIMEOUT
-    ):
-        # Idle for too long: the same limit as a signed-in session; a new code reopens it.
-        session.pop(SESSION_VERIFIED, None)
-        raise MessagingError("unverified", "Enter the code we e-mail you first.")
-    session[SESSION_SEEN] = now
-    return package
-
-
-def guest_code_request(*, package: GuestPackage) -> None:
-    """E-mail a new code to the recipient's address, at most once a minute."""
-    reason = _refusal(package)
-    if reason is not None:
-        raise _refused(reason, package, step="code_request")
-    now = timezone.now()
-    with transaction.atomic():
-        claimed = (
-            GuestPackage.objects.filter(pk=package.pk, link_opened_at__isnull=False)
-            .exclude(code_sent_at__gt=now - CODE_RESEND_INTERVAL)
-            .update(code_sent_at=now)
-        )
-        if not claimed:
-            raise MessagingError(
-                "too_soon", "A code was sent less than a minute ago. Check your e-mail."
-            )
-        from messaging.tasks import guest_code_send
-
-        package_id = str(package.pk)
-        transaction.on_commit(lambda: guest_code_send.delay(package_id), robust=True)
-
-
-def guest_code_verify(
-    *, session: MutableMapping[str, Any], package: GuestPackage, code: str
-) -> GuestPackage:
-    """Check ``code`` (hashed, constant time). Five wrong codes in total lock the link
-    for good. On success this session, and only this one, may see the package."""
-    reason = _refusal(package)
-    if reason is not None:
-        raise _refused(reason, package, step="code")
-    outcome, attempts = _code_check(package.pk, code)
-    if outcome == "locked":
-        raise _refused("locked", package, step="code")
-    left = MAX_CODE_ATTEMPTS - attempts
-    if outcome == "expired":
-        raise GuestCodeRefused(
-            "code_expired", "This code has expired or was replaced. Send a new one.", left
-        )
-    if outcome == "wrong":
-        plural = "attempt" if left == 1 else "attempts"
-        raise GuestCodeRefused("code_wrong", f"That code is not right. {left} {plural} left.", left)
-    session[SESSION_PACKAGE] = session[SESSION_VERIFIED] = str(package.pk)
-    session[SESSION_SEEN] = timezone.now().timestamp()
-    package.refresh_from_db()
-    return package
-
-
-@transaction.atomic
-def _code_check(package_id: Any, code: str) -> tuple[str, int]:
-    """One attempt under the row lock, so parallel guesses cannot exceed the limit."""
-    package = GuestPackage.objects.select_for_update().get(pk=package_id)
-    now = timezone.now()
-    if package.locked_at is not None:
-        return "locked", package.code_attempts
-    if not package.code_hash or package.code_expires_at is None or package.code_expires_at <= now:
-        return "expired", package.code_attempts
-    if secrets.compare_digest(package.code_hash, _code_hash(package.pk, code)):
-        package.code_hash, package.code_expires_at = "", None  # a code works once
-        package.verified_at = package.verified_at or now
-        package.save(update_fields=["code_hash", "code_expires_at", "verified_at"])
-        event_record(
-            action=MessagingAction.GUEST_CODE_VERIFIED,
-            target=package,
-            patient_id=package.patient_id,
-        )
-        return "ok", package.code_attempts
-    package.code_attempts += 1
-    fields = ["code_attempts"]
-    event_record(
-        action=MessagingAction.GUEST_CODE_FAILED,
-        outcome=Outcome.DENIED,
-        target=package,
-        patient_id=package.patient_id,
-        details={"attempts": package.code_attempts},
-    )
-    if package.code_attempts >= MAX_CODE_ATTEMPTS:
-        package.locked_at, package.code_hash = now, ""
-        fields += ["locked_at", "code_hash"]
-        event_record(
-            action=MessagingAction.GUEST_LOCKED,
-            outcome=Outcome.DENIED,
-            target=package,
-            patient_id=package.patient_id,
-            details={"attempts": package.code_attempts},
-        )
-    package.save(update_fields=fields)
-    return ("locked" if package.locked_at else "wrong"), package.code_attempts
-
-
-def guest_package_view_record(*, package: GuestPackage) -> None:
-    """Each view is in the patient's access log (the actor is the anonymous guest)."""
-    now = timezone.now()
-    GuestPackage.objects.filter(pk=package.pk, first_viewed_at__isnull=True).update(
-        first_viewed_at=now
-    )
-    event_record(
-        action=MessagingAction.GUEST_PACKAGE_VIEWED, target=package, patient_id=package.patient_id
-    )
-
-
-def guest_attachment_for(*, package: GuestPackage, attachment_id: str) -> GuestAttachment:
-    """An attachment of this package only; anything else does not exist (404)."""
-    try:
-        pk = uuid.UUID(attachment_id)
-    except ValueError:
-        raise Http404 from None
-    found = package.attachments.select_related("file__data_key").filter(pk=pk).first()
-    if found is None:
-        raise Http404
-    return found
-
-
-def guest_attachment_download_record(*, attachment: GuestAttachment, patient_id: int) -> None:
-    event_record(
-        action=MessagingAction.GUEST_ATTACHMENT_DOWNLOADED,
-        target=attachment,
-        patient_id=patient_id,
-        details={"package_id": str(attachment.package_id)},
-    )
-
-
-# --- staff reads ----------------------------------------------------------------------------
-
-
-def guest_packages_of(*, user: Any, patient: User) -> QuerySet[GuestPackage]:
-    """A patient's packages this staff member may read (``policies.guest_packages_visible_to``:
-    a records clerk sees only the ones they sent)."""
-    if not policies.may_message(user, patient):
-        return GuestPackage.objects.none()
-    return (
-        policies.guest_packages_visible_to(user)
-        .filter(patient=patient)
-        .select_related("created_by", "data_key")
-        .prefetch_related("attachments")
-        .order_by("-created_at")
-    )
-
-
-def guest_package_for_staff(*, user: Any, package_id: str) -> GuestPackage:
-    try:
-        pk = uuid.UUID(package_id)
-    except ValueError:
-        raise Http404 from None
-    package = (
-        policies.guest_packages_visible_to(user)
-        .filter(pk=pk, patient__in=policies.patients_messageable_by(user))
-        .select_related("patient")
-        .first()
-    )
-    if package is None:
-        raise Http404
-    return package
-
-
-def guest_state(package: GuestPackage, now: datetime | None = None) -> str:
-    """The one word staff see for where a package stands."""
-    now = now or timezone.now()
-    if package.is_erased:
-        return "removed"
-    if package.recalled_at is not None:
-        return "recalled"
-    if package.locked_at is not None:
-        return "locked"
-    if package.expires_at <= now:
-        return "expired"
-    if package.first_viewed_at is not None:
-        return "viewed"
-    if package.verified_at is not None:
-        return "verified"
-    if package.link_opened_at is not None:
-        return "opened"
-    return "sent" if package.link_sent_at is not None else "waiting"
-
-
-def authorizations_active_for(patient: User) -> list[Authorization]:
-    """The patient's authorizations in force now: the composer offers their recipients.
-    They are a convenience; the decision at send time is what decides."""
-    current = Authorization.objects.filter(patient=patient, superseded_at__isnull=True).order_by(
-        "-signed_at"
-    )
-    return [a for a in current if a.status() == AuthorizationStatus.ACTIVE]
 
 
 def guest_composer_open_record(*, actor: User, patient: User) -> None:

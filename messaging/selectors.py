@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit.models import AuditEvent
+from consent.models import Authorization, AuthorizationStatus
 from messaging import policies
 from messaging.actions import MessagingAction
 from messaging.models import (
@@ -32,6 +33,7 @@ from messaging.models import (
     Channel,
     Delivery,
     DeliveryState,
+    GuestPackage,
     Message,
     MessageState,
     MessageTemplate,
@@ -313,3 +315,65 @@ def patient_inbox(*, user: Any) -> QuerySet[Thread]:
         )
         .order_by("-has_unread", "-last_message_at")
     )
+
+
+# --- guest packages: the staff's reads ------------------------------------------------------
+
+
+def guest_packages_of(*, user: Any, patient: User) -> QuerySet[GuestPackage]:
+    """A patient's packages this staff member may read (``policies.guest_packages_visible_to``:
+    a records clerk sees only the ones they sent)."""
+    if not policies.may_message(user, patient):
+        return GuestPackage.objects.none()
+    return (
+        policies.guest_packages_visible_to(user)
+        .filter(patient=patient)
+        .select_related("created_by", "data_key")
+        .prefetch_related("attachments")
+        .order_by("-created_at")
+    )
+
+
+def guest_package_for_staff(*, user: Any, package_id: str) -> GuestPackage:
+    try:
+        pk = uuid.UUID(package_id)
+    except ValueError:
+        raise Http404 from None
+    package = (
+        policies.guest_packages_visible_to(user)
+        .filter(pk=pk, patient__in=policies.patients_messageable_by(user))
+        .select_related("patient")
+        .first()
+    )
+    if package is None:
+        raise Http404
+    return package
+
+
+def guest_state(package: GuestPackage, now: datetime | None = None) -> str:
+    """The one word staff see for where a package stands."""
+    now = now or timezone.now()
+    if package.is_erased:
+        return "removed"
+    if package.recalled_at is not None:
+        return "recalled"
+    if package.locked_at is not None:
+        return "locked"
+    if package.expires_at <= now:
+        return "expired"
+    if package.first_viewed_at is not None:
+        return "viewed"
+    if package.verified_at is not None:
+        return "verified"
+    if package.link_opened_at is not None:
+        return "opened"
+    return "sent" if package.link_sent_at is not None else "waiting"
+
+
+def authorizations_active_for(patient: User) -> list[Authorization]:
+    """The patient's authorizations in force now: the composer offers their recipients.
+    They are a convenience; the decision at send time is what decides."""
+    current = Authorization.objects.filter(patient=patient, superseded_at__isnull=True).order_by(
+        "-signed_at"
+    )
+    return [a for a in current if a.status() == AuthorizationStatus.ACTIVE]

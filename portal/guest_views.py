@@ -4,7 +4,7 @@ Public (``accounts.access.PUBLIC_VIEWS``): the recipient has no account. What le
 in is, in turn, the link from their e-mail (it binds this browser: a random key in the
 ``guest_browser`` cookie, only its hash stored), a one-time code sent to the same
 address (verified in this session only), and every time the state of the package and
-of the patient's authorization (``messaging.guests.guest_package_for``). The token is
+of the patient's authorization (``messaging.guest_pickup.guest_package_for``). The token is
 in the first URL only: the view moves on at once to URLs without it. Nothing here
 takes a package id from the URL: the session names its one package.
 """
@@ -23,7 +23,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
 from encryption.files import file_response
-from messaging import guests
+from messaging import guest_pickup, guests
 from messaging.errors import MessagingError
 from messaging.forms import GuestCodeForm
 from messaging.markup import body_render
@@ -50,7 +50,7 @@ def guest_open(request: HttpRequest, token: str) -> HttpResponse:
     scanner that fetches links does not use it up) bind this browser, and move on."""
     browser_key = _browser_key(request) or secrets.token_urlsafe(32)
     try:
-        package = guests.guest_link_open(
+        package = guest_pickup.guest_link_open(
             token=token, browser_key=browser_key, bind=request.method == "POST"
         )
     except guests.GuestRefused as refusal:
@@ -65,7 +65,7 @@ def guest_open(request: HttpRequest, token: str) -> HttpResponse:
                 "area": "guest",
             },
         )
-    guests.guest_session_bind(request.session, package)
+    guest_pickup.guest_session_bind(request.session, package)
     response = redirect("portal:guest_code")
     # One key per browser, reused for every package opened in it (the session cookie ends
     # with the browser; the binding must not). A fixed lifetime, longer than any package
@@ -88,7 +88,7 @@ def guest_open(request: HttpRequest, token: str) -> HttpResponse:
 def guest_code(request: HttpRequest) -> HttpResponse:
     """Ask for a code (at most once a minute), then enter it."""
     try:
-        package = guests.guest_package_bound(
+        package = guest_pickup.guest_package_bound(
             session=request.session, browser_key=_browser_key(request)
         )
     except guests.GuestRefused as refusal:
@@ -99,7 +99,7 @@ def guest_code(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST" and request.POST.get("action") == "send":
         try:
-            guests.guest_code_request(package=package)
+            guest_pickup.guest_code_request(package=package)
         except guests.GuestRefused as refusal:
             return _refusal_page(request, refusal)
         except MessagingError as error:
@@ -111,7 +111,7 @@ def guest_code(request: HttpRequest) -> HttpResponse:
         form = GuestCodeForm(request.POST)
         if form.is_valid():
             try:
-                guests.guest_code_verify(
+                guest_pickup.guest_code_verify(
                     session=request.session, package=package, code=form.cleaned_data["code"]
                 )
             except guests.GuestRefused as refusal:
@@ -137,7 +137,9 @@ def guest_code(request: HttpRequest) -> HttpResponse:
 
 def _package(request: HttpRequest) -> GuestPackage | HttpResponse:
     try:
-        return guests.guest_package_for(session=request.session, browser_key=_browser_key(request))
+        return guest_pickup.guest_package_for(
+            session=request.session, browser_key=_browser_key(request)
+        )
     except guests.GuestRefused as refusal:
         return _refusal_page(request, refusal)
     except MessagingError:  # not verified in this session (or idle too long)
@@ -150,7 +152,7 @@ def guest_package(request: HttpRequest) -> HttpResponse:
     package = _package(request)
     if isinstance(package, HttpResponse):
         return package
-    guests.guest_package_view_record(package=package)
+    guest_pickup.guest_package_view_record(package=package)
     return render(
         request,
         "portal/guest_package.html",
@@ -169,7 +171,9 @@ def guest_attachment(request: HttpRequest, attachment_id: str) -> HttpResponseBa
     package = _package(request)
     if isinstance(package, HttpResponse):
         return package
-    attachment = guests.guest_attachment_for(package=package, attachment_id=attachment_id)
+    attachment = guest_pickup.guest_attachment_for(package=package, attachment_id=attachment_id)
     response = file_response(attachment.file)
-    guests.guest_attachment_download_record(attachment=attachment, patient_id=package.patient_id)
+    guest_pickup.guest_attachment_download_record(
+        attachment=attachment, patient_id=package.patient_id
+    )
     return response

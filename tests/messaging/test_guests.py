@@ -20,7 +20,7 @@ from consent.decision import REASON_TEXT
 from consent.models import Disclosure, Purpose, RecordCategory
 from encryption.models import EncryptedFile
 from encryption.uploads import attachment_check
-from messaging import guests
+from messaging import guest_pickup, guests
 from messaging.errors import MessagingError
 from messaging.models import GuestPackage
 from tests.conftest import body_text
@@ -63,7 +63,7 @@ def package_sent_with_link(personas: Any, smtp_server: Any, on_commit: Any, **kw
 
 def code_requested(package: GuestPackage, smtp_server: Any, on_commit: Any) -> str:
     with on_commit(execute=True):
-        guests.guest_code_request(package=package)
+        guest_pickup.guest_code_request(package=package)
     match = CODE.search(body_text(smtp_server.messages[-1]))
     assert match is not None
     return match.group(1)
@@ -203,8 +203,8 @@ class TestLink:
         django_capture_on_commit_callbacks: Any,
     ) -> None:
         token = package_sent_with_link(personas, smtp_server, django_capture_on_commit_callbacks)
-        first = guests.guest_link_open(token=token, browser_key="browser-one")
-        again = guests.guest_link_open(token=token, browser_key="browser-one")
+        first = guest_pickup.guest_link_open(token=token, browser_key="browser-one")
+        again = guest_pickup.guest_link_open(token=token, browser_key="browser-one")
         assert first.pk == again.pk and again.link_opened_at == first.link_opened_at
 
     def test_another_browser_finds_the_link_used(
@@ -215,9 +215,9 @@ class TestLink:
         django_capture_on_commit_callbacks: Any,
     ) -> None:
         token = package_sent_with_link(personas, smtp_server, django_capture_on_commit_callbacks)
-        guests.guest_link_open(token=token, browser_key="browser-one")
+        guest_pickup.guest_link_open(token=token, browser_key="browser-one")
         with pytest.raises(guests.GuestRefused) as refused:
-            guests.guest_link_open(token=token, browser_key="browser-two")
+            guest_pickup.guest_link_open(token=token, browser_key="browser-two")
         assert refused.value.code == "used" and refused.value.status == 410
 
     def test_the_link_is_refused_once_the_package_expired(
@@ -232,7 +232,7 @@ class TestLink:
             time_machine.travel(timezone.now() + timedelta(days=14, seconds=1)),
             pytest.raises(guests.GuestRefused) as refused,
         ):
-            guests.guest_link_open(token=token, browser_key="browser-one")
+            guest_pickup.guest_link_open(token=token, browser_key="browser-one")
         assert refused.value.code == "expired"
 
     def test_an_altered_link_is_not_valid(
@@ -244,7 +244,7 @@ class TestLink:
     ) -> None:
         token = package_sent_with_link(personas, smtp_server, django_capture_on_commit_callbacks)
         with pytest.raises(guests.GuestRefused) as refused:
-            guests.guest_link_open(token=token[:-2] + "xx", browser_key="browser-one")
+            guest_pickup.guest_link_open(token=token[:-2] + "xx", browser_key="browser-one")
         assert refused.value.code == "invalid" and refused.value.status == 404
 
     def test_a_refused_open_is_audited_in_the_patients_log(
@@ -255,9 +255,9 @@ class TestLink:
         django_capture_on_commit_callbacks: Any,
     ) -> None:
         token = package_sent_with_link(personas, smtp_server, django_capture_on_commit_callbacks)
-        guests.guest_link_open(token=token, browser_key="browser-one")
+        guest_pickup.guest_link_open(token=token, browser_key="browser-one")
         with pytest.raises(guests.GuestRefused):
-            guests.guest_link_open(token=token, browser_key="browser-two")
+            guest_pickup.guest_link_open(token=token, browser_key="browser-two")
         event = AuditEvent.objects.get(action="messaging.guest_link_refused")
         assert event.patient_id == personas.patient.pk
         assert event.details == {"reason": "used", "step": "link"}
@@ -268,14 +268,14 @@ def opened(
     personas: Any, authorized: Any, smtp_server: Any, django_capture_on_commit_callbacks: Any
 ) -> GuestPackage:
     token = package_sent_with_link(personas, smtp_server, django_capture_on_commit_callbacks)
-    return guests.guest_link_open(token=token, browser_key="browser-one")
+    return guest_pickup.guest_link_open(token=token, browser_key="browser-one")
 
 
 def verified(package: GuestPackage, smtp_server: Any, on_commit: Any) -> dict[str, Any]:
     session: dict[str, Any] = {}
-    guests.guest_session_bind(session, package)
+    guest_pickup.guest_session_bind(session, package)
     code = code_requested(package, smtp_server, on_commit)
-    guests.guest_code_verify(session=session, package=package, code=code)
+    guest_pickup.guest_code_verify(session=session, package=package, code=code)
     return session
 
 
@@ -292,10 +292,10 @@ class TestCode:
         self, opened: GuestPackage, smtp_server: Any, django_capture_on_commit_callbacks: Any
     ) -> None:
         session = verified(opened, smtp_server, django_capture_on_commit_callbacks)
-        found = guests.guest_package_for(session=session, browser_key="browser-one")
+        found = guest_pickup.guest_package_for(session=session, browser_key="browser-one")
         assert found.pk == opened.pk and found.verified_at is not None
         with pytest.raises(MessagingError) as refused:
-            guests.guest_package_for(
+            guest_pickup.guest_package_for(
                 session={guests.SESSION_PACKAGE: str(opened.pk)}, browser_key="browser-one"
             )
         assert refused.value.code == "unverified"
@@ -307,11 +307,11 @@ class TestCode:
         wrong = "000000" if code != "000000" else "111111"
         for _ in range(4):
             with pytest.raises(guests.GuestCodeRefused):
-                guests.guest_code_verify(session={}, package=opened, code=wrong)
+                guest_pickup.guest_code_verify(session={}, package=opened, code=wrong)
         with pytest.raises(guests.GuestRefused) as fifth:
-            guests.guest_code_verify(session={}, package=opened, code=wrong)
+            guest_pickup.guest_code_verify(session={}, package=opened, code=wrong)
         with pytest.raises(guests.GuestRefused) as sixth:
-            guests.guest_code_verify(session={}, package=opened, code=code)
+            guest_pickup.guest_code_verify(session={}, package=opened, code=code)
         assert fifth.value.code == sixth.value.code == "locked"
         assert AuditEvent.objects.filter(action="messaging.guest_locked").count() == 1
 
@@ -321,11 +321,11 @@ class TestCode:
         code_requested(opened, smtp_server, django_capture_on_commit_callbacks)
         for _ in range(3):
             with pytest.raises(guests.GuestCodeRefused):
-                guests.guest_code_verify(session={}, package=opened, code="000000")
+                guest_pickup.guest_code_verify(session={}, package=opened, code="000000")
         with time_machine.travel(timezone.now() + timedelta(seconds=61)):
             code_requested(opened, smtp_server, django_capture_on_commit_callbacks)
             with pytest.raises(guests.GuestCodeRefused) as fourth:
-                guests.guest_code_verify(session={}, package=opened, code="000000")
+                guest_pickup.guest_code_verify(session={}, package=opened, code="000000")
         assert fourth.value.attempts_left == 1
 
     def test_a_code_expires_after_ten_minutes(
@@ -336,23 +336,23 @@ class TestCode:
             time_machine.travel(timezone.now() + timedelta(minutes=10, seconds=1)),
             pytest.raises(guests.GuestCodeRefused) as refused,
         ):
-            guests.guest_code_verify(session={}, package=opened, code=code)
+            guest_pickup.guest_code_verify(session={}, package=opened, code=code)
         assert refused.value.code == "code_expired"
 
     def test_a_code_works_once(
         self, opened: GuestPackage, smtp_server: Any, django_capture_on_commit_callbacks: Any
     ) -> None:
         code = code_requested(opened, smtp_server, django_capture_on_commit_callbacks)
-        guests.guest_code_verify(session={}, package=opened, code=code)
+        guest_pickup.guest_code_verify(session={}, package=opened, code=code)
         with pytest.raises(guests.GuestCodeRefused):
-            guests.guest_code_verify(session={}, package=opened, code=code)
+            guest_pickup.guest_code_verify(session={}, package=opened, code=code)
 
     def test_a_code_is_sent_at_most_once_a_minute(
         self, opened: GuestPackage, smtp_server: Any, django_capture_on_commit_callbacks: Any
     ) -> None:
         code_requested(opened, smtp_server, django_capture_on_commit_callbacks)
         with pytest.raises(MessagingError) as refused:
-            guests.guest_code_request(package=opened)
+            guest_pickup.guest_code_request(package=opened)
         assert refused.value.code == "too_soon"
         assert len(smtp_server.messages) == 2  # the link, one code
 
@@ -368,7 +368,7 @@ class TestAccessEnds:
         session = verified(opened, smtp_server, django_capture_on_commit_callbacks)
         guests.guest_package_recall(actor=personas.clinician, package=opened)
         with pytest.raises(guests.GuestRefused) as refused:
-            guests.guest_package_for(session=session, browser_key="browser-one")
+            guest_pickup.guest_package_for(session=session, browser_key="browser-one")
         assert refused.value.code == "recalled"
 
     def test_a_revocation_ends_access_of_a_verified_session(
@@ -384,7 +384,7 @@ class TestAccessEnds:
             actor=personas.patient, authorization=authorized, source="portal"
         )
         with pytest.raises(guests.GuestRefused) as refused:
-            guests.guest_package_for(session=session, browser_key="browser-one")
+            guest_pickup.guest_package_for(session=session, browser_key="browser-one")
         assert refused.value.code == "revoked"
 
     def test_only_the_sender_or_the_privacy_officer_may_recall(
@@ -456,7 +456,7 @@ class TestLinkDelivery:
         assert results == [False] and len(smtp_server.messages) == 1
         match = LINK.search(body_text(smtp_server.messages[0]))
         assert match is not None
-        opened = guests.guest_link_open(token=match.group(1), browser_key="browser-one")
+        opened = guest_pickup.guest_link_open(token=match.group(1), browser_key="browser-one")
         assert opened.pk == package.pk
 
     def test_a_link_already_sent_is_not_sent_again(
@@ -471,4 +471,4 @@ class TestLinkDelivery:
         token = package_sent_with_link(personas, smtp_server, django_capture_on_commit_callbacks)
         assert guest_link_send(str(GuestPackage.objects.get().pk)) is False
         assert len(smtp_server.messages) == 1
-        assert guests.guest_link_open(token=token, browser_key="browser-one")
+        assert guest_pickup.guest_link_open(token=token, browser_key="browser-one")
