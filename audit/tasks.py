@@ -9,7 +9,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from audit.context import system_actor
-from audit.services import events_seal
+from audit.sealing import events_seal
 
 
 @shared_task(name="audit.tasks.seal_events", ignore_result=True)

@@ -76,10 +76,12 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections, transaction  # noqa: E402
 from django.test import RequestFactory  # noqa: E402
 
-from audit import services  # noqa: E402
+from audit import sealing, verification  # noqa: E402
 from audit.context import AuditContext, bound, new_correlation_id  # noqa: E402
 from audit.models import AuditEvent, AuditSeal  # noqa: E402
-from audit.services import chain_verify, event_record, events_seal  # noqa: E402
+from audit.sealing import events_seal  # noqa: E402
+from audit.services import event_record  # noqa: E402
+from audit.verification import chain_verify  # noqa: E402
 
 logging.getLogger("audit.chain").setLevel(logging.WARNING)
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124"
@@ -158,12 +160,12 @@ def plain_seal_pass(batch_size: int = 5000) -> int:
     last, total = 0, 0
     with transaction.atomic(), connection.cursor() as cursor:
         while True:
-            cursor.execute(services.SEAL_ROWS_SQL, [last, 2**62, batch_size])
+            cursor.execute(sealing.SEAL_ROWS_SQL, [last, 2**62, batch_size])
             rows = cursor.fetchall()
             if not rows:
                 return total
             total += plain_chain(rows)
-            last = rows[-1][services._ID_COLUMN]
+            last = rows[-1][sealing._ID_COLUMN]
 
 
 def plain_verify_pass() -> int:
@@ -171,7 +173,7 @@ def plain_verify_pass() -> int:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        return plain_chain(services._stream(services.VERIFY_ROWS_SQL, [2**62], "plain"))
+        return plain_chain(verification._stream(sealing.VERIFY_ROWS_SQL, [2**62], "plain"))
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from audit.services import events_seal
+from audit.sealing import events_seal
 
 from .conftest import record
 

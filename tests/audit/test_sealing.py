@@ -8,8 +8,9 @@ from django.core.management import call_command
 
 from audit import chain
 from audit.models import AuditCheckpoint, AuditEvent, AuditSeal
-from audit.services import _SEAL_LOCK, chain_verify, events_seal, keyring
+from audit.sealing import _SEAL_LOCK, events_seal, keyring
 from audit.tasks import seal_events
+from audit.verification import chain_verify
 
 from .conftest import INSERT_MINIMAL_EVENT, record, rolled_back_id
 

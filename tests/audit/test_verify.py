@@ -12,7 +12,8 @@ from django.core.management import CommandError, call_command
 
 from audit import chain
 from audit.models import AuditCheckpoint, AuditEvent, AuditSeal
-from audit.services import chain_verify, events_seal, keyring
+from audit.sealing import events_seal, keyring
+from audit.verification import chain_verify
 
 from .conftest import INSERT_MINIMAL_EVENT_WITH_ID, record, rolled_back_id, triggers_disabled
 
@@ -150,7 +151,7 @@ class TestChainVerify:
 
 
 def _columns() -> str:
-    from audit.services import _EVENT_COLUMNS
+    from audit.sealing import _EVENT_COLUMNS
 
     return _EVENT_COLUMNS
 

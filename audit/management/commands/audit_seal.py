@@ -7,7 +7,8 @@ from django.db import transaction
 
 from audit.actions import AuditAction
 from audit.context import system_actor
-from audit.services import event_record, events_seal
+from audit.sealing import events_seal
+from audit.services import event_record
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.context import system_actor
-from audit.services import chain_verify
+from audit.verification import chain_verify
 
 
 class Command(BaseCommand):
