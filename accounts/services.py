@@ -16,7 +16,9 @@ from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core import signing
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
+from django_otp import match_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -174,6 +176,25 @@ def privacy_officer_bootstrap(*, email: str, full_name: str) -> str:
     return token
 
 
+def invitation_deliver(*, invitation_id: int) -> bool:
+    """E-mail a usable invitation's link (for ``invitation_send``); a fresh secret each
+    time, so a retry makes a new link and the old one stops working. False: not usable."""
+    from accounts.tasks import email_send
+
+    invitation = Invitation.objects.select_related("user").filter(pk=invitation_id).first()
+    if invitation is None or not invitation.is_usable():
+        return False
+    token = invitation_token_make(invitation)
+    link = settings.PORTAL_BASE_URL + reverse("accounts:invitation_open", args=[token])
+    email_send(
+        to=invitation.user.email,
+        template="accounts/email/invitation",
+        context={"link": link, "hours": settings.INVITATION_TTL_HOURS},
+    )
+    Invitation.objects.filter(pk=invitation.pk).update(sent_at=timezone.now())
+    return True
+
+
 def invitations_resend_unsent(*, older_than: timedelta = timedelta(minutes=2)) -> int:
     """Re-enqueue usable invitations whose e-mail never went out; returns how many."""
     from accounts.tasks import invitation_send
@@ -279,6 +300,69 @@ def invitation_accept(*, invitation_id: int, password: str) -> User:
         patient_id=user.audit_patient_id,
     )
     return user
+
+
+# --- signing in and out (the views keep the session and lockout counting) -----------------
+
+
+def sign_in_failure_record(*, email: str) -> None:
+    """A wrong password or an unknown address: audited against the account if there is one."""
+    known = User.objects.filter(email__iexact=email).first()
+    event_record(
+        action=AccountsAction.SIGN_IN_FAILED,
+        outcome=Outcome.DENIED,
+        target_type="accounts.user" if known else "",
+        target_id=known.pk if known else "",
+        patient_id=known.audit_patient_id if known else None,
+        details={"reason": "bad_credentials"},
+    )
+
+
+def sign_in_record(*, user: User) -> None:
+    event_record(
+        action=AccountsAction.SIGN_IN,
+        actor=user,
+        target=user,
+        patient_id=user.audit_patient_id,
+        details={"factor": "password"},
+    )
+
+
+def second_factor_check(*, user: User, code: str, fresh: bool) -> Any:
+    """The device a TOTP or backup code belongs to (a backup code is used up), or None.
+
+    Either outcome is audited; ``fresh`` marks a re-check before a sensitive action.
+    """
+    device = match_token(user, code)
+    if device is None:
+        event_record(
+            action=AccountsAction.MFA_FAILED,
+            outcome=Outcome.DENIED,
+            target=user,
+            patient_id=user.audit_patient_id,
+            details={"factor": "code"},
+        )
+        return None
+    event_record(
+        action=AccountsAction.MFA_VERIFIED,
+        target=device,
+        patient_id=user.audit_patient_id,
+        details={
+            "factor": "totp" if isinstance(device, TOTPDevice) else "backup_code",
+            "fresh": fresh,
+        },
+    )
+    return device
+
+
+def sign_out_record(*, user: User, idle: bool) -> None:
+    event_record(
+        action=AccountsAction.SIGN_OUT,
+        actor=user,
+        target=user,
+        patient_id=user.audit_patient_id,
+        details={"reason": "idle"} if idle else {},
+    )
 
 
 # --- second factors ---------------------------------------------------------------------

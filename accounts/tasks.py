@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.emails import email_send as _email_send
-from accounts.models import EmailChange, Invitation
+from accounts.models import EmailChange
 from audit.context import system_actor
 
 
@@ -32,21 +32,11 @@ def email_send(**kwargs: Any) -> None:
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def invitation_send(invitation_id: int) -> None:
-    """E-mail the invitation link. Takes an id only; the link's secret is made here."""
-    from accounts.services import invitation_token_make
+    """E-mail the invitation link. Takes an id only; the link's secret is made then."""
+    from accounts.services import invitation_deliver
 
     with system_actor("task:invitation_send"):
-        invitation = Invitation.objects.select_related("user").filter(pk=invitation_id).first()
-        if invitation is None or not invitation.is_usable():
-            return
-        token = invitation_token_make(invitation)
-        link = settings.PORTAL_BASE_URL + reverse("accounts:invitation_open", args=[token])
-        email_send(
-            to=invitation.user.email,
-            template="accounts/email/invitation",
-            context={"link": link, "hours": settings.INVITATION_TTL_HOURS},
-        )
-        Invitation.objects.filter(pk=invitation.pk).update(sent_at=timezone.now())
+        invitation_deliver(invitation_id=invitation_id)
 
 
 @shared_task

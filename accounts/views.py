@@ -15,12 +15,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
-from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts import policies, services
-from accounts.actions import AccountsAction
 from accounts.errors import AccountsError
 from accounts.forms import (
     CodeForm,
@@ -43,8 +41,6 @@ from accounts.models import User
 from accounts.outbox import outbox_list
 from accounts.selectors import has_second_factor, sign_in_factors_for
 from audit.middleware import request_client_ip
-from audit.models import Outcome
-from audit.services import event_record
 from core.decorators import allowed_if, fresh_otp_required
 from core.sessions import (
     SESSION_AUTH_AT,
@@ -93,26 +89,12 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             if getattr(request, "axes_locked_out", False):
                 return lockout_response(request)
             ip_failure_add(request_client_ip(request))
-            known = User.objects.filter(email__iexact=email).first()
-            event_record(
-                action=AccountsAction.SIGN_IN_FAILED,
-                outcome=Outcome.DENIED,
-                target_type="accounts.user" if known else "",
-                target_id=known.pk if known else "",
-                patient_id=known.audit_patient_id if known else None,
-                details={"reason": "bad_credentials"},
-            )
+            services.sign_in_failure_record(email=email)
             form.add_error(None, SIGN_IN_FAILED_MESSAGE)
         else:
             login(request, user)  # rotates the session id
             request.session[SESSION_AUTH_AT] = request.session[SESSION_LAST_SEEN] = now_ts()
-            event_record(
-                action=AccountsAction.SIGN_IN,
-                actor=user,
-                target=user,
-                patient_id=user.audit_patient_id,
-                details={"factor": "password"},
-            )
+            services.sign_in_record(user=user)
             target = "accounts:mfa_verify" if has_second_factor(user) else "accounts:mfa_enroll"
             next_url = _safe_next(request)
             return redirect(f"{reverse(target)}?{urlencode({'next': next_url})}")
@@ -139,27 +121,15 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
         return lockout_response(request)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = match_token(user, form.cleaned_data["code"])
+        device = services.second_factor_check(
+            user=user, code=form.cleaned_data["code"], fresh=fresh
+        )
         if device is not None:
             otp_login(request, device)
             request.session.cycle_key()
             mark_otp_verified(request)
             second_factor_succeeded(request, user.email)
-            factor = "totp" if isinstance(device, TOTPDevice) else "backup_code"
-            event_record(
-                action=AccountsAction.MFA_VERIFIED,
-                target=device,
-                patient_id=user.audit_patient_id,
-                details={"factor": factor, "fresh": fresh},
-            )
             return redirect(_safe_next(request))
-        event_record(
-            action=AccountsAction.MFA_FAILED,
-            outcome=Outcome.DENIED,
-            target=user,
-            patient_id=user.audit_patient_id,
-            details={"factor": "code"},
-        )
         second_factor_failed(request, user.email)
         if getattr(request, "axes_locked_out", False):
             logout(request)
@@ -253,13 +223,7 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     user = request.user
     idle = request.POST.get("reason") == "idle"  # the idle warning ran out in the browser
     if user.is_authenticated:
-        event_record(
-            action=AccountsAction.SIGN_OUT,
-            actor=user,
-            target=user,
-            patient_id=user.audit_patient_id,
-            details={"reason": "idle"} if idle else {},
-        )
+        services.sign_out_record(user=user, idle=idle)
     logout(request)  # flushes the server-side session
     if idle:
         minutes = max(1, settings.SESSION_IDLE_TIMEOUT // 60)

@@ -16,7 +16,9 @@ from typing import Any
 from django.db import models
 
 from audit import context as audit_context
+from audit.actions import AuditAction
 from audit.models import ActorKind, AuditEvent, Outcome
+from audit.selectors import EventFilters
 
 logger = logging.getLogger("audit.chain")
 
@@ -129,3 +131,42 @@ def _checked_details(details: dict[str, Any]) -> dict[str, Any]:
             if isinstance(item, str) and len(item) > 128:
                 raise AuditError(f"audit detail {key!r} is too long to be an id or a code")
     return dict(details)
+
+
+# --- reads of the log itself, each recorded (45 CFR 164.312(b)) ------------------------
+
+
+def search_record(*, filters: EventFilters, shown: int, before: int | None) -> AuditEvent:
+    """The privacy officer searched: the filters (codes and ids) and how many were shown."""
+    details: dict[str, Any] = {**filters.codes(), "shown": shown}
+    if before:
+        details["before"] = before
+    return event_record(
+        action=AuditAction.SEARCHED,
+        target_type="audit.search",
+        patient_id=filters.patient_id,
+        details=details,
+    )
+
+
+def event_view_record(*, event: AuditEvent) -> AuditEvent:
+    return event_record(action=AuditAction.EVENT_VIEWED, target=event, patient_id=event.patient_id)
+
+
+def export_record(*, filters: EventFilters, fmt: str) -> AuditEvent:
+    """Recorded before the first row leaves; the export covers the events older than it."""
+    return event_record(
+        action=AuditAction.EXPORTED,
+        target_type="audit.export",
+        patient_id=filters.patient_id,
+        details={**filters.codes(), "format": fmt},
+    )
+
+
+def access_history_view_record(*, patient_id: int) -> AuditEvent:
+    """A patient opened "Who viewed my information"."""
+    return event_record(
+        action=AuditAction.ACCESS_HISTORY_VIEWED,
+        target_type="audit.access_history",
+        patient_id=patient_id,
+    )

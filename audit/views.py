@@ -24,11 +24,9 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from audit import policies, registry, selectors
-from audit.actions import AuditAction
+from audit import policies, registry, selectors, services
 from audit.forms import EventSearchForm
 from audit.models import AuditEvent
-from audit.services import event_record
 from core.decorators import allowed_if, fresh_otp_required
 
 EXPORT_FORMATS = ("csv", "json")
@@ -60,15 +58,7 @@ def event_search(request: HttpRequest) -> HttpResponse:
         filters = form.filters()
         before = form.cleaned_data.get("before")
         page = selectors.events_search(user=request.user, filters=filters, before=before)
-        details: dict[str, Any] = {**filters.codes(), "shown": len(page.events)}
-        if before:
-            details["before"] = before
-        event_record(
-            action=AuditAction.SEARCHED,
-            target_type="audit.search",
-            patient_id=filters.patient_id,
-            details=details,
-        )
+        services.search_record(filters=filters, shown=len(page.events), before=before)
     query = request.GET.copy()
     query.pop("before", None)
     return render(
@@ -85,7 +75,7 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
         event = selectors.event_get(user=request.user, event_id=pk)
     except AuditEvent.DoesNotExist:
         raise Http404 from None
-    event_record(action=AuditAction.EVENT_VIEWED, target=event, patient_id=event.patient_id)
+    services.event_view_record(event=event)
     sealed = hasattr(event, "seal")
     return render(
         request,
@@ -111,12 +101,7 @@ def event_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
     if not form.is_valid():
         return HttpResponseBadRequest("Invalid search.")
     filters = form.filters()
-    export = event_record(
-        action=AuditAction.EXPORTED,
-        target_type="audit.export",
-        patient_id=filters.patient_id,
-        details={**filters.codes(), "format": fmt},
-    )
+    export = services.export_record(filters=filters, fmt=fmt)
     events = selectors.events_export(user=request.user, filters=filters, before=export.pk)
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     if fmt == "csv":
@@ -136,11 +121,7 @@ def my_access_log(request: HttpRequest) -> HttpResponse:
     """ "Who viewed my information": staff name and role, when, and what kind of item."""
     before = _positive_int(request.GET.get("before"))
     page = selectors.access_history_list(user=request.user, before=before)
-    event_record(
-        action=AuditAction.ACCESS_HISTORY_VIEWED,
-        target_type="audit.access_history",
-        patient_id=request.user.pk,
-    )
+    services.access_history_view_record(patient_id=request.user.pk)  # type: ignore[arg-type]
     entries = [
         {
             "who": event.actor_label,

@@ -22,9 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import User
 from audit import registry
-from audit.services import event_record
-from consent import accounting, policies, selectors, services, statements
-from consent.actions import ConsentAction
+from consent import accounting, policies, reads, selectors, services, statements
 from consent.errors import ConsentError
 from consent.fhir import authorization_to_fhir
 from consent.forms import (
@@ -87,11 +85,8 @@ def patient(request: HttpRequest, patient_id: int) -> HttpResponse:
     found = selectors.patient_for_consent(user=user, patient_id=patient_id)
     rows = [_row(auth) for auth in selectors.authorizations_current_of(found)]
     entries = list(selectors.accounting_of(found))
-    event_record(
-        action=ConsentAction.CONSENT_OVERVIEW_VIEWED,
-        target=found,
-        patient_id=found.pk,
-        details={"authorizations": len(rows), "disclosures": len(entries)},
+    reads.patient_overview_view_record(
+        patient=found, authorizations=len(rows), disclosures=len(entries)
     )
     return render(
         request,
@@ -276,12 +271,7 @@ def authorization(request: HttpRequest, authorization_id: uuid.UUID) -> HttpResp
     auth = selectors.authorization_for(user=user, authorization_id=authorization_id)
     versions = selectors.authorization_versions(auth)
     events = selectors.authorization_events(user=user, versions=versions)
-    event_record(
-        action=ConsentAction.AUTHORIZATION_VIEWED,
-        target=auth,
-        patient_id=auth.patient_id,
-        details={"version": auth.version},
-    )
+    reads.authorization_view_record(authorization=auth)
     status = auth.status()
     return render(
         request,
@@ -352,12 +342,7 @@ def scan(request: HttpRequest, authorization_id: uuid.UUID) -> HttpResponseBase:
     if auth.scan is None:
         raise Http404
     response = file_response(auth.scan)
-    event_record(
-        action=ConsentAction.SCAN_DOWNLOADED,
-        target=auth,
-        patient_id=auth.patient_id,
-        details={"version": auth.version},
-    )
+    reads.scan_download_record(authorization=auth)
     return response
 
 
@@ -369,12 +354,7 @@ def fhir_export(request: HttpRequest, authorization_id: uuid.UUID) -> HttpRespon
     user = _user(request)
     auth = selectors.authorization_for(user=user, authorization_id=authorization_id)
     resource = authorization_to_fhir(auth)
-    event_record(
-        action=ConsentAction.AUTHORIZATION_EXPORTED,
-        target=auth,
-        patient_id=auth.patient_id,
-        details={"version": auth.version, "format": "fhir-r4-consent"},
-    )
+    reads.authorization_export_record(authorization=auth, fmt="fhir-r4-consent")
     response = HttpResponse(
         json.dumps(resource, indent=2, ensure_ascii=False),
         content_type="application/fhir+json; charset=utf-8",
@@ -398,12 +378,7 @@ def accounting_pdf(request: HttpRequest, patient_id: int) -> HttpResponse:
     found = selectors.patient_for_consent(user=user, patient_id=patient_id)
     entries = list(selectors.accounting_of(found))
     pdf = accounting.accounting_pdf(patient=found, entries=entries, requested_by=user)
-    event_record(
-        action=ConsentAction.ACCOUNTING_EXPORTED,
-        target=found,
-        patient_id=found.pk,
-        details={"entries": len(entries), "format": "pdf"},
-    )
+    reads.accounting_export_record(patient=found, entries=len(entries))
     stamp = timezone.localdate().isoformat()
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = (
@@ -435,14 +410,8 @@ def authorizations(request: HttpRequest) -> HttpResponse:
         rows = selectors.recipient_matching(rows, query)
     page: Page[Authorization] = Paginator(rows, PAGE_SIZE).get_page(data.get("page"))
     page.object_list = list(page.object_list)
-    event_record(
-        action=ConsentAction.AUTHORIZATIONS_LISTED,
-        details={
-            "state": state,
-            "searched": bool(query),
-            "results": page.paginator.count,
-            "page": page.number,
-        },
+    reads.authorizations_list_record(
+        state=state, searched=bool(query), results=page.paginator.count, page=page.number
     )
     return render(
         request,

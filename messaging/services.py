@@ -437,6 +437,11 @@ def inbox_view_record(*, actor: User, threads: Sequence[Thread]) -> None:
     )
 
 
+def patient_search_record(*, results: int) -> None:
+    """Staff searched for a patient: how many they were shown, never what was typed."""
+    event_record(action=MessagingAction.PATIENT_SEARCHED, details={"results": results})
+
+
 def composer_open_record(*, actor: User, patient: User, draft: Message | None) -> None:
     """The composer shows the patient's name, birth date and MRN (and a draft, its text)."""
     if draft is not None:

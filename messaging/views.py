@@ -16,13 +16,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
-from audit.services import event_record
 from core.decorators import allowed_if
 from encryption.files import file_response
 from encryption.uploads import CheckedUpload, checked_uploads
 from messaging import delivery as deliveries
 from messaging import policies, selectors, services
-from messaging.actions import MessagingAction
 from messaging.errors import MessagingError
 from messaging.forms import (
     AssignForm,
@@ -100,7 +98,7 @@ def compose_start(request: HttpRequest) -> HttpResponse:
     results: list[User] | None = None
     if form.is_valid():
         results = selectors.patient_search(user=_user(request), query=form.cleaned_data["q"])
-        event_record(action=MessagingAction.PATIENT_SEARCHED, details={"results": len(results)})
+        services.patient_search_record(results=len(results))
     return render(
         request,
         "messaging/compose_start.html",

@@ -23,9 +23,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
-from audit.services import event_record
-from consent import policies, selectors, services, statements
-from consent.actions import ConsentAction
+from consent import policies, reads, selectors, services, statements
 from consent.errors import ConsentError
 from consent.models import (
     Authorization,
@@ -95,10 +93,8 @@ def sharing(request: HttpRequest) -> HttpResponse:
         .select_related("data_key")
         .order_by("-signed_at")
     )
-    event_record(
-        action=ConsentAction.AUTHORIZATIONS_LISTED,
-        patient_id=user.pk,
-        details={"count": len(current)},
+    reads.authorizations_list_record(
+        state="current", searched=False, results=len(current), page=1, patient=user
     )
     return render(
         request,
@@ -179,12 +175,7 @@ def _detail_page(
             .filter(lineage=auth.lineage, superseded_at__isnull=True)
             .first()
         ) or auth
-    event_record(
-        action=ConsentAction.AUTHORIZATION_VIEWED,
-        target=auth,
-        patient_id=auth.patient_id,
-        details={"version": auth.version},
-    )
+    reads.authorization_view_record(authorization=auth)
     described = _describe(auth)
     return render(
         request,
@@ -244,11 +235,7 @@ def accounting(request: HttpRequest) -> HttpResponse:
         }
         for entry in page.object_list
     ]
-    event_record(
-        action=ConsentAction.ACCOUNTING_VIEWED,
-        patient_id=user.pk,
-        details={"page": page.number, "entries": len(rows)},
-    )
+    reads.accounting_view_record(patient=user, page=page.number, entries=len(rows))
     return render(
         request,
         "portal/accounting.html",

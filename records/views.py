@@ -22,13 +22,12 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
-from audit.services import event_record
 from consent.models import RecordCategory
 from core.decorators import allowed_if
 from encryption.files import file_response
 from encryption.uploads import checked_uploads
 from messaging import selectors as messaging_selectors
-from messaging.actions import MessagingAction
+from messaging import services as messaging_services
 from messaging.errors import MessagingError
 from messaging.forms import PatientSearchForm
 from messaging.guests import GuestSendRefused
@@ -234,7 +233,7 @@ def new_start(request: HttpRequest) -> HttpResponse:
         results = messaging_selectors.patient_search(
             user=_user(request), query=form.cleaned_data["q"]
         )
-        event_record(action=MessagingAction.PATIENT_SEARCHED, details={"results": len(results)})
+        messaging_services.patient_search_record(results=len(results))
     return render(
         request, "records/new_start.html", {"form": form, "results": results, "area": "staff"}
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -346,3 +347,27 @@ def _tombstones_finish(tombstones: Any) -> dict[str, int]:
         Tombstone.objects.filter(pk=tombstone.pk).update(completed_at=timezone.now())
         finished[tombstone.kind] += 1
     return dict(finished)
+
+
+def overview_view_record(*, forecast_total: int) -> None:
+    """The officer opened the retention overview: the 30-day forecast's size only."""
+    event_record(action=RetentionAction.OVERVIEW_VIEWED, details={"forecast_total": forecast_total})
+
+
+def policy_refusal_record(*, kind: str, amount: int, unit: str) -> None:
+    """A period below the floor, refused by the form: audited with what was asked."""
+    event_record(
+        action=RetentionAction.POLICY_REFUSED,
+        outcome=Outcome.DENIED,
+        target_type="retention.retentionpolicy",
+        target_id=kind,
+        details={"kind": kind, "amount": amount, "unit": unit[:16]},
+    )
+
+
+def holds_list_record(*, holds: Sequence[LegalHold]) -> None:
+    """The holds list names patients (and reasons): which patients it showed is recorded."""
+    event_record(
+        action=RetentionAction.HOLDS_LISTED,
+        details={"shown": len(holds), "patients": sorted({h.patient_id for h in holds})},
+    )

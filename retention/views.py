@@ -14,10 +14,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from audit.services import event_record
 from core.decorators import allowed_if
 from retention import selectors, services
-from retention.actions import RetentionAction
 from retention.errors import RetentionError
 from retention.forms import HoldForm, PolicyForm
 from retention.policies import manages_retention
@@ -41,10 +39,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         }
         for kind, policy in policies.items()
     ]
-    event_record(
-        action=RetentionAction.OVERVIEW_VIEWED,
-        details={"forecast_total": sum(forecast.due.values())},
-    )
+    services.overview_view_record(forecast_total=sum(forecast.due.values()))
     return render(
         request,
         "retention/overview.html",
@@ -96,16 +91,8 @@ def policy_edit(request: HttpRequest, kind: str) -> HttpResponse:
 def _refusal_record(request: HttpRequest, kind: str, form: PolicyForm) -> None:
     """A period below the floor is refused by the form; the refusal is audited too."""
     if "amount" in form.errors and form.data.get("amount", "").isdigit():
-        event_record(
-            action=RetentionAction.POLICY_REFUSED,
-            outcome="denied",
-            target_type="retention.retentionpolicy",
-            target_id=kind,
-            details={
-                "kind": kind,
-                "amount": int(form.data["amount"]),
-                "unit": str(form.data.get("unit", ""))[:16],
-            },
+        services.policy_refusal_record(
+            kind=kind, amount=int(form.data["amount"]), unit=str(form.data.get("unit", ""))
         )
 
 
@@ -119,10 +106,7 @@ def holds(request: HttpRequest) -> HttpResponse:
 def _holds_page(request: HttpRequest, form: HoldForm, status: int = 200) -> HttpResponse:
     now = timezone.now()
     rows = list(selectors.holds_visible_to(request.user))
-    event_record(
-        action=RetentionAction.HOLDS_LISTED,
-        details={"shown": len(rows), "patients": sorted({h.patient_id for h in rows})},
-    )
+    services.holds_list_record(holds=rows)
     return render(
         request,
         "retention/holds.html",

@@ -78,3 +78,15 @@ def test_the_check_finds_a_wrong_way_name() -> None:
     assert _wrong_way("messaging", "portal", ranks)
     assert _wrong_way("portal", "retention", ranks)  # independent siblings
     assert not _wrong_way("portal", "messaging", ranks)
+
+
+def test_views_never_write_audit_events_themselves() -> None:
+    """STYLE.md: a read is recorded by a selector or a ``*_record`` service the view calls,
+    so a reviewer looks in one place; a view calling event_record is the wrong place."""
+    offenders = []
+    for path in ROOT.glob("*/*views*.py"):
+        if path.parts[-2] in ("tests", ".venv"):
+            continue
+        if re.search(r"\bevents?_record\(", path.read_text()):
+            offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
