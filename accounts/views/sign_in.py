@@ -1,13 +1,12 @@
-from __future__ import annotations
+"""Signing in and out: password, second factor (and its first enrollment), invitations."""
 
-from typing import Any
+from __future__ import annotations
 
 import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
-from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -18,16 +17,12 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
-from accounts import policies, services
+from accounts import services
 from accounts.errors import AccountsError
 from accounts.forms import (
     CodeForm,
-    EmailChangeForm,
     NewPasswordForm,
-    PasswordChangeForm,
-    PatientEnrollForm,
     SignInForm,
-    StaffCreateForm,
     TOTPConfirmForm,
 )
 from accounts.lockout import (
@@ -38,10 +33,8 @@ from accounts.lockout import (
     second_factor_succeeded,
 )
 from accounts.models import User
-from accounts.outbox import outbox_list
-from accounts.selectors import has_second_factor, sign_in_factors_for
+from accounts.selectors import has_second_factor
 from audit.middleware import request_client_ip
-from core.decorators import allowed_if, fresh_otp_required
 from core.sessions import (
     SESSION_AUTH_AT,
     SESSION_INVITATION,
@@ -68,9 +61,6 @@ def _axes_locked(request: HttpRequest, user: User) -> bool:
     from axes.handlers.proxy import AxesProxyHandler
 
     return not AxesProxyHandler.is_allowed(request, {"username": user.email})
-
-
-# --- sign-in ----------------------------------------------------------------------------
 
 
 @sensitive_post_parameters("password")
@@ -241,9 +231,6 @@ def session_keepalive(request: HttpRequest) -> HttpResponse:
     return HttpResponse(status=204)
 
 
-# --- invitations ------------------------------------------------------------------------
-
-
 @never_cache
 @require_GET
 def invitation_open(request: HttpRequest, token: str) -> HttpResponse:
@@ -297,209 +284,3 @@ def invitation_accept(request: HttpRequest) -> HttpResponse:
         "accounts/invitation_accept.html",
         {"form": form, "email": invitation.user.email},
     )
-
-
-# --- home and account security ------------------------------------------------------------
-
-
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    if user.is_patient:
-        return render(request, "home_patient.html")
-    return render(
-        request,
-        "home_staff.html",
-        {
-            "can_enroll": policies.can_enroll_patients(user),
-            "can_create_staff": policies.can_create_staff(user),
-            "demo": settings.APP_MODE == "demo",
-        },
-    )
-
-
-@require_GET
-def security(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    factors = []
-    for device in sign_in_factors_for(user):
-        model_name = device._meta.model_name
-        kind = "passkey" if model_name == "webauthncredential" else model_name
-        label = {"totpdevice": "Authenticator app", "staticdevice": "Backup codes"}.get(
-            kind, "Passkey"
-        )
-        remaining = device.token_set.count() if kind == "staticdevice" else None
-        factors.append({"device": device, "kind": kind, "label": label, "remaining": remaining})
-    return render(
-        request,
-        "accounts/security.html",
-        {"factors": factors, "fresh": otp_is_fresh(request), "password_form": None},
-    )
-
-
-def _factor_model(kind: str) -> Any:
-    from django_otp.plugins.otp_static.models import StaticDevice
-
-    models = {"totpdevice": TOTPDevice, "staticdevice": StaticDevice, "passkey": WebAuthnCredential}
-    if kind not in models:
-        raise Http404
-    return models[kind]
-
-
-@require_POST
-@fresh_otp_required
-def factor_remove(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    model = _factor_model(kind)
-    device = model.objects.filter(pk=pk, user=user).first()
-    if device is None:
-        raise Http404
-    try:
-        services.mfa_device_remove(user=user, device=device)
-    except AccountsError as error:
-        messages.error(request, error.message)
-    else:
-        update_session_auth_hash(request, user)
-        messages.success(request, "The second factor was removed. Your other sessions ended.")
-    return redirect("accounts:security")
-
-
-@require_POST
-@fresh_otp_required
-def backup_codes_regenerate(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    with transaction.atomic():
-        codes = services.backup_codes_issue(user=user)
-    response = render(request, "accounts/backup_codes.html", {"codes": codes, "first": False})
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-@sensitive_post_parameters("current_password", "password1", "password2")
-@never_cache
-@require_http_methods(["GET", "POST"])
-@fresh_otp_required
-def password_change(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    form = PasswordChangeForm(user, request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        services.password_change(user=user, new_password=form.cleaned_data["password1"])
-        update_session_auth_hash(request, user)
-        messages.success(request, "Your password was changed. Your other sessions ended.")
-        return redirect("accounts:security")
-    return render(request, "accounts/password_change.html", {"form": form})
-
-
-@sensitive_post_parameters("new_email")
-@never_cache
-@require_http_methods(["GET", "POST"])
-@fresh_otp_required
-def email_change(request: HttpRequest) -> HttpResponse:
-    """Ask for a new notification address; it takes effect once confirmed from that mailbox."""
-    user: User = request.user  # type: ignore[assignment]
-    form = EmailChangeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.email_change_request(
-                actor=user, user=user, new_email=form.cleaned_data["new_email"]
-            )
-        except AccountsError as error:
-            # "Taken" gets the same answer as success: this form must not tell a patient
-            # whether someone else has an account here (nothing is sent, nothing changes).
-            if error.code != "email_taken":
-                form.add_error("new_email", error.message)
-                return render(request, "accounts/email_change.html", {"form": form})
-            messages.success(
-                request, "We sent a confirmation link to the new address. Follow it to finish."
-            )
-            return redirect("accounts:security")
-        else:
-            messages.success(
-                request, "We sent a confirmation link to the new address. Follow it to finish."
-            )
-            return redirect("accounts:security")
-    return render(request, "accounts/email_change.html", {"form": form})
-
-
-@never_cache
-@require_http_methods(["GET", "POST"])
-def email_change_confirm(request: HttpRequest, token: str) -> HttpResponse:
-    """The link sent to a new address, opened while signed in as its account's owner."""
-    user: User = request.user  # type: ignore[assignment]
-    try:
-        change = services.email_change_from_token(token=token, user=user)
-    except AccountsError as error:
-        return render(
-            request, "accounts/email_change_invalid.html", {"reason": error.message}, status=410
-        )
-    if request.method == "POST":
-        try:
-            services.email_change_confirm(user=user, change_id=change.pk)
-        except AccountsError as error:  # e.g. the address was taken meanwhile
-            return render(
-                request, "accounts/email_change_invalid.html", {"reason": error.message}, status=410
-            )
-        messages.success(request, "Your e-mail address is confirmed. Notices now go there.")
-        return redirect("accounts:security")
-    return render(request, "accounts/email_change_confirm.html", {"change": change})
-
-
-@never_cache
-@require_GET
-@fresh_otp_required
-def passkey_add(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/passkey_add.html")
-
-
-# --- staff: enrollment ------------------------------------------------------------------------
-
-
-@sensitive_post_parameters("legal_name", "date_of_birth", "mrn", "email")
-@require_http_methods(["GET", "POST"])
-@allowed_if(policies.can_enroll_patients)
-def patient_enroll(request: HttpRequest) -> HttpResponse:
-    form = PatientEnrollForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.patient_enroll(
-                actor=request.user,  # type: ignore[arg-type]
-                email=data["email"],
-                legal_name=data["legal_name"],
-                date_of_birth=data["date_of_birth"],
-                mrn=data["mrn"],
-                identity_method=data["identity_method"],
-            )
-        except AccountsError as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(request, "The patient was enrolled and an invitation e-mail sent.")
-            return redirect("accounts:home")
-    return render(request, "accounts/patient_enroll.html", {"form": form})
-
-
-@require_http_methods(["GET", "POST"])
-@allowed_if(policies.can_create_staff)
-def staff_create(request: HttpRequest) -> HttpResponse:
-    form = StaffCreateForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.staff_create(actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
-        except AccountsError as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(request, "The staff account was created and an invitation sent.")
-            return redirect("accounts:home")
-    return render(request, "accounts/staff_create.html", {"form": form})
-
-
-@require_GET
-@allowed_if(policies.can_read_demo_outbox)
-def demo_outbox(request: HttpRequest) -> HttpResponse:
-    if settings.APP_MODE != "demo":
-        raise Http404
-    return render(request, "accounts/outbox.html", {"emails": outbox_list()})
-
-
-def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    return render(request, "accounts/csrf_failure.html", status=403)

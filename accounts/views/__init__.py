@@ -1,0 +1,53 @@
+"""The views of accounts, by screen group: ``sign_in``, ``security`` and ``staff``."""
+
+from accounts.views.security import (
+    backup_codes_regenerate,
+    email_change,
+    email_change_confirm,
+    factor_remove,
+    passkey_add,
+    password_change,
+    security,
+)
+from accounts.views.sign_in import (
+    SESSION_TOTP_PENDING,
+    SIGN_IN_FAILED_MESSAGE,
+    invitation_accept,
+    invitation_open,
+    mfa_enroll,
+    mfa_verify,
+    session_keepalive,
+    sign_in,
+    sign_out,
+)
+from accounts.views.staff import (
+    csrf_failure,
+    demo_outbox,
+    home,
+    patient_enroll,
+    staff_create,
+)
+
+__all__ = [
+    "SESSION_TOTP_PENDING",
+    "SIGN_IN_FAILED_MESSAGE",
+    "backup_codes_regenerate",
+    "csrf_failure",
+    "demo_outbox",
+    "email_change",
+    "email_change_confirm",
+    "factor_remove",
+    "home",
+    "invitation_accept",
+    "invitation_open",
+    "mfa_enroll",
+    "mfa_verify",
+    "passkey_add",
+    "password_change",
+    "patient_enroll",
+    "security",
+    "session_keepalive",
+    "sign_in",
+    "sign_out",
+    "staff_create",
+]
