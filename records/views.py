@@ -54,7 +54,7 @@ from records.models import (
 
 clerks_only = allowed_if(policies.works_requests)
 PAGE_SIZE = 25
-BUILD_RUNNING = (BuildState.QUEUED, BuildState.BUILDING)
+BUILD_RUNNING = policies.BUILD_RUNNING
 
 
 def _user(request: HttpRequest) -> User:
@@ -290,7 +290,6 @@ def _request_page(
     user = _user(request)
     bound = bound or {}
     now = timezone.now()
-    verified = req.verified_at is not None
     documents = list(req.documents.select_related("file__data_key").order_by("position"))
     notices = list(req.notices.order_by("created_at"))
     forms: dict[str, Any] = {
@@ -303,23 +302,7 @@ def _request_page(
         "fulfil": FulfilForm(),
     }
     forms.update(bound)
-    can = {
-        "verify": req.is_open and not verified,
-        "assign": req.is_open,
-        "fee": req.is_open and req.deliver_to != DeliverTo.PORTAL,
-        "extend": req.is_open and req.extended_at is None and now < req.original_due_at,
-        "deny": req.is_open,
-        "withdraw": req.is_open,
-        "documents": req.is_open and verified,
-        "build": req.is_open
-        and verified
-        and bool(documents)
-        and req.build_state not in BUILD_RUNNING,
-        "download": req.build_state == BuildState.BUILT
-        and req.package is not None
-        and not req.package.is_erased,
-        "fulfil": req.is_open and verified and req.build_state == BuildState.BUILT,
-    }
+    can = policies.request_actions(req, now=now, documents=len(documents))
     return render(
         request,
         "records/request.html",

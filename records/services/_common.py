@@ -11,12 +11,13 @@ from audit.models import Outcome
 from audit.services import event_record
 from encryption.files import file_chunks
 from encryption.models import EncryptedFile
+from records import policies
 from records.actions import RecordsAction
 from records.errors import RecordsError
 from records.models import (
-    OPEN_STATES,
     RecordRequest,
 )
+from records.policies import Refusal
 
 PDF = "application/pdf"
 P = ParamSpec("P")
@@ -55,24 +56,18 @@ def _locked(request: RecordRequest) -> RecordRequest:
     return RecordRequest.objects.select_for_update().select_related("patient").get(pk=request.pk)
 
 
+def _refuse_if(actor: User, request: RecordRequest, refusal: Refusal | None) -> None:
+    """Raise (and, once rolled back, audit) a policy's refusal."""
+    if refusal is not None:
+        _refuse(actor=actor, request=request, code=refusal.code, message=refusal.message)
+
+
 def _must_be_open(actor: User, request: RecordRequest) -> None:
-    if request.state not in OPEN_STATES:
-        _refuse(
-            actor=actor,
-            request=request,
-            code="closed",
-            message=f"This request is already {request.get_state_display().lower()}.",
-        )
+    _refuse_if(actor, request, policies.open_refusal(request))
 
 
 def _must_be_verified(actor: User, request: RecordRequest) -> None:
-    if request.verified_at is None:
-        _refuse(
-            actor=actor,
-            request=request,
-            code="unverified",
-            message="Verify the requester's identity and authority first (45 CFR 164.514(h)).",
-        )
+    _refuse_if(actor, request, policies.verified_refusal(request))
 
 
 def file_bytes(record: EncryptedFile) -> bytes:

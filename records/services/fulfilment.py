@@ -15,6 +15,7 @@ from audit.services import event_record
 from encryption.files import file_store
 from encryption.models import EncryptedFile
 from encryption.uploads import CheckedUpload, mebibytes
+from records import policies
 from records.actions import RecordsAction
 from records.errors import RecordsError
 from records.models import (
@@ -30,6 +31,7 @@ from records.services._common import (
     _must_be_open,
     _must_be_verified,
     _refuse,
+    _refuse_if,
     file_bytes,
     refusals_audited,
 )
@@ -120,11 +122,8 @@ def document_remove(*, actor: User, document: RequestDocument) -> None:
 def package_build_queue(*, actor: User, request: RecordRequest) -> RecordRequest:
     """Ask the worker to build and sign the package; the page then shows its progress."""
     request = _locked(request)
-    _must_be_open(actor, request)
-    _must_be_verified(actor, request)
     count = request.documents.count()
-    if count == 0:
-        _refuse(actor=actor, request=request, code="no_documents", message="Add documents first.")
+    _refuse_if(actor, request, policies.build_refusal(request, count))
     if request.build_state in (BuildState.QUEUED, BuildState.BUILDING):
         return request
     request.build_state = BuildState.QUEUED
@@ -174,15 +173,7 @@ def request_fulfil(*, actor: User, request: RecordRequest) -> RecordRequest:
     failure: MessagingError | None = None
     with transaction.atomic():
         locked = _locked(request)
-        _must_be_open(actor, locked)
-        _must_be_verified(actor, locked)
-        if locked.build_state != BuildState.BUILT or locked.package is None:
-            _refuse(
-                actor=actor,
-                request=locked,
-                code="not_built",
-                message="Build the package before sending it.",
-            )
+        _refuse_if(actor, locked, policies.fulfil_refusal(locked))
         try:
             message_id, package_id = _fulfilment_deliver(actor=actor, request=locked)
         except MessagingError as error:

@@ -15,7 +15,7 @@ from accounts.models import User
 from audit.services import event_record
 from encryption.files import file_store
 from encryption.uploads import attachment_check
-from records import deadlines
+from records import deadlines, policies
 from records.actions import RecordsAction
 from records.models import (
     NoticeKind,
@@ -23,7 +23,14 @@ from records.models import (
     RequestNotice,
     RequestState,
 )
-from records.services._common import PDF, _locked, _must_be_open, _refuse, refusals_audited
+from records.services._common import (
+    PDF,
+    _locked,
+    _must_be_open,
+    _refuse,
+    _refuse_if,
+    refusals_audited,
+)
 from support.printing import pdf_from_html
 
 
@@ -85,21 +92,7 @@ def request_extend(
         request = _locked(request)
         _must_be_open(actor, request)
         now = timezone.now()
-        if request.extended_at is not None:
-            _refuse(
-                actor=actor,
-                request=request,
-                code="second_extension",
-                message="A request can be extended only once (45 CFR 164.524(b)(2)(ii)).",
-            )
-        if now >= request.original_due_at:
-            _refuse(
-                actor=actor,
-                request=request,
-                code="late_extension",
-                message="The due date has passed: an extension must be sent within the "
-                "first 30 days (45 CFR 164.524(b)(2)(ii)).",
-            )
+        _refuse_if(actor, request, policies.extension_refusal(request, now))
         original_day = deadlines.due_day(request.original_due_at)
         latest = deadlines.latest_extension_day(request.original_due_at)
         if not (original_day < new_due_day <= latest):
