@@ -25,6 +25,7 @@ def accounting_pdf(*, patient: User, entries: Iterable[Disclosure], requested_by
         "consent/accounting_pdf.html",
         {
             "organisation": settings.ORGANISATION_NAME,
+            "page_size": settings.RECORDS_PAGE_SIZE,
             "name": profile.legal_name if profile else patient.full_name,
             "mrn": profile.mrn if profile else "",
             "since": timezone.localtime(accounting_since()).date(),

@@ -21,6 +21,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from accounts.selectors import request_user
 from audit import registry
 from consent import accounting, policies, reads, selectors, services, statements
 from consent.errors import ConsentError
@@ -53,10 +54,6 @@ PAGE_SIZE = 25
 SCAN_TYPES = frozenset({PDF, PNG, JPEG})
 
 
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
 def _labels(auth: Authorization) -> dict[str, list[str]]:
     return {
         "categories": [RecordCategory(c).label for c in auth.categories],
@@ -81,7 +78,7 @@ def _row(auth: Authorization) -> dict[str, Any]:
 @require_GET
 @staff_only
 def patient(request: HttpRequest, patient_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     found = selectors.patient_for_consent(user=user, patient_id=patient_id)
     rows = [_row(auth) for auth in selectors.authorizations_current_of(found)]
     entries = list(selectors.accounting_of(found))
@@ -108,7 +105,7 @@ def patient(request: HttpRequest, patient_id: int) -> HttpResponse:
 @staff_only
 def waiver_record(request: HttpRequest, patient_id: int) -> HttpResponse:
     """A paper waiver the patient signed at the desk, or their request to end one."""
-    user = _user(request)
+    user = request_user(request)
     found = selectors.patient_for_consent(user=user, patient_id=patient_id)
     form = WaiverRecordForm(request.POST)
     if not form.is_valid():
@@ -186,7 +183,7 @@ def _form_page(
 @require_http_methods(["GET", "POST"])
 @staff_only
 def paper_record(request: HttpRequest, patient_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     found = selectors.patient_for_consent(user=user, patient_id=patient_id)
     form = AuthorizationForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
@@ -215,7 +212,7 @@ def paper_record(request: HttpRequest, patient_id: int) -> HttpResponse:
 @staff_only
 def correct(request: HttpRequest, authorization_id: uuid.UUID) -> HttpResponse:
     """A transcription fix to a paper form: a new version, the old one kept."""
-    user = _user(request)
+    user = request_user(request)
     auth = selectors.authorization_for(user=user, authorization_id=authorization_id)
     refusal = _correction_refusal(auth)
     if refusal:
@@ -267,7 +264,7 @@ def _correction_refusal(auth: Authorization) -> str:
 @require_GET
 @staff_only
 def authorization(request: HttpRequest, authorization_id: uuid.UUID) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     auth = selectors.authorization_for(user=user, authorization_id=authorization_id)
     versions = selectors.authorization_versions(auth)
     events = selectors.authorization_events(user=user, versions=versions)
@@ -297,7 +294,7 @@ def authorization(request: HttpRequest, authorization_id: uuid.UUID) -> HttpResp
 @staff_only
 def revoke(request: HttpRequest, authorization_id: uuid.UUID) -> HttpResponse:
     """Staff record the patient's written revocation (45 CFR 164.508(b)(5))."""
-    user = _user(request)
+    user = request_user(request)
     auth = selectors.authorization_for(user=user, authorization_id=authorization_id)
     form = RevokeForm(request.POST)
     if not form.is_valid():
@@ -322,7 +319,7 @@ def revoke(request: HttpRequest, authorization_id: uuid.UUID) -> HttpResponse:
 @staff_only
 def event_expire(request: HttpRequest, authorization_id: uuid.UUID) -> HttpResponse:
     """Staff record that the authorization's expiry event has happened."""
-    user = _user(request)
+    user = request_user(request)
     auth = selectors.authorization_for(user=user, authorization_id=authorization_id)
     try:
         services.authorization_event_expire(actor=user, authorization=auth)
@@ -337,7 +334,7 @@ def event_expire(request: HttpRequest, authorization_id: uuid.UUID) -> HttpRespo
 @require_GET
 @staff_only
 def scan(request: HttpRequest, authorization_id: uuid.UUID) -> HttpResponseBase:
-    user = _user(request)
+    user = request_user(request)
     auth = selectors.authorization_for(user=user, authorization_id=authorization_id)
     if auth.scan is None:
         raise Http404
@@ -351,7 +348,7 @@ def scan(request: HttpRequest, authorization_id: uuid.UUID) -> HttpResponseBase:
 @staff_only
 @fresh_otp_required
 def fhir_export(request: HttpRequest, authorization_id: uuid.UUID) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     auth = selectors.authorization_for(user=user, authorization_id=authorization_id)
     resource = authorization_to_fhir(auth)
     reads.authorization_export_record(authorization=auth, fmt="fhir-r4-consent")
@@ -374,7 +371,7 @@ def fhir_export(request: HttpRequest, authorization_id: uuid.UUID) -> HttpRespon
 @fresh_otp_required
 def accounting_pdf(request: HttpRequest, patient_id: int) -> HttpResponse:
     """The patient's accounting of disclosures, six years back (45 CFR 164.528)."""
-    user = _user(request)
+    user = request_user(request)
     found = selectors.patient_for_consent(user=user, patient_id=patient_id)
     entries = list(selectors.accounting_of(found))
     pdf = accounting.accounting_pdf(patient=found, entries=entries, requested_by=user)
@@ -405,7 +402,7 @@ def authorizations(request: HttpRequest) -> HttpResponse:
     data = getattr(form, "cleaned_data", {})
     state = data.get("state") or "active"
     query = (data.get("q") or "").strip() if searching else ""
-    rows: Any = selectors.authorizations_listed(user=_user(request), state=state)
+    rows: Any = selectors.authorizations_listed(user=request_user(request), state=state)
     if query:
         rows = selectors.recipient_matching(rows, query)
     page: Page[Authorization] = Paginator(rows, PAGE_SIZE).get_page(data.get("page"))
@@ -436,7 +433,7 @@ def waiver_statements(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             published = services.waiver_statement_publish(
-                actor=_user(request), text=form.cleaned_data["text"]
+                actor=request_user(request), text=form.cleaned_data["text"]
             )
         except ConsentError as error:
             form.add_error("text", error.message)

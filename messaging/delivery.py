@@ -459,6 +459,7 @@ def letter_render(*, actor: User, delivery: Delivery) -> bytes:
         "messaging/letter.html",
         {
             "organisation": settings.ORGANISATION_NAME,
+            "page_size": settings.RECORDS_PAGE_SIZE,
             "portal_url": settings.PORTAL_BASE_URL,
             "name": profile.legal_name if profile else patient.full_name,
             "address_lines": [line.strip() for line in address.splitlines() if line.strip()],

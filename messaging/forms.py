@@ -7,17 +7,31 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from accounts.models import User
 from messaging.models import Category, MessageTemplate
 
 BODY_MAX = 50_000
 
 
 class PatientSearchForm(forms.Form):
+    """The patient search of every staff screen that starts from a patient
+    (templates/components/patient_search.html shows it and its results)."""
+
     q = forms.CharField(
         label="Find a patient",
         max_length=100,
         help_text="Name, MRN, or date of birth as YYYY-MM-DD.",
     )
+
+    def results_for(self, user: User) -> list[User] | None:
+        """The patients ``user`` may see that match (None before a valid search); audited."""
+        if not self.is_valid():
+            return None
+        from messaging import selectors, services
+
+        results = selectors.patient_search(user=user, query=self.cleaned_data["q"])
+        services.patient_search_record(results=len(results))
+        return results
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -106,18 +120,6 @@ class TemplateForm(forms.ModelForm):
         model = MessageTemplate
         fields = ["title", "subject", "body"]
         widgets = {"body": forms.Textarea(attrs={"rows": 10})}
-
-
-class AssignForm(forms.Form):
-    assignee = forms.TypedChoiceField(
-        label="Assign to", coerce=int, required=False, empty_value=None
-    )
-
-    def __init__(self, *args: Any, choices: list[tuple[Any, str]], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        field = self.fields["assignee"]
-        assert isinstance(field, forms.TypedChoiceField)
-        field.choices = [("", "Nobody"), *choices]
 
 
 class ResendForm(forms.Form):

@@ -16,7 +16,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import Role, User
+from accounts.models import Role
+from accounts.selectors import request_user
 from consent.models import Purpose, RecordCategory
 from encryption.uploads import checked_uploads
 from messaging import guests, selectors
@@ -25,16 +26,12 @@ from messaging.forms import GuestPackageForm, new_send_key
 from messaging.views import staff_only
 
 
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
 @sensitive_post_parameters("recipient_email", "recipient_name", "subject", "body")
 @never_cache
 @require_http_methods(["GET", "POST"])
 @staff_only
 def guest_compose(request: HttpRequest, patient_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     patient = selectors.patient_for(user=user, patient_id=patient_id)
     authorizations = selectors.authorizations_active_for(patient)
     initial: dict[str, Any] = {"send_key": new_send_key()}
@@ -112,7 +109,7 @@ def guest_compose(request: HttpRequest, patient_id: int) -> HttpResponse:
 @require_GET
 @staff_only
 def guest_packages(request: HttpRequest, patient_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     patient = selectors.patient_for(user=user, patient_id=patient_id)
     packages = list(selectors.guest_packages_of(user=user, patient=patient))
     guests.guest_packages_list_record(actor=user, patient=patient, count=len(packages))
@@ -136,7 +133,7 @@ def guest_packages(request: HttpRequest, patient_id: int) -> HttpResponse:
 @require_POST
 @staff_only
 def guest_recall(request: HttpRequest, package_id: str) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     package = selectors.guest_package_for_staff(user=user, package_id=package_id)
     try:
         guests.guest_package_recall(actor=user, package=package)

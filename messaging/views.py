@@ -16,14 +16,15 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from accounts.selectors import request_user
 from core.decorators import allowed_if
+from core.forms import AssignForm
 from encryption.files import file_response
 from encryption.uploads import CheckedUpload, checked_uploads
 from messaging import delivery as deliveries
 from messaging import policies, selectors, services
 from messaging.errors import MessagingError
 from messaging.forms import (
-    AssignForm,
     ComposeForm,
     PatientSearchForm,
     ReplyForm,
@@ -37,10 +38,6 @@ from messaging.models import Message, MessageTemplate
 staff_only = allowed_if(policies.can_compose)
 logger = logging.getLogger(__name__)
 PAGE_SIZE = 25
-
-
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 def reply_submitted(
@@ -70,11 +67,11 @@ def inbox(request: HttpRequest) -> HttpResponse:
     view = request.GET.get("view", "open")
     if view not in selectors.INBOX_FILTERS:
         view = "open"
-    page = Paginator(selectors.staff_inbox(user=_user(request), view=view), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(
+        selectors.staff_inbox(user=request_user(request), view=view), PAGE_SIZE
+    ).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
-    services.inbox_view_record(actor=_user(request), threads=page.object_list)
+    services.inbox_view_record(actor=request_user(request), threads=page.object_list)
     return render(
         request,
         "messaging/inbox.html",
@@ -95,17 +92,14 @@ def compose_start(request: HttpRequest) -> HttpResponse:
     The search is a POST: a name, MRN or birth date must not sit in a URL, where proxies,
     access logs and browser history would keep it."""
     form = PatientSearchForm(request.POST or None)
-    results: list[User] | None = None
-    if form.is_valid():
-        results = selectors.patient_search(user=_user(request), query=form.cleaned_data["q"])
-        services.patient_search_record(results=len(results))
+    results = form.results_for(request_user(request))
     return render(
         request,
         "messaging/compose_start.html",
         {
             "form": form,
             "results": results,
-            "drafts": selectors.drafts_of(user=_user(request))[:10],
+            "drafts": selectors.drafts_of(user=request_user(request))[:10],
             "area": "staff",
         },
     )
@@ -116,7 +110,7 @@ def compose_start(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @staff_only
 def compose(request: HttpRequest, patient_id: int) -> HttpResponse:
-    patient = selectors.patient_for(user=_user(request), patient_id=patient_id)
+    patient = selectors.patient_for(user=request_user(request), patient_id=patient_id)
     initial: dict[str, Any] = {"send_key": new_send_key()}
     template = _template_from(request)
     if template is not None:
@@ -129,7 +123,7 @@ def compose(request: HttpRequest, patient_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @staff_only
 def draft_edit(request: HttpRequest, message_id: str) -> HttpResponse:
-    draft = selectors.draft_for(user=_user(request), message_id=message_id)
+    draft = selectors.draft_for(user=request_user(request), message_id=message_id)
     thread = draft.thread
     initial = {
         "send_key": draft.send_key,
@@ -160,7 +154,7 @@ def _compose(
         if valid and uploads is not None:
             try:
                 message = services.message_compose(
-                    actor=_user(request),
+                    actor=request_user(request),
                     draft=services.Draft(
                         send_key=form.cleaned_data["send_key"],
                         patient=patient,
@@ -193,7 +187,7 @@ def _compose(
                 return redirect("messaging:thread", thread_id=message.thread_id)
     attachments = list(draft.attachments.select_related("file__data_key")) if draft else []
     if request.method == "GET":
-        services.composer_open_record(actor=_user(request), patient=patient, draft=draft)
+        services.composer_open_record(actor=request_user(request), patient=patient, draft=draft)
     return render(
         request,
         "messaging/compose.html",
@@ -218,7 +212,7 @@ THREAD_REMOVED = services.THREAD_REMOVED
 @require_GET
 @staff_only
 def thread(request: HttpRequest, thread_id: str) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     found = selectors.thread_for(user=user, thread_id=thread_id)
     services.thread_view_record(actor=user, thread=found)
     return _thread_page(request, found, ReplyForm(initial={"send_key": new_send_key()}))
@@ -227,7 +221,7 @@ def thread(request: HttpRequest, thread_id: str) -> HttpResponse:
 def _thread_page(
     request: HttpRequest, found: Any, reply_form: ReplyForm, status: int = 200
 ) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     shown = selectors.thread_messages(user=user, thread=found, page=request.GET.get("page"))
     items = list(shown.object_list)
     receipts = selectors.read_receipts(thread=found, messages=items)
@@ -269,7 +263,7 @@ def _thread_page(
 @require_POST
 @staff_only
 def thread_reply(request: HttpRequest, thread_id: str) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     found = selectors.thread_for(user=user, thread_id=thread_id)
     if found.is_erased:
         flash.error(request, THREAD_REMOVED)
@@ -296,7 +290,7 @@ def thread_reply(request: HttpRequest, thread_id: str) -> HttpResponse:
 @require_POST
 @staff_only
 def message_recall(request: HttpRequest, message_id: str) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     message = selectors.message_for(user=user, message_id=message_id)
     try:
         services.message_recall(actor=user, message=message)
@@ -310,7 +304,7 @@ def message_recall(request: HttpRequest, message_id: str) -> HttpResponse:
 @require_POST
 @staff_only
 def thread_assign(request: HttpRequest, thread_id: str) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     found = selectors.thread_for(user=user, thread_id=thread_id)
     choices = [(p.pk, p.full_name) for p in selectors.staff_assignees(thread=found)]
     form = AssignForm(request.POST, choices=choices)
@@ -334,7 +328,7 @@ def thread_assign(request: HttpRequest, thread_id: str) -> HttpResponse:
 @require_POST
 @staff_only
 def thread_handled(request: HttpRequest, thread_id: str) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     found = selectors.thread_for(user=user, thread_id=thread_id)
     handled = request.POST.get("handled") == "1"
     services.thread_mark_handled(actor=user, thread=found, handled=handled)
@@ -346,7 +340,7 @@ def thread_handled(request: HttpRequest, thread_id: str) -> HttpResponse:
 @require_GET
 @staff_only
 def attachment_download(request: HttpRequest, attachment_id: str) -> HttpResponseBase:
-    user = _user(request)
+    user = request_user(request)
     attachment = selectors.attachment_for(user=user, attachment_id=attachment_id)
     response = file_response(attachment.file)
     services.attachment_download_record(
@@ -362,7 +356,7 @@ def attachment_download(request: HttpRequest, attachment_id: str) -> HttpRespons
 @require_http_methods(["GET", "POST"])
 @staff_only
 def delivery_resend(request: HttpRequest, delivery_id: str) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     found = selectors.delivery_for(user=user, delivery_id=delivery_id)
     form = ResendForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -389,7 +383,7 @@ def delivery_resend(request: HttpRequest, delivery_id: str) -> HttpResponse:
 @require_POST
 @staff_only
 def delivery_letter(request: HttpRequest, delivery_id: str) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     found = selectors.delivery_for(user=user, delivery_id=delivery_id)
     pdf = deliveries.letter_render(actor=user, delivery=found)
     response = HttpResponse(pdf, content_type="application/pdf")
@@ -423,7 +417,7 @@ def template_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     form = TemplateForm(request.POST or None, instance=template)
     if request.method == "POST" and form.is_valid():
         services.template_save(
-            actor=_user(request),
+            actor=request_user(request),
             template=template,
             title=form.cleaned_data["title"],
             subject=form.cleaned_data["subject"],
@@ -445,7 +439,7 @@ def template_archive(request: HttpRequest, pk: int) -> HttpResponse:
     template = selectors.templates_active().filter(pk=pk).first()
     if template is None:
         raise Http404
-    services.template_archive(actor=_user(request), template=template)
+    services.template_archive(actor=request_user(request), template=template)
     flash.success(request, "Template archived.")
     return redirect("messaging:templates")
 

@@ -23,6 +23,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from accounts.selectors import request_user
 from consent import policies, reads, selectors, services, statements
 from consent.errors import ConsentError
 from consent.models import (
@@ -51,10 +52,6 @@ AUTHORIZATION_FIELDS = (
     "representative_authority",
     "signer_name",
 )
-
-
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 def _labels(values: list[str], choices: type[RecordCategory] | type[Purpose]) -> list[str]:
@@ -86,7 +83,7 @@ def _describe(auth: Authorization) -> dict[str, Any]:
 @require_GET
 @patients_only
 def sharing(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     current = list(
         policies.authorizations_visible_to(user)
         .filter(superseded_at__isnull=True)
@@ -114,7 +111,7 @@ def sharing_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                auth = services.authorization_sign(actor=_user(request), terms=form.terms())
+                auth = services.authorization_sign(actor=request_user(request), terms=form.terms())
             except ConsentError as error:
                 form.refused(error.message)
             else:
@@ -155,13 +152,13 @@ def _authorization_for(user: User, authorization_id: Any) -> Authorization:
 @require_GET
 @patients_only
 def sharing_detail(request: HttpRequest, authorization_id: Any) -> HttpResponse:
-    return _detail_page(request, _authorization_for(_user(request), authorization_id))
+    return _detail_page(request, _authorization_for(request_user(request), authorization_id))
 
 
 def _detail_page(
     request: HttpRequest, auth: Authorization, form: RevokeForm | None = None, status: int = 200
 ) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     disclosures = list(
         policies.disclosures_visible_to(user)
         .filter(authorization__lineage=auth.lineage)
@@ -198,7 +195,7 @@ def _detail_page(
 @require_POST
 @patients_only
 def sharing_revoke(request: HttpRequest, authorization_id: Any) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     auth = _authorization_for(user, authorization_id)
     form = RevokeForm(request.POST)
     if not form.is_valid():
@@ -223,7 +220,7 @@ def sharing_revoke(request: HttpRequest, authorization_id: Any) -> HttpResponse:
 @require_GET
 @patients_only
 def accounting(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     page = Paginator(
         selectors.accounting_of(user).select_related("data_key"), ACCOUNTING_PAGE_SIZE
     ).get_page(request.GET.get("page"))
@@ -258,7 +255,7 @@ def _preferences_page(
     waiver_form: WaiverForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     prefs = selectors.preferences_of(user)
     if form is None:
         form = PreferencesForm(
@@ -293,7 +290,7 @@ def _preferences_page(
 def preferences(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _preferences_page(request)
-    user = _user(request)
+    user = request_user(request)
     form = PreferencesForm(request.POST)
     if form.is_valid():
         try:
@@ -324,7 +321,7 @@ def waiver_accept(request: HttpRequest) -> HttpResponse:
     # GET only happens after the fresh second factor sent the patient back here.
     if request.method != "POST":
         return redirect(reverse("portal:preferences") + "#email-waiver")
-    user = _user(request)
+    user = request_user(request)
     form = WaiverForm(request.POST)
     if not form.is_valid():
         return _preferences_page(request, waiver_form=form, status=400)
@@ -355,7 +352,7 @@ def waiver_accept(request: HttpRequest) -> HttpResponse:
 @require_POST
 @patients_only
 def waiver_revoke(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if services.waiver_revoke(actor=user, patient=user) is not None:
         flash.success(request, "Stopped: we will not send you anything by ordinary e-mail.")
     return redirect("portal:preferences")

@@ -20,6 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from accounts.selectors import request_user
 from core.decorators import allowed_if
 from messaging import policies as messaging_policies
 from messaging.models import Message
@@ -31,10 +32,6 @@ from records.views import category_labels, clock, fee_text
 
 patients_only = allowed_if(lambda user: user.is_authenticated and user.is_patient)
 PAGE_SIZE = 20
-
-
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 def _threads_of(user: User, message_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
@@ -53,7 +50,7 @@ def _threads_of(user: User, message_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any
 @require_GET
 @patients_only
 def records(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     page = Paginator(
         policies.requests_visible_to(user).order_by("-received_at"), PAGE_SIZE
     ).get_page(request.GET.get("page"))
@@ -83,7 +80,7 @@ def records(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @patients_only
 def records_new(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     form = RequestForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -110,7 +107,7 @@ def records_new(request: HttpRequest) -> HttpResponse:
 def _detail_page(
     request: HttpRequest, req: RecordRequest, *, error: str = "", status: int = 200
 ) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     notices = list(req.notices.order_by("created_at"))
     ids = [n.message_id for n in notices if n.message_id]
     if req.delivered_message_id:
@@ -142,7 +139,7 @@ def _detail_page(
 @require_GET
 @patients_only
 def records_detail(request: HttpRequest, request_id: Any) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     req = selectors.request_for(user=user, request_id=request_id)
     services.request_view_record(actor=user, request=req)
     return _detail_page(request, req)
@@ -151,7 +148,7 @@ def records_detail(request: HttpRequest, request_id: Any) -> HttpResponse:
 @require_POST
 @patients_only
 def records_withdraw(request: HttpRequest, request_id: Any) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     req = selectors.request_for(user=user, request_id=request_id)
     try:
         services.request_withdraw(actor=user, request=req)

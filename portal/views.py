@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import User
+from accounts.selectors import request_user
 from core.decorators import allowed_if
 from encryption.files import file_response
 from encryption.uploads import CheckedUpload
@@ -28,22 +28,18 @@ patients_only = allowed_if(lambda user: user.is_authenticated and user.is_patien
 PAGE_SIZE = 20
 
 
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
 @never_cache
 @require_GET
 @patients_only
 def inbox(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.patient_inbox(user=_user(request)), PAGE_SIZE).get_page(
+    page = Paginator(selectors.patient_inbox(user=request_user(request)), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     page.object_list = list(page.object_list)
     showing = selectors.threads_showing_subject(thread_ids=[t.pk for t in page.object_list])
     for thread in page.object_list:
         thread.shows_subject = thread.pk in showing  # type: ignore[attr-defined]
-    services.inbox_view_record(actor=_user(request), threads=page.object_list)
+    services.inbox_view_record(actor=request_user(request), threads=page.object_list)
     return render(request, "portal/inbox.html", {"page": page, "area": "portal"})
 
 
@@ -51,14 +47,14 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @require_GET
 @patients_only
 def thread(request: HttpRequest, thread_id: str) -> HttpResponse:
-    found = selectors.thread_for(user=_user(request), thread_id=thread_id)
+    found = selectors.thread_for(user=request_user(request), thread_id=thread_id)
     return _thread_page(request, found, ReplyForm(initial={"send_key": new_send_key()}))
 
 
 def _thread_page(
     request: HttpRequest, found: Thread, form: ReplyForm, status: int = 200
 ) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     shown = selectors.thread_messages(user=user, thread=found, page=request.GET.get("page"))
     # Recalled and expired messages are shown as such; only a readable one is opened.
     opened = services.messages_open(actor=user, messages=list(shown.object_list))
@@ -93,7 +89,7 @@ def _thread_page(
 @require_GET
 @patients_only
 def attachment(request: HttpRequest, attachment_id: str) -> HttpResponseBase:
-    user = _user(request)
+    user = request_user(request)
     found = selectors.attachment_for(user=user, attachment_id=attachment_id)
     response = file_response(found.file)
     services.attachment_download_record(actor=user, attachment=found, patient_id=user.pk)
@@ -104,7 +100,7 @@ def attachment(request: HttpRequest, attachment_id: str) -> HttpResponseBase:
 @require_POST
 @patients_only
 def reply(request: HttpRequest, thread_id: str) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     found = selectors.thread_for(user=user, thread_id=thread_id)
 
     if found.is_erased:

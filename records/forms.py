@@ -190,18 +190,6 @@ class VerifyForm(forms.Form):
     )
 
 
-class AssignForm(forms.Form):
-    assignee = forms.TypedChoiceField(
-        label="Assign to", coerce=int, required=False, empty_value=None
-    )
-
-    def __init__(self, *args: Any, choices: list[tuple[Any, str]], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        field = self.fields["assignee"]
-        assert isinstance(field, forms.TypedChoiceField)
-        field.choices = [("", "Nobody"), *choices]
-
-
 class FeeForm(forms.Form):
     """45 CFR 164.524(c)(4): a cost-based estimate, given before fulfilment."""
 

@@ -22,12 +22,13 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from accounts.selectors import request_user
 from consent.models import RecordCategory
 from core.decorators import allowed_if
+from core.forms import AssignForm
 from encryption.files import file_response
 from encryption.uploads import checked_uploads
 from messaging import selectors as messaging_selectors
-from messaging import services as messaging_services
 from messaging.errors import MessagingError
 from messaging.forms import PatientSearchForm
 from messaging.guests import GuestSendRefused
@@ -35,7 +36,6 @@ from records import deadlines, policies, selectors, services
 from records.errors import RecordsError
 from records.forms import (
     SENSITIVE_FIELDS,
-    AssignForm,
     ClerkRequestForm,
     DenyForm,
     DocumentsForm,
@@ -55,10 +55,6 @@ from records.models import (
 clerks_only = allowed_if(policies.works_requests)
 PAGE_SIZE = 25
 BUILD_RUNNING = policies.BUILD_RUNNING
-
-
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 # --- how a clock reads ------------------------------------------------------------------------
@@ -167,7 +163,7 @@ def _queue_params(request: HttpRequest) -> dict[str, str]:
 @require_GET
 @clerks_only
 def queue(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     params = _queue_params(request)
     page = Paginator(selectors.queue(user=user, **params), PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -211,7 +207,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 @require_POST
 @clerks_only
 def alerts_read(request: HttpRequest) -> HttpResponse:
-    count = services.alerts_mark_read(actor=_user(request))
+    count = services.alerts_mark_read(actor=request_user(request))
     if count:
         flash.success(request, "Alerts marked as read.")
     return redirect("records:queue")
@@ -228,12 +224,7 @@ def new_start(request: HttpRequest) -> HttpResponse:
     """Find the patient first. The search is a POST: a name, MRN or birth date must not
     sit in a URL (``messaging:compose_start`` does the same)."""
     form = PatientSearchForm(request.POST or None)
-    results: list[User] | None = None
-    if form.is_valid():
-        results = messaging_selectors.patient_search(
-            user=_user(request), query=form.cleaned_data["q"]
-        )
-        messaging_services.patient_search_record(results=len(results))
+    results = form.results_for(request_user(request))
     return render(
         request, "records/new_start.html", {"form": form, "results": results, "area": "staff"}
     )
@@ -244,7 +235,7 @@ def new_start(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @clerks_only
 def new(request: HttpRequest, patient_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     patient = messaging_selectors.patient_for(user=user, patient_id=patient_id)
     form = ClerkRequestForm(request.POST or None)
     status = 200
@@ -287,7 +278,7 @@ def _request_page(
 ) -> HttpResponse:
     """The request and the forms for the steps its state allows; ``bound`` replaces a form
     by the one just posted (with its errors), ``error`` is a service's refusal."""
-    user = _user(request)
+    user = request_user(request)
     bound = bound or {}
     now = timezone.now()
     documents = list(req.documents.select_related("file__data_key").order_by("position"))
@@ -328,7 +319,7 @@ def _request_page(
 
 
 def _found(request: HttpRequest, request_id: Any) -> RecordRequest:
-    return selectors.request_for(user=_user(request), request_id=request_id)
+    return selectors.request_for(user=request_user(request), request_id=request_id)
 
 
 def _back(request: HttpRequest, req: RecordRequest, message: str) -> HttpResponse:
@@ -351,7 +342,7 @@ def _step(
     if not form.is_valid():
         return _request_page(request, req, bound={key: form}, status=400)
     try:
-        message = act(_user(request), req, form.cleaned_data)
+        message = act(request_user(request), req, form.cleaned_data)
     except RecordsError as error:
         return _request_page(request, req, bound={key: form}, error=error.message, status=400)
     return _back(request, req, message)
@@ -362,7 +353,7 @@ def _step(
 @clerks_only
 def request_detail(request: HttpRequest, request_id: Any) -> HttpResponse:
     req = _found(request, request_id)
-    services.request_view_record(actor=_user(request), request=req)
+    services.request_view_record(actor=request_user(request), request=req)
     return _request_page(request, req)
 
 
@@ -380,7 +371,7 @@ def verify(request: HttpRequest, request_id: Any) -> HttpResponse:
 @require_POST
 @clerks_only
 def assign(request: HttpRequest, request_id: Any) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     req = _found(request, request_id)
     form = AssignForm(request.POST, choices=_queue_workers())
     if not form.is_valid():
@@ -442,7 +433,7 @@ def deny(request: HttpRequest, request_id: Any) -> HttpResponse:
 def withdraw(request: HttpRequest, request_id: Any) -> HttpResponse:
     req = _found(request, request_id)
     try:
-        services.request_withdraw(actor=_user(request), request=req)
+        services.request_withdraw(actor=request_user(request), request=req)
     except RecordsError as error:
         return _request_page(request, req, error=error.message, status=400)
     return _back(request, req, "Request withdrawn.")
@@ -460,7 +451,7 @@ def documents(request: HttpRequest, request_id: Any) -> HttpResponse:
     if form.errors or not uploads:
         return _request_page(request, req, bound={"documents": form}, status=400)
     try:
-        added = services.documents_add(actor=_user(request), request=req, uploads=uploads)
+        added = services.documents_add(actor=request_user(request), request=req, uploads=uploads)
     except RecordsError as error:
         return _request_page(
             request, req, bound={"documents": form}, error=error.message, status=400
@@ -476,7 +467,7 @@ def document_remove(request: HttpRequest, request_id: Any, document_id: int) -> 
     if document is None:
         raise Http404
     try:
-        services.document_remove(actor=_user(request), document=document)
+        services.document_remove(actor=request_user(request), document=document)
     except RecordsError as error:
         return _request_page(request, req, error=error.message, status=400)
     return _back(request, req, "Document removed.")
@@ -487,7 +478,7 @@ def document_remove(request: HttpRequest, request_id: Any, document_id: int) -> 
 def build(request: HttpRequest, request_id: Any) -> HttpResponse:
     req = _found(request, request_id)
     try:
-        services.package_build_queue(actor=_user(request), request=req)
+        services.package_build_queue(actor=request_user(request), request=req)
     except RecordsError as error:
         return _request_page(request, req, error=error.message, status=400)
     return _back(request, req, "The package is being built.")
@@ -512,7 +503,7 @@ def package(request: HttpRequest, request_id: Any) -> HttpResponseBase:
     if req.build_state != BuildState.BUILT or req.package is None:
         raise Http404
     response = file_response(req.package)
-    services.package_download_record(actor=_user(request), request=req)
+    services.package_download_record(actor=request_user(request), request=req)
     return response
 
 
@@ -526,7 +517,7 @@ def fulfil(request: HttpRequest, request_id: Any) -> HttpResponse:
         form.add_error("printed", "Print the package first, then tick this box.")
         return _request_page(request, req, bound={"fulfil": form}, status=400)
     try:
-        done = services.request_fulfil(actor=_user(request), request=req)
+        done = services.request_fulfil(actor=request_user(request), request=req)
     except GuestSendRefused as refused:
         # No covering authorization for the directed recipient: nothing was sent.
         return _request_page(

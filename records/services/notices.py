@@ -39,6 +39,7 @@ def _letter_pdf(template: str, context: dict[str, object]) -> bytes:
         template,
         {
             "organisation": settings.ORGANISATION_NAME,
+            "page_size": settings.RECORDS_PAGE_SIZE,
             "portal_url": settings.PORTAL_BASE_URL,
             "today": timezone.localdate(),
             **context,

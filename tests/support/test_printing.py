@@ -5,7 +5,9 @@ from __future__ import annotations
 import http.server
 import threading
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -73,3 +75,40 @@ class TestPrinting:
             if "weasyprint import HTML" in path.read_text()
         ]
         assert offenders == []
+
+
+class TestPrintBase:
+    @pytest.mark.parametrize("size", ["letter", "A4"])
+    def test_every_printed_document_takes_the_configured_page_size(self, size: str) -> None:
+        import io
+
+        from django.template.loader import render_to_string
+        from pypdf import PdfReader
+
+        expected = {"letter": (612, 792), "A4": (595, 842)}[size]
+        for template in (
+            "messaging/letter.html",
+            "records/extension_notice.html",
+            "records/denial_letter.html",
+        ):
+            patient = SimpleNamespace(full_name="A Patient", patient_profile=None)
+            context = {
+                "page_size": size,
+                "organisation": "Clinic",
+                "request": SimpleNamespace(patient=patient, received_at=date(2026, 1, 5)),
+            }
+            html = render_to_string(template, context)
+            box = PdfReader(io.BytesIO(pdf_from_html(html))).pages[0].mediabox
+            assert (round(box.width), round(box.height)) == expected, template
+
+    def test_the_printed_templates_all_extend_the_print_base(self) -> None:
+        printed = [
+            "messaging/letter.html",
+            "consent/accounting_pdf.html",
+            "records/extension_notice.html",
+            "records/denial_letter.html",
+            "records/package_cover.html",
+        ]
+        for name in printed:
+            text = (ROOT / "templates" / name).read_text()
+            assert text.startswith('{% extends "print/base.html" %}'), name
