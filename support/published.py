@@ -54,6 +54,7 @@ PUBLISHED = frozenset(
         "e42bf65cffb80bffcfe91142c0da3be405f1702e85e0c6a583d8f8efb691b922",  # tests/scripts/test_services.py
         "c65b4d2e03250fef18d595dbb5e0017d5e32134cc3f3c653e6e4ea8b6da4f40f",  # tests/support/test_env.py
         "d953e2c734488d20a3f34d76452d213fcc9a2c65c1346e5ad6ebd3b44f3b0f3a",  # tests/support/test_env.py
+        "6717f40a62866f4136d1b202030b2b6a1cb472b16441336058388a795c964c83",  # tests/support/test_printing.py
         "1e55a6236f699ecb81689cf444e6ba8b02fcef1718dc2d85a5d34ffe6c1a49b9",  # tests/test_settings.py
         "57a9e66fdd1746a0aa1fbab2de2ee0d412b620036b0c676872c1d31e628ce54a",  # tests/test_settings.py
     }

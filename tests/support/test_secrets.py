@@ -32,12 +32,16 @@ def _texts(path: Path) -> Iterator[str]:
             yield node.value
 
 
+_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*=")
+
+
 def _tokens(text: str) -> Iterator[str]:
     for token in _SPLIT.split(text):
+        if _ENV_NAME.match(token):  # NAME=value: only the value could be a secret
+            token = token.split("=", 1)[1]
         yield token
-        for sep in ("=", ":"):  # NAME=value, id:base64key
-            if sep in token:
-                yield token.split(sep, 1)[1]
+        if ":" in token:  # id:base64key
+            yield token.split(":", 1)[1]
 
 
 def published_candidates() -> dict[str, str]:
