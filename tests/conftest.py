@@ -21,6 +21,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import CareTeamMember, IdentityMethod, PatientProfile, Role, User
 from core.sessions import SESSION_AUTH_AT, SESSION_LAST_SEEN, SESSION_OTP_AT, now_ts
+from records import signing
+from tests.records.factories import Identity, identity_make
 
 PASSWORD = "a long and unusual passphrase 42"
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -263,3 +265,28 @@ def browser() -> Iterator[Any]:
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def organisation_identity(tmp_path_factory: pytest.TempPathFactory) -> Identity:
+    return identity_make(tmp_path_factory.mktemp("records-signing"))
+
+
+@pytest.fixture
+def signed_as(settings: Any) -> Iterator[Callable[..., None]]:
+    """Configure the signing certificate and key, as the environment would."""
+
+    def configure(identity: Identity, *, password: str = "") -> None:
+        settings.RECORDS_SIGNING_CERT_FILE = str(identity.cert)
+        settings.RECORDS_SIGNING_KEY_FILE = str(identity.key)
+        settings.RECORDS_SIGNING_KEY_PASSWORD = password
+
+    signing.signer_reset()
+    yield configure
+    signing.signer_reset()
+
+
+@pytest.fixture
+def organisation(signed_as: Callable[..., None], organisation_identity: Identity) -> Identity:
+    signed_as(organisation_identity)
+    return organisation_identity

@@ -90,3 +90,13 @@ def test_views_never_write_audit_events_themselves() -> None:
         if re.search(r"\bevents?_record\(", path.read_text()):
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_no_test_module_imports_another_test_module() -> None:
+    """Shared test helpers live in factories, conftest or helper modules, never in a
+    test_*.py that another test module reaches into."""
+    offenders = []
+    for path in (ROOT / "tests").rglob("*.py"):
+        for match in re.finditer(r"^from (tests\.[\w.]*\btest_\w+) import", path.read_text(), re.M):
+            offenders.append(f"{path.relative_to(ROOT)} imports {match.group(1)}")
+    assert offenders == []

@@ -10,45 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.production_env import GOOD, settings_load
+
 ROOT = Path(__file__).resolve().parent.parent
 # Secrets are made fresh: any value written here would be a published one, refused.
-GOOD = {
-    "APP_MODE": "production",
-    "SECRET_KEY": secrets.token_urlsafe(64),
-    "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/portal",
-    "ALLOWED_HOSTS": "portal.example.org",
-    "ENCRYPTION_KEYS": f"k1:{secrets.token_urlsafe(32)}",
-    "AUDIT_SEAL_KEY": secrets.token_urlsafe(48),
-    "REDIS_URL": "redis://127.0.0.1:6379/0",
-    "EMAIL_USE_TLS": "true",
-    "PORTAL_BASE_URL": "https://portal.example.org",
-    "WEBAUTHN_RP_ID": "portal.example.org",
-    # Start-up checks they are set; the files are read (and checked) at the first signature.
-    "RECORDS_SIGNING_CERT_FILE": "/run/secrets/records-signing-cert.pem",
-    "RECORDS_SIGNING_KEY_FILE": "/run/secrets/records-signing-key.pem",
-    "RECORDS_PRIVACY_CONTACT": "The Privacy Officer, (555) 010-0100",
-}
-
-
-def _load(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in GOOD and not k.endswith("_FILE")}
-    return subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import django, os; "
-            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); django.setup()",
-        ],
-        env={**clean, **env},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 def test_production_starts_with_everything_set() -> None:
-    assert _load(GOOD).returncode == 0
+    assert settings_load(GOOD).returncode == 0
 
 
 @pytest.mark.parametrize(
@@ -66,13 +35,13 @@ def test_production_starts_with_everything_set() -> None:
     ],
 )
 def test_production_refuses_to_start_without(missing: str) -> None:
-    result = _load({k: v for k, v in GOOD.items() if k != missing})
+    result = settings_load({k: v for k, v in GOOD.items() if k != missing})
     assert result.returncode != 0
     assert missing in result.stderr
 
 
 def test_an_unset_mode_is_production() -> None:
-    result = _load({k: v for k, v in GOOD.items() if k not in ("APP_MODE", "SECRET_KEY")})
+    result = settings_load({k: v for k, v in GOOD.items() if k not in ("APP_MODE", "SECRET_KEY")})
     assert result.returncode != 0
     assert "SECRET_KEY must be set in production" in result.stderr
 
@@ -84,7 +53,7 @@ def _published(name: str) -> str:
 
 @pytest.mark.parametrize("name", ["SECRET_KEY", "AUDIT_SEAL_KEY", "ENCRYPTION_KEYS"])
 def test_production_refuses_each_published_development_value(name: str) -> None:
-    result = _load({**GOOD, name: _published(name)})
+    result = settings_load({**GOOD, name: _published(name)})
     assert result.returncode != 0
     assert f"ConfigError: {name} " in result.stderr
 
@@ -100,7 +69,7 @@ def test_production_refuses_each_published_development_value(name: str) -> None:
     ],
 )
 def test_production_refuses_a_weak_secret_naming_it(name: str, value: str, reason: str) -> None:
-    result = _load({**GOOD, name: value})
+    result = settings_load({**GOOD, name: value})
     assert result.returncode != 0
     assert name in result.stderr and reason in result.stderr
     assert value not in result.stderr
@@ -108,17 +77,17 @@ def test_production_refuses_a_weak_secret_naming_it(name: str, value: str, reaso
 
 def test_production_refuses_a_weak_encryption_key_by_id() -> None:
     weak = "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE"  # 32 x "A"
-    result = _load({**GOOD, "ENCRYPTION_KEYS": f"{GOOD['ENCRYPTION_KEYS']},old:{weak}"})
+    result = settings_load({**GOOD, "ENCRYPTION_KEYS": f"{GOOD['ENCRYPTION_KEYS']},old:{weak}"})
     assert "ENCRYPTION_KEYS key 'old' is not random" in result.stderr
 
 
 def test_production_accepts_a_strong_bounce_secret() -> None:
     secret = secrets.token_urlsafe(32)
-    assert _load({**GOOD, "MESSAGING_BOUNCE_WEBHOOK_SECRET": secret}).returncode == 0
+    assert settings_load({**GOOD, "MESSAGING_BOUNCE_WEBHOOK_SECRET": secret}).returncode == 0
 
 
 def test_production_refuses_a_plain_http_portal_address() -> None:
-    result = _load({**GOOD, "PORTAL_BASE_URL": "http://portal.example.org"})
+    result = settings_load({**GOOD, "PORTAL_BASE_URL": "http://portal.example.org"})
     assert result.returncode != 0
     assert "PORTAL_BASE_URL must be set to the https://" in result.stderr
 
@@ -148,17 +117,17 @@ def test_the_cache_never_shares_the_brokers_redis_database() -> None:
 
 
 def test_a_cache_url_equal_to_the_broker_is_refused() -> None:
-    result = _load({**GOOD, "REDIS_CACHE_URL": GOOD["REDIS_URL"]})
+    result = settings_load({**GOOD, "REDIS_CACHE_URL": GOOD["REDIS_URL"]})
     assert "REDIS_CACHE_URL must name a different Redis database" in result.stderr
 
 
 def test_a_mail_timeout_longer_than_half_the_notice_lease_is_refused() -> None:
-    result = _load({**GOOD, "EMAIL_TIMEOUT_SECONDS": "200"})
+    result = settings_load({**GOOD, "EMAIL_TIMEOUT_SECONDS": "200"})
     assert "at least twice EMAIL_TIMEOUT_SECONDS" in result.stderr
 
 
 def test_an_unknown_subject_rule_is_refused_by_name() -> None:
-    result = _load({**GOOD, "MESSAGING_SUBJECT_RULES": "zip:block"})
+    result = settings_load({**GOOD, "MESSAGING_SUBJECT_RULES": "zip:block"})
     assert "MESSAGING_SUBJECT_RULES" in result.stderr and "zip:block" in result.stderr
 
 
@@ -173,3 +142,16 @@ def test_env_example_documents_every_variable_read() -> None:
     read |= set(re.findall(r'os\.environ\.get\("([A-Z][A-Z0-9_]+)"', gunicorn_source))
     assert len(read) > 40
     assert sorted(read - documented) == []
+
+
+def test_coverage_measures_every_package_of_the_product() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    measured = set(config["tool"]["coverage"]["run"]["source"])
+    packages = {
+        path.parent.name
+        for path in ROOT.glob("*/__init__.py")
+        if path.parent.name not in ("tests", "bench", "scripts", "deploy")
+    }
+    assert packages <= measured

@@ -377,7 +377,7 @@ def sent(personas: Any) -> Any:
 
 def guest_package(personas: Any) -> Any:
     from tests.consent.factories import authorization_signed
-    from tests.messaging.test_guests import package_send
+    from tests.messaging.factories import package_send
 
     authorization_signed(patient=personas.patient)
     return package_send(personas)

@@ -217,7 +217,7 @@ class TestAxeFindsNoSeriousViolations:
         self, open_page: Any, personas: Any, smtp_server: Any, settings: Any
     ) -> None:
         from tests.consent.factories import authorization_signed
-        from tests.messaging.test_guests import package_send
+        from tests.messaging.factories import package_send
 
         settings.CELERY_TASK_ALWAYS_EAGER = True
         authorization_signed(patient=personas.patient)

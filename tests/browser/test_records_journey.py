@@ -19,11 +19,7 @@ import pytest
 from records.models import RecordRequest, RequestState
 from records.signing import signature_status
 from tests.browser.helpers import sign_in_with_totp
-from tests.records.test_package import pdf_pages
-from tests.records.test_signing import Identity
-from tests.records.test_signing import organisation as organisation
-from tests.records.test_signing import organisation_identity as organisation_identity
-from tests.records.test_signing import signed_as as signed_as
+from tests.records.factories import Identity, pdf_pages
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from consent import services
 from consent.models import Authorization, Purpose, RecordCategory
 from encryption.uploads import attachment_check
-from tests.messaging.factories import PDF_BYTES
+from tests.encryption.pdfs import PDF_BYTES
 
 RECIPIENT_EMAIL = "dr.rivera@northside-clinic.test"
 

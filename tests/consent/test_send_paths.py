@@ -167,7 +167,7 @@ def test_a_guest_follow_up_after_a_revocation_sends_nothing(
 ) -> None:
     from consent.models import RevocationSource
     from consent.services import authorization_revoke
-    from tests.messaging.test_guests import package_send
+    from tests.messaging.factories import package_send
 
     auth = authorization_signed(patient=personas.patient)
     package = package_send(personas)  # on_commit never runs here: nothing went out yet
@@ -181,7 +181,7 @@ def test_a_guest_follow_up_after_a_revocation_sends_nothing(
 def test_a_guest_follow_up_while_authorized_sends(
     dotted: str, personas: Any, smtp_server: Any
 ) -> None:
-    from tests.messaging.test_guests import package_send
+    from tests.messaging.factories import package_send
 
     authorization_signed(patient=personas.patient)
     package = package_send(personas)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import os
+import random
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from tests.encryption.testapp.models import Note
 
@@ -90,3 +92,16 @@ def kms(moto_endpoint: str, settings: Any) -> Any:
     settings.ENCRYPTION_KMS_ENDPOINT_URL = moto_endpoint
     settings.ENCRYPTION_KMS_REGION = "us-east-1"
     return boto3.client("kms", region_name="us-east-1", endpoint_url=moto_endpoint)
+
+
+def stored(note: Note, column: str) -> bytes:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {column} FROM encryption_testapp_note WHERE id = %s",
+            [note.pk],
+        )
+        return bytes(cursor.fetchone()[0])
+
+
+def payload(size: int, seed: int = 0) -> bytes:
+    return random.Random(seed).randbytes(size)

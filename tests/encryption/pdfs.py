@@ -85,3 +85,6 @@ def pdf_with_object_stream(
     )
     parts.append(b"startxref\n%d\n%%%%EOF\n" % xref_at)
     return b"".join(parts)
+
+
+PDF_BYTES = blank_pdf()  # a real, parseable PDF: the upload check parses every one

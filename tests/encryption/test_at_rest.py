@@ -16,7 +16,7 @@ from django.db import connection
 
 from encryption import files
 from tests.encryption.conftest import note_create
-from tests.encryption.test_fields import stored as stored_column
+from tests.encryption.conftest import stored as stored_column
 
 
 def encodings(marker: bytes) -> dict[str, bytes]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import random
 
 import pytest
 from hypothesis import given, settings
@@ -11,16 +10,13 @@ from hypothesis import strategies as st
 
 from encryption import crypto
 from encryption.errors import DecryptionFailed
+from tests.encryption.conftest import payload
 
 KEY = b"k" * 32
 OWNER = ("app.model", "7d1c0b52-0000-4000-8000-000000000001", "content")
 SMALL = 64  # a tiny chunk size, so a few hundred bytes make many records
 MiB = 1024 * 1024
 DEFAULT = crypto.DEFAULT_CHUNK_SIZE
-
-
-def payload(size: int, seed: int = 0) -> bytes:
-    return random.Random(seed).randbytes(size)
 
 
 def encrypt(data: bytes, chunk_size: int = SMALL, owner: tuple[str, ...] = OWNER) -> bytes:

@@ -17,19 +17,10 @@ from encryption.actions import EncryptionAction
 from encryption.errors import DecryptionFailed, EncryptionError, Erased
 from encryption.fields import EncryptedField, EncryptedTextField, Sealed
 from encryption.models import DataKey
-from tests.encryption.conftest import note_create, note_reload
+from tests.encryption.conftest import note_create, note_reload, stored
 from tests.encryption.testapp.models import Note
 
 pytestmark = pytest.mark.django_db
-
-
-def stored(note: Note, column: str) -> bytes:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {column} FROM encryption_testapp_note WHERE id = %s",
-            [note.pk],
-        )
-        return bytes(cursor.fetchone()[0])
 
 
 def copy_column(*, source: Note, target: Note, from_column: str, to_column: str) -> None:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from encryption import crypto, files
 from encryption.errors import DecryptionFailed, Erased
 from encryption.models import DataKey, EncryptedFile
-from tests.encryption.test_crypto import payload
+from tests.encryption.conftest import payload
 
 pytestmark = pytest.mark.django_db
 CHUNK = 1024

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import io
+import re
 import uuid
 from typing import Any
 
+from consent.models import Purpose, RecordCategory
 from encryption.uploads import attachment_check
-from messaging import services
-from messaging.models import Message
-from tests.encryption.pdfs import blank_pdf
-
-PDF_BYTES = blank_pdf()  # a real, parseable PDF: the upload check parses every one
+from messaging import guests, services
+from messaging.models import GuestPackage, Message
+from tests.conftest import body_text
+from tests.consent.factories import RECIPIENT_EMAIL
+from tests.encryption.pdfs import PDF_BYTES
 
 
 def image_bytes(kind: str = "PNG", size: tuple[int, int] = (2, 2)) -> bytes:
@@ -54,3 +56,38 @@ def message_sent(
         attachments=[attachment_check(name=name, data=data) for name, data in files],
         send=send,
     )
+
+
+SUBJECT = "Thyroid panel for your referral"
+
+
+BODY = "TSH came back at 7.2; please see the attached report."
+
+
+LINK = re.compile(r"https?://\S+/portal/pickup/([^/\s]+)/")
+
+
+def package_send(personas: Any, **overrides: Any) -> GuestPackage:
+    values: dict[str, Any] = {
+        "actor": personas.clinician,
+        "patient": personas.patient,
+        "recipient_email": RECIPIENT_EMAIL,
+        "recipient_name": "Dr. Ana Rivera",
+        "purpose": Purpose.CONTINUITY_OF_CARE,
+        "categories": [RecordCategory.LAB_RESULTS],
+        "subject": SUBJECT,
+        "body": BODY,
+        "attachments": [attachment_check(name="thyroid.pdf", data=PDF_BYTES)],
+        "send_key": uuid.uuid4(),
+    }
+    values.update(overrides)
+    return guests.guest_package_send(**values)
+
+
+def package_sent_with_link(personas: Any, smtp_server: Any, on_commit: Any, **kw: Any) -> str:
+    """Send (the link e-mail goes out after commit, eagerly) and return the link's token."""
+    with on_commit(execute=True):
+        package_send(personas, **kw)
+    match = LINK.search(body_text(smtp_server.messages[-1]))
+    assert match is not None
+    return match.group(1)

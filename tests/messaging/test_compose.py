@@ -28,7 +28,10 @@ class TestScope:
         assert not Thread.objects.exists()
 
     def test_a_records_clerk_may_message_any_patient(self, personas: Any) -> None:
-        message_sent(author=personas.records_clerk, patient=personas.other_patient)
+        message = message_sent(author=personas.records_clerk, patient=personas.other_patient)
+        assert message.state == MessageState.SENT
+        assert message.thread.patient == personas.other_patient
+        assert Delivery.objects.filter(message=message).count() == 1
 
     def test_a_patient_may_not_compose(self, personas: Any) -> None:
         with pytest.raises(MessagingError):
@@ -110,9 +113,22 @@ class TestSubjectGuard:
             )
 
     def test_a_draft_is_not_checked_until_it_is_sent(self, personas: Any) -> None:
-        message_sent(
+        draft = message_sent(
             author=personas.clinician, patient=personas.patient, subject="123-45-6789", send=False
         )
+        assert draft.state == MessageState.DRAFT
+        with pytest.raises(MessagingError, match="Social Security"):
+            services.message_compose(
+                actor=personas.clinician,
+                draft=services.Draft(
+                    send_key=draft.send_key,
+                    patient=personas.patient,
+                    subject="123-45-6789",
+                    body="Please see the attached.",
+                    category="clinical",
+                ),
+                send=True,
+            )
 
 
 class TestStorage:

@@ -19,46 +19,21 @@ from consent import services as consent_services
 from consent.decision import REASON_TEXT
 from consent.models import Disclosure, Purpose, RecordCategory
 from encryption.models import EncryptedFile
-from encryption.uploads import attachment_check
 from messaging import guest_pickup, guests
 from messaging.errors import MessagingError
 from messaging.models import GuestPackage
 from tests.conftest import body_text
 from tests.consent.factories import RECIPIENT_EMAIL, authorization_signed
-from tests.messaging.factories import PDF_BYTES
+from tests.messaging.factories import (
+    LINK,
+    SUBJECT,
+    package_send,
+    package_sent_with_link,
+)
 
 pytestmark = pytest.mark.django_db
 
-SUBJECT = "Thyroid panel for your referral"
-BODY = "TSH came back at 7.2; please see the attached report."
-LINK = re.compile(r"https?://\S+/portal/pickup/([^/\s]+)/")
 CODE = re.compile(r"\b(\d{6})\b")
-
-
-def package_send(personas: Any, **overrides: Any) -> GuestPackage:
-    values: dict[str, Any] = {
-        "actor": personas.clinician,
-        "patient": personas.patient,
-        "recipient_email": RECIPIENT_EMAIL,
-        "recipient_name": "Dr. Ana Rivera",
-        "purpose": Purpose.CONTINUITY_OF_CARE,
-        "categories": [RecordCategory.LAB_RESULTS],
-        "subject": SUBJECT,
-        "body": BODY,
-        "attachments": [attachment_check(name="thyroid.pdf", data=PDF_BYTES)],
-        "send_key": uuid.uuid4(),
-    }
-    values.update(overrides)
-    return guests.guest_package_send(**values)
-
-
-def package_sent_with_link(personas: Any, smtp_server: Any, on_commit: Any, **kw: Any) -> str:
-    """Send (the link e-mail goes out after commit, eagerly) and return the link's token."""
-    with on_commit(execute=True):
-        package_send(personas, **kw)
-    match = LINK.search(body_text(smtp_server.messages[-1]))
-    assert match is not None
-    return match.group(1)
 
 
 def code_requested(package: GuestPackage, smtp_server: Any, on_commit: Any) -> str:

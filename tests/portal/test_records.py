@@ -20,8 +20,7 @@ from messaging.models import Message
 from records import services
 from records.models import ArrivedBy, DeliverTo, RecordRequest, RequestState
 from tests.conftest import page_query_count
-from tests.records.factories import request_received
-from tests.records.test_views import built
+from tests.records.factories import built, request_received
 
 pytestmark = pytest.mark.django_db
 

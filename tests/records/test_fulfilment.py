@@ -22,12 +22,7 @@ from records.models import BuildState, DeliverTo, RequestState
 from records.services import fulfilment
 from records.signing import signature_status
 from tests.consent.factories import authorization_signed
-from tests.records.factories import request_verified
-from tests.records.test_package import pdf_pages
-from tests.records.test_signing import Identity
-from tests.records.test_signing import organisation as organisation
-from tests.records.test_signing import organisation_identity as organisation_identity
-from tests.records.test_signing import signed_as as signed_as
+from tests.records.factories import Identity, pdf_pages, request_verified
 
 THIRD_PARTY = {
     "deliver_to": DeliverTo.THIRD_PARTY,

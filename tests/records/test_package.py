@@ -7,12 +7,9 @@ page sizes, bookmarks.
 from __future__ import annotations
 
 import io
-from datetime import date
-from functools import cache
 from typing import Any
 
 import pytest
-from PIL import Image
 from pypdf import PageObject, PdfReader, PdfWriter
 from pypdf.generic import (
     ArrayObject,
@@ -22,56 +19,13 @@ from pypdf.generic import (
     NumberObject,
     TextStringObject,
 )
-from weasyprint import HTML
 
 from records.errors import RecordsError
-from records.package import EN_DASH, BuiltPackage, Cover, SourceDocument, package_build
+from records.package import EN_DASH, SourceDocument, package_build
+from tests.records.factories import COVER, built_sample, pdf_pages, sample_documents
 
-COVER = Cover(
-    organisation="Riverside Community Health",
-    patient_name="Josefina Marquez-Whitfield",
-    mrn="RCH-004217",
-    received_on=date(2025, 1, 31),
-    prepared_on=date(2025, 2, 14),
-    prepared_for="Dr Amara Okafor, Lakeside Cardiology",
-)
 LETTER = (612, 792)  # points
 MARGIN = 42.5  # 1.5 cm, less a rounding hair
-
-
-def pdf_pages(*texts: str) -> bytes:
-    """A PDF with one page per text, made the way most records are: printed from HTML."""
-    pages = "".join(f"<p style='break-after: page'>{text}</p>" for text in texts[:-1])
-    return bytes(HTML(string=f"{pages}<p>{texts[-1]}</p>").write_pdf())
-
-
-def image(kind: str, size: tuple[int, int]) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, (200, 40, 40)).save(out, kind)
-    return out.getvalue()
-
-
-@cache
-def sample_documents() -> tuple[SourceDocument, ...]:
-    """A 3-page PDF, a PNG, a JPEG and a 1-page PDF: seven pages after a one-page cover."""
-    return (
-        SourceDocument(
-            "labs-2024.pdf",
-            "application/pdf",
-            pdf_pages("Lipid panel page one", "Lipid panel page two", "Lipid panel page three"),
-            title="Laboratory results 2024",
-        ),
-        SourceDocument("referral-scan.png", "image/png", image("PNG", (1700, 2200))),
-        SourceDocument("wound-photo.jpg", "image/jpeg", image("JPEG", (3000, 2000))),
-        SourceDocument(
-            "discharge.pdf", "application/pdf", pdf_pages("Discharge summary after stenting")
-        ),
-    )
-
-
-@cache
-def built_sample() -> BuiltPackage:
-    return package_build(cover=COVER, documents=sample_documents())
 
 
 def texts(pdf: bytes) -> list[str]:

@@ -15,16 +15,14 @@ import re
 import shutil
 import stat
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from pypdf import PdfReader
@@ -35,74 +33,21 @@ from records.signing import (
     SIGNATURE_REASON,
     SignatureStatus,
     package_sign,
-    self_signed_certificate,
     signature_status,
     signing_check,
 )
 from support.env import ConfigError
-from tests.records.test_package import COVER, built_sample, pdf_pages
-from tests.test_settings import GOOD, _load
+from tests.production_env import GOOD, settings_load
+from tests.records.factories import (
+    COVER,
+    ORGANISATION,
+    Identity,
+    built_sample,
+    identity_make,
+    pdf_pages,
+)
 
-ORGANISATION = "Riverside Community Health"
 PDFSIG = shutil.which("pdfsig") or "/usr/bin/pdfsig"
-
-
-@dataclass(frozen=True)
-class Identity:
-    cert: Path
-    key: Path
-
-    @property
-    def cert_bytes(self) -> bytes:
-        return self.cert.read_bytes()
-
-
-def identity_make(
-    directory: Path, *, common_name: str = ORGANISATION, password: str = "", key_kind: str = "rsa"
-) -> Identity:
-    """A self-signed certificate like the demo's: RSA-3072 (or EC P-256), as PEM files."""
-    directory.mkdir(parents=True, exist_ok=True)
-    key: Any = (
-        rsa.generate_private_key(public_exponent=65537, key_size=3072)
-        if key_kind == "rsa"
-        else ec.generate_private_key(ec.SECP256R1())
-    )
-    encryption = (
-        serialization.BestAvailableEncryption(password.encode())
-        if password
-        else serialization.NoEncryption()
-    )
-    (directory / "key.pem").write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
-    )
-    certificate = self_signed_certificate(key=key, common_name=common_name)
-    (directory / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    return Identity(directory / "cert.pem", directory / "key.pem")
-
-
-@pytest.fixture(scope="session")
-def organisation_identity(tmp_path_factory: pytest.TempPathFactory) -> Identity:
-    return identity_make(tmp_path_factory.mktemp("records-signing"))
-
-
-@pytest.fixture
-def signed_as(settings: Any) -> Iterator[Callable[..., None]]:
-    """Configure the signing certificate and key, as the environment would."""
-
-    def configure(identity: Identity, *, password: str = "") -> None:
-        settings.RECORDS_SIGNING_CERT_FILE = str(identity.cert)
-        settings.RECORDS_SIGNING_KEY_FILE = str(identity.key)
-        settings.RECORDS_SIGNING_KEY_PASSWORD = password
-
-    signing.signer_reset()
-    yield configure
-    signing.signer_reset()
-
-
-@pytest.fixture
-def organisation(signed_as: Callable[..., None], organisation_identity: Identity) -> Identity:
-    signed_as(organisation_identity)
-    return organisation_identity
 
 
 def one_byte_changed(pdf: bytes) -> bytes:
@@ -311,7 +256,7 @@ class TestSignerConfiguration:
 class TestProductionSettings:
     @pytest.mark.parametrize("missing", ["RECORDS_SIGNING_CERT_FILE", "RECORDS_SIGNING_KEY_FILE"])
     def test_production_refuses_to_start_without(self, missing: str) -> None:
-        result = _load({k: v for k, v in GOOD.items() if k != missing})
+        result = settings_load({k: v for k, v in GOOD.items() if k != missing})
         assert result.returncode != 0
         assert f"ConfigError: {missing} must be set in production" in result.stderr
 

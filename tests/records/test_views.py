@@ -17,11 +17,9 @@ from django.utils import timezone
 from pypdf import PdfReader, PdfWriter
 
 from audit.models import AuditEvent
-from encryption.uploads import attachment_check
 from messaging.models import GuestPackage, Message
 from records import services
 from records.alerts import alert_email, deadline_alerts_raise
-from records.building import package_build_run
 from records.models import (
     ArrivedBy,
     BuildState,
@@ -33,7 +31,7 @@ from records.models import (
 )
 from tests.conftest import body_text, page_query_count
 from tests.messaging.factories import PNG_BYTES
-from tests.records.factories import request_received, request_verified
+from tests.records.factories import built, request_received, request_verified, with_document
 
 pytestmark = pytest.mark.django_db
 
@@ -55,24 +53,6 @@ def one_page_pdf() -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
-
-
-def with_document(req: RecordRequest, clerk: Any) -> RecordRequest:
-    services.documents_add(
-        actor=clerk,
-        request=req,
-        uploads=[attachment_check(name="visit-notes.pdf", data=one_page_pdf())],
-    )
-    return RecordRequest.objects.get(pk=req.pk)
-
-
-def built(personas: Any, **overrides: Any) -> RecordRequest:
-    """Verified, one document, built and signed by the real builder (no stubs)."""
-    clerk = personas.records_clerk
-    req = with_document(request_verified(patient=personas.patient, clerk=clerk, **overrides), clerk)
-    services.package_build_queue(actor=clerk, request=req)
-    assert package_build_run(request_id=str(req.pk)) == "built"
-    return RecordRequest.objects.get(pk=req.pk)
 
 
 def page(response: Any) -> str:

@@ -29,7 +29,7 @@ from retention.kinds import KINDS
 from retention.models import HoldScope, LegalHold, PurgeRun, RunState, Tombstone
 from retention.rules import ClockStart, PeriodUnit, RecordKind
 from tests.consent.factories import authorization_on_paper
-from tests.messaging.test_guests import package_send
+from tests.messaging.factories import package_send
 from tests.retention.factories import (
     DAY,
     message_with_file,

@@ -15,8 +15,8 @@ from records import services as records_services
 from retention import services
 from retention.rules import ClockStart, PeriodUnit, RecordKind
 from tests.consent.factories import authorization_signed
-from tests.messaging.test_guests import package_sent_with_link
-from tests.records.test_views import built
+from tests.messaging.factories import package_sent_with_link
+from tests.records.factories import built
 from tests.retention.factories import DAY, purge, request_closed_with_documents, years_later
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from messaging.models import Message
 from retention import services
 from retention.rules import PeriodUnit, RecordKind
 from tests.consent.factories import authorization_on_paper
-from tests.messaging.test_guests import package_send
+from tests.messaging.factories import package_send
 from tests.retention.factories import (
     DAY,
     message_with_file,
