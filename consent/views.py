@@ -45,6 +45,7 @@ from consent.models import (
     WaiverStatement,
 )
 from core.decorators import allowed_if, fresh_otp_required
+from core.forms import posted, posted_files
 from encryption.files import file_response
 from encryption.uploads import JPEG, PDF, PNG, CheckedUpload, checked_uploads
 
@@ -185,7 +186,7 @@ def _form_page(
 def paper_record(request: HttpRequest, patient_id: int) -> HttpResponse:
     user = request_user(request)
     found = selectors.patient_for_consent(user=user, patient_id=patient_id)
-    form = AuthorizationForm(request.POST or None, request.FILES or None)
+    form = AuthorizationForm(posted(request), posted_files(request))
     if request.method == "POST":
         valid = form.is_valid()
         scan = _scan_from(request, form, required=True)
@@ -219,8 +220,8 @@ def correct(request: HttpRequest, authorization_id: uuid.UUID) -> HttpResponse:
         flash.error(request, refusal)
         return redirect("consent:authorization", authorization_id=auth.pk)
     form = AuthorizationForm(
-        request.POST or None,
-        request.FILES or None,
+        posted(request),
+        posted_files(request),
         initial=authorization_initial(auth),
         scan_required=False,
     )
@@ -429,7 +430,7 @@ def authorizations(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @officer_only
 def waiver_statements(request: HttpRequest) -> HttpResponse:
-    form = WaiverStatementForm(request.POST or None)
+    form = WaiverStatementForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             published = services.waiver_statement_publish(

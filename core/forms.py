@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.files.uploadedfile import UploadedFile
+from django.http import HttpRequest, QueryDict
+from django.utils.datastructures import MultiValueDict
 
 
 class AssignForm(forms.Form):
@@ -19,3 +22,13 @@ class AssignForm(forms.Form):
         field = self.fields["assignee"]
         assert isinstance(field, forms.TypedChoiceField)
         field.choices = [("", "Nobody"), *choices]
+
+
+def posted(request: HttpRequest) -> QueryDict | None:
+    """The form data to bind: the POST, even an empty one (``request.POST or None`` leaves a
+    form unbound on an empty POST, and code that then reads ``cleaned_data`` breaks)."""
+    return request.POST if request.method == "POST" else None
+
+
+def posted_files(request: HttpRequest) -> MultiValueDict[str, UploadedFile] | None:
+    return request.FILES if request.method == "POST" else None

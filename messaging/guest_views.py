@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Role
 from accounts.selectors import request_user
 from consent.models import Purpose, RecordCategory
+from core.forms import posted, posted_files
 from encryption.uploads import checked_uploads
 from messaging import guests, selectors
 from messaging.errors import MessagingError
@@ -42,7 +43,7 @@ def guest_compose(request: HttpRequest, patient_id: int) -> HttpResponse:
             recipient_name=only.recipient_name,
             purpose=only.purposes[0] if only.purposes else None,
         )
-    form = GuestPackageForm(request.POST or None, request.FILES or None, initial=initial)
+    form = GuestPackageForm(posted(request), posted_files(request), initial=initial)
     reasons: list[str] = []
     warnings: list[str] = []
     if request.method == "POST":

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from accounts.selectors import request_user
 from core.decorators import allowed_if
-from core.forms import AssignForm
+from core.forms import AssignForm, posted, posted_files
 from encryption.files import file_response
 from encryption.uploads import CheckedUpload, checked_uploads
 from messaging import delivery as deliveries
@@ -91,7 +91,7 @@ def compose_start(request: HttpRequest) -> HttpResponse:
 
     The search is a POST: a name, MRN or birth date must not sit in a URL, where proxies,
     access logs and browser history would keep it."""
-    form = PatientSearchForm(request.POST or None)
+    form = PatientSearchForm(posted(request))
     results = form.results_for(request_user(request))
     return render(
         request,
@@ -145,7 +145,7 @@ def _template_from(request: HttpRequest) -> MessageTemplate | None:
 def _compose(
     request: HttpRequest, *, patient: User, draft: Message | None, initial: dict[str, Any]
 ) -> HttpResponse:
-    form = ComposeForm(request.POST or None, request.FILES or None, initial=initial)
+    form = ComposeForm(posted(request), posted_files(request), initial=initial)
     warnings: list[str] = []
     if request.method == "POST":
         valid = form.is_valid()
@@ -358,7 +358,7 @@ def attachment_download(request: HttpRequest, attachment_id: str) -> HttpRespons
 def delivery_resend(request: HttpRequest, delivery_id: str) -> HttpResponse:
     user = request_user(request)
     found = selectors.delivery_for(user=user, delivery_id=delivery_id)
-    form = ResendForm(request.POST or None)
+    form = ResendForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             deliveries.delivery_resend_request(
@@ -414,7 +414,7 @@ def template_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         template = selectors.templates_active().filter(pk=pk).first()
         if template is None:
             raise Http404
-    form = TemplateForm(request.POST or None, instance=template)
+    form = TemplateForm(posted(request), instance=template)
     if request.method == "POST" and form.is_valid():
         services.template_save(
             actor=request_user(request),

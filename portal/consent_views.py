@@ -36,6 +36,7 @@ from consent.models import (
     WaiverStatement,
 )
 from core.decorators import allowed_if, fresh_otp_required
+from core.forms import posted
 from portal.forms import AuthorizationForm, PreferencesForm, RevokeForm, WaiverForm
 
 patients_only = allowed_if(lambda user: user.is_authenticated and user.is_patient)
@@ -106,7 +107,7 @@ def sharing(request: HttpRequest) -> HttpResponse:
 @patients_only
 @fresh_otp_required  # 45 CFR 164.508(c)(1)(vi): the signature must be the patient's own
 def sharing_new(request: HttpRequest) -> HttpResponse:
-    form = AuthorizationForm(request.POST or None)
+    form = AuthorizationForm(posted(request))
     status = 200
     if request.method == "POST":
         if form.is_valid():

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from accounts.selectors import request_user
 from core.decorators import allowed_if
+from core.forms import posted
 from messaging import policies as messaging_policies
 from messaging.models import Message
 from records import deadlines, policies, selectors, services
@@ -81,7 +82,7 @@ def records(request: HttpRequest) -> HttpResponse:
 @patients_only
 def records_new(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
-    form = RequestForm(request.POST or None)
+    form = RequestForm(posted(request))
     status = 200
     if request.method == "POST":
         if form.is_valid():

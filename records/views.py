@@ -25,7 +25,7 @@ from accounts.models import User
 from accounts.selectors import request_user
 from consent.models import RecordCategory
 from core.decorators import allowed_if
-from core.forms import AssignForm
+from core.forms import AssignForm, posted
 from encryption.files import file_response
 from encryption.uploads import checked_uploads
 from messaging import selectors as messaging_selectors
@@ -223,7 +223,7 @@ def alerts_read(request: HttpRequest) -> HttpResponse:
 def new_start(request: HttpRequest) -> HttpResponse:
     """Find the patient first. The search is a POST: a name, MRN or birth date must not
     sit in a URL (``messaging:compose_start`` does the same)."""
-    form = PatientSearchForm(request.POST or None)
+    form = PatientSearchForm(posted(request))
     results = form.results_for(request_user(request))
     return render(
         request, "records/new_start.html", {"form": form, "results": results, "area": "staff"}
@@ -237,7 +237,7 @@ def new_start(request: HttpRequest) -> HttpResponse:
 def new(request: HttpRequest, patient_id: int) -> HttpResponse:
     user = request_user(request)
     patient = messaging_selectors.patient_for(user=user, patient_id=patient_id)
-    form = ClerkRequestForm(request.POST or None)
+    form = ClerkRequestForm(posted(request))
     status = 200
     if request.method == "POST":
         if form.is_valid():

@@ -15,6 +15,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.decorators import allowed_if
+from core.forms import posted
 from retention import selectors, services
 from retention.errors import RetentionError
 from retention.forms import HoldForm, PolicyForm
@@ -68,7 +69,7 @@ def policy_edit(request: HttpRequest, kind: str) -> HttpResponse:
         "amount": current.period.amount,
         "unit": current.period.unit,
     }
-    form = PolicyForm(request.POST or None, kind=kind, initial=initial)
+    form = PolicyForm(posted(request), kind=kind, initial=initial)
     if request.method == "POST":
         if form.is_valid():
             try:

@@ -290,3 +290,12 @@ def signed_as(settings: Any) -> Iterator[Callable[..., None]]:
 def organisation(signed_as: Callable[..., None], organisation_identity: Identity) -> Identity:
     signed_as(organisation_identity)
     return organisation_identity
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The access matrix (tests/access.py): each check runs over the routes of its kind."""
+    kind = getattr(metafunc.function, "routes_kind", None)
+    if kind and metafunc.cls is not None and "name" in metafunc.fixturenames:
+        from tests.access import route_names
+
+        metafunc.parametrize("name", route_names(metafunc.cls.ROUTES, kind))

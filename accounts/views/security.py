@@ -24,6 +24,7 @@ from accounts.forms import (
 from accounts.models import User
 from accounts.selectors import sign_in_factors_for
 from core.decorators import fresh_otp_required
+from core.forms import posted
 from core.sessions import (
     otp_is_fresh,
 )
@@ -92,7 +93,7 @@ def backup_codes_regenerate(request: HttpRequest) -> HttpResponse:
 @fresh_otp_required
 def password_change(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    form = PasswordChangeForm(user, request.POST or None)
+    form = PasswordChangeForm(user, posted(request))
     if request.method == "POST" and form.is_valid():
         services.password_change(user=user, new_password=form.cleaned_data["password1"])
         update_session_auth_hash(request, user)
@@ -108,7 +109,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
 def email_change(request: HttpRequest) -> HttpResponse:
     """Ask for a new notification address; it takes effect once confirmed from that mailbox."""
     user: User = request.user  # type: ignore[assignment]
-    form = EmailChangeForm(request.POST or None)
+    form = EmailChangeForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.email_change_request(

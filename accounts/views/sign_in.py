@@ -35,6 +35,7 @@ from accounts.lockout import (
 from accounts.models import User
 from accounts.selectors import has_second_factor
 from audit.middleware import request_client_ip
+from core.forms import posted
 from core.sessions import (
     SESSION_AUTH_AT,
     SESSION_INVITATION,
@@ -69,7 +70,7 @@ def _axes_locked(request: HttpRequest, user: User) -> bool:
 def sign_in(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and request.user.is_verified():
         return redirect(_safe_next(request))
-    form = SignInForm(request.POST or None)
+    form = SignInForm(posted(request))
     if request.method == "POST" and form.is_valid():
         if ip_is_blocked(request_client_ip(request)):
             return lockout_response(request)
@@ -109,7 +110,7 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
     if _axes_locked(request, user):
         logout(request)
         return lockout_response(request)
-    form = CodeForm(request.POST or None)
+    form = CodeForm(posted(request))
     if request.method == "POST" and form.is_valid():
         device = services.second_factor_check(
             user=user, code=form.cleaned_data["code"], fresh=fresh
@@ -163,7 +164,7 @@ def mfa_enroll(request: HttpRequest) -> HttpResponse:
     if not first and not (user.is_verified() and otp_is_fresh(request)):
         query = urlencode({"fresh": "1", "next": request.path})
         return redirect(f"{reverse('accounts:mfa_verify')}?{query}")
-    form = TOTPConfirmForm(request.POST or None)
+    form = TOTPConfirmForm(posted(request))
     device = None
     pending = request.session.get(SESSION_TOTP_PENDING)
     if request.method == "POST" and pending:
@@ -266,7 +267,7 @@ def invitation_accept(request: HttpRequest) -> HttpResponse:
             {"message": "This invitation link is no longer valid."},
             status=410,
         )
-    form = NewPasswordForm(invitation.user, request.POST or None)
+    form = NewPasswordForm(invitation.user, posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             user = services.invitation_accept(

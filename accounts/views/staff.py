@@ -18,6 +18,7 @@ from accounts.forms import (
 from accounts.models import User
 from accounts.outbox import outbox_list
 from core.decorators import allowed_if
+from core.forms import posted
 
 
 @require_GET
@@ -40,7 +41,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @allowed_if(policies.can_enroll_patients)
 def patient_enroll(request: HttpRequest) -> HttpResponse:
-    form = PatientEnrollForm(request.POST or None)
+    form = PatientEnrollForm(posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -63,7 +64,7 @@ def patient_enroll(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @allowed_if(policies.can_create_staff)
 def staff_create(request: HttpRequest) -> HttpResponse:
-    form = StaffCreateForm(request.POST or None)
+    form = StaffCreateForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.staff_create(actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]

@@ -1,0 +1,65 @@
+"""Every URL of portal classified for the access matrix (tests/access.py)."""
+
+from __future__ import annotations
+
+from tests.access import (
+    PATIENT,
+    PUBLIC,
+    SIGNED_IN,
+    Route,
+    record_request_kwargs,
+    sent,
+    signed,
+)
+
+ROUTES: dict[str, Route] = {
+    "portal:inbox": Route(SIGNED_IN, PATIENT),
+    "portal:thread": Route(SIGNED_IN, PATIENT, kwargs=lambda p: {"thread_id": sent(p).thread_id}),
+    "portal:reply": Route(
+        SIGNED_IN,
+        PATIENT,
+        methods=("POST",),
+        kwargs=lambda p: {"thread_id": sent(p).thread_id},
+        ok_status=(400,),  # an empty reply is refused with the form shown again
+    ),
+    "portal:attachment": Route(
+        SIGNED_IN, PATIENT, kwargs=lambda p: {"attachment_id": sent(p).attachments.get().pk}
+    ),
+    "portal:guest_open": Route(
+        PUBLIC, methods=("GET", "POST"), kwargs={"token": "x"}, ok_status=(404,)
+    ),
+    "portal:guest_code": Route(PUBLIC, methods=("GET", "POST"), ok_status=(404,)),
+    "portal:guest_package": Route(PUBLIC, ok_status=(404,)),
+    "portal:guest_attachment": Route(PUBLIC, kwargs={"attachment_id": "x"}, ok_status=(404,)),
+    "portal:sharing": Route(SIGNED_IN, PATIENT),
+    "portal:sharing_new": Route(SIGNED_IN, PATIENT, methods=("GET", "POST")),
+    "portal:sharing_detail": Route(
+        SIGNED_IN, PATIENT, kwargs=lambda p: {"authorization_id": signed(p).pk}
+    ),
+    "portal:sharing_revoke": Route(
+        SIGNED_IN,
+        PATIENT,
+        methods=("POST",),
+        kwargs=lambda p: {"authorization_id": signed(p).pk},
+        ok_status=(400,),  # not confirmed: the page asks again
+    ),
+    "portal:accounting": Route(SIGNED_IN, PATIENT),
+    "portal:preferences": Route(SIGNED_IN, PATIENT, methods=("GET", "POST")),
+    "portal:waiver_accept": Route(
+        SIGNED_IN,
+        PATIENT,
+        methods=("GET", "POST"),
+        ok_status=(302,),  # GET: to preferences
+    ),
+    "portal:waiver_revoke": Route(SIGNED_IN, PATIENT, methods=("POST",), ok_status=(302,)),
+    "portal:records": Route(SIGNED_IN, PATIENT),
+    "portal:records_new": Route(SIGNED_IN, PATIENT, methods=("GET", "POST")),
+    "portal:records_detail": Route(SIGNED_IN, PATIENT, kwargs=lambda p: record_request_kwargs(p)),
+    "portal:records_withdraw": Route(
+        SIGNED_IN,
+        PATIENT,
+        methods=("POST",),
+        kwargs=lambda p: record_request_kwargs(p),
+        ok_status=(302,),
+    ),
+}
