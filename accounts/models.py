@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -216,3 +216,8 @@ class EmailChange(models.Model):
     def is_usable(self, now: Any = None) -> bool:
         now = now or timezone.now()
         return self.confirmed_at is None and self.revoked_at is None and now < self.expires_at
+
+
+# Who acts in a service, a selector or a policy: a signed-in account. (Work done by the
+# system itself runs under audit.context.system_actor and passes no account.)
+Actor: TypeAlias = User

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from accounts.models import Role
+from accounts.models import Actor, Role
 
 PATIENT_ENROLLERS = frozenset({Role.CLINICIAN, Role.RECORDS_CLERK, Role.PRIVACY_OFFICER})
 
 
-def can_enroll_patients(user: Any) -> bool:
+def can_enroll_patients(user: Actor) -> bool:
     return bool(user.is_authenticated and user.role in PATIENT_ENROLLERS)
 
 
-def can_create_staff(user: Any) -> bool:
+def can_create_staff(user: Actor) -> bool:
     return bool(user.is_authenticated and user.role == Role.PRIVACY_OFFICER)
 
 
-def can_read_demo_outbox(user: Any) -> bool:
+def can_read_demo_outbox(user: Actor) -> bool:
     # The outbox holds invitation links: only the privacy officer may read it.
     return bool(user.is_authenticated and user.role == Role.PRIVACY_OFFICER)

@@ -11,7 +11,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeAlias
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+
+# Whoever acts, as the audit log sees them: an account (any user model; the accounts app's
+# adds role and audit_label, read with getattr since audit sits below accounts), the
+# anonymous user of a request, or None for the system.
+Actor: TypeAlias = "AbstractBaseUser | AnonymousUser | None"
 
 
 @dataclass(frozen=True)
@@ -20,7 +28,7 @@ class AuditContext:
     ip: str | None = None
     user_agent: str = ""
     request: Any = None  # the HttpRequest; its user is read when an event is recorded
-    user: Any = None  # an explicit actor, e.g. the account that is signing in
+    user: Actor = None  # an explicit actor, e.g. the account that is signing in
     system_label: str = "system"
 
 
@@ -56,7 +64,7 @@ def system_actor(label: str) -> Iterator[AuditContext]:
 
 
 @contextmanager
-def acting_as(user: Any) -> Iterator[AuditContext]:
+def acting_as(user: Actor) -> Iterator[AuditContext]:
     """Within a request, attribute events to ``user`` (e.g. the account that just signed in)."""
     with bound(replace(current(), user=user)) as context:
         yield context

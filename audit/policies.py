@@ -7,10 +7,9 @@ and the export can never disagree. Roles are compared as strings: ``audit`` sits
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import QuerySet
 
+from audit.context import Actor
 from audit.models import ActorKind, AuditEvent, Outcome
 
 PRIVACY_OFFICER = "privacy_officer"
@@ -18,36 +17,36 @@ PATIENT = "patient"
 STAFF_ROLES = frozenset({"clinician", "records_clerk", PRIVACY_OFFICER})
 
 
-def _role(user: Any) -> str:
+def _role(user: Actor) -> str:
     if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
         return ""
     return str(getattr(user, "role", ""))
 
 
-def may_review_audit_log(user: Any) -> bool:
+def may_review_audit_log(user: Actor) -> bool:
     """The privacy officer reviews activity (45 CFR 164.308(a)(1)(ii)(D)); no one else."""
     return _role(user) == PRIVACY_OFFICER
 
 
-def events_visible_to(user: Any) -> QuerySet[AuditEvent]:
+def events_visible_to(user: Actor) -> QuerySet[AuditEvent]:
     if may_review_audit_log(user):
         return AuditEvent.objects.all()
     return AuditEvent.objects.none()
 
 
-def may_see_access_history(user: Any) -> bool:
+def may_see_access_history(user: Actor) -> bool:
     """A patient sees who on the staff accessed their information."""
     return _role(user) == PATIENT
 
 
-def access_history_visible_to(user: Any) -> QuerySet[AuditEvent]:
+def access_history_visible_to(user: Actor) -> QuerySet[AuditEvent]:
     """Successful actions by staff members on this patient's information.
 
     Denied attempts showed the staff member nothing, so they are the privacy officer's
     business rather than an entry in "who viewed my information"; the patient's own
     actions are not shown either.
     """
-    if not may_see_access_history(user):
+    if user is None or not may_see_access_history(user):
         return AuditEvent.objects.none()
     return AuditEvent.objects.filter(
         patient_id=user.pk,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from audit import policies
+from audit.context import Actor
 from audit.models import AuditEvent
 
 PAGE_SIZE = 50
@@ -79,17 +79,17 @@ def _page(events: QuerySet[AuditEvent], before: int | None, page_size: int) -> E
 
 
 def events_search(
-    *, user: Any, filters: EventFilters, before: int | None = None, page_size: int = PAGE_SIZE
+    *, user: Actor, filters: EventFilters, before: int | None = None, page_size: int = PAGE_SIZE
 ) -> EventPage:
     return _page(filters.apply(policies.events_visible_to(user)), before, page_size)
 
 
-def event_get(*, user: Any, event_id: int) -> AuditEvent:
+def event_get(*, user: Actor, event_id: int) -> AuditEvent:
     """One event with its seal; ``AuditEvent.DoesNotExist`` outside the user's scope."""
     return policies.events_visible_to(user).select_related("seal").get(pk=event_id)
 
 
-def events_export(*, user: Any, filters: EventFilters, before: int) -> Iterator[AuditEvent]:
+def events_export(*, user: Actor, filters: EventFilters, before: int) -> Iterator[AuditEvent]:
     """Every matching event older than ``before`` (the export's own event), streamed
     through a server-side cursor so memory stays flat for a six-year export."""
     events = filters.apply(policies.events_visible_to(user)).filter(id__lt=before)
@@ -97,6 +97,6 @@ def events_export(*, user: Any, filters: EventFilters, before: int) -> Iterator[
 
 
 def access_history_list(
-    *, user: Any, before: int | None = None, page_size: int = PAGE_SIZE
+    *, user: Actor, before: int | None = None, page_size: int = PAGE_SIZE
 ) -> EventPage:
     return _page(policies.access_history_visible_to(user), before, page_size)

@@ -17,6 +17,7 @@ from django.db import models
 
 from audit import context as audit_context
 from audit.actions import AuditAction
+from audit.context import Actor
 from audit.models import ActorKind, AuditEvent, Outcome
 from audit.selectors import EventFilters
 
@@ -37,7 +38,7 @@ def event_record(
     target_type: str = "",
     target_id: str | int = "",
     patient_id: int | None = None,
-    actor: Any = None,
+    actor: Actor = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event. ``details`` holds ids and codes only: never health information."""
@@ -76,7 +77,7 @@ class EventSpec:
     outcome: str = Outcome.SUCCESS
 
 
-def events_record(*, action: str, events: Sequence[EventSpec], actor: Any = None) -> int:
+def events_record(*, action: str, events: Sequence[EventSpec], actor: Actor = None) -> int:
     """Append many events of one action in one INSERT (bulk sends, batched deliveries).
 
     The same rules as ``event_record``: details are checked, the actor and request come
@@ -111,11 +112,13 @@ def events_record(*, action: str, events: Sequence[EventSpec], actor: Any = None
     return len(rows)
 
 
-def _actor(user: Any, ctx: audit_context.AuditContext) -> tuple[str, int | None, str, str]:
+def _actor(user: Actor, ctx: audit_context.AuditContext) -> tuple[str, int | None, str, str]:
     if user is None and ctx.request is not None:
         user = getattr(ctx.request, "user", None)
     if user is not None and getattr(user, "is_authenticated", False):
-        return ActorKind.USER, user.pk, getattr(user, "role", ""), user.audit_label()
+        label = getattr(user, "audit_label", None)
+        name = label() if callable(label) else str(user.pk)
+        return ActorKind.USER, user.pk, getattr(user, "role", ""), name
     if ctx.request is not None:
         return ActorKind.ANONYMOUS, None, "", "anonymous"
     return ActorKind.SYSTEM, None, "system", ctx.system_label

@@ -9,21 +9,19 @@ e-mail risk statement. Patients see their own.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import QuerySet
 
-from accounts.models import Role, User
+from accounts.models import Actor, Role, User
 from consent.models import Authorization, Disclosure
 
 ALL_PATIENTS_ROLES = frozenset({Role.RECORDS_CLERK, Role.PRIVACY_OFFICER})
 
 
-def _staff(user: Any) -> bool:
+def _staff(user: Actor) -> bool:
     return bool(user.is_authenticated and user.is_active and user.is_staff_member)
 
 
-def patients_in_consent_scope(user: Any) -> QuerySet[User]:
+def patients_in_consent_scope(user: Actor) -> QuerySet[User]:
     patients = User.objects.filter(role=Role.PATIENT)
     if not _staff(user):
         return patients.none()
@@ -32,7 +30,7 @@ def patients_in_consent_scope(user: Any) -> QuerySet[User]:
     return patients.filter(care_team__staff=user)
 
 
-def may_handle_consent_of(user: Any, patient: User) -> bool:
+def may_handle_consent_of(user: Actor, patient: User) -> bool:
     if not _staff(user) or patient.role != Role.PATIENT:
         return False
     if user.role in ALL_PATIENTS_ROLES:
@@ -40,16 +38,16 @@ def may_handle_consent_of(user: Any, patient: User) -> bool:
     return patients_in_consent_scope(user).filter(pk=patient.pk).exists()
 
 
-def may_handle_consent(user: Any) -> bool:
+def may_handle_consent(user: Actor) -> bool:
     """The staff consent screens; which patients they reach is ``patients_in_consent_scope``."""
     return _staff(user)
 
 
-def is_privacy_officer(user: Any) -> bool:
+def is_privacy_officer(user: Actor) -> bool:
     return _staff(user) and user.role == Role.PRIVACY_OFFICER
 
 
-def authorizations_visible_to(user: Any) -> QuerySet[Authorization]:
+def authorizations_visible_to(user: Actor) -> QuerySet[Authorization]:
     authorizations = Authorization.objects.all()
     if not (user.is_authenticated and user.is_active):
         return authorizations.none()
@@ -58,7 +56,7 @@ def authorizations_visible_to(user: Any) -> QuerySet[Authorization]:
     return authorizations.filter(patient__in=patients_in_consent_scope(user))
 
 
-def disclosures_visible_to(user: Any) -> QuerySet[Disclosure]:
+def disclosures_visible_to(user: Actor) -> QuerySet[Disclosure]:
     disclosures = Disclosure.objects.all()
     if not (user.is_authenticated and user.is_active):
         return disclosures.none()

@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Actor, User
 from audit.models import AuditEvent
 from audit.policies import events_visible_to
 from consent import policies
@@ -63,7 +63,7 @@ AUTHORIZATION_STATES = ("active", "expiring", "revoked", "expired", "all")
 EXPIRING_WITHIN = timedelta(days=30)
 
 
-def patient_for_consent(*, user: Any, patient_id: Any) -> User:
+def patient_for_consent(*, user: Actor, patient_id: Any) -> User:
     """A patient whose consent ``user`` handles; 404 otherwise, as for a missing one."""
     patient = (
         policies.patients_in_consent_scope(user)
@@ -76,7 +76,7 @@ def patient_for_consent(*, user: Any, patient_id: Any) -> User:
     return patient
 
 
-def authorization_for(*, user: Any, authorization_id: Any) -> Authorization:
+def authorization_for(*, user: Actor, authorization_id: Any) -> Authorization:
     found = (
         policies.authorizations_visible_to(user)
         .select_related("data_key", "patient__patient_profile", "scan__data_key", "recorded_by")
@@ -106,7 +106,7 @@ def authorization_versions(authorization: Authorization) -> list[Authorization]:
     )
 
 
-def authorization_events(*, user: Any, versions: list[Authorization]) -> list[AuditEvent]:
+def authorization_events(*, user: Actor, versions: list[Authorization]) -> list[AuditEvent]:
     """The audit trail of these versions, for whoever may read the audit log."""
     ids = [str(v.pk) for v in versions]
     return list(
@@ -117,7 +117,7 @@ def authorization_events(*, user: Any, versions: list[Authorization]) -> list[Au
 
 
 def authorizations_listed(
-    *, user: Any, state: str, at: datetime | None = None
+    *, user: Actor, state: str, at: datetime | None = None
 ) -> QuerySet[Authorization]:
     """Current versions in ``user``'s scope in ``state`` (one of ``AUTHORIZATION_STATES``).
 

@@ -10,21 +10,19 @@ their own threads only.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import Q, QuerySet
 
-from accounts.models import Role, User
+from accounts.models import Actor, Role, User
 from messaging.models import GuestPackage, Thread
 
 ALL_PATIENTS_ROLES = frozenset({Role.RECORDS_CLERK, Role.PRIVACY_OFFICER})
 
 
-def can_compose(user: Any) -> bool:
+def can_compose(user: Actor) -> bool:
     return bool(user.is_authenticated and user.is_active and user.is_staff_member)
 
 
-def patients_messageable_by(user: Any) -> QuerySet[User]:
+def patients_messageable_by(user: Actor) -> QuerySet[User]:
     patients = User.objects.filter(role=Role.PATIENT, is_active=True)
     if not can_compose(user):
         return patients.none()
@@ -33,7 +31,7 @@ def patients_messageable_by(user: Any) -> QuerySet[User]:
     return patients.filter(care_team__staff=user)
 
 
-def threads_visible_to(user: Any) -> QuerySet[Thread]:
+def threads_visible_to(user: Actor) -> QuerySet[Thread]:
     threads = Thread.objects.all()
     if not (user.is_authenticated and user.is_active):
         return threads.none()
@@ -48,7 +46,7 @@ def threads_visible_to(user: Any) -> QuerySet[Thread]:
     return threads.none()
 
 
-def guest_packages_visible_to(user: Any) -> QuerySet[GuestPackage]:
+def guest_packages_visible_to(user: Actor) -> QuerySet[GuestPackage]:
     """Third-party packages staff may read, by the rule for threads: the privacy officer
     all, clinicians their care team's patients', records clerks only the ones they sent
     (minimum necessary, 45 CFR 164.502(b))."""
@@ -62,7 +60,7 @@ def guest_packages_visible_to(user: Any) -> QuerySet[GuestPackage]:
     return packages.filter(patient__care_team__staff=user)
 
 
-def may_message(user: Any, patient: User) -> bool:
+def may_message(user: Actor, patient: User) -> bool:
     if not can_compose(user) or not (patient.is_active and patient.role == Role.PATIENT):
         return False
     if user.role in ALL_PATIENTS_ROLES:
@@ -70,7 +68,7 @@ def may_message(user: Any, patient: User) -> bool:
     return patients_messageable_by(user).filter(pk=patient.pk).exists()
 
 
-def may_be_assigned(user: Any, thread: Thread) -> bool:
+def may_be_assigned(user: Actor, thread: Thread) -> bool:
     """Who can take a thread on: its patient's care team, records clerks, the privacy
     officer (an assignment is what lets a clerk read it)."""
     if not can_compose(user):

@@ -23,7 +23,7 @@ from django.db.models import (
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Actor, User
 from audit.models import AuditEvent
 from consent.models import Authorization, AuthorizationStatus
 from messaging import policies
@@ -43,7 +43,7 @@ from messaging.models import (
 SEARCH_LIMIT = 20
 
 
-def patient_search(*, user: Any, query: str) -> list[User]:
+def patient_search(*, user: Actor, query: str) -> list[User]:
     """By name (any part), exact MRN, or date of birth (YYYY-MM-DD); within the user's scope."""
     query = query.strip()
     if len(query) < 2:
@@ -71,7 +71,7 @@ def _date(text: str) -> date | None:
         return None
 
 
-def patient_for(*, user: Any, patient_id: Any) -> User:
+def patient_for(*, user: Actor, patient_id: Any) -> User:
     patient = (
         policies.patients_messageable_by(user)
         .select_related("patient_profile")
@@ -86,7 +86,7 @@ def patient_for(*, user: Any, patient_id: Any) -> User:
 INBOX_FILTERS = ("open", "mine", "unassigned", "handled", "all")
 
 
-def staff_inbox(*, user: Any, view: str = "open") -> QuerySet[Thread]:
+def staff_inbox(*, user: Actor, view: str = "open") -> QuerySet[Thread]:
     """The care team's threads with unread counts and a flag for undelivered notices."""
     threads = policies.threads_visible_to(user).filter(last_message_at__isnull=False)
     if view == "open":
@@ -124,7 +124,7 @@ def staff_inbox(*, user: Any, view: str = "open") -> QuerySet[Thread]:
     )
 
 
-def thread_for(*, user: Any, thread_id: Any) -> Thread:
+def thread_for(*, user: Actor, thread_id: Any) -> Thread:
     """One thread the user may see, or 404 (also for a malformed id)."""
     _uuid_or_404(thread_id)
     visible = policies.threads_visible_to(user)
@@ -143,7 +143,7 @@ def thread_for(*, user: Any, thread_id: Any) -> Thread:
 THREAD_PAGE_SIZE = 20
 
 
-def thread_messages(*, user: Any, thread: Thread, page: Any = None) -> Page[Message]:
+def thread_messages(*, user: Actor, thread: Thread, page: Any = None) -> Page[Message]:
     """Sent and recalled messages, the newest ``THREAD_PAGE_SIZE`` first (page 1), shown
     oldest first within the page; the user's own draft in the thread too. The query count
     does not grow with the thread."""
@@ -193,7 +193,7 @@ def read_receipts(*, thread: Thread, messages: list[Message]) -> Receipts:
     return Receipts(opened, downloaded)
 
 
-def attachment_for(*, user: Any, attachment_id: Any) -> Attachment:
+def attachment_for(*, user: Actor, attachment_id: Any) -> Attachment:
     """An attachment of a sent message in a thread the user may see, or 404."""
     _uuid_or_404(attachment_id)
     attachment = (
@@ -211,7 +211,7 @@ def attachment_for(*, user: Any, attachment_id: Any) -> Attachment:
     return attachment
 
 
-def draft_for(*, user: Any, message_id: Any) -> Message:
+def draft_for(*, user: Actor, message_id: Any) -> Message:
     _uuid_or_404(message_id)
     draft = (
         Message.objects.select_related("thread__data_key", "thread__patient", "data_key")
@@ -223,7 +223,7 @@ def draft_for(*, user: Any, message_id: Any) -> Message:
     return draft
 
 
-def drafts_of(*, user: Any) -> QuerySet[Message]:
+def drafts_of(*, user: Actor) -> QuerySet[Message]:
     return (
         Message.objects.filter(author=user, state=MessageState.DRAFT)
         .select_related("thread__data_key", "thread__patient")
@@ -248,7 +248,7 @@ def staff_assignees(*, thread: Thread) -> list[User]:
     )
 
 
-def message_for(*, user: Any, message_id: Any) -> Message:
+def message_for(*, user: Actor, message_id: Any) -> Message:
     """A message in a thread the user may see, or 404."""
     message = (
         Message.objects.select_related("thread")
@@ -260,7 +260,7 @@ def message_for(*, user: Any, message_id: Any) -> Message:
     return message
 
 
-def delivery_for(*, user: Any, delivery_id: Any) -> Delivery:
+def delivery_for(*, user: Actor, delivery_id: Any) -> Delivery:
     """A notice about a message in a thread the (staff) user may see, or 404."""
     delivery = (
         Delivery.objects.select_related("message__thread__patient__patient_profile")
@@ -283,7 +283,7 @@ def threads_showing_subject(*, thread_ids: list[Any]) -> set[Any]:
     )
 
 
-def patient_inbox(*, user: Any) -> QuerySet[Thread]:
+def patient_inbox(*, user: Actor) -> QuerySet[Thread]:
     """The patient's threads: those with unopened messages first, then newest first."""
     now = timezone.now()  # the application's clock, as ``Message.is_expired`` uses
     unopened = Message.objects.filter(
@@ -320,7 +320,7 @@ def patient_inbox(*, user: Any) -> QuerySet[Thread]:
 # --- guest packages: the staff's reads ------------------------------------------------------
 
 
-def guest_packages_of(*, user: Any, patient: User) -> QuerySet[GuestPackage]:
+def guest_packages_of(*, user: Actor, patient: User) -> QuerySet[GuestPackage]:
     """A patient's packages this staff member may read (``policies.guest_packages_visible_to``:
     a records clerk sees only the ones they sent)."""
     if not policies.may_message(user, patient):
@@ -334,7 +334,7 @@ def guest_packages_of(*, user: Any, patient: User) -> QuerySet[GuestPackage]:
     )
 
 
-def guest_package_for_staff(*, user: Any, package_id: str) -> GuestPackage:
+def guest_package_for_staff(*, user: Actor, package_id: str) -> GuestPackage:
     try:
         pk = uuid.UUID(package_id)
     except ValueError:

@@ -8,21 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.db.models import QuerySet
 
-from accounts.models import Role
+from accounts.models import Actor, Role
 from records.models import OPEN_STATES, BuildState, DeliverTo, RecordRequest
 
 QUEUE_ROLES = frozenset({Role.RECORDS_CLERK, Role.PRIVACY_OFFICER})
 
 
-def works_requests(user: Any) -> bool:
+def works_requests(user: Actor) -> bool:
     return bool(user.is_authenticated and user.is_active and user.role in QUEUE_ROLES)
 
 
-def requests_visible_to(user: Any) -> QuerySet[RecordRequest]:
+def requests_visible_to(user: Actor) -> QuerySet[RecordRequest]:
     requests = RecordRequest.objects.all()
     if not (user.is_authenticated and user.is_active):
         return requests.none()

@@ -12,6 +12,7 @@ from django.db.models.functions import TruncWeek
 from django.http import Http404
 from django.utils import timezone
 
+from accounts.models import Actor
 from records import deadlines, policies
 from records.models import OPEN_STATES, RecordRequest, RequestAlert, RequestState
 
@@ -20,7 +21,7 @@ QUEUE_FILTERS = ("open", "due_soon", "overdue", "closed", "all")
 
 
 def queue(
-    *, user: Any, view: str = "open", state: str = "", assignee: str = ""
+    *, user: Actor, view: str = "open", state: str = "", assignee: str = ""
 ) -> QuerySet[RecordRequest]:
     """The clerk's queue, soonest due first. ``view``: open (default), due_soon, overdue,
     closed, all; ``state``: one state; ``assignee``: "me", "none" or a user id."""
@@ -52,7 +53,7 @@ class QueueCounts:
     overdue: int
 
 
-def queue_counts(*, user: Any, now: datetime | None = None) -> QueueCounts:
+def queue_counts(*, user: Actor, now: datetime | None = None) -> QueueCounts:
     """The queue's badges, in one query: open requests due within 7 days and overdue ones
     (the same bounds as the due_soon and overdue views)."""
     now = now or timezone.now()
@@ -68,7 +69,7 @@ def queue_counts(*, user: Any, now: datetime | None = None) -> QueueCounts:
     return QueueCounts(due_soon=counts["due_soon"], overdue=counts["overdue"])
 
 
-def request_for(*, user: Any, request_id: Any) -> RecordRequest:
+def request_for(*, user: Actor, request_id: Any) -> RecordRequest:
     """The request if ``user`` may see it; anything else, malformed ids included, is 404."""
     try:
         return (
@@ -92,7 +93,7 @@ class Week:
         return self.on_time / self.fulfilled if self.fulfilled else None
 
 
-def weekly_chart(*, user: Any, weeks: int = 12, now: datetime | None = None) -> list[Week]:
+def weekly_chart(*, user: Actor, weeks: int = 12, now: datetime | None = None) -> list[Week]:
     """Requests received and fulfilled per week, with the share fulfilled on time: two
     grouped queries over the indexed received and closed times."""
     now = now or timezone.now()
@@ -131,5 +132,5 @@ def _day(week: datetime | date) -> date:
     return timezone.localtime(week).date() if isinstance(week, datetime) else week
 
 
-def alerts_unread(*, user: Any) -> QuerySet[RequestAlert]:
+def alerts_unread(*, user: Actor) -> QuerySet[RequestAlert]:
     return RequestAlert.objects.filter(recipient=user, read_at__isnull=True).order_by("-created_at")

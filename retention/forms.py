@@ -4,6 +4,7 @@ from typing import Any, cast
 
 from django import forms
 
+from accounts.models import Actor
 from messaging.models import Thread
 from records.models import RecordRequest
 from retention.models import HoldScope
@@ -65,7 +66,7 @@ class HoldForm(forms.Form):
             self.add_error("reference", "Give the reference of the thread or request to hold.")
         return data
 
-    def target(self, patient: Any) -> dict[str, Any]:
+    def target(self, patient: Actor) -> dict[str, Any]:
         """The thread or request the reference names, of this patient; {} for a patient hold."""
         scope, reference = self.cleaned_data["scope"], self.cleaned_data.get("reference")
         if reference is None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from accounts.models import Role
+from accounts.models import Actor, Role
 
 
-def manages_retention(user: Any) -> bool:
+def manages_retention(user: Actor) -> bool:
     return bool(user.is_authenticated and user.is_active and user.role == Role.PRIVACY_OFFICER)

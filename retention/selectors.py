@@ -8,12 +8,12 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from accounts.models import User
+from accounts.models import Actor, User
 from retention.models import LegalHold, PurgeRun
 from retention.policies import manages_retention
 
 
-def holds_visible_to(user: Any) -> QuerySet[LegalHold]:
+def holds_visible_to(user: Actor) -> QuerySet[LegalHold]:
     if not manages_retention(user):
         return LegalHold.objects.none()
     return LegalHold.objects.select_related(
@@ -21,11 +21,11 @@ def holds_visible_to(user: Any) -> QuerySet[LegalHold]:
     ).order_by("released_at", "-placed_at")
 
 
-def hold_for(*, user: Any, hold_id: Any) -> LegalHold:
+def hold_for(*, user: Actor, hold_id: Any) -> LegalHold:
     return get_object_or_404(holds_visible_to(user), pk=hold_id)
 
 
-def runs_page(*, user: Any, page: Any) -> Page[PurgeRun]:
+def runs_page(*, user: Actor, page: Any) -> Page[PurgeRun]:
     runs = PurgeRun.objects.all() if manages_retention(user) else PurgeRun.objects.none()
     return Paginator(runs, 25).get_page(page)
 

@@ -19,6 +19,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.models import Actor
 from audit.models import Outcome
 from audit.services import EventSpec, event_record, events_record
 from encryption.files import files_storage, orphans_delete
@@ -75,7 +76,7 @@ def policies_effective() -> dict[str, Effective]:
 
 
 def policy_update(
-    *, actor: Any, kind: str, clock_start: str, amount: int, unit: str
+    *, actor: Actor, kind: str, clock_start: str, amount: int, unit: str
 ) -> RetentionPolicy:
     """Set one kind's period and clock. A period below a documentation floor is refused
     naming the rule (the refusal is audited outside the rolled-back transaction)."""
@@ -128,9 +129,9 @@ def policy_update(
 
 def hold_place(
     *,
-    actor: Any,
+    actor: Actor,
     scope: str,
-    patient: Any,
+    patient: Actor,
     reason: str,
     thread: Any = None,
     request: Any = None,
@@ -158,7 +159,7 @@ def hold_place(
     return hold
 
 
-def hold_release(*, actor: Any, hold: LegalHold) -> LegalHold:
+def hold_release(*, actor: Actor, hold: LegalHold) -> LegalHold:
     with transaction.atomic():
         locked = LegalHold.objects.select_for_update().get(pk=hold.pk)
         if locked.released_at is not None:

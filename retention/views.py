@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.selectors import request_user
 from core.decorators import allowed_if
 from core.forms import posted
 from retention import selectors, services
@@ -50,7 +51,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "forecast_days": services.FORECAST_DAYS,
             "forecast_total": sum(forecast.due.values()),
             "unfinished": forecast.unfinished,
-            "active_holds": selectors.holds_visible_to(request.user)
+            "active_holds": selectors.holds_visible_to(request_user(request))
             .filter(released_at__isnull=True)
             .count(),
         },
@@ -73,7 +74,7 @@ def policy_edit(request: HttpRequest, kind: str) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.policy_update(actor=request.user, kind=kind, **form.cleaned_data)
+                services.policy_update(actor=request_user(request), kind=kind, **form.cleaned_data)
             except RetentionError as error:
                 form.add_error("amount", error.message)
             else:
@@ -106,7 +107,7 @@ def holds(request: HttpRequest) -> HttpResponse:
 
 def _holds_page(request: HttpRequest, form: HoldForm, status: int = 200) -> HttpResponse:
     now = timezone.now()
-    rows = list(selectors.holds_visible_to(request.user))
+    rows = list(selectors.holds_visible_to(request_user(request)))
     services.holds_list_record(holds=rows)
     return render(
         request,
@@ -136,7 +137,7 @@ def hold_place(request: HttpRequest) -> HttpResponse:
         return _holds_page(request, form, status=400)
     try:
         services.hold_place(
-            actor=request.user,
+            actor=request_user(request),
             scope=form.cleaned_data["scope"],
             patient=patient,
             reason=form.cleaned_data["reason"],
@@ -153,9 +154,9 @@ def hold_place(request: HttpRequest) -> HttpResponse:
 @require_POST
 @officer_only
 def hold_release(request: HttpRequest, hold_id: uuid.UUID) -> HttpResponse:
-    hold = selectors.hold_for(user=request.user, hold_id=hold_id)
+    hold = selectors.hold_for(user=request_user(request), hold_id=hold_id)
     try:
-        services.hold_release(actor=request.user, hold=hold)
+        services.hold_release(actor=request_user(request), hold=hold)
     except RetentionError as error:
         flash.error(request, error.message)
     else:
@@ -167,7 +168,7 @@ def hold_release(request: HttpRequest, hold_id: uuid.UUID) -> HttpResponse:
 @require_GET
 @officer_only
 def runs(request: HttpRequest) -> HttpResponse:
-    page = selectors.runs_page(user=request.user, page=request.GET.get("page"))
+    page = selectors.runs_page(user=request_user(request), page=request.GET.get("page"))
     labels = dict(RecordKind.choices)
     rows: list[dict[str, Any]] = [
         {

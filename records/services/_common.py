@@ -42,7 +42,7 @@ def refusals_audited(service: Callable[P, R]) -> Callable[P, R]:
             event_record(
                 action=RecordsAction.REQUEST_REFUSED,
                 outcome=Outcome.DENIED,
-                actor=getattr(error, "actor", kwargs.get("actor")),
+                actor=getattr(error, "actor", None) or kwargs.get("actor"),  # type: ignore[arg-type]
                 target=request,
                 patient_id=request.patient_id if request is not None else None,
                 details={"reason": error.code},
