@@ -21,6 +21,7 @@ class AccountsAction(models.TextChoices):
     PATIENT_ENROLLED = "accounts.patient_enrolled", "Patient enrolled"
     STAFF_CREATED = "accounts.staff_created", "Staff account created"
     ADMIN_CHANGE = "accounts.admin_change", "Admin change"
+    ADMIN_VIEWED = "accounts.admin_viewed", "Viewed in the admin"
     CARE_TEAM_ADDED = "accounts.care_team_added", "Added to the care team"
     EMAIL_CHANGE_REQUESTED = "accounts.email_change_requested", "E-mail change requested"
     EMAIL_CHANGE_SENT = "accounts.email_change_sent", "E-mail change link sent"

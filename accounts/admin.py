@@ -12,21 +12,39 @@ from accounts.models import Invitation, PatientProfile, Role, User
 from audit.services import event_record
 
 
+def _patient_of(obj: Model) -> int | None:
+    if isinstance(obj, User) and obj.role == Role.PATIENT:
+        return obj.pk
+    if isinstance(obj, PatientProfile):
+        return obj.user_id
+    return None
+
+
 class AuditedAdmin(admin.ModelAdmin):
     """Every change made through the admin is an audit event (ids and field names only)."""
 
     def _record(self, obj: Model, operation: str, fields: list[str] | None = None) -> None:
-        patient_id = None
-        if isinstance(obj, User) and obj.role == Role.PATIENT:
-            patient_id = obj.pk
-        elif isinstance(obj, PatientProfile):
-            patient_id = obj.user_id
         event_record(
             action=AccountsAction.ADMIN_CHANGE,
             target=obj,
-            patient_id=patient_id,
+            patient_id=_patient_of(obj),
             details={"operation": operation, "fields": sorted(fields or [])},
         )
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> Any:
+        """Opening a record in the admin is a read like any other: audited."""
+        if request.method == "GET":
+            obj = self.get_object(request, object_id)
+            if obj is not None:
+                event_record(
+                    action=AccountsAction.ADMIN_VIEWED,
+                    target=obj,
+                    patient_id=_patient_of(obj),
+                    details={"model": obj._meta.label_lower},
+                )
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -66,3 +84,30 @@ class PatientProfileAdmin(AuditedAdmin):
 class InvitationAdmin(AuditedAdmin):
     list_display = ("id", "user", "created_at", "expires_at", "used_at", "revoked_at")
     readonly_fields = ("nonce_hash",)
+
+
+# Third-party admins would show second-factor secrets and sign-in records, unaudited:
+# passkeys (django-otp-webauthn) and lockout records (django-axes) are managed in the app's
+# own screens instead. (django-otp's own TOTP and static plugins are not installed.)
+def _unregister_third_party() -> None:
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+    from django_otp_webauthn.models import (
+        WebAuthnAttestation,
+        WebAuthnCredential,
+        WebAuthnUserHandle,
+    )
+
+    third_party = (
+        WebAuthnCredential,
+        WebAuthnAttestation,
+        WebAuthnUserHandle,
+        AccessAttempt,
+        AccessLog,
+        AccessFailureLog,
+    )
+    for model in third_party:
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+
+
+_unregister_third_party()

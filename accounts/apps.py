@@ -19,8 +19,8 @@ class AccountsConfig(AppConfig):
                 "accounts.invitation": "Portal invitation",
                 "accounts.careteammember": "Care team",
                 "accounts.emailchange": "E-mail address change",
-                "otp_totp.totpdevice": "Authenticator app",
-                "otp_static.staticdevice": "Backup codes",
+                "accounts.authenticatorapp": "Authenticator app",
+                "accounts.backupcodes": "Backup codes",
                 "django_otp_webauthn.webauthncredential": "Passkey",
             }
         )

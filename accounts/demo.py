@@ -10,9 +10,16 @@ from datetime import date
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import CareTeamMember, IdentityMethod, PatientProfile, Role, User
+from accounts.models import (
+    AuthenticatorApp,
+    AuthenticatorKey,
+    CareTeamMember,
+    IdentityMethod,
+    PatientProfile,
+    Role,
+    User,
+)
 
 DEMO_PASSWORD = "correct horse battery staple 7"  # noqa: S105 - a published demo password
 
@@ -57,7 +64,7 @@ def totp_key_for(email: str) -> str:
 
 
 @transaction.atomic
-def personas_seed() -> list[tuple[Persona, User, TOTPDevice]]:
+def personas_seed() -> list[tuple[Persona, User, AuthenticatorApp]]:
     """Create or refresh every persona: password, verified e-mail, one TOTP device."""
     officer: User | None = None
     seeded = []
@@ -84,18 +91,19 @@ def personas_seed() -> list[tuple[Persona, User, TOTPDevice]]:
                     "identity_verified_at": timezone.now(),
                 },
             )
-        device, _ = TOTPDevice.objects.update_or_create(
-            user=user,
-            name="Demo authenticator",
-            defaults={"key": totp_key_for(persona.email), "confirmed": True},
-        )
+        device = AuthenticatorApp.objects.filter(user=user, name="Demo authenticator").first()
+        if device is None:
+            key = AuthenticatorKey.objects.create(key=totp_key_for(persona.email))
+            device = AuthenticatorApp.objects.create(
+                user=user, name="Demo authenticator", secret=key, confirmed=True
+            )
         seeded.append((persona, user, device))
     by_key = {persona.key: user for persona, user, _ in seeded}
     CareTeamMember.objects.get_or_create(patient=by_key["patient"], staff=by_key["clinician"])
     return seeded
 
 
-def current_code(device: TOTPDevice) -> str:
+def current_code(device: AuthenticatorApp) -> str:
     from django_otp.oath import totp
 
     return f"{totp(device.bin_key, step=device.step, digits=device.digits):0{device.digits}d}"

@@ -24,7 +24,7 @@ class SignInForm(forms.Form):
 
 
 class CodeForm(forms.Form):
-    """A TOTP code (6 digits) or a backup code (8 letters and digits)."""
+    """A TOTP code (6 digits) or a backup code (10 letters and digits, "abcde-23456")."""
 
     code = forms.CharField(
         label="Code",
@@ -36,8 +36,9 @@ class CodeForm(forms.Form):
 
     def clean_code(self) -> str:
         code = re.sub(r"[\s-]", "", self.cleaned_data["code"]).lower()
-        if not re.fullmatch(r"[0-9]{6}|[a-z2-7]{8}", code):
-            raise forms.ValidationError("Enter the 6-digit code or an 8-character backup code.")
+        # 8 characters: backup codes issued before they were stored as keyed hashes.
+        if not re.fullmatch(r"[0-9]{6}|[a-z0-9]{8}|[a-z0-9]{10}", code):
+            raise forms.ValidationError("Enter the 6-digit code or a 10-character backup code.")
         return code
 
 

@@ -1,13 +1,25 @@
 from __future__ import annotations
 
+import hmac
 import secrets
+import time
+from base64 import b32encode
+from binascii import unhexlify
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
+from urllib.parse import quote, urlencode
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.oath import TOTP
+
+from encryption.fields import EncryptedTextField
+from encryption.models import EncryptedModel
 
 
 class Role(models.TextChoices):
@@ -221,3 +233,166 @@ class EmailChange(models.Model):
 # Who acts in a service, a selector or a policy: a signed-in account. (Work done by the
 # system itself runs under audit.context.system_actor and passes no account.)
 Actor: TypeAlias = User
+
+
+# --- second factors whose secrets nobody can read back ------------------------------------
+# Second factors whose secrets nobody can read back: an authenticator app (TOTP) whose
+# key is encrypted at rest, and backup codes kept only as keyed hashes.
+#
+# django-otp's own TOTP and static-token devices store the key and the codes in clear, so a
+# database dump would hand out second factors. These are django-otp devices all the same
+# (``match_token``, ``otp_login``, persistent ids and throttling work as for any device).
+#
+
+KEY_BYTES = 20
+BACKUP_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
+BACKUP_CODE_LENGTH = 10
+
+
+def totp_key_new() -> str:
+    return secrets.token_hex(KEY_BYTES)
+
+
+class AuthenticatorKey(EncryptedModel):
+    """The shared key of one authenticator app, encrypted with its own data key like any
+    health record, so a database dump, a backup or the admin shows no key. A row of its
+    own because django-otp gives devices integer ids and encrypted rows have UUIDs.
+    Deleting the app deletes (shreds) its key: ``accounts.signals``."""
+
+    key = EncryptedTextField(default=totp_key_new)  # hex
+
+    def __str__(self) -> str:
+        return f"authenticator key {self.pk}"
+
+
+class AuthenticatorApp(TimestampMixin, ThrottlingMixin, Device):
+    """An authenticator app (TOTP, RFC 6238) of one account: a django-otp device whose
+    key is in ``AuthenticatorKey``, encrypted. Codes are 6 digits every 30 seconds; one
+    step of clock drift either way is tolerated, a code works once (``last_t``), and wrong
+    codes are throttled (django-otp's mixin).
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="authenticator_apps")
+    secret = models.OneToOneField(
+        AuthenticatorKey, on_delete=models.PROTECT, related_name="device", editable=False
+    )
+    step = models.PositiveSmallIntegerField(default=30)
+    digits = models.PositiveSmallIntegerField(default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    drift = models.SmallIntegerField(default=0)
+    last_t = models.BigIntegerField(default=-1)
+
+    class Meta:
+        verbose_name = "authenticator app"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Every app is made with its key: a key-less device could never verify.
+        if self.secret_id is None:
+            self.secret = AuthenticatorKey.objects.create()
+        super().save(*args, **kwargs)
+
+    @property
+    def key(self) -> str:
+        return str(self.secret.key)
+
+    @property
+    def bin_key(self) -> bytes:
+        return unhexlify(self.key.encode())
+
+    def verify_token(self, token: Any) -> bool:
+        allowed, _ = self.verify_is_allowed()
+        if not allowed:
+            return False
+        try:
+            value = int(str(token).strip())
+        except ValueError:
+            value = None
+        verified = False
+        if value is not None:
+            totp = TOTP(self.bin_key, self.step, 0, self.digits, self.drift)
+            totp.time = time.time()
+            verified = bool(totp.verify(value, self.tolerance, self.last_t + 1))
+            if verified:
+                self.last_t, self.drift = totp.t(), totp.drift
+                self.throttle_reset(commit=False)
+                self.set_last_used_timestamp(commit=False)
+                self.save()
+        if not verified:
+            self.throttle_increment(commit=True)
+        return verified
+
+    def get_throttle_factor(self) -> int:
+        return int(settings.OTP_TOTP_THROTTLE_FACTOR)
+
+    @property
+    def config_url(self) -> str:
+        """The otpauth:// address an app reads from the QR code."""
+        issuer = settings.OTP_TOTP_ISSUER
+        label = quote(f"{issuer}:{self.user.get_username()}")
+        secret = b32encode(self.bin_key).decode().rstrip("=")
+        query = urlencode(
+            {"secret": secret, "issuer": issuer, "digits": self.digits, "period": self.step}
+        )
+        return f"otpauth://totp/{label}?{query}"
+
+
+def backup_code_digest(code: str) -> str:
+    """HMAC-SHA256 of the normalized code under a key derived from SECRET_KEY (which never
+    enters the database). Rotating SECRET_KEY retires every backup code."""
+    normalized = "".join(ch for ch in code.lower() if ch.isalnum())
+    return salted_hmac("accounts.backup-code", normalized, algorithm="sha256").hexdigest()
+
+
+def backup_code_new() -> str:
+    raw = "".join(secrets.choice(BACKUP_CODE_ALPHABET) for _ in range(BACKUP_CODE_LENGTH))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+class BackupCodes(ThrottlingMixin, Device):
+    """An account's single-use backup codes, kept only as keyed hashes (``BackupCode``).
+
+    A code is shown once, when issued; what is stored cannot give it back. Checking a code
+    compares its keyed hash with each remaining one in constant time, then deletes the
+    match, so a code works once even when two sign-ins race.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="backup_codes")
+
+    class Meta:
+        verbose_name = "backup codes"
+
+    def verify_token(self, token: Any) -> bool:
+        allowed, _ = self.verify_is_allowed()
+        if not allowed:
+            return False
+        digest = backup_code_digest(str(token))
+        with transaction.atomic():
+            codes = list(self.codes.select_for_update().values_list("pk", "digest"))
+            match = None
+            for pk, stored in codes:  # every comparison runs: no early exit on a match
+                if hmac.compare_digest(stored, digest):
+                    match = pk
+            if match is not None:
+                self.codes.filter(pk=match).delete()
+                self.throttle_reset(commit=True)
+                return True
+        self.throttle_increment(commit=True)
+        return False
+
+    def get_throttle_factor(self) -> int:
+        return int(settings.OTP_STATIC_THROTTLE_FACTOR)
+
+
+class BackupCode(models.Model):
+    """One unused backup code, as its keyed hash."""
+
+    device = models.ForeignKey(BackupCodes, on_delete=models.CASCADE, related_name="codes")
+    digest = models.CharField(max_length=64)
+
+    class Meta:
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(fields=["device", "digest"], name="accounts_backup_code_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"Backup code #{self.pk}"

@@ -12,7 +12,7 @@ def sign_in_factors_for(user: User) -> list[Any]:
     """Confirmed devices that can complete a sign-in (backup codes only while some remain)."""
     factors = []
     for device in devices_for_user(user, confirmed=True):
-        if device._meta.model_name == "staticdevice" and not device.token_set.exists():
+        if device._meta.model_name == "backupcodes" and not device.codes.exists():
             continue
         factors.append(device)
     return factors

@@ -19,19 +19,22 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django_otp import match_token
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.actions import AccountsAction
 from accounts.errors import AccountsError
 from accounts.models import (
     STAFF_ROLES,
+    AuthenticatorApp,
+    BackupCode,
+    BackupCodes,
     CareTeamMember,
     EmailChange,
     Invitation,
     PatientProfile,
     Role,
     User,
+    backup_code_digest,
+    backup_code_new,
 )
 from audit.models import Outcome
 from audit.services import event_record
@@ -348,7 +351,7 @@ def second_factor_check(*, user: User, code: str, fresh: bool) -> Any:
         target=device,
         patient_id=user.audit_patient_id,
         details={
-            "factor": "totp" if isinstance(device, TOTPDevice) else "backup_code",
+            "factor": "totp" if isinstance(device, AuthenticatorApp) else "backup_code",
             "fresh": fresh,
         },
     )
@@ -368,20 +371,21 @@ def sign_out_record(*, user: User, idle: bool) -> None:
 # --- second factors ---------------------------------------------------------------------
 
 
-def totp_device_start(*, user: User) -> TOTPDevice:
-    """An unconfirmed TOTP device to show as a QR code; unconfirmed ones never verify."""
-    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-    return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+def totp_device_start(*, user: User) -> AuthenticatorApp:
+    """An unconfirmed authenticator app to show as a QR code; unconfirmed ones never verify."""
+    for pending in AuthenticatorApp.objects.filter(user=user, confirmed=False):
+        pending.delete()  # one by one: each shreds its data key
+    return AuthenticatorApp.objects.create(user=user, name="Authenticator app", confirmed=False)
 
 
-def totp_device_confirm(*, user: User, device_id: int, token: str) -> TOTPDevice:
+def totp_device_confirm(*, user: User, device_id: Any, token: str) -> AuthenticatorApp:
     """Confirm a pending TOTP device with a code from the app.
 
     A wrong code is audited outside the transaction that would roll it back.
     """
     with transaction.atomic():
         device = (
-            TOTPDevice.objects.select_for_update()
+            AuthenticatorApp.objects.select_for_update()
             .filter(pk=device_id, user=user, confirmed=False)
             .first()
         )
@@ -407,11 +411,16 @@ def totp_device_confirm(*, user: User, device_id: int, token: str) -> TOTPDevice
 
 @transaction.atomic
 def backup_codes_issue(*, user: User) -> list[str]:
-    """Replace the user's backup codes with ten new single-use ones; return them once."""
-    device, _ = StaticDevice.objects.get_or_create(user=user, defaults={"name": "Backup codes"})
-    device.token_set.all().delete()
-    codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    """Replace the user's backup codes with ten new single-use ones; return them once.
+
+    Only their keyed hashes are stored (``accounts.factors``): this is the one moment the
+    codes exist in clear."""
+    device, _ = BackupCodes.objects.get_or_create(user=user, defaults={"name": "Backup codes"})
+    device.codes.all().delete()
+    codes = [backup_code_new() for _ in range(BACKUP_CODE_COUNT)]
+    BackupCode.objects.bulk_create(
+        BackupCode(device=device, digest=backup_code_digest(code)) for code in codes
+    )
     if not device.confirmed:
         device.confirmed = True
         device.save(update_fields=["confirmed"])
@@ -425,7 +434,7 @@ def backup_codes_issue(*, user: User) -> list[str]:
 
 
 def _factor_of(device: Any) -> str:
-    return {"totpdevice": "totp", "staticdevice": "backup_codes"}.get(
+    return {"authenticatorapp": "totp", "backupcodes": "backup_codes"}.get(
         device._meta.model_name, "passkey"
     )
 

@@ -1,14 +1,15 @@
-"""Receivers for events other libraries announce: django-axes' lockout."""
+"""Receivers: django-axes' lockout, and the key of a deleted authenticator app."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from axes.signals import user_locked_out
+from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 from accounts.actions import AccountsAction
-from accounts.models import User
+from accounts.models import AuthenticatorApp, AuthenticatorKey, User
 from audit.models import Outcome
 from audit.services import event_record
 
@@ -24,3 +25,9 @@ def record_lockout(sender: Any, request: Any, username: str | None = None, **kwa
         patient_id=user.audit_patient_id if user else None,
         details={"reason": "failure_limit"},
     )
+
+
+@receiver(post_delete, sender=AuthenticatorApp)
+def authenticator_key_shred(sender: Any, instance: AuthenticatorApp, **kwargs: Any) -> None:
+    """Deleting an authenticator app deletes its key row, which shreds the key."""
+    AuthenticatorKey.objects.filter(pk=instance.secret_id).delete()

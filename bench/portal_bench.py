@@ -32,9 +32,14 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 
-from accounts.models import IdentityMethod, PatientProfile, Role, User  # noqa: E402
+from accounts.models import (  # noqa: E402
+    AuthenticatorApp,
+    IdentityMethod,
+    PatientProfile,
+    Role,
+    User,
+)
 from audit.context import system_actor  # noqa: E402
 from bench.http_bench import free_port, load, serve  # noqa: E402
 from core.sessions import SESSION_AUTH_AT, SESSION_LAST_SEEN, SESSION_OTP_AT, now_ts  # noqa: E402
@@ -66,7 +71,7 @@ def patient_with_messages() -> User:
         identity_method=IdentityMethod.PHOTO_ID_IN_PERSON,
         identity_verified_at=timezone.now(),
     )
-    TOTPDevice.objects.create(user=patient, name="bench", confirmed=True)
+    AuthenticatorApp.objects.create(user=patient, name="bench", confirmed=True)
     with system_actor("bench:portal"):
         for start in range(0, MESSAGES, 500):
             items = [
@@ -89,7 +94,7 @@ def verified_session(patient: User) -> tuple[Client, str]:
     client.force_login(patient)
     session = client.session
     session[SESSION_AUTH_AT] = session[SESSION_LAST_SEEN] = now_ts()
-    session["otp_device_id"] = TOTPDevice.objects.get(user=patient).persistent_id
+    session["otp_device_id"] = AuthenticatorApp.objects.get(user=patient).persistent_id
     session[SESSION_OTP_AT] = now_ts()
     session.save()
     return client, f"{settings.SESSION_COOKIE_NAME}={session.session_key}"

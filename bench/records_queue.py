@@ -56,14 +56,14 @@ TAG = "queue-bench"
 
 
 def _staff(email: str, role: str) -> User:
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from accounts.models import AuthenticatorApp
 
     user = User.objects.filter(email=email).first()
     if user is None:
         user = User.objects.create_user(
             email=email, password=None, full_name="Bench Clerk", role=role
         )
-        TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
+        AuthenticatorApp.objects.create(user=user, name="bench", confirmed=True)
     return user
 
 

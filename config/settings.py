@@ -236,9 +236,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # django-otp's framework; its TOTP and static-token plugins are replaced by
+    # accounts.factors, whose secrets are encrypted or hashed (the plugins keep them in clear).
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
     "django_otp_webauthn",
     "axes",
     "csp",
@@ -531,6 +531,7 @@ HEALTH_BEAT_MAX_AGE_SECONDS = env.integer("HEALTH_BEAT_MAX_AGE_SECONDS", 300, mi
 # django-otp and passkeys.
 OTP_TOTP_ISSUER = ORGANISATION_NAME
 OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 OTP_STATIC_THROTTLE_FACTOR = 1
 OTP_WEBAUTHN_RP_ID = WEBAUTHN_RP_ID
 OTP_WEBAUTHN_RP_NAME = ORGANISATION_NAME

@@ -235,9 +235,9 @@ def template(personas: Any) -> Any:
 
 
 def totp_of(user: Any) -> dict[str, Any]:
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from accounts.models import AuthenticatorApp
 
-    return {"kind": "totpdevice", "pk": TOTPDevice.objects.get(user=user).pk}
+    return {"kind": "authenticatorapp", "pk": AuthenticatorApp.objects.get(user=user).pk}
 
 
 def an_event(personas: Any) -> int:

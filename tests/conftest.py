@@ -17,9 +17,15 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.test import Client
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import CareTeamMember, IdentityMethod, PatientProfile, Role, User
+from accounts.models import (
+    AuthenticatorApp,
+    CareTeamMember,
+    IdentityMethod,
+    PatientProfile,
+    Role,
+    User,
+)
 from core.sessions import SESSION_AUTH_AT, SESSION_LAST_SEEN, SESSION_OTP_AT, now_ts
 from records import signing
 from tests.records.factories import Identity, identity_make
@@ -53,7 +59,7 @@ def make_user(email: str, full_name: str, role: str, **extra: Any) -> User:
     user = User.objects.create_user(
         email=email, password=PASSWORD, full_name=full_name, role=role, **extra
     )
-    TOTPDevice.objects.create(user=user, name="Test app", confirmed=True)
+    AuthenticatorApp.objects.create(user=user, name="Test app", confirmed=True)
     return user
 
 
@@ -123,7 +129,7 @@ def sign_in_client(client: Client, user: User, *, verified: bool = True) -> Clie
     session = client.session
     session[SESSION_AUTH_AT] = session[SESSION_LAST_SEEN] = now_ts()
     if verified:
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        device = AuthenticatorApp.objects.filter(user=user, confirmed=True).first()
         assert device is not None
         session["otp_device_id"] = device.persistent_id
         session[SESSION_OTP_AT] = now_ts()

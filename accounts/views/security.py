@@ -6,13 +6,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts import services
@@ -21,7 +21,7 @@ from accounts.forms import (
     EmailChangeForm,
     PasswordChangeForm,
 )
-from accounts.models import User
+from accounts.models import AuthenticatorApp, BackupCodes, User
 from accounts.selectors import sign_in_factors_for
 from core.decorators import fresh_otp_required
 from core.forms import posted
@@ -37,10 +37,10 @@ def security(request: HttpRequest) -> HttpResponse:
     for device in sign_in_factors_for(user):
         model_name = device._meta.model_name
         kind = "passkey" if model_name == "webauthncredential" else model_name
-        label = {"totpdevice": "Authenticator app", "staticdevice": "Backup codes"}.get(
+        label = {"authenticatorapp": "Authenticator app", "backupcodes": "Backup codes"}.get(
             kind, "Passkey"
         )
-        remaining = device.token_set.count() if kind == "staticdevice" else None
+        remaining = device.codes.count() if kind == "backupcodes" else None
         factors.append({"device": device, "kind": kind, "label": label, "remaining": remaining})
     return render(
         request,
@@ -50,9 +50,11 @@ def security(request: HttpRequest) -> HttpResponse:
 
 
 def _factor_model(kind: str) -> Any:
-    from django_otp.plugins.otp_static.models import StaticDevice
-
-    models = {"totpdevice": TOTPDevice, "staticdevice": StaticDevice, "passkey": WebAuthnCredential}
+    models = {
+        "authenticatorapp": AuthenticatorApp,
+        "backupcodes": BackupCodes,
+        "passkey": WebAuthnCredential,
+    }
     if kind not in models:
         raise Http404
     return models[kind]
@@ -60,10 +62,13 @@ def _factor_model(kind: str) -> Any:
 
 @require_POST
 @fresh_otp_required
-def factor_remove(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+def factor_remove(request: HttpRequest, kind: str, pk: str) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     model = _factor_model(kind)
-    device = model.objects.filter(pk=pk, user=user).first()
+    try:
+        device = model.objects.filter(pk=pk, user=user).first()
+    except (ValueError, ValidationError):  # not an id of that kind at all
+        raise Http404 from None
     if device is None:
         raise Http404
     try:

@@ -14,7 +14,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts import services
@@ -32,7 +31,7 @@ from accounts.lockout import (
     second_factor_failed,
     second_factor_succeeded,
 )
-from accounts.models import User
+from accounts.models import AuthenticatorApp, User
 from accounts.selectors import has_second_factor
 from audit.middleware import request_client_ip
 from core.forms import posted
@@ -146,7 +145,7 @@ def _demo_code(user: User) -> str | None:
         return None
     from accounts.demo import current_code
 
-    device = TOTPDevice.objects.filter(user=user, name="Demo authenticator").first()
+    device = AuthenticatorApp.objects.filter(user=user, name="Demo authenticator").first()
     return current_code(device) if device else None
 
 
@@ -168,7 +167,7 @@ def mfa_enroll(request: HttpRequest) -> HttpResponse:
     device = None
     pending = request.session.get(SESSION_TOTP_PENDING)
     if request.method == "POST" and pending:
-        device = TOTPDevice.objects.filter(pk=pending, user=user, confirmed=False).first()
+        device = AuthenticatorApp.objects.filter(pk=pending, user=user, confirmed=False).first()
         if device and form.is_valid():
             try:
                 device = services.totp_device_confirm(
@@ -191,7 +190,7 @@ def mfa_enroll(request: HttpRequest) -> HttpResponse:
                 return redirect("accounts:security")
     if device is None:
         device = services.totp_device_start(user=user)
-        request.session[SESSION_TOTP_PENDING] = device.pk
+        request.session[SESSION_TOTP_PENDING] = str(device.pk)
     qr_svg = segno.make(device.config_url, error="m").svg_inline(
         scale=5, title="QR code for your authenticator app"
     )
@@ -202,7 +201,7 @@ def mfa_enroll(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _base32(device: TOTPDevice) -> str:
+def _base32(device: AuthenticatorApp) -> str:
     import base64
 
     secret = base64.b32encode(device.bin_key).decode().rstrip("=")

@@ -5,13 +5,13 @@ from typing import Any
 from django.test import Client
 from django.urls import reverse
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.models import AuthenticatorApp
 from audit.models import AuditEvent
 
 
-def totp_now(device: TOTPDevice, *, offset_steps: int = 0) -> str:
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+def totp_now(device: AuthenticatorApp, *, offset_steps: int = 0) -> str:
+    totp = TOTP(device.bin_key, device.step, 0, device.digits, device.drift)
     totp.time = totp.time + offset_steps * device.step
     return f"{totp.token():0{device.digits}d}"
 

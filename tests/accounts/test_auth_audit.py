@@ -8,10 +8,9 @@ from typing import Any
 from axes.models import AccessAttempt
 from django.test import Client
 from django.urls import reverse
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.actions import AccountsAction
-from accounts.models import User
+from accounts.models import AuthenticatorApp, User
 from audit.models import AuditEvent
 from tests.accounts.helpers import actions, password_step, totp_now
 from tests.conftest import PASSWORD
@@ -34,7 +33,7 @@ class TestEnrollmentEvents:
         client, user = _new_staff_member()
         assert client.get(reverse("accounts:home"))["Location"] == reverse("accounts:mfa_enroll")
         client.get(reverse("accounts:mfa_enroll"))
-        device = TOTPDevice.objects.get(user=user, confirmed=False)
+        device = AuthenticatorApp.objects.get(user=user, confirmed=False)
         response = client.post(reverse("accounts:mfa_enroll"), {"code": totp_now(device)})
         assert response.status_code == 200
         assert "backup codes" in response.content.decode()
@@ -48,8 +47,8 @@ class TestEnrollmentEvents:
         client.get(reverse("accounts:mfa_enroll"))
         response = client.post(reverse("accounts:mfa_enroll"), {"code": "123456"})
         assert "did not match" in response.content.decode()
-        assert not TOTPDevice.objects.filter(user=user, confirmed=True).exists()
-        assert AccountsAction.MFA_FAILED in actions(target_type="otp_totp.totpdevice")
+        assert not AuthenticatorApp.objects.filter(user=user, confirmed=True).exists()
+        assert AccountsAction.MFA_FAILED in actions(target_type="accounts.authenticatorapp")
 
     def test_an_unenrolled_account_sees_nothing_but_enrollment(self, db: Any) -> None:
         client, _ = _new_staff_member()
@@ -67,9 +66,9 @@ class TestChangeEvents:
         assert AccountsAction.PASSWORD_CHANGED in actions(actor_id=personas.clinician.pk)
 
     def test_factor_removal_is_audited(self, personas: Any, client_for: Any) -> None:
-        spare = TOTPDevice.objects.create(user=personas.patient, name="Spare", confirmed=True)
+        spare = AuthenticatorApp.objects.create(user=personas.patient, name="Spare", confirmed=True)
         client_for(personas.patient).post(
-            reverse("accounts:factor_remove", args=["totpdevice", spare.pk])
+            reverse("accounts:factor_remove", args=["authenticatorapp", spare.pk])
         )
         event = AuditEvent.objects.get(action=AccountsAction.MFA_REMOVED)
         assert (event.patient_id, event.details["factor"]) == (personas.patient.pk, "totp")

@@ -128,15 +128,14 @@ class TestSecondFactorLockout:
         assert AccountsAction.LOCKED_OUT in actions(patient_id=personas.patient.pk)
 
     def test_a_completed_sign_in_clears_the_failures(self, personas: Any) -> None:
-        from django_otp.plugins.otp_totp.models import TOTPDevice
-
+        from accounts.models import AuthenticatorApp
         from tests.accounts.helpers import totp_now
 
         client = Client()
         self._password(client, personas.patient.email)
         for _ in range(4):
             self._wrong_code(client)
-        device = TOTPDevice.objects.get(user=personas.patient)
+        device = AuthenticatorApp.objects.get(user=personas.patient)
         device.throttle_reset()
         ok = client.post(
             reverse("accounts:mfa_verify"), {"code": totp_now(device)}, REMOTE_ADDR="10.0.0.4"

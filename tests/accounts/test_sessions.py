@@ -98,10 +98,12 @@ class TestOtherSessionsEnd:
         self, personas: Any, client_for: Any
     ) -> None:
         here, elsewhere = client_for(personas.patient), client_for(personas.patient)
-        from django_otp.plugins.otp_totp.models import TOTPDevice
+        from accounts.models import AuthenticatorApp
 
-        spare = TOTPDevice.objects.create(user=personas.patient, name="Old phone", confirmed=True)
-        here.post(reverse("accounts:factor_remove", args=["totpdevice", spare.pk]))
+        spare = AuthenticatorApp.objects.create(
+            user=personas.patient, name="Old phone", confirmed=True
+        )
+        here.post(reverse("accounts:factor_remove", args=["authenticatorapp", spare.pk]))
         assert here.get(reverse("accounts:home")).status_code == 200
         assert elsewhere.get(reverse("accounts:home")).status_code == 302
 
@@ -119,22 +121,22 @@ class TestFreshSecondFactor:
         assert "fresh=1" in response["Location"]
 
     def test_the_last_second_factor_cannot_be_removed(self, personas: Any, client_for: Any) -> None:
-        from django_otp.plugins.otp_totp.models import TOTPDevice
+        from accounts.models import AuthenticatorApp
 
         client = client_for(personas.patient)
-        device = TOTPDevice.objects.get(user=personas.patient)
+        device = AuthenticatorApp.objects.get(user=personas.patient)
         response = client.post(
-            reverse("accounts:factor_remove", args=["totpdevice", device.pk]), follow=True
+            reverse("accounts:factor_remove", args=["authenticatorapp", device.pk]), follow=True
         )
         assert "cannot remove your last second factor" in response.content.decode()
-        assert TOTPDevice.objects.filter(pk=device.pk).exists()
+        assert AuthenticatorApp.objects.filter(pk=device.pk).exists()
 
     def test_another_users_factor_is_404(self, personas: Any, client_for: Any) -> None:
-        from django_otp.plugins.otp_totp.models import TOTPDevice
+        from accounts.models import AuthenticatorApp
 
-        device = TOTPDevice.objects.get(user=personas.other_patient)
+        device = AuthenticatorApp.objects.get(user=personas.other_patient)
         response = client_for(personas.patient).post(
-            reverse("accounts:factor_remove", args=["totpdevice", device.pk])
+            reverse("accounts:factor_remove", args=["authenticatorapp", device.pk])
         )
         assert response.status_code == 404
 
@@ -143,28 +145,27 @@ class TestFactorRecovery:
     def test_the_last_authenticator_cannot_go_even_with_backup_codes_left(
         self, personas: Any, client_for: Any
     ) -> None:
-        from django_otp.plugins.otp_totp.models import TOTPDevice
-
+        from accounts.models import AuthenticatorApp
         from accounts.services import backup_codes_issue
 
         backup_codes_issue(user=personas.patient)
-        device = TOTPDevice.objects.get(user=personas.patient)
+        device = AuthenticatorApp.objects.get(user=personas.patient)
         client_for(personas.patient).post(
-            reverse("accounts:factor_remove", args=["totpdevice", device.pk])
+            reverse("accounts:factor_remove", args=["authenticatorapp", device.pk])
         )
-        assert TOTPDevice.objects.filter(pk=device.pk).exists()
+        assert AuthenticatorApp.objects.filter(pk=device.pk).exists()
 
     def test_an_enrolled_account_without_factors_cannot_self_enroll(
         self, personas: Any, client_for: Any
     ) -> None:
-        from django_otp.plugins.otp_totp.models import TOTPDevice
+        from accounts.models import AuthenticatorApp
 
         patient = personas.patient
         patient.mfa_enrolled_at = timezone.now()
         patient.save()
-        TOTPDevice.objects.filter(user=patient).delete()  # e.g. every backup code spent
+        AuthenticatorApp.objects.filter(user=patient).delete()  # e.g. every backup code spent
         client = client_for(patient, verified=False)
         response = client.get(reverse("accounts:mfa_enroll"))
         assert response.status_code == 403
         assert "contact your care team" in response.content.decode().lower()
-        assert not TOTPDevice.objects.filter(user=patient).exists()
+        assert not AuthenticatorApp.objects.filter(user=patient).exists()

@@ -5,9 +5,9 @@ from typing import Any
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.actions import AccountsAction
+from accounts.models import AuthenticatorApp
 from accounts.views import SIGN_IN_FAILED_MESSAGE
 from audit.models import AuditEvent
 from tests.accounts.helpers import actions, password_step, totp_now
@@ -59,14 +59,14 @@ class TestSecondFactor:
     def test_totp_code_completes_sign_in_and_rotates_session(self, personas: Any) -> None:
         client = self._half_signed_in(personas.patient)
         before = client.session.session_key
-        device = TOTPDevice.objects.get(user=personas.patient)
+        device = AuthenticatorApp.objects.get(user=personas.patient)
         response = client.post(reverse("accounts:mfa_verify"), {"code": totp_now(device)})
         assert response.status_code == 302
         assert client.session.session_key != before
         assert client.get(reverse("accounts:home")).status_code == 200
 
     def test_a_used_totp_code_is_refused_the_second_time(self, personas: Any) -> None:
-        device = TOTPDevice.objects.get(user=personas.patient)
+        device = AuthenticatorApp.objects.get(user=personas.patient)
         code = totp_now(device)
         first = self._half_signed_in(personas.patient)
         assert first.post(reverse("accounts:mfa_verify"), {"code": code}).status_code == 302
@@ -99,7 +99,7 @@ class TestSecondFactor:
 
     def test_next_is_followed_only_within_the_site(self, personas: Any) -> None:
         client = self._half_signed_in(personas.patient)
-        device = TOTPDevice.objects.get(user=personas.patient)
+        device = AuthenticatorApp.objects.get(user=personas.patient)
         response = client.post(
             reverse("accounts:mfa_verify") + "?next=https://evil.example/",
             {"code": totp_now(device)},

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.models import AuthenticatorApp
 from tests.accounts.helpers import totp_now
 from tests.conftest import PASSWORD
 
@@ -17,7 +17,7 @@ def sign_in_with_totp(page: Any, user: Any) -> None:
     page.get_by_label("E-mail").fill(user.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Continue").click()
-    page.get_by_label("Code").fill(totp_now(TOTPDevice.objects.get(user=user)))
+    page.get_by_label("Code").fill(totp_now(AuthenticatorApp.objects.get(user=user)))
     page.get_by_role("button", name="Verify").click()
     page.get_by_role("link", name="Sign-in & security").wait_for()
 

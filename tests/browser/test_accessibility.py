@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Role, User
+from accounts.models import AuthenticatorApp, Role, User
 from accounts.services import patient_enroll
 from tests.accounts.helpers import totp_now
 from tests.browser.axe import axe_context, axe_core_path, axe_violations, missing_references
@@ -135,7 +134,7 @@ def _sign_in(page: Any, user: Any, check: Callable[[str], None]) -> None:
     page.get_by_role("button", name="Continue").click()
     page.get_by_label("Code").wait_for()
     check("mfa_verify")
-    page.get_by_label("Code").fill(totp_now(TOTPDevice.objects.get(user=user)))
+    page.get_by_label("Code").fill(totp_now(AuthenticatorApp.objects.get(user=user)))
     page.get_by_role("button", name="Verify").click()
     page.get_by_role("link", name="Sign-in & security").wait_for()
 
@@ -194,7 +193,7 @@ class TestAxeFindsNoSeriousViolations:
         page.get_by_role("button", name="Save password").click()
         page.get_by_role("heading", name="Set up your authenticator app").wait_for()
         _audit(page, found, "mfa_enroll (first factor)")
-        device = TOTPDevice.objects.get(user__email="winifred.new@mail.test", confirmed=False)
+        device = AuthenticatorApp.objects.get(user__email="winifred.new@mail.test", confirmed=False)
         page.get_by_label("6-digit code from your app").fill(totp_now(device))
         page.get_by_role("button", name="Confirm").click()
         page.get_by_role("heading", name="Your backup codes").wait_for()

@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.urls import reverse
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
+from accounts.models import AuthenticatorApp
 from tests.accounts.helpers import totp_now
 from tests.browser.helpers import sign_in_with_totp, virtual_authenticator
 from tests.conftest import PASSWORD, body_text
@@ -153,7 +153,7 @@ def _password_from_the_link(page: Any, link: str, user: Any) -> None:
 
 
 def _second_factor_totp(page: Any, user: Any) -> None:
-    page.get_by_label("Code").fill(totp_now(TOTPDevice.objects.get(user=user)))
+    page.get_by_label("Code").fill(totp_now(AuthenticatorApp.objects.get(user=user)))
     page.get_by_role("button", name="Verify").click()
     page.get_by_role("heading", name=f"Hello, {user.full_name}").wait_for()
 

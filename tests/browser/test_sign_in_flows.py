@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import User
+from accounts.models import AuthenticatorApp, User
 from accounts.services import patient_enroll
 from tests.accounts.helpers import totp_now
 from tests.browser.helpers import virtual_authenticator
@@ -52,7 +51,7 @@ def test_invited_patient_sets_password_enrolls_totp_and_signs_in_again(
     page.get_by_role("heading", name="Set up your authenticator app").wait_for()
     assert page.locator("figure.qr svg").count() == 1
     user = User.objects.get(email="winifred.new@mail.test")
-    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    device = AuthenticatorApp.objects.get(user=user, confirmed=False)
     page.get_by_label("6-digit code from your app").fill(totp_now(device))
     page.get_by_role("button", name="Confirm").click()
 
@@ -72,7 +71,7 @@ def test_invited_patient_sets_password_enrolls_totp_and_signs_in_again(
 def test_a_passkey_is_enrolled_and_then_signs_in(page: Any, personas: Any) -> None:
     virtual_authenticator(page)
     patient = personas.patient
-    device = TOTPDevice.objects.get(user=patient)
+    device = AuthenticatorApp.objects.get(user=patient)
     _sign_in_with_password(page, patient.email, PASSWORD)
     _enter_code(page, totp_now(device))
     page.get_by_role("heading", name=f"Hello, {patient.full_name}").wait_for()
