@@ -1,0 +1,71 @@
+"""State changes for accounts: enrollment, invitations, signing in, second factors,
+passwords and addresses. Each function does the whole change (rules, save, audit event,
+follow-up after commit) inside one transaction, so a rollback leaves neither the change
+nor its event. Split by sub-domain; every service is importable from here.
+"""
+
+from accounts.services.addresses import (
+    email_change_confirm,
+    email_change_from_token,
+    email_change_request,
+    email_change_token_make,
+    email_changes_resend_unsent,
+)
+from accounts.services.enrollment import (
+    care_team_add,
+    patient_enroll,
+    privacy_officer_bootstrap,
+    staff_create,
+)
+from accounts.services.factors import (
+    BACKUP_CODE_COUNT,
+    backup_codes_issue,
+    mfa_device_remove,
+    passkey_registered,
+    totp_device_confirm,
+    totp_device_start,
+)
+from accounts.services.invitations import (
+    invitation_accept,
+    invitation_deliver,
+    invitation_from_token,
+    invitation_issue,
+    invitations_resend_unsent,
+)
+from accounts.services.passwords import (
+    password_change,
+)
+from accounts.services.sign_in import (
+    second_factor_check,
+    sign_in_failure_record,
+    sign_in_record,
+    sign_out_record,
+)
+
+__all__ = [
+    "BACKUP_CODE_COUNT",
+    "backup_codes_issue",
+    "care_team_add",
+    "email_change_confirm",
+    "email_change_from_token",
+    "email_change_request",
+    "email_change_token_make",
+    "email_changes_resend_unsent",
+    "invitation_accept",
+    "invitation_deliver",
+    "invitation_from_token",
+    "invitation_issue",
+    "invitations_resend_unsent",
+    "mfa_device_remove",
+    "passkey_registered",
+    "password_change",
+    "patient_enroll",
+    "privacy_officer_bootstrap",
+    "second_factor_check",
+    "sign_in_failure_record",
+    "sign_in_record",
+    "sign_out_record",
+    "staff_create",
+    "totp_device_confirm",
+    "totp_device_start",
+]
