@@ -9,6 +9,9 @@ PUBLIC_VIEWS = frozenset(
         "accounts:sign_in",
         "accounts:invitation_open",
         "accounts:invitation_accept",
+        "accounts:password_reset",
+        "accounts:password_reset_open",
+        "accounts:password_reset_set",
         "messaging:bounce_webhook",  # signed with HMAC instead (messaging.delivery)
         # Guest pickup (portal.guest_views): third parties have no account. The signed
         # single-use link, the browser binding and the e-mailed code stand in for sign-in.

@@ -15,6 +15,8 @@ class AccountsAction(models.TextChoices):
     MFA_REMOVED = "accounts.mfa_removed", "Second factor removed"
     BACKUP_CODES_ISSUED = "accounts.backup_codes_issued", "Backup codes issued"
     PASSWORD_CHANGED = "accounts.password_changed", "Password changed"
+    PASSWORD_RESET_SENT = "accounts.password_reset_sent", "Password reset link sent"
+    PASSWORD_RESET = "accounts.password_reset", "Password reset with an e-mailed link"
     INVITATION_ISSUED = "accounts.invitation_issued", "Invitation issued"
     INVITATION_USED = "accounts.invitation_used", "Invitation used"
     INVITATION_REFUSED = "accounts.invitation_refused", "Invitation link refused"

@@ -57,6 +57,14 @@ class TOTPConfirmForm(forms.Form):
         return code
 
 
+class PasswordResetForm(forms.Form):
+    email = forms.EmailField(
+        label="Your e-mail address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
 class NewPasswordForm(forms.Form):
     password1 = forms.CharField(
         label="New password",

@@ -76,3 +76,24 @@ def email_changed_notice(change_id: int) -> None:
         if change is None or not change.old_email:
             return
         email_send(to=change.old_email, template="accounts/email/email_changed")
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def password_reset_send(user_id: int) -> None:
+    """E-mail a reset link, or nothing when the address had no account (``user_id`` 0)."""
+    from accounts.services import password_reset_deliver
+
+    if not user_id:
+        return
+    with system_actor("task:password_reset_send"):
+        password_reset_deliver(user_id=user_id)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def password_changed_notice(user_id: int) -> None:
+    """Tell the account's address that its password was reset (no health information)."""
+    from accounts.models import User
+
+    user = User.objects.filter(pk=user_id).first()
+    if user is not None:
+        email_send(to=user.email, template="accounts/email/password_changed")

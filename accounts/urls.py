@@ -11,6 +11,13 @@ urlpatterns = [
     path("sign-out/", views.sign_out, name="sign_out"),
     path("session/keepalive/", views.session_keepalive, name="session_keepalive"),
     path("invitation/accept/", views.invitation_accept, name="invitation_accept"),
+    path("password-reset/", views.password_reset, name="password_reset"),
+    path("password-reset/new/", views.password_reset_set, name="password_reset_set"),
+    path(
+        "password-reset/<str:uidb64>/<str:token>/",
+        views.password_reset_open,
+        name="password_reset_open",
+    ),
     path("invitation/<str:token>/", views.invitation_open, name="invitation_open"),
     path("security/", views.security, name="security"),
     path("security/authenticator/", views.mfa_enroll, name="mfa_enroll"),

@@ -115,6 +115,8 @@ SESSION_IDLE_TIMEOUT = env.integer("SESSION_IDLE_TIMEOUT_SECONDS", 15 * 60, mini
 SESSION_ABSOLUTE_TIMEOUT = env.integer("SESSION_ABSOLUTE_TIMEOUT_SECONDS", 12 * 3600, minimum=300)
 MFA_FRESHNESS_SECONDS = env.integer("MFA_FRESHNESS_SECONDS", 5 * 60, minimum=30)
 INVITATION_TTL_HOURS = env.integer("INVITATION_TTL_HOURS", 72, minimum=1)
+# A forgotten-password link works once, for an hour.
+PASSWORD_RESET_TIMEOUT = 3600
 
 AXES_FAILURE_LIMIT = env.integer("LOCKOUT_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env.integer("LOCKOUT_COOLOFF_MINUTES", 15, minimum=1))

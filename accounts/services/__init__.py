@@ -34,6 +34,10 @@ from accounts.services.invitations import (
 )
 from accounts.services.passwords import (
     password_change,
+    password_reset_complete,
+    password_reset_deliver,
+    password_reset_request,
+    password_reset_user,
 )
 from accounts.services.sign_in import (
     second_factor_check,
@@ -59,6 +63,10 @@ __all__ = [
     "mfa_device_remove",
     "passkey_registered",
     "password_change",
+    "password_reset_complete",
+    "password_reset_deliver",
+    "password_reset_request",
+    "password_reset_user",
     "patient_enroll",
     "privacy_officer_bootstrap",
     "second_factor_check",

@@ -1,5 +1,10 @@
 """The views of accounts, by screen group: ``sign_in``, ``security`` and ``staff``."""
 
+from accounts.views.recovery import (
+    password_reset,
+    password_reset_open,
+    password_reset_set,
+)
 from accounts.views.security import (
     backup_codes_regenerate,
     email_change,
@@ -44,6 +49,9 @@ __all__ = [
     "mfa_verify",
     "passkey_add",
     "password_change",
+    "password_reset",
+    "password_reset_open",
+    "password_reset_set",
     "patient_enroll",
     "security",
     "session_keepalive",

@@ -33,6 +33,7 @@ from accounts.lockout import (
 )
 from accounts.models import AuthenticatorApp, User
 from accounts.selectors import has_second_factor
+from accounts.throttle import link_try_allowed, too_many_response
 from audit.middleware import request_client_ip
 from core.forms import posted
 from core.sessions import (
@@ -239,6 +240,8 @@ def invitation_open(request: HttpRequest, token: str) -> HttpResponse:
     Nobody is signed out here (a GET must change nothing a third-party page could
     trigger); accepting signs the new account in, which replaces any earlier session.
     """
+    if not link_try_allowed(request):
+        return too_many_response(request)
     try:
         invitation = services.invitation_from_token(token)
     except AccountsError as error:

@@ -17,6 +17,11 @@ ROUTES: dict[str, Route] = {
     "accounts:sign_in": Route(PUBLIC, methods=("GET", "POST")),
     "accounts:invitation_open": Route(PUBLIC, kwargs={"token": "x"}, ok_status=(410,)),
     "accounts:invitation_accept": Route(PUBLIC, methods=("GET", "POST"), ok_status=(410,)),
+    "accounts:password_reset": Route(PUBLIC, methods=("GET", "POST")),
+    "accounts:password_reset_open": Route(
+        PUBLIC, kwargs={"uidb64": "MQ", "token": "x-y"}, ok_status=(410,)
+    ),
+    "accounts:password_reset_set": Route(PUBLIC, methods=("GET", "POST"), ok_status=(410,)),
     "accounts:mfa_verify": Route(PRE_MFA, methods=("GET", "POST"), ok_status=(200, 302)),
     "accounts:mfa_enroll": Route(PRE_MFA, methods=("GET", "POST"), ok_status=(200, 302)),
     "accounts:sign_out": Route(PRE_MFA, methods=("POST",), ok_status=(302,)),

@@ -91,3 +91,27 @@ def test_a_passkey_is_enrolled_and_then_signs_in(page: Any, personas: Any) -> No
     from django_otp_webauthn.models import WebAuthnCredential
 
     assert WebAuthnCredential.objects.filter(user=patient, confirmed=True).count() == 1
+
+
+def test_a_forgotten_password_is_reset_and_the_second_factor_is_still_asked(
+    page: Any, personas: Any, smtp_server: Any
+) -> None:
+    patient = personas.patient
+    page.goto(reverse("accounts:sign_in"))
+    page.get_by_role("link", name="Forgot your password?").click()
+    page.get_by_label("Your e-mail address").fill(patient.email)
+    page.get_by_role("button", name="Send the link").click()
+    page.get_by_role("heading", name="Check your e-mail").wait_for()
+
+    link = re.search(r"http://\S+/password-reset/\S+/\S+/", body_text(smtp_server.messages[-1]))
+    assert link
+    page.goto(link.group(0))
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("New password again").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Save the new password").click()
+    page.get_by_text("Your password was changed").wait_for()
+
+    _sign_in_with_password(page, patient.email, NEW_PASSWORD)
+    page.get_by_role("heading", name="Second step").wait_for()  # not straight in
+    _enter_code(page, totp_now(AuthenticatorApp.objects.get(user=patient)))
+    page.get_by_role("heading", name=f"Hello, {patient.full_name}").wait_for()
