@@ -10,6 +10,7 @@ PUBLIC_VIEWS = frozenset(
         "accounts:invitation_open",
         "accounts:invitation_accept",
         "accounts:password_reset",
+        "accounts:recovery_open",
         "accounts:password_reset_open",
         "accounts:password_reset_set",
         "messaging:bounce_webhook",  # signed with HMAC instead (messaging.delivery)

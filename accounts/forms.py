@@ -97,6 +97,9 @@ class NewPasswordForm(forms.Form):
         return data
 
 
+PASSWORD_CHECKS = 5  # wrong current passwords per account per 15 minutes
+
+
 class PasswordChangeForm(NewPasswordForm):
     current_password = forms.CharField(
         label="Current password",
@@ -107,8 +110,18 @@ class PasswordChangeForm(NewPasswordForm):
     field_order = ["current_password", "password1", "password2"]
 
     def clean_current_password(self) -> str:
+        """Wrong guesses are limited (5 in 15 minutes per account) and audited: a session
+        left open must not become a way to guess the password."""
+        from accounts.services import password_check_failure_record
+        from accounts.throttle import attempt_allowed, attempts_over
+
         value: str = self.cleaned_data["current_password"]
+        scope, key = "password-check", str(self.user.pk)
+        if attempts_over(scope=scope, key=key, limit=PASSWORD_CHECKS):
+            raise forms.ValidationError("Too many wrong passwords. Try again in 15 minutes.")
         if not self.user.check_password(value):
+            attempt_allowed(scope=scope, key=key, limit=PASSWORD_CHECKS, window_seconds=900)
+            password_check_failure_record(user=self.user)
             raise forms.ValidationError("Your current password is not right.")
         return value
 

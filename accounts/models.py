@@ -198,9 +198,37 @@ class CareTeamMember(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["patient", "staff"], name="accounts_careteam_unique")
         ]
+        ordering = ("added_at",)
 
     def __str__(self) -> str:
         return f"Care team member #{self.pk}"
+
+
+class FactorRecovery(models.Model):
+    """Getting back in after losing every second factor, through a person (45 CFR
+    164.514(h)): staff verified the account holder's identity (who, how, when) and sent a
+    single-use link, valid 24 hours, to the account's confirmed address. Following it and
+    then the password removes the old factors and asks for a new one. Only a hash of the
+    link's nonce is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recoveries")
+    verified_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )  # empty: issued on the server (manage.py recovery_issue)
+    identity_method = models.CharField(max_length=32, choices=IdentityMethod.choices)
+    verified_at = models.DateTimeField(default=timezone.now)
+    nonce_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Recovery #{self.pk}"
+
+    def is_usable(self, now: Any = None) -> bool:
+        now = now or timezone.now()
+        return self.used_at is None and self.revoked_at is None and now < self.expires_at
 
 
 class EmailChange(models.Model):

@@ -97,3 +97,34 @@ def password_changed_notice(user_id: int) -> None:
     user = User.objects.filter(pk=user_id).first()
     if user is not None:
         email_send(to=user.email, template="accounts/email/password_changed")
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def recovery_send(recovery_id: int) -> None:
+    from accounts.services import recovery_deliver
+
+    with system_actor("task:recovery_send"):
+        recovery_deliver(recovery_id=recovery_id)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def factors_replaced_notice(user_id: int) -> None:
+    """Tell the account's address its second factors were replaced (no health information)."""
+    from accounts.models import User
+
+    user = User.objects.filter(pk=user_id).first()
+    if user is not None:
+        email_send(to=user.email, template="accounts/email/factors_replaced")
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def sign_in_ceiling_alert(user_id: int) -> None:
+    """Tell every privacy officer that an account drew many failed sign-ins (its id only)."""
+    from accounts.models import Role, User
+
+    for officer in User.objects.filter(role=Role.PRIVACY_OFFICER, is_active=True):
+        email_send(
+            to=officer.email,
+            template="accounts/email/sign_in_ceiling",
+            context={"account_id": user_id},
+        )

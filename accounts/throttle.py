@@ -37,5 +37,11 @@ def link_try_allowed(request: HttpRequest) -> bool:
     )
 
 
+def attempts_over(*, scope: str, key: str, limit: int) -> bool:
+    """Already past ``limit`` in the current window (counting nothing)."""
+    digest = hashlib.sha256(f"{scope}:{key}".encode()).hexdigest()
+    return int(cache.get(f"throttle:{scope}:{digest}", 0)) >= limit
+
+
 def too_many_response(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/too_many.html", status=429)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("sign-out/", views.sign_out, name="sign_out"),
     path("session/keepalive/", views.session_keepalive, name="session_keepalive"),
     path("invitation/accept/", views.invitation_accept, name="invitation_accept"),
+    path("recovery/<str:token>/", views.recovery_open, name="recovery_open"),
     path("password-reset/", views.password_reset, name="password_reset"),
     path("password-reset/new/", views.password_reset_set, name="password_reset_set"),
     path(

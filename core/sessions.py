@@ -11,6 +11,7 @@ SESSION_AUTH_AT = "auth_at"  # password step completed (absolute lifetime starts
 SESSION_LAST_SEEN = "last_seen"  # idle timeout
 SESSION_OTP_AT = "otp_verified_at"  # last second-factor verification (freshness)
 SESSION_INVITATION = "invitation_id"
+SESSION_RECOVERY = "recovery_id"  # a recovery link was followed: finish it at sign-in
 
 
 def now_ts() -> float:

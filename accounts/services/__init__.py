@@ -32,6 +32,14 @@ from accounts.services.invitations import (
     invitation_issue,
     invitations_resend_unsent,
 )
+from accounts.services.management import (
+    account_deactivate,
+    account_reactivate,
+    care_team_member_add,
+    care_team_member_remove,
+    invitation_resend,
+    role_change,
+)
 from accounts.services.passwords import (
     password_change,
     password_reset_complete,
@@ -39,7 +47,18 @@ from accounts.services.passwords import (
     password_reset_request,
     password_reset_user,
 )
+from accounts.services.recovery import (
+    RECOVERY_LIFETIME,
+    recovery_complete,
+    recovery_deliver,
+    recovery_from_token,
+    recovery_issue,
+)
 from accounts.services.sign_in import (
+    ACCOUNT_FAILURE_CEILING,
+    account_failures_add,
+    account_slowed,
+    password_check_failure_record,
     second_factor_check,
     sign_in_failure_record,
     sign_in_record,
@@ -47,9 +66,17 @@ from accounts.services.sign_in import (
 )
 
 __all__ = [
+    "ACCOUNT_FAILURE_CEILING",
     "BACKUP_CODE_COUNT",
+    "RECOVERY_LIFETIME",
+    "account_deactivate",
+    "account_failures_add",
+    "account_reactivate",
+    "account_slowed",
     "backup_codes_issue",
     "care_team_add",
+    "care_team_member_add",
+    "care_team_member_remove",
     "email_change_confirm",
     "email_change_from_token",
     "email_change_request",
@@ -59,16 +86,23 @@ __all__ = [
     "invitation_deliver",
     "invitation_from_token",
     "invitation_issue",
+    "invitation_resend",
     "invitations_resend_unsent",
     "mfa_device_remove",
     "passkey_registered",
     "password_change",
+    "password_check_failure_record",
     "password_reset_complete",
     "password_reset_deliver",
     "password_reset_request",
     "password_reset_user",
     "patient_enroll",
     "privacy_officer_bootstrap",
+    "recovery_complete",
+    "recovery_deliver",
+    "recovery_from_token",
+    "recovery_issue",
+    "role_change",
     "second_factor_check",
     "sign_in_failure_record",
     "sign_in_record",

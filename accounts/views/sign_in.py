@@ -40,6 +40,7 @@ from core.sessions import (
     SESSION_AUTH_AT,
     SESSION_INVITATION,
     SESSION_LAST_SEEN,
+    SESSION_RECOVERY,
     mark_otp_verified,
     now_ts,
     otp_is_fresh,
@@ -75,17 +76,30 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         if ip_is_blocked(request_client_ip(request)):
             return lockout_response(request)
         email = form.cleaned_data["username"].lower()
+        if services.account_slowed(email=email):
+            return lockout_response(request)
         user = authenticate(request, username=email, password=form.cleaned_data["password"])
         if user is None:
             if getattr(request, "axes_locked_out", False):
                 return lockout_response(request)
             ip_failure_add(request_client_ip(request))
+            services.account_failures_add(email=email)
             services.sign_in_failure_record(email=email)
             form.add_error(None, SIGN_IN_FAILED_MESSAGE)
         else:
-            login(request, user)  # rotates the session id
+            login(request, user)  # rotates the session id, keeps its data
             request.session[SESSION_AUTH_AT] = request.session[SESSION_LAST_SEEN] = now_ts()
             services.sign_in_record(user=user)
+            recovery_id = request.session.pop(SESSION_RECOVERY, None)
+            if recovery_id:
+                try:
+                    services.recovery_complete(recovery_id=recovery_id, user=user)
+                except AccountsError as error:
+                    messages.error(request, error.message)
+                else:
+                    user.refresh_from_db()
+                    update_session_auth_hash(request, user)  # this session stays
+                    return redirect("accounts:mfa_enroll")
             target = "accounts:mfa_verify" if has_second_factor(user) else "accounts:mfa_enroll"
             next_url = _safe_next(request)
             return redirect(f"{reverse(target)}?{urlencode({'next': next_url})}")
@@ -287,3 +301,24 @@ def invitation_accept(request: HttpRequest) -> HttpResponse:
         "accounts/invitation_accept.html",
         {"form": form, "email": invitation.user.email},
     )
+
+
+@never_cache
+@require_GET
+def recovery_open(request: HttpRequest, token: str) -> HttpResponse:
+    """A recovery link: check it, keep it for the sign-in that follows, move on."""
+    if not link_try_allowed(request):
+        return too_many_response(request)
+    try:
+        recovery = services.recovery_from_token(token)
+    except AccountsError as error:
+        return render(
+            request, "accounts/invitation_invalid.html", {"message": error.message}, status=410
+        )
+    request.session[SESSION_RECOVERY] = recovery.pk
+    messages.info(
+        request,
+        "Sign in with your password to set up your second step again. Your old authenticator "
+        "app, backup codes and passkeys stop working.",
+    )
+    return redirect("accounts:sign_in")

@@ -25,7 +25,8 @@ from core.forms import posted
 def home(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if user.is_patient:
-        return render(request, "home_patient.html")
+        team = user.care_team.select_related("staff").filter(staff__is_active=True)
+        return render(request, "home_patient.html", {"care_team": team})
     return render(
         request,
         "home_staff.html",

@@ -18,6 +18,7 @@ ROUTES: dict[str, Route] = {
     "accounts:invitation_open": Route(PUBLIC, kwargs={"token": "x"}, ok_status=(410,)),
     "accounts:invitation_accept": Route(PUBLIC, methods=("GET", "POST"), ok_status=(410,)),
     "accounts:password_reset": Route(PUBLIC, methods=("GET", "POST")),
+    "accounts:recovery_open": Route(PUBLIC, kwargs={"token": "x"}, ok_status=(410,)),
     "accounts:password_reset_open": Route(
         PUBLIC, kwargs={"uidb64": "MQ", "token": "x-y"}, ok_status=(410,)
     ),
