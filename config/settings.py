@@ -252,6 +252,7 @@ INSTALLED_APPS = [
     "messaging.apps.MessagingConfig",
     "records.apps.RecordsConfig",
     "retention.apps.RetentionConfig",
+    "directory.apps.DirectoryConfig",
     "portal.apps.PortalConfig",
 ]
 if APP_MODE == "test":

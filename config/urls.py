@@ -10,5 +10,6 @@ urlpatterns = [
     path("portal/", include("portal.urls")),
     path("records/", include("records.urls")),
     path("retention/", include("retention.urls")),
+    path("directory/", include("directory.urls")),
     path("admin/", admin.site.urls),
 ]
