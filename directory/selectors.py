@@ -147,14 +147,22 @@ def staff_for(*, user: Actor, staff_id: Any) -> User:
     return account
 
 
-def assigned_open_work(account: User) -> dict[str, int]:
-    """What a departing staff member leaves assigned to them: to reassign."""
+@dataclass(frozen=True)
+class OpenWork:
+    """What a departing staff member leaves assigned to them, to reassign: links and dates
+    only (each page it leads to is audited when opened)."""
+
+    threads: list[Any]
+    requests: list[Any]
+
+
+def assigned_open_work(account: User) -> OpenWork:
     from messaging.models import Thread
     from records.models import OPEN_STATES, RecordRequest
 
-    return {
-        "threads": Thread.objects.filter(assigned_to=account, handled_at__isnull=True).count(),
-        "requests": RecordRequest.objects.filter(
-            assigned_to=account, state__in=OPEN_STATES
-        ).count(),
-    }
+    threads = Thread.objects.filter(assigned_to=account, handled_at__isnull=True)
+    requests = RecordRequest.objects.filter(assigned_to=account, state__in=OPEN_STATES)
+    return OpenWork(
+        threads=list(threads.order_by("last_message_at").only("pk", "last_message_at")),
+        requests=list(requests.order_by("due_at").only("pk", "received_at", "due_at", "state")),
+    )

@@ -100,6 +100,29 @@ class TestStaffAccounts:
         assert "Leaving or back" in page.content.decode()
         assert AuditEvent.objects.filter(action="directory.staff_page_viewed").exists()
 
+    def test_open_work_assigned_to_the_person_is_listed_for_reassignment(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        from records.models import RecordRequest
+        from tests.records.factories import request_received
+
+        thread = message_sent(author=personas.clinician, patient=personas.patient).thread
+        thread.assigned_to = personas.clinician
+        thread.save(update_fields=["assigned_to"])
+        request = request_received(patient=personas.patient)
+        RecordRequest.objects.filter(pk=request.pk).update(assigned_to=personas.clinician)
+
+        officer = client_for(personas.privacy_officer)
+        page = officer.get(reverse("directory:staff", args=[personas.clinician.pk]))
+        text = page.content.decode()
+        assert reverse("messaging:thread", args=[thread.pk]) in text
+        assert reverse("records:request", args=[request.pk]) in text
+        assert "Conversations (1)" in text and "Record requests (1)" in text
+        assert thread.subject not in text  # links and dates, nothing from the record
+
+        clerk_page = officer.get(reverse("directory:staff", args=[personas.records_clerk.pk]))
+        assert "Nothing open is assigned to" in clerk_page.content.decode()
+
     def test_a_role_change_from_the_page(self, personas: Any, client_for: Any) -> None:
         client_for(personas.privacy_officer).post(
             reverse("directory:staff_role", args=[personas.clinician.pk]),
