@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench venv lint format clean-demo
+.PHONY: run test bench venv lint format clean-demo messages
 
 venv: $(STAMP)
 
@@ -25,6 +25,13 @@ bench: venv
 
 lint: venv
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && APP_MODE=test $(BIN)/mypy .
+
+# After changing a translatable string: refresh locale/es/.../django.po, then translate
+# what it adds (tests/i18n/test_catalogue.py fails until every entry is translated).
+messages: venv
+	APP_MODE=test $(BIN)/python manage.py makemessages -l es --no-obsolete \
+		--ignore='.venv/*' --ignore='var/*' --ignore='tests/*' --ignore='bench/*' \
+		--ignore='deploy/*' --ignore='scripts/*'
 
 format: venv
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .

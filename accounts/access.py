@@ -11,6 +11,7 @@ PUBLIC_VIEWS = frozenset(
         "accounts:invitation_accept",
         "accounts:password_reset",
         "accounts:recovery_open",
+        "accounts:language_set",  # a cookie, and the account's language when signed in
         "accounts:password_reset_open",
         "accounts:password_reset_set",
         "messaging:bounce_webhook",  # signed with HMAC instead (messaging.delivery)

@@ -38,3 +38,4 @@ class AccountsAction(models.TextChoices):
     EMAIL_CHANGE_REQUESTED = "accounts.email_change_requested", "E-mail change requested"
     EMAIL_CHANGE_SENT = "accounts.email_change_sent", "E-mail change link sent"
     EMAIL_CHANGED = "accounts.email_changed", "E-mail address changed"
+    LANGUAGE_CHANGED = "accounts.language_changed", "Language changed"

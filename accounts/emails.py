@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils import translation
 
 
 @dataclass(frozen=True)
@@ -37,18 +38,22 @@ class RenderedEmail:
         return message
 
 
-def email_render(*, template: str, context: dict[str, Any] | None = None) -> RenderedEmail:
-    """Render ``<template>_subject.txt``, ``.txt`` and ``.html`` with the organisation's name."""
+def email_render(
+    *, template: str, context: dict[str, Any] | None = None, language: str | None = None
+) -> RenderedEmail:
+    """Render ``<template>_subject.txt``, ``.txt`` and ``.html`` with the organisation's name,
+    in ``language`` (the recipient's; the site's default when they have none)."""
     context = {
         "organisation": settings.ORGANISATION_NAME,
         "portal_url": settings.PORTAL_BASE_URL,
         **(context or {}),
     }
-    return RenderedEmail(
-        subject=" ".join(render_to_string(f"{template}_subject.txt", context).split()),
-        text=render_to_string(f"{template}.txt", context),
-        html=render_to_string(f"{template}.html", context),
-    )
+    with translation.override(language or settings.LANGUAGE_CODE):
+        return RenderedEmail(
+            subject=" ".join(render_to_string(f"{template}_subject.txt", context).split()),
+            text=render_to_string(f"{template}.txt", context),
+            html=render_to_string(f"{template}.html", context),
+        )
 
 
 def email_send(
@@ -57,6 +62,8 @@ def email_send(
     template: str,
     context: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    language: str | None = None,
 ) -> None:
-    """Render the template set and send it to ``to``."""
-    email_render(template=template, context=context).build(to=to, headers=headers).send()
+    """Render the template set in ``language`` and send it to ``to``."""
+    rendered = email_render(template=template, context=context, language=language)
+    rendered.build(to=to, headers=headers).send()

@@ -5,8 +5,10 @@ from datetime import date
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import STAFF_ROLES, IdentityMethod, Role, User
 
@@ -181,3 +183,9 @@ class EmailChangeForm(forms.Form):
 
     def clean_new_email(self) -> str:
         return str(self.cleaned_data["new_email"]).strip().lower()
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(
+        label=_("Language for the portal, e-mails and letters"), choices=settings.LANGUAGES
+    )

@@ -8,10 +8,12 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import urlencode
 
 from accounts.access import PRE_MFA_VIEWS, PUBLIC_PATH_PREFIXES, PUBLIC_VIEWS
 from accounts.actions import AccountsAction
+from accounts.models import Role
 from accounts.selectors import has_second_factor
 from audit.services import event_record
 from core.sessions import SESSION_AUTH_AT, SESSION_LAST_SEEN, last_seen_resolution, now_ts
@@ -120,3 +122,20 @@ class PrivacyHeadersMiddleware:
         response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         return response
+
+
+class AccountLanguageMiddleware:
+    """A signed-in patient's pages come in the language on their account, whatever the
+    browser says; staff pages are English. Before sign-in, LocaleMiddleware's choice
+    (the language cookie, then Accept-Language) stands."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated:
+            language = user.language if user.role == Role.PATIENT else settings.LANGUAGE_CODE
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        return self.get_response(request)

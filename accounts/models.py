@@ -73,6 +73,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     mfa_enrolled_at = models.DateTimeField(null=True, blank=True)
     date_joined = models.DateTimeField(default=timezone.now)
     security_stamp = models.CharField(max_length=32, default=_new_security_stamp)
+    # The language of the person's pages, e-mails and letters (settings.LANGUAGES). Staff
+    # pages stay in English whatever it says.
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
 
     objects: ClassVar[UserManager] = UserManager()
 

@@ -64,6 +64,7 @@ def email_change_send(change_id: int) -> None:
             to=change.new_email,
             template="accounts/email/email_change",
             context={"link": link, "hours": settings.INVITATION_TTL_HOURS},
+            language=change.user.language,
         )
         EmailChange.objects.filter(pk=change.pk).update(sent_at=timezone.now())
 
@@ -75,7 +76,11 @@ def email_changed_notice(change_id: int) -> None:
         change = EmailChange.objects.filter(pk=change_id, confirmed_at__isnull=False).first()
         if change is None or not change.old_email:
             return
-        email_send(to=change.old_email, template="accounts/email/email_changed")
+        email_send(
+            to=change.old_email,
+            template="accounts/email/email_changed",
+            language=change.user.language,
+        )
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -96,7 +101,9 @@ def password_changed_notice(user_id: int) -> None:
 
     user = User.objects.filter(pk=user_id).first()
     if user is not None:
-        email_send(to=user.email, template="accounts/email/password_changed")
+        email_send(
+            to=user.email, template="accounts/email/password_changed", language=user.language
+        )
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -114,7 +121,9 @@ def factors_replaced_notice(user_id: int) -> None:
 
     user = User.objects.filter(pk=user_id).first()
     if user is not None:
-        email_send(to=user.email, template="accounts/email/factors_replaced")
+        email_send(
+            to=user.email, template="accounts/email/factors_replaced", language=user.language
+        )
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)

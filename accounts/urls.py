@@ -12,6 +12,7 @@ urlpatterns = [
     path("session/keepalive/", views.session_keepalive, name="session_keepalive"),
     path("invitation/accept/", views.invitation_accept, name="invitation_accept"),
     path("recovery/<str:token>/", views.recovery_open, name="recovery_open"),
+    path("language/", views.language_set, name="language_set"),
     path("password-reset/", views.password_reset, name="password_reset"),
     path("password-reset/new/", views.password_reset_set, name="password_reset_set"),
     path(

@@ -269,10 +269,14 @@ MIDDLEWARE = [
     "accounts.middleware.PrivacyHeadersMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The browser's language (cookie, then Accept-Language) before sign-in; the account's
+    # own choice after it (accounts.middleware.AccountLanguageMiddleware).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.AccountLanguageMiddleware",
     "audit.middleware.AuditContextMiddleware",
     "accounts.middleware.SessionLifetimeMiddleware",
     "accounts.middleware.RequireVerifiedMiddleware",
@@ -349,7 +353,10 @@ OTP_VERIFY_URL = "accounts:mfa_verify"
 GUEST_PICKUP_URL = "portal:guest_open"
 LOGIN_REDIRECT_URL = "accounts:home"
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# Patient-facing pages, e-mails and letters come in these languages; staff pages are English.
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 # 45 CFR 164.524(d)(2)(iii): denial letters name a contact: a name or title, and a phone
 # number. Production must say who; the demo's number is a placeholder.
 RECORDS_PRIVACY_CONTACT = env.string("RECORDS_PRIVACY_CONTACT") or (

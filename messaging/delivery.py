@@ -27,7 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.emails import email_render
 from accounts.models import User
@@ -150,7 +150,8 @@ def deliveries_send(*, delivery_ids: Sequence[uuid.UUID | str]) -> dict[str, str
     """Send every notice among ``delivery_ids`` that is still due, over one SMTP connection.
 
     Returns each id's outcome: sent, failed, retry or not_due. The notice is the same
-    for every patient (nothing about the message is in it), so it is rendered once.
+    for every patient (nothing about the message is in it), so it is rendered once for
+    each language the patients read.
     """
     outcomes = {str(pk): "not_due" for pk in delivery_ids}
     claimed = _claim(delivery_ids)
@@ -159,10 +160,13 @@ def deliveries_send(*, delivery_ids: Sequence[uuid.UUID | str]) -> dict[str, str
     deliveries = list(
         Delivery.objects.filter(pk__in=claimed).select_related("message__thread__patient")
     )
-    notice = email_render(
-        template=NOTICE_TEMPLATE,
-        context={"sign_in_url": settings.PORTAL_BASE_URL + reverse("accounts:sign_in")},
-    )
+    sign_in_url = settings.PORTAL_BASE_URL + reverse("accounts:sign_in")
+    notices = {
+        language: email_render(
+            template=NOTICE_TEMPLATE, context={"sign_in_url": sign_in_url}, language=language
+        )
+        for language in {d.message.thread.patient.language for d in deliveries}
+    }
     connection = get_connection()
     sent: list[Delivery] = []
     try:
@@ -175,8 +179,9 @@ def deliveries_send(*, delivery_ids: Sequence[uuid.UUID | str]) -> dict[str, str
                 _release(deliveries[position:])
                 outcomes.update({str(d.pk): "released" for d in deliveries[position:]})
                 break
-            email = notice.build(
-                to=delivery.message.thread.patient.email,
+            patient = delivery.message.thread.patient
+            email = notices[patient.language].build(
+                to=patient.email,
                 headers={"Message-ID": message_id_header(delivery.pk)},
                 connection=connection,
             )
@@ -455,18 +460,19 @@ def letter_render(*, actor: User, delivery: Delivery) -> bytes:
     profile = getattr(patient, "patient_profile", None)
     preference = CommunicationPreference.objects.filter(patient=patient).first()
     address = preference.postal_address if preference is not None else ""
-    html = render_to_string(
-        "messaging/letter.html",
-        {
-            "organisation": settings.ORGANISATION_NAME,
-            "page_size": settings.RECORDS_PAGE_SIZE,
-            "portal_url": settings.PORTAL_BASE_URL,
-            "name": profile.legal_name if profile else patient.full_name,
-            "address_lines": [line.strip() for line in address.splitlines() if line.strip()],
-            "postal_only": delivery.channel == Channel.LETTER,
-            "date": timezone.localdate(),
-        },
-    )
+    with translation.override(patient.language):  # the patient's language, not staff's
+        html = render_to_string(
+            "messaging/letter.html",
+            {
+                "organisation": settings.ORGANISATION_NAME,
+                "page_size": settings.RECORDS_PAGE_SIZE,
+                "portal_url": settings.PORTAL_BASE_URL,
+                "name": profile.legal_name if profile else patient.full_name,
+                "address_lines": [line.strip() for line in address.splitlines() if line.strip()],
+                "postal_only": delivery.channel == Channel.LETTER,
+                "date": timezone.localdate(),
+            },
+        )
     pdf = pdf_from_html(html)
     with transaction.atomic():
         now = timezone.now()

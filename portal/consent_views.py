@@ -22,6 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.forms import LanguageForm
 from accounts.models import User
 from accounts.selectors import request_user
 from consent import policies, reads, selectors, services, statements
@@ -278,6 +279,7 @@ def _preferences_page(
             "waiver": waiver,
             "statement": statement,
             "waiver_form": waiver_form,
+            "language_form": LanguageForm(initial={"language": user.language}),
             "area": "portal",
         },
         status=status,

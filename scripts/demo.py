@@ -171,6 +171,7 @@ def run(supervisor: Supervisor) -> int:
     env["REDIS_URL"] = env.get("REDIS_URL") or demo_redis(supervisor, env)
 
     manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "messages.py")], check=True)
     subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], env=env, check=True)
     subprocess.run([*manage, "demo_prepare"], env=env, check=True)
 

@@ -3,7 +3,8 @@
 One helper for both commands, so the demo and the suite stand on the same system parts:
 
 - both: Redis (``REDIS_URL``, else 127.0.0.1:6379, else Debian's ``redis-server``),
-  WeasyPrint's libraries (Pango, HarfBuzz-subset) and a font;
+  WeasyPrint's libraries (Pango, HarfBuzz-subset), a font, and GNU gettext (the
+  translations are compiled from locale/ on every run);
 - the tests also: PostgreSQL (``DATABASE_URL``, else 127.0.0.1:5432, else the embedded
   one), Debian's chromium, poppler's pdfsig, nginx (the production smoke test) and
   axe-core from npm under var/node.
@@ -135,6 +136,10 @@ def _redis_server() -> str | None:
     return shutil.which("redis-server")
 
 
+def _gettext() -> str | None:
+    return "" if shutil.which("msgfmt") and shutil.which("xgettext") else None
+
+
 def _npm() -> str | None:
     return shutil.which("npm")
 
@@ -146,9 +151,10 @@ CHROMIUM = Part("Chromium", _chromium, ("chromium",), export="CHROMIUM_PATH")
 PDFSIG = Part("pdfsig (poppler-utils)", _pdfsig, ("poppler-utils",))
 NGINX = Part("nginx", _nginx, ("nginx",), export="NGINX_PATH")
 NPM = Part("npm", _npm, ("npm",))
+GETTEXT = Part("GNU gettext", _gettext, ("gettext",))
 
 # What `make run` needs is a subset of what `make test` needs, by construction.
-RUN_PARTS: tuple[Part, ...] = (REDIS, PDF, FONTS)
+RUN_PARTS: tuple[Part, ...] = (REDIS, PDF, FONTS, GETTEXT)
 TEST_PARTS: tuple[Part, ...] = (*RUN_PARTS, CHROMIUM, PDFSIG, NGINX, NPM)
 
 

@@ -13,6 +13,7 @@ step "ruff (lint)";          .venv/bin/ruff check .
 step "ruff (format)";        .venv/bin/ruff format --check .
 step "mypy";                 .venv/bin/mypy .
 step "layers (import-linter)"; .venv/bin/lint-imports --no-logo --no-cache
+step "translations (compile)"; $PY scripts/messages.py
 step "migrations are complete"; $PY manage.py makemigrations --check --dry-run
 step "check --deploy under production settings"
 # A throwaway signing certificate stands in for the organisation's (records.E001 loads it).

@@ -37,6 +37,17 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile the translations as `make test` does, for a pytest run on its own."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "messages.py"
+    if shutil.which("msgfmt") and subprocess.run([sys.executable, str(script)]).returncode:
+        raise pytest.UsageError("the translations do not compile (see above)")
+
+
 @dataclass
 class Personas:
     patient: User

@@ -10,6 +10,7 @@ from accounts.services.addresses import (
     email_change_request,
     email_change_token_make,
     email_changes_resend_unsent,
+    language_choose,
 )
 from accounts.services.enrollment import (
     care_team_add,
@@ -88,6 +89,7 @@ __all__ = [
     "invitation_issue",
     "invitation_resend",
     "invitations_resend_unsent",
+    "language_choose",
     "mfa_device_remove",
     "passkey_registered",
     "password_change",

@@ -1,4 +1,5 @@
-"""Notification address changes, proven by a link sent to the new address."""
+"""How the portal speaks to a person: notification address changes (proven by a link sent
+to the new address) and the language of pages, e-mails and letters."""
 
 from __future__ import annotations
 
@@ -113,3 +114,19 @@ def email_change_confirm(*, user: User, change_id: int) -> User:
 
     transaction.on_commit(lambda: email_changed_notice.delay(change.pk), robust=True)
     return locked
+
+
+def language_choose(*, user: User, language: str) -> None:
+    """The language of the person's pages, e-mails and letters from now on."""
+    if language not in dict(settings.LANGUAGES):
+        raise AccountsError("language_unknown", "That language is not offered.")
+    if user.language == language:
+        return
+    old, user.language = user.language, language
+    user.save(update_fields=["language"])
+    event_record(
+        action=AccountsAction.LANGUAGE_CHANGED,
+        target=user,
+        patient_id=user.audit_patient_id,
+        details={"old": old, "new": language},
+    )

@@ -70,6 +70,7 @@ def invitation_deliver(*, invitation_id: int) -> bool:
         to=invitation.user.email,
         template="accounts/email/invitation",
         context={"link": link, "hours": settings.INVITATION_TTL_HOURS},
+        language=invitation.user.language,
     )
     Invitation.objects.filter(pk=invitation.pk).update(sent_at=timezone.now())
     return True

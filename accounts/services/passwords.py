@@ -63,6 +63,7 @@ def password_reset_deliver(*, user_id: int) -> bool:
         to=user.email,
         template="accounts/email/password_reset",
         context={"link": link, "minutes": settings.PASSWORD_RESET_TIMEOUT // 60},
+        language=user.language,
     )
     event_record(
         action=AccountsAction.PASSWORD_RESET_SENT, target=user, patient_id=user.audit_patient_id

@@ -84,6 +84,7 @@ def recovery_deliver(*, recovery_id: int) -> bool:
         to=recovery.user.email,
         template="accounts/email/recovery",
         context={"link": link, "hours": int(RECOVERY_LIFETIME.total_seconds() // 3600)},
+        language=recovery.user.language,
     )
     FactorRecovery.objects.filter(pk=recovery.pk).update(sent_at=timezone.now())
     event_record(

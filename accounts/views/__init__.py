@@ -1,5 +1,6 @@
 """The views of accounts, by screen group: ``sign_in``, ``security`` and ``staff``."""
 
+from accounts.views.language import language_set
 from accounts.views.recovery import (
     password_reset,
     password_reset_open,
@@ -46,6 +47,7 @@ __all__ = [
     "home",
     "invitation_accept",
     "invitation_open",
+    "language_set",
     "mfa_enroll",
     "mfa_verify",
     "passkey_add",

@@ -19,6 +19,7 @@ ROUTES: dict[str, Route] = {
     "accounts:invitation_accept": Route(PUBLIC, methods=("GET", "POST"), ok_status=(410,)),
     "accounts:password_reset": Route(PUBLIC, methods=("GET", "POST")),
     "accounts:recovery_open": Route(PUBLIC, kwargs={"token": "x"}, ok_status=(410,)),
+    "accounts:language_set": Route(PUBLIC, methods=("POST",), ok_status=(302,)),
     "accounts:password_reset_open": Route(
         PUBLIC, kwargs={"uidb64": "MQ", "token": "x-y"}, ok_status=(410,)
     ),

@@ -80,11 +80,14 @@ def test_a_queued_invitation_is_sent_by_a_worker(
 ) -> None:
     # Outside a transaction, on_commit runs at once: the task goes to Redis, not in-process.
     invitation = invitation_issue(user=personas.patient, actor=personas.clinician)
+    # The worker records sent_at after the SMTP conversation ends: wait for both.
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not smtp_server.messages:
+    while time.monotonic() < deadline:
+        invitation.refresh_from_db()
+        if smtp_server.messages and invitation.sent_at is not None:
+            break
         time.sleep(0.2)
     assert [m["X-Envelope-To"] for m in smtp_server.messages] == [personas.patient.email]
-    invitation.refresh_from_db()
     assert invitation.sent_at is not None
     assert timezone.now() - invitation.sent_at < timedelta(minutes=1)
     assert Invitation.objects.filter(pk=invitation.pk, used_at__isnull=True).exists()
