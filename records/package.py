@@ -106,7 +106,8 @@ def _pages_label(first: int, last: int) -> str:
     """The index's "page 5" or "pages 2-4", in the active language."""
     if first == last:
         return gettext("page %(page)s") % {"page": first}
-    return gettext("pages %(first)s\u2013%(last)s") % {"first": first, "last": last}
+    # A literal en dash: makemessages does not read a "\u" escape as the character.
+    return gettext("pages %(first)s–%(last)s") % {"first": first, "last": last}  # noqa: RUF001
 
 
 def _kind_name(content_type: str) -> str:
