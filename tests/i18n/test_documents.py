@@ -52,7 +52,13 @@ def pdf_text(data: bytes) -> str:
 def notice(req: RecordRequest, kind: str) -> tuple[str, Message]:
     """The stored notice's text, and the portal message that carried it."""
     stored = RequestNotice.objects.get(request=req, kind=kind)
+    assert stored.message_id is not None
     return pdf_text(services.file_bytes(stored.file)), Message.objects.get(pk=stored.message_id)
+
+
+def package_text(req: RecordRequest) -> str:
+    assert req.package is not None
+    return pdf_text(services.file_bytes(req.package))
 
 
 def extended(personas: Any) -> RecordRequest:
@@ -211,12 +217,11 @@ class TestThePackageCover:
     def test_the_built_package_follows_the_patients_language(
         self, personas: Any, spanish: Any
     ) -> None:
-        req = built(personas)
-        text = pdf_text(services.file_bytes(req.package))
+        text = package_text(built(personas))
         assert "Copia de registros médicos" in text and "Copy of health records" not in text
 
     def test_an_english_patients_package_stays_english(self, personas: Any) -> None:
-        text = pdf_text(services.file_bytes(built(personas).package))
+        text = package_text(built(personas))
         assert "Copy of health records" in text and "Copia de registros" not in text
 
 
