@@ -15,9 +15,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+import textstat
 import time_machine
+from django.conf import settings
+from django.template.loader import render_to_string
 from pypdf import PdfReader
 
+from accounts.emails import email_render
 from consent.accounting import accounting_pdf
 from consent.services import preferences_update
 from messaging.delivery import letter_render
@@ -26,6 +30,8 @@ from records import services
 from records.models import NoticeKind, RecordRequest, RequestNotice
 from records.package import EN_DASH, package_build
 from tests.conftest import body_text
+from tests.i18n.pages import words
+from tests.i18n.test_readability import GRADE_LIMIT, MIN_WORDS, grade, prose
 from tests.messaging.factories import message_sent
 from tests.records.factories import COVER, built, request_received, sample_documents
 
@@ -237,3 +243,59 @@ class TestTheAccounting:
     def test_it_stays_english_for_an_english_reader(self, personas: Any) -> None:
         text = accounting(personas)
         assert "Accounting of disclosures" in text and "divulgaciones" not in text
+
+
+class TestPlainEnglish:
+    """The English a patient reads in these documents grades at 8 or below, like the
+    portal's pages (tests/i18n/test_readability.py): the legal reference lines
+    (``class="legal"``) and what staff wrote (``translate="no"``) left out."""
+
+    def assert_plain(self, html: str) -> None:
+        text = prose(words(html, legal=False))
+        assert textstat.lexicon_count(text) >= MIN_WORDS, text
+        assert grade(text) <= GRADE_LIMIT, f"grade {grade(text)}\n{text}"
+
+    def context(self, personas: Any, **extra: Any) -> dict[str, Any]:
+        return {
+            "organisation": settings.ORGANISATION_NAME,
+            "portal_url": settings.PORTAL_BASE_URL,
+            "privacy_contact": settings.RECORDS_PRIVACY_CONTACT,
+            "today": date(2026, 3, 3),
+            "request": request_received(patient=personas.patient),
+            **extra,
+        }
+
+    def test_the_denial_letter(self, personas: Any) -> None:
+        for partial in (False, True):
+            context = self.context(personas, basis="A lawsuit.", partial=partial)
+            self.assert_plain(render_to_string("records/denial_letter.html", context))
+
+    def test_the_extension_notice(self, personas: Any) -> None:
+        context = self.context(
+            personas,
+            reason="A move.",
+            new_due_day=date(2026, 4, 21),
+            original_due_day=date(2026, 4, 1),
+        )
+        self.assert_plain(render_to_string("records/extension_notice.html", context))
+
+    def test_the_postal_letter(self, personas: Any) -> None:
+        context = self.context(personas, name="Ann Lee", postal_only=True, date=date(2026, 3, 3))
+        self.assert_plain(render_to_string("messaging/letter.html", context))
+
+    def test_the_package_cover(self) -> None:
+        context = {"cover": COVER, "entries": [], "cover_pages_label": "page 1"}
+        self.assert_plain(render_to_string("records/package_cover.html", context))
+
+    def test_the_emails_together(self) -> None:
+        # Each alone is too short for the formula (under MIN_WORDS words of prose).
+        contexts: dict[str, dict[str, Any]] = {
+            "messaging/email/new_message": {"sign_in_url": "https://portal.example/sign-in/"},
+            "messaging/email/guest_link": {"link": "https://x.example/", "expires_on": MONDAY},
+            "messaging/email/guest_code": {"code": "123456", "minutes": 10},
+        }
+        html = "".join(
+            email_render(template=template, context=context).html
+            for template, context in contexts.items()
+        )
+        self.assert_plain(html)
