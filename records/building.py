@@ -85,6 +85,7 @@ def package_build_run(*, request_id: str) -> str:
                 if request.deliver_to == DeliverTo.THIRD_PARTY
                 else (profile.legal_name if profile else request.patient.full_name)
             ),
+            language=request.patient.language,
         )
         built = package_build(cover=cover, documents=sources, progress=progress)
         signed = package_sign(built.pdf)
