@@ -158,4 +158,4 @@ class TestFormErrors:
         with translation.override("es"):
             form = NewPasswordForm(personas.patient, {"password1": "corta", "password2": "corta"})
             assert not form.is_valid()
-            assert "demasiado corta" in " ".join(form.errors["password1"])
+            assert "demasiado corta" in str(form.errors["password1"])
