@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts import services
 from accounts.errors import AccountsError
 from accounts.forms import NewPasswordForm, PasswordResetForm
+from accounts.middleware import account_language_activate
 from accounts.models import User
 from accounts.throttle import attempt_allowed, link_try_allowed, too_many_response
 from audit.middleware import request_client_ip
@@ -81,6 +82,7 @@ def password_reset_set(request: HttpRequest) -> HttpResponse:
             {"message": _("This link has expired or was already used. Ask for a new one.")},
             status=410,
         )
+    account_language_activate(request, user)
     form = NewPasswordForm(user, posted(request))
     if request.method == "POST" and form.is_valid():
         services.password_reset_complete(user=user, new_password=form.cleaned_data["password1"])

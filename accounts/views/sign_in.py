@@ -33,6 +33,7 @@ from accounts.lockout import (
     second_factor_failed,
     second_factor_succeeded,
 )
+from accounts.middleware import account_language_activate
 from accounts.models import AuthenticatorApp, User
 from accounts.selectors import has_second_factor
 from accounts.throttle import link_try_allowed, too_many_response
@@ -292,6 +293,7 @@ def invitation_accept(request: HttpRequest) -> HttpResponse:
             {"message": _("This invitation link is no longer valid.")},
             status=410,
         )
+    account_language_activate(request, invitation.user)
     form = NewPasswordForm(invitation.user, posted(request))
     if request.method == "POST" and form.is_valid():
         try:
