@@ -54,6 +54,6 @@ def test_in_spanish_the_warning_and_its_countdown_read_in_spanish(
     page.get_by_role("button", name="Español").click()  # the account's language from now on
     dialog = page.get_by_role("alertdialog", name="¿Sigue ahí?")
     dialog.wait_for(timeout=7000)
-    assert dialog.get_by_role("button", name="Seguir conectado").is_visible()
+    assert dialog.get_by_role("button", name="Mantener la sesión abierta").is_visible()
     dialog.locator("strong", has_text=re.compile(r"^3 segundos$")).wait_for(timeout=2000)
     dialog.locator("strong", has_text=re.compile(r"^1 segundo$")).wait_for(timeout=3000)
