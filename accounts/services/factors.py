@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.actions import AccountsAction
 from accounts.errors import AccountsError
@@ -44,7 +45,7 @@ def totp_device_confirm(*, user: User, device_id: Any, token: str) -> Authentica
             .first()
         )
         if device is None:
-            raise AccountsError("no_pending_device", "Start the set-up again.")
+            raise AccountsError("no_pending_device", _("Start the set-up again."))
         matched = device.verify_token(token)
         if matched:
             device.confirmed = True
@@ -60,7 +61,7 @@ def totp_device_confirm(*, user: User, device_id: Any, token: str) -> Authentica
         patient_id=user.audit_patient_id,
         details={"factor": "totp", "stage": "enrollment"},
     )
-    raise AccountsError("bad_code", "That code did not match. Check the time on your phone.")
+    raise AccountsError("bad_code", _("That code did not match. Check the time on your phone."))
 
 
 @transaction.atomic
@@ -109,7 +110,7 @@ def mfa_device_remove(*, user: User, device: Any) -> None:
         if d.persistent_id != device.persistent_id and _factor_of(d) != "backup_codes"
     ]
     if not remaining:
-        raise AccountsError("last_factor", "You cannot remove your last second factor.")
+        raise AccountsError("last_factor", _("You cannot remove your last second factor."))
     factor = _factor_of(device)
     device_pk = device.pk
     device.delete()
