@@ -583,14 +583,15 @@ def build(request: HttpRequest, request_id: Any) -> HttpResponse:
         services.package_build_queue(actor=request_user(request), request=req)
     except RecordsError as error:
         return _request_page(request, req, error=error.message, status=400)
-    # Say what is true now: a worker (or an eager task) may already have finished.
+    # Never "being built" in a banner: the worker may finish before the page is shown,
+    # and the package section is the one place that says what the build's state is.
     state = RecordRequest.objects.values_list("build_state", flat=True).get(pk=req.pk)
     if state == BuildState.BUILT:
         message = "The package is built."
     elif state == BuildState.FAILED:
         message = "The package could not be built: see below."
     else:
-        message = "Building the package: this page shows its progress."
+        message = "Build started."
     return _back(request, req, message, section="package")
 
 
