@@ -275,7 +275,6 @@ class DocumentTitleForm(forms.Form):
         label="Title in the package",
         max_length=200,
         required=False,
-        help_text="Leave empty to use the file name.",
     )
 
 
