@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.urls import reverse
 from lxml import html
 from pypdf import PdfReader
@@ -250,6 +251,16 @@ class TestDocumentOrder:
         renamed = AuditEvent.objects.get(action="records.document_renamed")
         assert "Knee MRI" not in str(renamed.details)
         assert AuditEvent.objects.filter(action="records.document_moved").count() == 1
+
+    def test_a_title_is_encrypted_at_rest(self, personas: Any) -> None:
+        clerk = personas.records_clerk
+        req = with_document(request_verified(patient=personas.patient, clerk=clerk), clerk)
+        services.document_rename(actor=clerk, document=req.documents.get(), title="Knee MRI")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT text FROM records_documenttitle")
+            (raw,) = cursor.fetchone()
+        assert b"Knee MRI" not in bytes(raw)
+        assert req.documents.get().title == "Knee MRI"
 
     def test_a_change_makes_a_built_package_stale(self, personas: Any, client_for: Any) -> None:
         req = built(personas)
