@@ -10,7 +10,7 @@ it was posted, so nothing typed is lost.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from django.contrib import messages as flash
 from django.core.paginator import Paginator
@@ -349,13 +349,12 @@ def _found(request: HttpRequest, request_id: Any) -> RecordRequest:
 
 # The section of the request page each step returns to (its element id), so the page
 # opens where the clerk was rather than at the top.
-SECTIONS = frozenset(
-    {"status", "identity", "assigned", "documents", "package", "extend", "fee", "other"}
-)
+Section = Literal["status", "identity", "assigned", "documents", "package", "extend", "fee"]
 
 
-def _back(request: HttpRequest, req: RecordRequest, message: str, *, section: str) -> HttpResponse:
-    assert section in SECTIONS
+def _back(
+    request: HttpRequest, req: RecordRequest, message: str, *, section: Section
+) -> HttpResponse:
     flash.success(request, message)
     return redirect(reverse("records:request", kwargs={"request_id": req.pk}) + f"#{section}")
 
@@ -374,7 +373,7 @@ def _step(
     key: str,
     form: Any,
     act: Callable[[User, RecordRequest, dict[str, Any]], str],
-    section: str,
+    section: Section,
 ) -> HttpResponse:
     """One clerk step: validate its form, call its service (``act``, which returns the
     message to show); a bad form or a rule's refusal shows the page again with the form
