@@ -140,10 +140,15 @@ class TestAnchors:
         for id_ in ("status", "assigned", "identity", "documents", "package", "extend"):
             assert len(doc.xpath(f'//*[@id="{id_}"]')) == 1, id_
 
-    def test_sending_returns_to_the_package(self, personas: Any, client_for: Any) -> None:
+    def test_sending_returns_to_the_package_which_says_it_was_sent(
+        self, personas: Any, client_for: Any
+    ) -> None:
         req = built(personas)
-        response = client_for(personas.records_clerk).post(url("fulfil", req))
+        client = client_for(personas.records_clerk)
+        response = client.post(url("fulfil", req))
         assert response["Location"].endswith("#package")
+        package = tree(client.get(url("request", req))).xpath('//section[@id="package"]')[0]
+        assert "Sent on" in package.text_content()
 
 
 def build_states(response: Any) -> list[str]:
