@@ -174,8 +174,21 @@ class ClerkRequestForm(RequestForm):
         return received
 
 
-class VerifyForm(forms.Form):
+class StepForm(forms.Form):
+    """A form on the request page, which holds several: ``ids`` keeps their ids apart
+    (the fee and the denial both have a ``basis``)."""
+
+    ids = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"{self.ids}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class VerifyForm(StepForm):
     """45 CFR 164.514(h): how the requester's identity and authority were checked."""
+
+    ids = "verify"
 
     method = forms.ChoiceField(
         label="How identity (and authority) were verified",
@@ -190,8 +203,10 @@ class VerifyForm(forms.Form):
     )
 
 
-class FeeForm(forms.Form):
+class FeeForm(StepForm):
     """45 CFR 164.524(c)(4): a cost-based estimate, given before fulfilment."""
+
+    ids = "fee"
 
     amount = forms.DecimalField(
         label="Estimated fee (USD)",
@@ -211,8 +226,10 @@ class FeeForm(forms.Form):
         return int(self.cleaned_data["amount"] * 100)
 
 
-class ExtendForm(forms.Form):
+class ExtendForm(StepForm):
     """45 CFR 164.524(b)(2)(ii): the reasons and the new date go to the patient in writing."""
+
+    ids = "extend"
 
     reason = forms.CharField(
         label="Why more time is needed",
@@ -223,8 +240,10 @@ class ExtendForm(forms.Form):
     new_due_day = forms.DateField(label="New due date", widget=_date_input())
 
 
-class DenyForm(forms.Form):
+class DenyForm(StepForm):
     """45 CFR 164.524(d)(2): the basis goes to the patient in a plain-language letter."""
+
+    ids = "deny"
 
     basis = forms.CharField(
         label="Basis for the denial",
@@ -235,9 +254,33 @@ class DenyForm(forms.Form):
     partial = forms.BooleanField(
         label="Deny only part of the request (the rest is still fulfilled)", required=False
     )
+    # Checked by the server, not only the browser: the letter cannot be called back.
+    confirm = forms.BooleanField(
+        label="I understand the letter goes to the patient now and cannot be taken back",
+        error_messages={"required": "Tick the box to confirm before the letter is sent."},
+    )
 
 
-class DocumentsForm(forms.Form):
+class WithdrawForm(StepForm):
+    ids = "withdraw"
+
+    confirm = forms.BooleanField(
+        label="I understand the request closes now and cannot be reopened",
+        error_messages={"required": "Tick the box to confirm the withdrawal."},
+    )
+
+
+class DocumentTitleForm(forms.Form):
+    title = forms.CharField(
+        label="Title in the package",
+        max_length=200,
+        required=False,
+    )
+
+
+class DocumentsForm(StepForm):
+    ids = "documents"
+
     documents = MultipleFileField(
         label="Source documents",
         help_text="PDF, PNG or JPEG; several at once. They go into the package in this order.",
@@ -245,7 +288,9 @@ class DocumentsForm(forms.Form):
     )
 
 
-class FulfilForm(forms.Form):
+class FulfilForm(StepForm):
+    ids = "fulfil"
+
     printed = forms.BooleanField(
         label="I have printed the package and it is ready to hand over or post",
         required=False,

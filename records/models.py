@@ -195,6 +195,31 @@ class RequestDocument(models.Model):
     def __str__(self) -> str:
         return f"Request document {self.pk}"
 
+    @property
+    def title(self) -> str:
+        """The clerk's title for the package index, or "" for the file's own name."""
+        try:
+            return str(self.title_record.text)
+        except DocumentTitle.DoesNotExist:
+            return ""
+
+
+class DocumentTitle(EncryptedModel):
+    """The title a clerk gave a request document, as the package index prints it.
+
+    A title names what the record is ("MRI report, left knee"), so it is PHI and
+    encrypted; it lives beside ``RequestDocument`` because that row has an integer key
+    and encrypted fields need the client-made UUID key of ``EncryptedModel``.
+    """
+
+    document = models.OneToOneField(
+        RequestDocument, on_delete=models.CASCADE, related_name="title_record"
+    )
+    text = EncryptedTextField(max_length=200)
+
+    def __str__(self) -> str:
+        return f"Document title {self.pk}"
+
 
 class NoticeKind(models.TextChoices):
     EXTENSION = "extension", "Extension notice"

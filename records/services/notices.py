@@ -26,6 +26,7 @@ from records.models import (
 )
 from records.services._common import (
     PDF,
+    _assignee_claim,
     _locked,
     _must_be_open,
     _refuse,
@@ -141,6 +142,7 @@ def request_extend(
         request.extension_reason = reason.strip()
         request.due_at = deadlines.end_of_day(new_due_day)
         request.save()
+        _assignee_claim(actor, request)
         event_record(
             actor=actor,
             action=RecordsAction.REQUEST_EXTENDED,
