@@ -20,7 +20,7 @@ from accounts import services
 from accounts.selectors import request_user
 
 SESSION_BACKUP_CODES_UNTIL = "backup_codes_download_until"
-DOWNLOAD_WINDOW_SECONDS = 15 * 60
+DOWNLOAD_WINDOW_SECONDS = 5 * 60
 
 
 def backup_codes_page(request: HttpRequest, codes: list[str], *, first: bool) -> HttpResponse:
