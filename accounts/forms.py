@@ -46,7 +46,7 @@ class CodeForm(forms.Form):
 
 class TOTPConfirmForm(forms.Form):
     code = forms.CharField(
-        label="6-digit code from your app",
+        label=_("6-digit code from your app"),
         max_length=6,
         min_length=6,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
@@ -55,7 +55,7 @@ class TOTPConfirmForm(forms.Form):
     def clean_code(self) -> str:
         code: str = self.cleaned_data["code"].strip()
         if not code.isdigit():
-            raise forms.ValidationError("The code is 6 digits.")
+            raise forms.ValidationError(_("The code is 6 digits."))
         return code
 
 

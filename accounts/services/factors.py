@@ -51,7 +51,7 @@ def totp_device_confirm(*, user: User, device_id: Any, token: str) -> Authentica
             .first()
         )
         if device is None:
-            raise AccountsError("no_pending_device", "Start the set-up again.")
+            raise AccountsError("no_pending_device", str(_("Start the set-up again.")))
         matched = device.verify_token(token)
         if matched:
             device.confirmed = True
