@@ -97,3 +97,28 @@ def test_home_and_inbox(open_at: Any, personas: Any, width: int) -> None:
         assert _header_height(page) < 0.15 * HEIGHT
     _accessible(page)
     _shot(page, f"inbox-{width}px.png")
+
+
+def test_backup_codes_print_and_download(page: Any, personas: Any) -> None:
+    sign_in_with_totp(page, personas.patient)
+    page.goto(reverse("accounts:security"))
+    page.get_by_role("button", name="Make new backup codes").click()
+    page.get_by_role("heading", name="Your backup codes").wait_for()
+    codes = page.locator('[data-testid="backup-codes"] code').all_inner_texts()
+    assert len(codes) == 10
+
+    page.evaluate("() => { window.printed = 0; window.print = () => { window.printed += 1; }; }")
+    page.get_by_role("button", name="Print").click()  # shown by print-page.js
+    assert page.evaluate("() => window.printed") == 1
+    page.emulate_media(media="print")
+    assert not page.locator(".site-header").is_visible()
+    assert not page.get_by_role("button", name="Print").is_visible()
+    assert page.locator('[data-testid="backup-codes"]').is_visible()
+    page.emulate_media(media="screen")
+
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download as a text file").click()
+    download = info.value
+    assert download.suggested_filename == "backup-codes.txt"
+    text = Path(download.path()).read_text()
+    assert all(code in text for code in codes)

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from messaging import services as messaging_services
+from messaging.models import Delivery, DeliveryState
 from tests.consent.factories import authorization_signed
 from tests.messaging.factories import message_sent
 from tests.records.factories import request_received
@@ -163,6 +164,17 @@ class TestStaffHome:
         assert re.search(r"<strong>1</strong> overdue", page)
         assert re.search(r"<strong>1</strong> due within 7 days", page)
         assert re.search(r"<strong>3</strong> open and not assigned", page)
+
+    def test_the_privacy_officer_is_told_of_a_failed_notice(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient, files=[])
+        Delivery.objects.filter(message=message).update(
+            state=DeliveryState.BOUNCED, failure="bounce"
+        )
+        page = home_of(client_for(personas.privacy_officer))
+        assert "<strong>1</strong> conversation where an e-mail notice failed." in page
+        assert "notice failed" not in home_of(client_for(personas.clinician))
 
     def test_a_clinician_has_no_request_queue(self, personas: Any, client_for: Any) -> None:
         assert 'data-testid="queue-requests"' not in home_of(client_for(personas.clinician))
