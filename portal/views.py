@@ -23,6 +23,7 @@ from messaging.forms import ReplyForm, new_send_key
 from messaging.markup import body_render
 from messaging.models import MessageState, Thread
 from messaging.views import THREAD_REMOVED, reply_submitted
+from portal.labels import role_label
 
 patients_only = allowed_if(lambda user: user.is_authenticated and user.is_patient)
 PAGE_SIZE = 20
@@ -39,6 +40,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     showing = selectors.threads_showing_subject(thread_ids=[t.pk for t in page.object_list])
     for thread in page.object_list:
         thread.shows_subject = thread.pk in showing  # type: ignore[attr-defined]
+        thread.sender_role = role_label(thread.latest_author_role)  # type: ignore[attr-defined]
     services.inbox_view_record(actor=request_user(request), threads=page.object_list)
     return render(request, "portal/inbox.html", {"page": page, "area": "portal"})
 

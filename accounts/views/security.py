@@ -24,6 +24,7 @@ from accounts.forms import (
 )
 from accounts.models import AuthenticatorApp, BackupCodes, User
 from accounts.selectors import sign_in_factors_for
+from accounts.views.backup_codes import backup_codes_page
 from core.decorators import fresh_otp_required
 from core.forms import posted
 from core.sessions import (
@@ -102,9 +103,7 @@ def backup_codes_regenerate(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     with transaction.atomic():
         codes = services.backup_codes_issue(user=user)
-    response = render(request, "accounts/backup_codes.html", {"codes": codes, "first": False})
-    response["Cache-Control"] = "no-store"
-    return response
+    return backup_codes_page(request, codes, first=False)
 
 
 @sensitive_post_parameters("current_password", "password1", "password2")

@@ -37,6 +37,7 @@ from accounts.middleware import account_language_activate
 from accounts.models import AuthenticatorApp, User
 from accounts.selectors import has_second_factor
 from accounts.throttle import link_try_allowed, too_many_response
+from accounts.views.backup_codes import backup_codes_page
 from audit.middleware import request_client_ip
 from core.forms import posted
 from core.sessions import (
@@ -185,35 +186,42 @@ def mfa_enroll(request: HttpRequest) -> HttpResponse:
         query = urlencode({"fresh": "1", "next": request.path})
         return redirect(f"{reverse('accounts:mfa_verify')}?{query}")
     form = TOTPConfirmForm(posted(request))
-    device = None
     pending = request.session.get(SESSION_TOTP_PENDING)
-    if request.method == "POST" and pending:
-        device = AuthenticatorApp.objects.filter(pk=pending, user=user, confirmed=False).first()
-        if device and form.is_valid():
-            try:
-                device = services.totp_device_confirm(
-                    user=user, device_id=device.pk, token=form.cleaned_data["code"]
-                )
-            except AccountsError as error:
-                form.add_error("code", error.message)
-            else:
-                del request.session[SESSION_TOTP_PENDING]
-                update_session_auth_hash(request, user)
-                if first:
-                    otp_login(request, device)
-                    request.session.cycle_key()
-                    mark_otp_verified(request)
-                    codes = services.backup_codes_issue(user=user)
-                    return render(
-                        request, "accounts/backup_codes.html", {"codes": codes, "first": True}
-                    )
-                messages.success(request, _("Your authenticator app was added."))
-                return redirect("accounts:security")
+    # The key shown stays the same across reloads until it is confirmed or the person asks
+    # for a new one: a silent new key would make the one already scanned fail.
+    device = (
+        AuthenticatorApp.objects.filter(pk=pending, user=user, confirmed=False).first()
+        if pending
+        else None
+    )
+    if request.method == "POST" and "restart" in request.POST:
+        device = services.totp_device_start(user=user)
+        request.session[SESSION_TOTP_PENDING] = str(device.pk)
+        messages.info(request, _("Here is a new key. Remove the old one from your app."))
+        return redirect("accounts:mfa_enroll")
+    if request.method == "POST" and device is not None and form.is_valid():
+        try:
+            device = services.totp_device_confirm(
+                user=user, device_id=device.pk, token=form.cleaned_data["code"]
+            )
+        except AccountsError as error:
+            form.add_error("code", error.message)
+        else:
+            del request.session[SESSION_TOTP_PENDING]
+            update_session_auth_hash(request, user)
+            if first:
+                otp_login(request, device)
+                request.session.cycle_key()
+                mark_otp_verified(request)
+                codes = services.backup_codes_issue(user=user)
+                return backup_codes_page(request, codes, first=True)
+            messages.success(request, _("Your authenticator app was added."))
+            return redirect("accounts:security")
     if device is None:
         device = services.totp_device_start(user=user)
         request.session[SESSION_TOTP_PENDING] = str(device.pk)
     qr_svg = segno.make(device.config_url, error="m").svg_inline(
-        scale=5, title="QR code for your authenticator app"
+        scale=5, title=str(_("QR code for your authenticator app"))
     )
     return render(
         request,
