@@ -170,7 +170,7 @@ class TestSigning:
     ) -> None:
         client = client_for(personas.patient)
         refused = client.post(NEW, form_data(signer="representative"))
-        assert "Describe your authority" in refused.content.decode()
+        assert "Tell us why you may act for the patient" in refused.content.decode()
         assert not Authorization.objects.exists()
         client.post(
             NEW, form_data(signer="representative", representative_authority="Parent of a minor")
@@ -192,7 +192,7 @@ class TestDetail:
             "Northside Clinic",
             RECIPIENT_EMAIL,
             "12 Harbour Road, Springfield",
-            "Continuity of care",
+            "Care by another doctor or clinic",
             "When my claim ends",
             "Pat Patient",
             f"Version {VERSION}",
