@@ -96,7 +96,7 @@ class TestList:
         authorization_signed(patient=personas.other_patient, recipient_name="Ulrich's Lawyer")
         page = client_for(personas.patient).get(reverse("portal:sharing")).content.decode()
         assert "Lawyer" not in page
-        assert "You have not authorized anyone" in page
+        assert "You have not given anyone permission" in page
 
 
 class TestSigning:
@@ -246,7 +246,7 @@ class TestRevoke:
             reverse("portal:sharing_revoke", args=[auth.pk]), {"confirm": "on"}, follow=True
         )
         page = response.content.decode()
-        assert "disclosures already made stay on record" in page
+        assert "We keep a record of what we shared before" in page
         assert "Revoked" in page and "March potassium panel" in page
         auth.refresh_from_db()
         assert auth.status() == AuthorizationStatus.REVOKED
