@@ -10,6 +10,7 @@ from django.contrib import messages as flash
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
@@ -120,6 +121,6 @@ def reply(request: HttpRequest, thread_id: str) -> HttpResponse:
 
     form, sent = reply_submitted(request, send)
     if sent:
-        flash.success(request, "Reply sent to your care team.")
+        flash.success(request, gettext("Reply sent to your care team."))
         return redirect("portal:thread", thread_id=found.pk)
     return _thread_page(request, found, form, status=400)

@@ -299,7 +299,7 @@ class TestRecordingARequest:
             },
         )
         assert response.status_code == 400
-        assert "Describe the representative&#x27;s authority." in page(response)
+        assert "Tell us why the representative may act for the patient." in page(response)
 
 
 class TestRequestPage:
