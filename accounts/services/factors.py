@@ -133,7 +133,7 @@ def mfa_device_remove(*, user: User, device: Any) -> None:
         if d.persistent_id != device.persistent_id and _factor_of(d) != "backup_codes"
     ]
     if not remaining:
-        raise AccountsError("last_factor", _("You cannot remove your last second factor."))
+        raise AccountsError("last_factor", str(_("You cannot remove your last second factor.")))
     factor = _factor_of(device)
     device_pk = device.pk
     device.delete()
