@@ -48,6 +48,17 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("the translations do not compile (see above)")
 
 
+@pytest.fixture(autouse=True)
+def _language_reset() -> Iterator[None]:
+    """A request in the test client leaves its language active on the thread (as a server
+    thread's next request would reset it); each test starts in the default language."""
+    from django.conf import settings
+    from django.utils import translation
+
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @dataclass
 class Personas:
     patient: User
