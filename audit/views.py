@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET
 from audit import policies, registry, selectors, services
 from audit.forms import EventSearchForm
 from audit.models import AuditEvent
-from core.decorators import allowed_if, fresh_otp_required
+from core.decorators import allowed_if, fresh_otp_required_for_download
 
 EXPORT_FORMATS = ("csv", "json")
 EXPORT_COLUMNS = (
@@ -91,7 +91,7 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @allowed_if(policies.may_review_audit_log)
-@fresh_otp_required
+@fresh_otp_required_for_download
 def event_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
     """The current search as a file. The export is recorded (with its filters) before
     the first row leaves, and covers the events older than that record."""
