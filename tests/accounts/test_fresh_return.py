@@ -120,3 +120,18 @@ class TestFreshSecondFactorReturn:
         page = client.get(asked["Location"]).content.decode()
         assert f'<a href="{SEARCH}">Cancel and go back</a>' in page
         assert "Cancel and sign out" not in page
+
+
+class TestOtherDownloads:
+    def test_the_accounting_pdf_also_returns_to_the_page_it_came_from(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        client = _officer(personas, client_for)
+        patient_page = reverse("directory:patient", args=[personas.patient.pk])
+        pdf = reverse("consent:accounting_pdf", args=[personas.patient.pk])
+        asked = client.get(pdf, HTTP_REFERER=f"http://testserver{patient_page}")
+        query = parse_qs(urlsplit(asked["Location"]).query)
+        assert (query["back"], query["download"]) == ([patient_page], ["1"])
+        verified = _verify(client, asked["Location"], personas.privacy_officer)
+        assert verified["Location"] == patient_page
+        assert "data-pending-download" in client.get(patient_page).content.decode()
