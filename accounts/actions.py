@@ -14,6 +14,7 @@ class AccountsAction(models.TextChoices):
     MFA_ENROLLED = "accounts.mfa_enrolled", "Second factor enrolled"
     MFA_REMOVED = "accounts.mfa_removed", "Second factor removed"
     BACKUP_CODES_ISSUED = "accounts.backup_codes_issued", "Backup codes issued"
+    BACKUP_CODES_DOWNLOADED = "accounts.backup_codes_downloaded", "Backup codes downloaded"
     PASSWORD_CHANGED = "accounts.password_changed", "Password changed"
     PASSWORD_RESET_SENT = "accounts.password_reset_sent", "Password reset link sent"
     PASSWORD_RESET = "accounts.password_reset", "Password reset with an e-mailed link"

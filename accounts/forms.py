@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import STAFF_ROLES, IdentityMethod, Role, User
@@ -15,10 +16,12 @@ from accounts.models import STAFF_ROLES, IdentityMethod, Role, User
 
 class SignInForm(forms.Form):
     username = forms.EmailField(
-        label="E-mail", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "username"})
+        label=_("E-mail"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "username"}),
     )
     password = forms.CharField(
-        label="Password",
+        label=_("Password"),
         max_length=4096,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
@@ -29,7 +32,7 @@ class CodeForm(forms.Form):
     """A TOTP code (6 digits) or a backup code (10 letters and digits, "abcde-23456")."""
 
     code = forms.CharField(
-        label="Code",
+        label=_("Code"),
         max_length=16,
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}
@@ -40,13 +43,15 @@ class CodeForm(forms.Form):
         code = re.sub(r"[\s-]", "", self.cleaned_data["code"]).lower()
         # 8 characters: backup codes issued before they were stored as keyed hashes.
         if not re.fullmatch(r"[0-9]{6}|[a-z0-9]{8}|[a-z0-9]{10}", code):
-            raise forms.ValidationError("Enter the 6-digit code or a 10-character backup code.")
+            raise forms.ValidationError(
+                gettext("Enter the 6-digit code or a 10-character backup code.")
+            )
         return code
 
 
 class TOTPConfirmForm(forms.Form):
     code = forms.CharField(
-        label="6-digit code from your app",
+        label=_("6-digit code from your app"),
         max_length=6,
         min_length=6,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
@@ -55,13 +60,13 @@ class TOTPConfirmForm(forms.Form):
     def clean_code(self) -> str:
         code: str = self.cleaned_data["code"].strip()
         if not code.isdigit():
-            raise forms.ValidationError("The code is 6 digits.")
+            raise forms.ValidationError(gettext("The code is 6 digits."))
         return code
 
 
 class PasswordResetForm(forms.Form):
     email = forms.EmailField(
-        label="Your e-mail address",
+        label=_("Your e-mail address"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
@@ -69,14 +74,16 @@ class PasswordResetForm(forms.Form):
 
 class NewPasswordForm(forms.Form):
     password1 = forms.CharField(
-        label="New password",
+        label=_("New password"),
         strip=False,
         max_length=4096,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="At least 12 characters. Common passwords and ones like your name are refused.",
+        help_text=_(
+            "Use at least 12 characters. Do not use a common password or one like your name."
+        ),
     )
     password2 = forms.CharField(
-        label="New password again",
+        label=_("New password again"),
         strip=False,
         max_length=4096,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
@@ -90,7 +97,7 @@ class NewPasswordForm(forms.Form):
         data = super().clean() or {}
         first, second = data.get("password1"), data.get("password2")
         if first and second and first != second:
-            self.add_error("password2", "The two passwords do not match.")
+            self.add_error("password2", gettext("The two passwords do not match."))
         elif first:
             try:
                 password_validation.validate_password(first, self.user)
@@ -104,7 +111,7 @@ PASSWORD_CHECKS = 5  # wrong current passwords per account per 15 minutes
 
 class PasswordChangeForm(NewPasswordForm):
     current_password = forms.CharField(
-        label="Current password",
+        label=_("Current password"),
         strip=False,
         max_length=4096,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
@@ -120,11 +127,13 @@ class PasswordChangeForm(NewPasswordForm):
         value: str = self.cleaned_data["current_password"]
         scope, key = "password-check", str(self.user.pk)
         if attempts_over(scope=scope, key=key, limit=PASSWORD_CHECKS):
-            raise forms.ValidationError("Too many wrong passwords. Try again in 15 minutes.")
+            raise forms.ValidationError(
+                gettext("Too many wrong passwords. Try again in 15 minutes.")
+            )
         if not self.user.check_password(value):
             attempt_allowed(scope=scope, key=key, limit=PASSWORD_CHECKS, window_seconds=900)
             password_check_failure_record(user=self.user)
-            raise forms.ValidationError("Your current password is not right.")
+            raise forms.ValidationError(gettext("Your current password is not right."))
         return value
 
 
@@ -176,9 +185,9 @@ class StaffCreateForm(forms.Form):
 
 class EmailChangeForm(forms.Form):
     new_email = forms.EmailField(
-        label="New e-mail address",
+        label=_("New e-mail address"),
         max_length=254,
-        help_text="We send a confirmation link there; nothing changes until you follow it.",
+        help_text=_("We will send a link there. Nothing changes until you open it."),
     )
 
     def clean_new_email(self) -> str:

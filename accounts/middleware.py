@@ -13,7 +13,7 @@ from django.utils.http import urlencode
 
 from accounts.access import PRE_MFA_VIEWS, PUBLIC_PATH_PREFIXES, PUBLIC_VIEWS
 from accounts.actions import AccountsAction
-from accounts.models import Role
+from accounts.models import Role, User
 from accounts.selectors import has_second_factor
 from audit.services import event_record
 from core.sessions import SESSION_AUTH_AT, SESSION_LAST_SEEN, last_seen_resolution, now_ts
@@ -135,7 +135,14 @@ class AccountLanguageMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
         if user.is_authenticated:
-            language = user.language if user.role == Role.PATIENT else settings.LANGUAGE_CODE
-            translation.activate(language)
-            request.LANGUAGE_CODE = language
+            account_language_activate(request, user)
         return self.get_response(request)
+
+
+def account_language_activate(request: HttpRequest, user: User) -> None:
+    """Show the rest of this request in ``user``'s language (a patient's choice; staff
+    English). Also for a page a link opened before sign-in that names its account (a
+    password reset, an invitation): the e-mail came in that language, so does the page."""
+    language = user.language if user.role == Role.PATIENT else settings.LANGUAGE_CODE
+    translation.activate(language)
+    request.LANGUAGE_CODE = language

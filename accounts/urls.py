@@ -4,8 +4,9 @@ from accounts import views
 
 app_name = "accounts"
 
+# The home page ("accounts:home") is filed by config.urls: it reads every app.
+
 urlpatterns = [
-    path("", views.home, name="home"),
     path("sign-in/", views.sign_in, name="sign_in"),
     path("sign-in/verify/", views.mfa_verify, name="mfa_verify"),
     path("sign-out/", views.sign_out, name="sign_out"),
@@ -28,6 +29,11 @@ urlpatterns = [
     path("security/email/", views.email_change, name="email_change"),
     path("security/email/<str:token>/", views.email_change_confirm, name="email_change_confirm"),
     path("security/backup-codes/", views.backup_codes_regenerate, name="backup_codes"),
+    path(
+        "security/backup-codes/download/",
+        views.backup_codes_download,
+        name="backup_codes_download",
+    ),
     path("security/factors/<str:kind>/<str:pk>/remove/", views.factor_remove, name="factor_remove"),
     path("staff/patients/enroll/", views.patient_enroll, name="patient_enroll"),
     path("staff/accounts/new/", views.staff_create, name="staff_create"),

@@ -145,7 +145,7 @@ def _purposes(auth: Authorization) -> list[dict[str, str]]:
             codings.append({"system": V3_ACT_REASON, "code": code, "display": display})
     for purpose in auth.purposes:
         codings.append(
-            {"system": purpose_system(), "code": purpose, "display": Purpose(purpose).label}
+            {"system": purpose_system(), "code": purpose, "display": str(Purpose(purpose).label)}
         )
     return codings
 
@@ -210,7 +210,7 @@ def authorization_to_fhir(auth: Authorization, *, at: datetime | None = None) ->
             {
                 "system": record_category_system(),
                 "code": category,
-                "display": RecordCategory(category).label,
+                "display": str(RecordCategory(category).label),
             }
             for category in auth.categories
         ],

@@ -15,6 +15,8 @@ from typing import Any, ClassVar
 from django import forms
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
+from django_stubs_ext import StrOrPromise
 
 from consent import services
 from consent.models import Authorization, Purpose, RecordCategory
@@ -50,8 +52,8 @@ class AuthorizationElementsForm(forms.Form):
     least ``signer_name`` and ``representative_authority``.
     """
 
-    labels: ClassVar[Mapping[str, str]] = {}
-    help_texts: ClassVar[Mapping[str, str]] = {}
+    labels: ClassVar[Mapping[str, StrOrPromise]] = {}
+    help_texts: ClassVar[Mapping[str, StrOrPromise]] = {}
 
     categories = forms.MultipleChoiceField(
         label="Information to be disclosed: kinds of record",
@@ -148,7 +150,7 @@ class AuthorizationElementsForm(forms.Form):
         for code, text in services.terms_missing(self.terms()):
             name = ELEMENT_FIELDS.get(code)
             if name is not None and name not in self.errors:
-                self.add_error(name, f"Missing: {text}.")
+                self.add_error(name, gettext("Missing: %(element)s.") % {"element": text})
 
 
 class AuthorizationForm(AuthorizationElementsForm):

@@ -17,6 +17,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from encryption.fields import EncryptedTextField
 from encryption.models import EncryptedFile, EncryptedModel
@@ -25,43 +26,43 @@ from encryption.models import EncryptedFile, EncryptedModel
 class RecordCategory(models.TextChoices):
     """What an authorization may cover and what a disclosure contains."""
 
-    ALL = "all", "The whole designated record set"
-    MESSAGES = "messages", "Secure messages"
-    VISIT_NOTES = "visit_notes", "Visit and progress notes"
-    LAB_RESULTS = "lab_results", "Laboratory results"
-    IMAGING = "imaging", "Imaging reports"
-    MEDICATIONS = "medications", "Medications and allergies"
-    IMMUNIZATIONS = "immunizations", "Immunizations"
-    BILLING = "billing", "Billing and insurance records"
+    ALL = "all", _("All records (health and billing)")
+    MESSAGES = "messages", _("Secure messages")
+    VISIT_NOTES = "visit_notes", _("Visit and progress notes")
+    LAB_RESULTS = "lab_results", _("Laboratory results")
+    IMAGING = "imaging", _("Imaging reports")
+    MEDICATIONS = "medications", _("Medications and allergies")
+    IMMUNIZATIONS = "immunizations", _("Immunizations")
+    BILLING = "billing", _("Billing and insurance records")
 
 
 class Purpose(models.TextChoices):
     # 45 CFR 164.508(c)(1)(iv): "at the request of the individual" suffices when the
     # patient initiates the authorization.
-    INDIVIDUAL_REQUEST = "individual_request", "At the request of the patient"
-    CONTINUITY_OF_CARE = "continuity_of_care", "Continuity of care with another provider"
-    INSURANCE = "insurance", "Insurance or benefits"
-    LEGAL = "legal", "Legal matter"
-    EMPLOYMENT = "employment", "Employment or school"
-    RESEARCH = "research", "Research"
-    OTHER = "other", "Other (described)"
+    INDIVIDUAL_REQUEST = "individual_request", _("At the request of the patient")
+    CONTINUITY_OF_CARE = "continuity_of_care", _("Care by another doctor or clinic")
+    INSURANCE = "insurance", _("Insurance or benefits")
+    LEGAL = "legal", _("Legal matter")
+    EMPLOYMENT = "employment", _("Employment or school")
+    RESEARCH = "research", _("Research")
+    OTHER = "other", _("Other (described)")
 
 
 class Source(models.TextChoices):
-    PORTAL = "portal", "Signed in the portal"
-    PAPER = "paper", "Signed paper form, scanned"
+    PORTAL = "portal", _("Signed in the portal")
+    PAPER = "paper", _("Signed paper form, scanned")
 
 
 class RevocationSource(models.TextChoices):
-    PORTAL = "portal", "By the patient in the portal"
-    WRITTEN = "written", "Written request recorded by staff"
+    PORTAL = "portal", _("By the patient in the portal")
+    WRITTEN = "written", _("Written request recorded by staff")
 
 
 class AuthorizationStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    EXPIRED = "expired", "Expired"
-    REVOKED = "revoked", "Revoked"
-    SUPERSEDED = "superseded", "Replaced by a correction"
+    ACTIVE = "active", _("Active")
+    EXPIRED = "expired", _("Expired")
+    REVOKED = "revoked", _("Revoked")
+    SUPERSEDED = "superseded", _("Replaced by a correction")
 
 
 class Authorization(EncryptedModel):
@@ -176,7 +177,7 @@ class Authorization(EncryptedModel):
 
     @property
     def status_label(self) -> str:
-        return AuthorizationStatus(self.status()).label
+        return str(AuthorizationStatus(self.status()).label)
 
 
 class Disclosure(EncryptedModel):
@@ -246,8 +247,8 @@ class WaiverStatement(models.Model):
 
 
 class WaiverMethod(models.TextChoices):
-    PORTAL = "portal", "In the portal"
-    PAPER = "paper", "On paper, recorded by staff"
+    PORTAL = "portal", _("In the portal")
+    PAPER = "paper", _("On paper, recorded by staff")
 
 
 class EmailWaiver(models.Model):

@@ -15,6 +15,7 @@ from audit.policies import events_visible_to
 from consent import policies
 from consent.models import (
     Authorization,
+    AuthorizationStatus,
     CommunicationPreference,
     Disclosure,
     EmailWaiver,
@@ -160,3 +161,27 @@ def recipient_matching(authorizations: QuerySet[Authorization], query: str) -> l
         or wanted in auth.recipient_organization.casefold()
         or wanted in auth.recipient_email.casefold()
     ]
+
+
+ENDING_SOON_DAYS = 30
+
+
+def authorizations_ending_soon(
+    patient: User, *, days: int = ENDING_SOON_DAYS
+) -> list[Authorization]:
+    """The patient's active authorizations whose expiry date falls within ``days``: their
+    home page offers to look at each before it ends. No encrypted field is read."""
+    now = timezone.now()
+    ending = (
+        Authorization.objects.filter(
+            patient=patient,
+            superseded_at__isnull=True,
+            revoked_at__isnull=True,
+            expiry_event_at__isnull=True,
+            expires_at__gt=now,
+            expires_at__lte=now + timedelta(days=days),
+        )
+        .only("pk", "patient_id", "expires_at", "superseded_at", "revoked_at", "expiry_event_at")
+        .order_by("expires_at")
+    )
+    return [a for a in ending if a.status(now) == AuthorizationStatus.ACTIVE]

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import Role, User
 from audit import context as audit_context
@@ -66,25 +67,27 @@ class Terms:
 def terms_missing(terms: Terms) -> list[tuple[str, str]]:
     missing = []
     if not terms.categories or not set(terms.categories) <= set(RecordCategory.values):
-        missing.append(("information", "which information may be disclosed (kinds of record)"))
+        missing.append(
+            ("information", gettext("which information may be disclosed (kinds of record)"))
+        )
     if not terms.description.strip():
-        missing.append(("description", "a specific description of the information"))
+        missing.append(("description", gettext("a specific description of the information")))
     if terms.records_from and terms.records_to and terms.records_from > terms.records_to:
-        missing.append(("information_dates", "a date range that starts before it ends"))
+        missing.append(("information_dates", gettext("a date range that starts before it ends")))
     if not terms.recipient_name.strip():
-        missing.append(("recipient", "who may receive the information (name)"))
+        missing.append(("recipient", gettext("who may receive the information (name)")))
     if not terms.recipient_email.strip():
-        missing.append(("recipient_email", "the recipient's e-mail address"))
+        missing.append(("recipient_email", gettext("the recipient's e-mail address")))
     if not terms.purposes or not set(terms.purposes) <= set(Purpose.values):
-        missing.append(("purpose", "each purpose of the disclosure"))
+        missing.append(("purpose", gettext("each purpose of the disclosure")))
     elif Purpose.OTHER in terms.purposes and not terms.purpose_detail.strip():
-        missing.append(("purpose", "a description of the purpose marked “other”"))
+        missing.append(("purpose", gettext("a description of the purpose marked “other”")))
     if terms.expires_on is None and not terms.expiry_event.strip():
-        missing.append(("expiration", "an expiration date or event"))
+        missing.append(("expiration", gettext("an expiration date or event")))
     elif terms.expires_on is not None and terms.expires_on.year > timezone.localdate().year + 100:
-        missing.append(("expiration", "an expiration date within the next 100 years"))
+        missing.append(("expiration", gettext("an expiration date within the next 100 years")))
     if not terms.signer_name.strip():
-        missing.append(("signature", "the signature (the signer's full name)"))
+        missing.append(("signature", gettext("the signature (the signer's full name)")))
     return missing
 
 
@@ -92,7 +95,7 @@ def _terms_check(*, actor: User, patient: User, terms: Terms, signed_at: datetim
     missing = terms_missing(terms)
     expires_at = None if missing else _expiry(terms.expires_on)
     if expires_at is not None and expires_at <= signed_at:
-        missing.append(("expiration", "an expiration date after the signature date"))
+        missing.append(("expiration", gettext("an expiration date after the signature date")))
     if missing:
         event_record(
             action=ConsentAction.AUTHORIZATION_REFUSED,
@@ -102,7 +105,10 @@ def _terms_check(*, actor: User, patient: User, terms: Terms, signed_at: datetim
             details={"missing": [code for code, _ in missing]},
         )
         names = "; ".join(text for _, text in missing)
-        raise ConsentError("missing_element", f"The authorization is missing: {names}.")
+        raise ConsentError(
+            "missing_element",
+            gettext("The authorization is missing: %(elements)s.") % {"elements": names},
+        )
 
 
 def _expiry(expires_on: date | None) -> datetime | None:

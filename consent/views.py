@@ -57,8 +57,8 @@ SCAN_TYPES = frozenset({PDF, PNG, JPEG})
 
 def _labels(auth: Authorization) -> dict[str, list[str]]:
     return {
-        "categories": [RecordCategory(c).label for c in auth.categories],
-        "purposes": [Purpose(p).label for p in auth.purposes],
+        "categories": [str(RecordCategory(c).label) for c in auth.categories],
+        "purposes": [str(Purpose(p).label) for p in auth.purposes],
     }
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from messaging.models import Category, MessageTemplate
@@ -55,21 +57,23 @@ class MultipleFileField(forms.FileField):
 class _BodyForm(forms.Form):
     send_key = forms.UUIDField(widget=forms.HiddenInput)
     body = forms.CharField(
-        label="Message",
+        label=_("Message"),
         max_length=BODY_MAX,
         widget=forms.Textarea(attrs={"rows": 10}),
-        help_text="Plain text. **bold**, *italic*, lists and https:// links are shown formatted.",
+        help_text=_(
+            "Write in plain text. You can use **bold**, *italic*, lists and https:// links."
+        ),
     )
     attachments = MultipleFileField(
-        label="Attachments",
+        label=_("Attachments"),
         required=False,
-        help_text="PDF, PNG, JPEG or plain text.",
+        help_text=_("PDF, PNG, JPEG or plain text."),
     )
 
     def clean_body(self) -> str:
         body = self.cleaned_data["body"].replace("\x00", "")
         if not body.strip():
-            raise forms.ValidationError("Write a message.")
+            raise forms.ValidationError(gettext("Write a message."))
         return body
 
 

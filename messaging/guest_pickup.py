@@ -17,6 +17,7 @@ from django.core import signing
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from audit.models import Outcome
 from audit.services import event_record
@@ -156,7 +157,7 @@ def guest_package_for(*, session: MutableMapping[str, Any], browser_key: str) ->
     ):
         # Idle for too long: the same limit as a signed-in session; a new code reopens it.
         session.pop(SESSION_VERIFIED, None)
-        raise MessagingError("unverified", "Enter the code we e-mail you first.")
+        raise MessagingError("unverified", gettext("Enter the code we e-mail you first."))
     session[SESSION_SEEN] = now
     return package
 
@@ -175,7 +176,8 @@ def guest_code_request(*, package: GuestPackage) -> None:
         )
         if not claimed:
             raise MessagingError(
-                "too_soon", "A code was sent less than a minute ago. Check your e-mail."
+                "too_soon",
+                gettext("A code was sent less than a minute ago. Check your e-mail."),
             )
         from messaging.tasks import guest_code_send
 
@@ -197,11 +199,17 @@ def guest_code_verify(
     left = MAX_CODE_ATTEMPTS - attempts
     if outcome == "expired":
         raise GuestCodeRefused(
-            "code_expired", "This code has expired or was replaced. Send a new one.", left
+            "code_expired",
+            gettext("This code has expired or was replaced. Send a new one."),
+            left,
         )
     if outcome == "wrong":
-        plural = "attempt" if left == 1 else "attempts"
-        raise GuestCodeRefused("code_wrong", f"That code is not right. {left} {plural} left.", left)
+        message = ngettext(
+            "That code is not right. %(left)d try left.",
+            "That code is not right. %(left)d tries left.",
+            left,
+        ) % {"left": left}
+        raise GuestCodeRefused("code_wrong", message, left)
     session[SESSION_PACKAGE] = session[SESSION_VERIFIED] = str(package.pk)
     session[SESSION_SEEN] = timezone.now().timestamp()
     package.refresh_from_db()

@@ -34,6 +34,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
 from audit.services import event_record
@@ -68,14 +69,18 @@ BROWSER_COOKIE = "guest_browser"
 
 # What the recipient is told, by refusal code. 404 for "nothing here", 410 for the rest.
 REFUSALS = {
-    "invalid": "This link is not valid. Check that you copied the whole link from the e-mail.",
-    "no_access": "Open the link from your e-mail in this browser first.",
-    "used": "This link has already been used. It works once, in the browser that opened it first.",
-    "expired": "This package has expired and can no longer be opened.",
-    "recalled": "The sender has withdrawn this package.",
-    "revoked": "This information is no longer available to you.",
-    "locked": "Too many wrong codes were entered, so this link is locked for good. "
-    "Ask the sender to send the information again.",
+    "invalid": _("This link is not valid. Check that you copied the whole link from the e-mail."),
+    "no_access": _("Open the link from your e-mail in this browser first."),
+    "used": _(
+        "This link has already been used. It works once, in the browser that opened it first."
+    ),
+    "expired": _("This information has expired and can no longer be opened."),
+    "recalled": _("The sender has taken this information back."),
+    "revoked": _("This information is no longer available to you."),
+    "locked": _(
+        "Too many wrong codes were entered, so this link is locked for good. "
+        "Ask the sender to send the information again."
+    ),
 }
 NOT_FOUND_CODES = frozenset({"invalid", "no_access"})
 
@@ -94,7 +99,7 @@ class GuestRefused(MessagingError):
     """The recipient may not (or no longer) open the package; ``code`` is a key of REFUSALS."""
 
     def __init__(self, code: str) -> None:
-        super().__init__(code, REFUSALS[code])
+        super().__init__(code, str(REFUSALS[code]))  # in the reader's language
 
     @property
     def status(self) -> int:

@@ -13,15 +13,16 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from encryption.fields import EncryptedTextField
 from encryption.models import EncryptedFile, EncryptedModel
 
 
 class Category(models.TextChoices):
-    CLINICAL = "clinical", "Clinical"
-    ADMINISTRATIVE = "administrative", "Administrative"
-    OTHER = "other", "Other"
+    CLINICAL = "clinical", _("Clinical")
+    ADMINISTRATIVE = "administrative", _("Administrative")
+    OTHER = "other", _("Other")
 
 
 class Thread(EncryptedModel):

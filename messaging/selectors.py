@@ -307,6 +307,10 @@ def patient_inbox(*, user: Actor) -> QuerySet[Thread]:
             # "expired" instead of promising something the thread will not show.
             latest_state=Subquery(latest.values("state")[:1]),
             latest_expires_at=Subquery(latest.values("expires_at")[:1]),
+            # Who wrote the newest message, read in the same query (no query per row).
+            latest_author_name=Subquery(latest.values("author__full_name")[:1]),
+            latest_author_role=Subquery(latest.values("author__role")[:1]),
+            latest_from_patient=Subquery(latest.values("from_patient")[:1]),
         )
         .annotate(
             latest_expired=ExpressionWrapper(
@@ -314,6 +318,61 @@ def patient_inbox(*, user: Actor) -> QuerySet[Thread]:
             )
         )
         .order_by("-has_unread", "-last_message_at")
+    )
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What the patient's home says about messages: how many unread, and the newest one's
+    author and date. No subject: the home page names no health information."""
+
+    unread: int
+    newest_author: str = ""
+    newest_author_role: str = ""
+    newest_at: datetime | None = None
+
+
+def patient_waiting(*, user: Actor) -> Waiting:
+    """Unread messages from the care team to this patient, in two small queries."""
+    now = timezone.now()
+    unread = (
+        Message.objects.filter(
+            thread__in=policies.threads_visible_to(user),
+            from_patient=False,
+            state=MessageState.SENT,
+            opened_at__isnull=True,
+        )
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .exclude(thread__data_key__destroyed_at__isnull=False)
+    )
+    count = unread.count()
+    if not count:
+        return Waiting(unread=0)
+    newest = unread.select_related("author").order_by("-sent_at", "-created_at").first()
+    assert newest is not None
+    return Waiting(
+        unread=count,
+        newest_author=newest.author.full_name,
+        newest_author_role=newest.author.role,
+        newest_at=newest.sent_at or newest.created_at,
+    )
+
+
+@dataclass(frozen=True)
+class StaffQueue:
+    """A staff member's message queue on their home page: counts only."""
+
+    unread_threads: int
+    failed_notices: int
+
+
+def staff_queue(*, user: Actor) -> StaffQueue:
+    """Open conversations this person may open that hold unread patient replies, and
+    those whose e-mail notice failed: the same rows as ``staff_inbox``, counted."""
+    threads = staff_inbox(user=user, view="open").order_by()
+    return StaffQueue(
+        unread_threads=threads.filter(Q(unread__gt=0)).count(),
+        failed_notices=threads.filter(Q(notice_failed=True)).count(),
     )
 
 

@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -119,7 +120,7 @@ def sharing_new(request: HttpRequest) -> HttpResponse:
             else:
                 flash.success(
                     request,
-                    "You signed the authorization. You can revoke it here at any time.",
+                    gettext("You signed the authorization. You can revoke it here at any time."),
                 )
                 return redirect("portal:sharing_detail", authorization_id=auth.pk)
         else:
@@ -213,7 +214,11 @@ def sharing_revoke(request: HttpRequest, authorization_id: Any) -> HttpResponse:
         moment = date_format(timezone.localtime(revoked.revoked_at), "j F Y, H:i")
         flash.success(
             request,
-            f"Revoked from {moment}; disclosures already made stay on record.",
+            gettext(
+                "Revoked from %(moment)s. We share nothing more under it. "
+                "We keep a record of what we shared before."
+            )
+            % {"moment": moment},
         )
     return redirect("portal:sharing_detail", authorization_id=auth.pk)
 
@@ -308,9 +313,9 @@ def preferences(request: HttpRequest) -> HttpResponse:
         else:
             flash.success(
                 request,
-                "Saved. We will send you letters by post."
+                gettext("Saved. We will send you letters by post.")
                 if form.cleaned_data["postal_only"]
-                else "Saved. We will e-mail you when a message is waiting.",
+                else gettext("Saved. We will e-mail you when a message is waiting."),
             )
             return redirect("portal:preferences")
     return _preferences_page(request, form=form, status=400)
@@ -340,14 +345,19 @@ def waiver_accept(request: HttpRequest) -> HttpResponse:
             raise
         flash.error(
             request,
-            "The risk statement changed since you opened this page. Nothing was recorded: "
-            "please read the new version below before you choose.",
+            gettext(
+                "The risk statement changed since you opened this page. Nothing was saved. "
+                "Please read the new version below before you choose."
+            ),
         )
         return redirect(reverse("portal:preferences") + "#email-waiver")
     flash.success(
         request,
-        f"Recorded: you read risk statement version {waiver.statement.version} and chose "
-        "ordinary e-mail. The portal stays the default until sending by e-mail is in use.",
+        gettext(
+            "Saved: you read version %(version)s of the risk statement and chose ordinary "
+            "e-mail. The portal stays the default until we start sending by e-mail."
+        )
+        % {"version": waiver.statement.version},
     )
     return redirect("portal:preferences")
 
@@ -357,5 +367,7 @@ def waiver_accept(request: HttpRequest) -> HttpResponse:
 def waiver_revoke(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     if services.waiver_revoke(actor=user, patient=user) is not None:
-        flash.success(request, "Stopped: we will not send you anything by ordinary e-mail.")
+        flash.success(
+            request, gettext("Stopped: we will not send you anything by ordinary e-mail.")
+        )
     return redirect("portal:preferences")

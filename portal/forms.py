@@ -13,6 +13,9 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from consent.forms import AuthorizationElementsForm
 
@@ -23,59 +26,67 @@ SIGNER_REPRESENTATIVE = "representative"
 class AuthorizationForm(AuthorizationElementsForm):
     """Every element of a HIPAA authorization, in the patient's words."""
 
-    labels: ClassVar[Mapping[str, str]] = {
-        "categories": "What may be shared",
-        "records_from": "Records from (optional)",
-        "records_to": "Records up to (optional)",
-        "description": "Describe the information",
-        "purposes": "Why it may be shared",
-        "expires_on": "This authorization ends on",
-        "expiry_event": "…or when this happens",
+    labels: ClassVar[Mapping[str, StrOrPromise]] = {
+        "categories": _("What may be shared"),
+        "records_from": _("Records from (optional)"),
+        "records_to": _("Records up to (optional)"),
+        "description": _("Describe the information"),
+        "recipient_name": _("Name of the person who gets it"),
+        "recipient_organization": _("Their organization (optional)"),
+        "recipient_email": _("Their e-mail address"),
+        "recipient_address": _("Their postal address (optional)"),
+        "purposes": _("Why it may be shared"),
+        "expires_on": _("This permission ends on"),
+        "expiry_event": _("…or when this happens"),
     }
-    help_texts: ClassVar[Mapping[str, str]] = {
-        "categories": "Tick each kind of record.",
-        "description": "For example: “blood test results from my 2026 check-up”.",
-        "recipient_email": "We send the recipient a link to pick the records up here.",
-        "purposes": "Tick each purpose. “At the request of the patient” is enough if you "
-        "would rather not say.",
-        "expires_on": "Give a date, an event, or both: it ends at whichever comes first.",
-        "expiry_event": "For example: “when my insurance claim is settled”.",
+    help_texts: ClassVar[Mapping[str, StrOrPromise]] = {
+        "categories": _("Tick each kind of record."),
+        "description": _("For example: “blood test results from my 2026 check-up”."),
+        "recipient_email": _("We send them a link to pick up the records here."),
+        "purposes": _(
+            "Tick each reason. “At the request of the patient” is enough if you would "
+            "rather not say."
+        ),
+        "expires_on": _("Give a date, an event, or both. It ends at whichever comes first."),
+        "expiry_event": _("For example: “when my insurance claim is settled”."),
     }
 
     discloser = forms.CharField(
-        label="Who may share it",
+        label=_("Who may share it"),
         required=False,
         widget=forms.TextInput(attrs={"readonly": True}),
-        help_text="Only we can share your records through this portal.",
+        help_text=_("Only we can share your records through this portal."),
     )
     purpose_detail = forms.CharField(
-        label="Describe the other purpose",
+        label=_("Describe the other reason"),
         max_length=1000,
         required=False,
-        help_text="Needed when you tick “Other”.",
+        help_text=_("Needed when you tick “Other”."),
     )
     signer = forms.ChoiceField(
-        label="Who is signing",
+        label=_("Who is signing"),
         choices=[
-            (SIGNER_PATIENT, "I am the patient"),
-            (SIGNER_REPRESENTATIVE, "I am the patient's personal representative"),
+            (SIGNER_PATIENT, _("I am the patient")),
+            (SIGNER_REPRESENTATIVE, _("I am the patient's personal representative")),
         ],
         widget=forms.RadioSelect,
         initial=SIGNER_PATIENT,
     )
     representative_authority = forms.CharField(
-        label="Your authority to act for the patient",
+        label=_("Why you may act for the patient"),
         max_length=500,
         required=False,
-        help_text="Needed if you are the personal representative, for example: "
-        "“parent of a minor” or “health care power of attorney”.",
+        help_text=_(
+            "Needed if you are the personal representative. For example: "
+            "“parent of a child under 18” or “health care power of attorney”."
+        ),
     )
     signer_name = forms.CharField(
-        label="Type your full name as your signature", max_length=200, required=False
+        label=_("Type your full name as your signature"), max_length=200, required=False
     )
     agree = forms.BooleanField(
-        label="I have read the statements above and sign this authorization",
-        error_messages={"required": "Tick the box to sign."},
+        label=_("I have read the statements above and I sign this authorization"),
+        error_messages={"required": _("Tick the box to sign.")},
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -91,7 +102,7 @@ class AuthorizationForm(AuthorizationElementsForm):
             if not (data.get("representative_authority") or "").strip():
                 self.add_error(
                     "representative_authority",
-                    "Describe your authority to act for the patient.",
+                    gettext("Tell us why you may act for the patient."),
                 )
         else:
             data["representative_authority"] = ""
@@ -105,29 +116,31 @@ class AuthorizationForm(AuthorizationElementsForm):
 
 class RevokeForm(forms.Form):
     confirm = forms.BooleanField(
-        label="Yes, stop this authorization from now on",
-        error_messages={"required": "Tick the box to confirm."},
+        label=_("Yes, stop this authorization from now on"),
+        error_messages={"required": _("Tick the box to confirm.")},
     )
 
 
 class PreferencesForm(forms.Form):
     postal_only = forms.BooleanField(
-        label="Send me letters by post instead of e-mail notices",
+        label=_("Send me letters by post instead of e-mails"),
         required=False,
-        help_text="We will not e-mail you about new messages; a letter says one is waiting.",
+        help_text=_(
+            "We will not e-mail you about new messages. A letter tells you one is waiting."
+        ),
     )
     postal_address = forms.CharField(
-        label="Postal address for letters",
+        label=_("Postal address for letters"),
         max_length=500,
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Needed for letters by post.",
+        help_text=_("Needed for letters by post."),
     )
 
 
 class WaiverForm(forms.Form):
     statement_id = forms.IntegerField(widget=forms.HiddenInput)
     understood = forms.BooleanField(
-        label="I have read the risk statement and still want ordinary e-mail",
-        error_messages={"required": "Tick the box to choose ordinary e-mail."},
+        label=_("I have read the risk statement and still want ordinary e-mail"),
+        error_messages={"required": _("Tick the box to choose ordinary e-mail.")},
     )

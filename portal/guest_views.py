@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib import messages as flash
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
@@ -105,7 +106,9 @@ def guest_code(request: HttpRequest) -> HttpResponse:
         except MessagingError as error:
             flash.error(request, error.message)
         else:
-            flash.success(request, "We sent a code to the e-mail address this link was sent to.")
+            flash.success(
+                request, gettext("We sent a code to the e-mail address this link was sent to.")
+            )
         return redirect("portal:guest_code")
     if request.method == "POST":
         form = GuestCodeForm(request.POST)

@@ -15,6 +15,8 @@ from django.contrib import messages as flash
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -96,7 +98,8 @@ def records_new(request: HttpRequest) -> HttpResponse:
                 due = deadlines.due_day(req.due_at)
                 flash.success(
                     request,
-                    f"We received your request. We will act on it by {due:%A %-d %B %Y}.",
+                    gettext("We received your request. We will act on it by %(day)s.")
+                    % {"day": date_format(due, "l j F Y")},
                 )
                 return redirect("portal:records_detail", request_id=req.pk)
         status = 400
@@ -155,5 +158,5 @@ def records_withdraw(request: HttpRequest, request_id: Any) -> HttpResponse:
         services.request_withdraw(actor=user, request=req)
     except RecordsError as error:
         return _detail_page(request, req, error=error.message, status=400)
-    flash.success(request, "You withdrew your request. You can ask again at any time.")
+    flash.success(request, gettext("You withdrew your request. You can ask again at any time."))
     return redirect("portal:records_detail", request_id=req.pk)

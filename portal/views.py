@@ -10,6 +10,7 @@ from django.contrib import messages as flash
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
@@ -23,6 +24,7 @@ from messaging.forms import ReplyForm, new_send_key
 from messaging.markup import body_render
 from messaging.models import MessageState, Thread
 from messaging.views import THREAD_REMOVED, reply_submitted
+from portal.labels import role_label
 
 patients_only = allowed_if(lambda user: user.is_authenticated and user.is_patient)
 PAGE_SIZE = 20
@@ -39,6 +41,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     showing = selectors.threads_showing_subject(thread_ids=[t.pk for t in page.object_list])
     for thread in page.object_list:
         thread.shows_subject = thread.pk in showing  # type: ignore[attr-defined]
+        thread.sender_role = role_label(thread.latest_author_role)  # type: ignore[attr-defined]
     services.inbox_view_record(actor=request_user(request), threads=page.object_list)
     return render(request, "portal/inbox.html", {"page": page, "area": "portal"})
 
@@ -118,6 +121,6 @@ def reply(request: HttpRequest, thread_id: str) -> HttpResponse:
 
     form, sent = reply_submitted(request, send)
     if sent:
-        flash.success(request, "Reply sent to your care team.")
+        flash.success(request, gettext("Reply sent to your care team."))
         return redirect("portal:thread", thread_id=found.pk)
     return _thread_page(request, found, form, status=400)

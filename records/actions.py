@@ -15,6 +15,8 @@ class RecordsAction(models.TextChoices):
     FEE_ESTIMATED = "records.fee_estimated", "Fee estimate given"
     DOCUMENT_ADDED = "records.document_added", "Source document added"
     DOCUMENT_REMOVED = "records.document_removed", "Source document removed"
+    DOCUMENT_RENAMED = "records.document_renamed", "Source document retitled"
+    DOCUMENT_MOVED = "records.document_moved", "Source document moved in the package order"
     PACKAGE_BUILD_QUEUED = "records.package_build_queued", "Package build queued"
     PACKAGE_BUILT = "records.package_built", "Package built and signed"
     PACKAGE_BUILD_FAILED = "records.package_build_failed", "Package build failed"

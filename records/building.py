@@ -60,7 +60,11 @@ def package_build_run(*, request_id: str) -> str:
     if token is None:
         return "not_claimed"
     request = RecordRequest.objects.select_related("patient__patient_profile").get(pk=request_id)
-    documents = list(request.documents.select_related("file").order_by("position", "added_at"))
+    documents = list(
+        request.documents.select_related("file", "title_record").order_by(
+            "position", "added_at", "pk"
+        )
+    )
     mine = RecordRequest.objects.filter(
         pk=request.pk, build_state=BuildState.BUILDING, build_queued_at=token
     )
@@ -70,7 +74,9 @@ def package_build_run(*, request_id: str) -> str:
 
     try:
         sources = [
-            SourceDocument(d.file.original_name, d.file.content_type, file_bytes(d.file))
+            SourceDocument(
+                d.file.original_name, d.file.content_type, file_bytes(d.file), title=d.title
+            )
             for d in documents
         ]
         profile = getattr(request.patient, "patient_profile", None)
@@ -85,6 +91,7 @@ def package_build_run(*, request_id: str) -> str:
                 if request.deliver_to == DeliverTo.THIRD_PARTY
                 else (profile.legal_name if profile else request.patient.full_name)
             ),
+            language=request.patient.language,
         )
         built = package_build(cover=cover, documents=sources, progress=progress)
         signed = package_sign(built.pdf)

@@ -12,6 +12,8 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from consent.models import RecordCategory
 from messaging.forms import MultipleFileField
@@ -40,86 +42,89 @@ class RequestForm(forms.Form):
     """What the patient (or their representative) asks for, how, and to whom."""
 
     categories = forms.MultipleChoiceField(
-        label="Which records",
+        label=_("Which records"),
         choices=RecordCategory.choices,
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Tick at least one kind of record."},
+        error_messages={"required": _("Tick at least one kind of record.")},
     )
     records_from = forms.DateField(
-        label="Records from (optional)", required=False, widget=_date_input()
+        label=_("Records from (optional)"), required=False, widget=_date_input()
     )
     records_to = forms.DateField(
-        label="Records up to (optional)", required=False, widget=_date_input()
+        label=_("Records up to (optional)"), required=False, widget=_date_input()
     )
     details = forms.CharField(
-        label="Anything else we should know (optional)",
+        label=_("Anything else we should know (optional)"),
         max_length=2000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="For example: “the X-ray report from my knee surgery”.",
+        help_text=_("For example: “the X-ray report from my knee surgery”."),
     )
     deliver_to = forms.ChoiceField(
-        label="How you want the copy",
+        label=_("How you want the copy"),
         choices=DeliverTo.choices,
         initial=DeliverTo.PORTAL,
         widget=forms.RadioSelect,
-        help_text="A PDF in the portal is free and the quickest.",
+        help_text=_("A PDF in the portal is free and the quickest."),
     )
     third_party_name = forms.CharField(
-        label="Send it to (name)",
+        label=_("Send it to (name)"),
         max_length=200,
         required=False,
-        help_text="Only if you want the copy sent to someone else.",
+        help_text=_("Only if you want the copy sent to someone else."),
     )
     third_party_email = forms.EmailField(
-        label="Their e-mail address", max_length=254, required=False
+        label=_("Their e-mail address"), max_length=254, required=False
     )
     third_party_address = forms.CharField(
-        label="Their postal address (optional)",
+        label=_("Their postal address (optional)"),
         max_length=500,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     asker = forms.ChoiceField(
-        label="Who is asking",
+        label=_("Who is asking"),
         choices=[
-            (ASKER_SELF, "I am asking for myself"),
-            (ASKER_REPRESENTATIVE, "I am the patient's personal representative"),
+            (ASKER_SELF, _("I am asking for myself")),
+            (ASKER_REPRESENTATIVE, _("I am the patient's personal representative")),
         ],
         initial=ASKER_SELF,
         widget=forms.RadioSelect,
     )
     representative_name = forms.CharField(
-        label="Representative's full name", max_length=200, required=False
+        label=_("Representative's full name"), max_length=200, required=False
     )
     representative_authority = forms.CharField(
-        label="Representative's authority",
+        label=_("Why the representative may act for the patient"),
         max_length=500,
         required=False,
-        help_text="For example: “parent of a minor” or “health care power of attorney”. "
-        "We check the documents before we release anything.",
+        help_text=_(
+            "For example: “parent of a child under 18” or “health care power of attorney”. "
+            "We check the papers before we send anything."
+        ),
     )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         start, end = data.get("records_from"), data.get("records_to")
         if start and end and start > end:
-            self.add_error("records_to", "The end of the range must be after its start.")
+            self.add_error("records_to", gettext("The end date must be after the start date."))
         if data.get("deliver_to") == DeliverTo.THIRD_PARTY:
             # 45 CFR 164.524(c)(3)(ii): the direction names the recipient and where to send.
             if not (data.get("third_party_name") or "").strip():
-                self.add_error("third_party_name", "Name the person to send the copy to.")
+                self.add_error("third_party_name", gettext("Name the person to send the copy to."))
             if not (data.get("third_party_email") or "").strip():
-                self.add_error("third_party_email", "Give their e-mail address.")
+                self.add_error("third_party_email", gettext("Give their e-mail address."))
         else:
             data["third_party_name"] = data["third_party_email"] = ""
             data["third_party_address"] = ""
         if data.get("asker") == ASKER_REPRESENTATIVE:
             if not (data.get("representative_name") or "").strip():
-                self.add_error("representative_name", "Give the representative's name.")
+                self.add_error("representative_name", gettext("Give the representative's name."))
             if not (data.get("representative_authority") or "").strip():
                 self.add_error(
-                    "representative_authority", "Describe the representative's authority."
+                    "representative_authority",
+                    gettext("Tell us why the representative may act for the patient."),
                 )
         else:
             data["representative_name"] = data["representative_authority"] = ""
@@ -174,8 +179,21 @@ class ClerkRequestForm(RequestForm):
         return received
 
 
-class VerifyForm(forms.Form):
+class StepForm(forms.Form):
+    """A form on the request page, which holds several: ``ids`` keeps their ids apart
+    (the fee and the denial both have a ``basis``)."""
+
+    ids = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"{self.ids}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class VerifyForm(StepForm):
     """45 CFR 164.514(h): how the requester's identity and authority were checked."""
+
+    ids = "verify"
 
     method = forms.ChoiceField(
         label="How identity (and authority) were verified",
@@ -190,8 +208,10 @@ class VerifyForm(forms.Form):
     )
 
 
-class FeeForm(forms.Form):
+class FeeForm(StepForm):
     """45 CFR 164.524(c)(4): a cost-based estimate, given before fulfilment."""
+
+    ids = "fee"
 
     amount = forms.DecimalField(
         label="Estimated fee (USD)",
@@ -211,8 +231,10 @@ class FeeForm(forms.Form):
         return int(self.cleaned_data["amount"] * 100)
 
 
-class ExtendForm(forms.Form):
+class ExtendForm(StepForm):
     """45 CFR 164.524(b)(2)(ii): the reasons and the new date go to the patient in writing."""
+
+    ids = "extend"
 
     reason = forms.CharField(
         label="Why more time is needed",
@@ -223,8 +245,10 @@ class ExtendForm(forms.Form):
     new_due_day = forms.DateField(label="New due date", widget=_date_input())
 
 
-class DenyForm(forms.Form):
+class DenyForm(StepForm):
     """45 CFR 164.524(d)(2): the basis goes to the patient in a plain-language letter."""
+
+    ids = "deny"
 
     basis = forms.CharField(
         label="Basis for the denial",
@@ -235,9 +259,33 @@ class DenyForm(forms.Form):
     partial = forms.BooleanField(
         label="Deny only part of the request (the rest is still fulfilled)", required=False
     )
+    # Checked by the server, not only the browser: the letter cannot be called back.
+    confirm = forms.BooleanField(
+        label="I understand the letter goes to the patient now and cannot be taken back",
+        error_messages={"required": "Tick the box to confirm before the letter is sent."},
+    )
 
 
-class DocumentsForm(forms.Form):
+class WithdrawForm(StepForm):
+    ids = "withdraw"
+
+    confirm = forms.BooleanField(
+        label="I understand the request closes now and cannot be reopened",
+        error_messages={"required": "Tick the box to confirm the withdrawal."},
+    )
+
+
+class DocumentTitleForm(forms.Form):
+    title = forms.CharField(
+        label="Title in the package",
+        max_length=200,
+        required=False,
+    )
+
+
+class DocumentsForm(StepForm):
+    ids = "documents"
+
     documents = MultipleFileField(
         label="Source documents",
         help_text="PDF, PNG or JPEG; several at once. They go into the package in this order.",
@@ -245,7 +293,9 @@ class DocumentsForm(forms.Form):
     )
 
 
-class FulfilForm(forms.Form):
+class FulfilForm(StepForm):
+    ids = "fulfil"
+
     printed = forms.BooleanField(
         label="I have printed the package and it is ready to hand over or post",
         required=False,

@@ -11,19 +11,20 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from encryption.fields import EncryptedTextField
 from encryption.models import EncryptedFile, EncryptedModel
 
 
 class RequestState(models.TextChoices):
-    RECEIVED = "received", "Received"
-    VERIFIED = "verified", "Identity verified"
-    IN_PROGRESS = "in_progress", "In progress"
-    FULFILLED = "fulfilled", "Fulfilled"
-    PARTLY_DENIED = "partly_denied", "Fulfilled in part, part denied"
-    DENIED = "denied", "Denied"
-    WITHDRAWN = "withdrawn", "Withdrawn"
+    RECEIVED = "received", _("Received")
+    VERIFIED = "verified", _("Identity verified")
+    IN_PROGRESS = "in_progress", _("In progress")
+    FULFILLED = "fulfilled", _("Fulfilled")
+    PARTLY_DENIED = "partly_denied", _("Fulfilled in part, part denied")
+    DENIED = "denied", _("Denied")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
 OPEN_STATES = (RequestState.RECEIVED, RequestState.VERIFIED, RequestState.IN_PROGRESS)
@@ -38,9 +39,9 @@ class ArrivedBy(models.TextChoices):
 
 
 class DeliverTo(models.TextChoices):
-    PORTAL = "portal", "PDF in the portal"
-    PAPER = "paper", "Paper copy"
-    THIRD_PARTY = "third_party", "To someone the patient names in writing"
+    PORTAL = "portal", _("PDF in the portal")
+    PAPER = "paper", _("Paper copy")
+    THIRD_PARTY = "third_party", _("To a person you name")
 
 
 class VerificationMethod(models.TextChoices):
@@ -195,10 +196,35 @@ class RequestDocument(models.Model):
     def __str__(self) -> str:
         return f"Request document {self.pk}"
 
+    @property
+    def title(self) -> str:
+        """The clerk's title for the package index, or "" for the file's own name."""
+        try:
+            return str(self.title_record.text)
+        except DocumentTitle.DoesNotExist:
+            return ""
+
+
+class DocumentTitle(EncryptedModel):
+    """The title a clerk gave a request document, as the package index prints it.
+
+    A title names what the record is ("MRI report, left knee"), so it is PHI and
+    encrypted; it lives beside ``RequestDocument`` because that row has an integer key
+    and encrypted fields need the client-made UUID key of ``EncryptedModel``.
+    """
+
+    document = models.OneToOneField(
+        RequestDocument, on_delete=models.CASCADE, related_name="title_record"
+    )
+    text = EncryptedTextField(max_length=200)
+
+    def __str__(self) -> str:
+        return f"Document title {self.pk}"
+
 
 class NoticeKind(models.TextChoices):
-    EXTENSION = "extension", "Extension notice"
-    DENIAL = "denial", "Denial letter"
+    EXTENSION = "extension", _("Extension notice")
+    DENIAL = "denial", _("Denial letter")
 
 
 class RequestNotice(models.Model):

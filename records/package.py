@@ -23,11 +23,13 @@ from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext
 from PIL import Image, UnidentifiedImageError
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject
 
-from encryption.uploads import JPEG, KIND_NAMES, PDF, PNG
+from encryption.uploads import JPEG, PDF, PNG
 from records.errors import RecordsError
 from support.printing import pdf_from_html, pdf_render
 
@@ -77,6 +79,7 @@ class Cover:
     received_on: date
     prepared_on: date
     prepared_for: str  # the patient, their representative, or the third party they named
+    language: str = ""  # the patient's, for whoever the copy is for; empty: the site's
 
 
 @dataclass(frozen=True)
@@ -96,9 +99,21 @@ class IndexEntry:
 
     @property
     def pages(self) -> str:
-        if self.first_page == self.last_page:
-            return f"page {self.first_page}"
-        return f"pages {self.first_page}{EN_DASH}{self.last_page}"
+        return _pages_label(self.first_page, self.last_page)
+
+
+def _pages_label(first: int, last: int) -> str:
+    """The index's "page 5" or "pages 2-4", in the active language."""
+    if first == last:
+        return gettext("page %(page)s") % {"page": first}
+    # A literal en dash: makemessages does not read a "\u" escape as the character.
+    return gettext("pages %(first)s–%(last)s") % {"first": first, "last": last}  # noqa: RUF001
+
+
+def _kind_name(content_type: str) -> str:
+    """What the index calls a document's file type, in the active language."""
+    names = {PDF: gettext("PDF"), PNG: gettext("PNG image"), JPEG: gettext("JPEG image")}
+    return names.get(content_type, content_type)
 
 
 def package_build(
@@ -126,23 +141,23 @@ def package_build(
             progress(position, total)
     document_pages = len(writer.pages)
 
-    cover_pdf, entries = _cover_render(cover, documents, spans, document_pages)
-    writer.merge(0, PdfReader(io.BytesIO(cover_pdf)), import_outline=False)
-    del cover_pdf
+    with translation.override(cover.language or settings.LANGUAGE_CODE):
+        cover_pdf, entries = _cover_render(cover, documents, spans, document_pages)
+        writer.merge(0, PdfReader(io.BytesIO(cover_pdf)), import_outline=False)
+        del cover_pdf
 
-    # The reader's bookmarks panel lists the same index the cover prints.
-    writer.add_outline_item(title="Cover letter and index", page_number=0)
-    for entry in entries:
-        writer.add_outline_item(title=entry.title, page_number=entry.first_page - 1)
+        # The reader's bookmarks panel lists the same index the cover prints.
+        writer.add_outline_item(title=gettext("Cover letter and index"), page_number=0)
+        for entry in entries:
+            writer.add_outline_item(title=entry.title, page_number=entry.first_page - 1)
+        title = gettext("Copy of health records from %(organisation)s") % {
+            "organisation": cover.organisation
+        }
     writer.page_mode = "/UseOutlines"
     _forms_drop(writer)
     _active_content_strip(writer)
     writer.add_metadata(
-        {
-            "/Title": f"Copy of health records from {cover.organisation}",
-            "/Author": cover.organisation,
-            "/Creator": cover.organisation,
-        }
+        {"/Title": title, "/Author": cover.organisation, "/Creator": cover.organisation}
     )
     writer.pdf_header = b"%PDF-1.7"
     pages = len(writer.pages)
@@ -204,7 +219,7 @@ def _cover_render(
         entries = [
             IndexEntry(
                 title=document.index_title,
-                kind=KIND_NAMES.get(document.content_type, document.content_type),
+                kind=_kind_name(document.content_type),
                 first_page=cover_pages + start + 1,
                 last_page=cover_pages + start + count,
             )
@@ -216,6 +231,7 @@ def _cover_render(
                 "cover": cover,
                 "entries": entries,
                 "cover_pages": cover_pages,
+                "cover_pages_label": _pages_label(1, cover_pages),
                 "total_pages": cover_pages + document_pages,
                 "page_size": settings.RECORDS_PAGE_SIZE,
             },

@@ -111,3 +111,19 @@ def request_actions(request: RecordRequest, *, now: datetime, documents: int) ->
         "download": package_readable,
         "fulfil": fulfil_refusal(request) is None,
     }
+
+
+def next_step(request: RecordRequest, *, documents: int) -> str:
+    """The one step the clerk should take next, for the page to put first: ``verify``,
+    ``documents``, ``build``, ``building`` (wait), ``fulfil``, or ``closed``."""
+    if open_refusal(request) is not None:
+        return "closed"
+    if request.verified_at is None:
+        return "verify"
+    if not documents:
+        return "documents"
+    if request.build_state in BUILD_RUNNING:
+        return "building"
+    if request.build_state == BuildState.BUILT and request.package_id is not None:
+        return "fulfil"
+    return "build"

@@ -51,6 +51,7 @@ def queue(
 class QueueCounts:
     due_soon: int
     overdue: int
+    unassigned: int = 0
 
 
 def queue_counts(*, user: Actor, now: datetime | None = None) -> QueueCounts:
@@ -64,9 +65,12 @@ def queue_counts(*, user: Actor, now: datetime | None = None) -> QueueCounts:
         .aggregate(
             due_soon=Count("id", filter=Q(due_at__gt=now, due_at__lte=soon)),
             overdue=Count("id", filter=Q(due_at__lte=now)),
+            unassigned=Count("id", filter=Q(assigned_to__isnull=True)),
         )
     )
-    return QueueCounts(due_soon=counts["due_soon"], overdue=counts["overdue"])
+    return QueueCounts(
+        due_soon=counts["due_soon"], overdue=counts["overdue"], unassigned=counts["unassigned"]
+    )
 
 
 def request_for(*, user: Actor, request_id: Any) -> RecordRequest:
@@ -134,3 +138,12 @@ def _day(week: datetime | date) -> date:
 
 def alerts_unread(*, user: Actor) -> QuerySet[RequestAlert]:
     return RequestAlert.objects.filter(recipient=user, read_at__isnull=True).order_by("-created_at")
+
+
+def requests_open_of(*, user: Actor) -> QuerySet[RecordRequest]:
+    """The patient's own open requests, soonest due first (their home page)."""
+    return (
+        policies.requests_visible_to(user)
+        .filter(patient=user, state__in=OPEN_STATES)
+        .order_by("due_at", "received_at")
+    )

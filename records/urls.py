@@ -22,6 +22,16 @@ urlpatterns = [
         views.document_remove,
         name="document_remove",
     ),
+    path(
+        "<uuid:request_id>/documents/<int:document_id>/title/",
+        views.document_rename,
+        name="document_rename",
+    ),
+    path(
+        "<uuid:request_id>/documents/<int:document_id>/move/",
+        views.document_move,
+        name="document_move",
+    ),
     path("<uuid:request_id>/build/", views.build, name="build"),
     path("<uuid:request_id>/build/status/", views.build_status, name="build_status"),
     path("<uuid:request_id>/package/", views.package, name="package"),

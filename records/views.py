@@ -10,12 +10,13 @@ it was posted, so nothing typed is lost.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from django.contrib import messages as flash
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -39,10 +40,12 @@ from records.forms import (
     ClerkRequestForm,
     DenyForm,
     DocumentsForm,
+    DocumentTitleForm,
     ExtendForm,
     FeeForm,
     FulfilForm,
     VerifyForm,
+    WithdrawForm,
 )
 from records.models import (
     BuildState,
@@ -281,7 +284,11 @@ def _request_page(
     user = request_user(request)
     bound = bound or {}
     now = timezone.now()
-    documents = list(req.documents.select_related("file__data_key").order_by("position"))
+    documents = list(
+        req.documents.select_related("file__data_key", "title_record").order_by(
+            "position", "added_at", "pk"
+        )
+    )
     notices = list(req.notices.order_by("created_at"))
     forms: dict[str, Any] = {
         "verify": VerifyForm(),
@@ -289,10 +296,23 @@ def _request_page(
         "fee": FeeForm(),
         "extend": ExtendForm(),
         "deny": DenyForm(),
+        "withdraw": WithdrawForm(),
         "documents": DocumentsForm(),
         "fulfil": FulfilForm(),
     }
     forms.update(bound)
+    titled = bound.get("title")
+    rows = [
+        {
+            "document": document,
+            "form": titled[1]
+            if titled and titled[0] == document.pk
+            else DocumentTitleForm(
+                initial={"title": document.title}, auto_id=f"document{document.pk}_%s"
+            ),
+        }
+        for document in documents
+    ]
     can = policies.request_actions(req, now=now, documents=len(documents))
     return render(
         request,
@@ -304,9 +324,14 @@ def _request_page(
             "categories": category_labels(list(req.categories)),
             "clock": clock(req),
             "documents": documents,
+            "document_rows": rows,
             "notices": notices,
             "forms": forms,
+            # A folded action opens when its form came back with errors.
+            "unfold": {key for key, form in bound.items() if getattr(form, "errors", None)},
             "can": can,
+            "next": policies.next_step(req, documents=len(documents)),
+            "build_failure": build_failure_text(req.build_failure),
             "error": error,
             "reasons": reasons or [],
             "build_running": req.build_state in BUILD_RUNNING,
@@ -322,9 +347,23 @@ def _found(request: HttpRequest, request_id: Any) -> RecordRequest:
     return selectors.request_for(user=request_user(request), request_id=request_id)
 
 
-def _back(request: HttpRequest, req: RecordRequest, message: str) -> HttpResponse:
+# The section of the request page each step returns to (its element id), so the page
+# opens where the clerk was rather than at the top.
+Section = Literal["status", "identity", "assigned", "documents", "package", "extend", "fee"]
+
+
+def _back(
+    request: HttpRequest, req: RecordRequest, message: str, *, section: Section
+) -> HttpResponse:
     flash.success(request, message)
-    return redirect("records:request", request_id=req.pk)
+    return redirect(reverse("records:request", kwargs={"request_id": req.pk}) + f"#{section}")
+
+
+def build_failure_text(code: str) -> str:
+    """Why a build failed, in words: the stored code is an exception's class name."""
+    if code in ("RecordsError", "PdfReadError", "PdfStreamError", "UnidentifiedImageError"):
+        return "One of the documents could not be read. Remove it or upload it again."
+    return f"Something went wrong on our side (code {code or 'unknown'}). Try again."
 
 
 def _step(
@@ -334,6 +373,7 @@ def _step(
     key: str,
     form: Any,
     act: Callable[[User, RecordRequest, dict[str, Any]], str],
+    section: Section,
 ) -> HttpResponse:
     """One clerk step: validate its form, call its service (``act``, which returns the
     message to show); a bad form or a rule's refusal shows the page again with the form
@@ -345,7 +385,7 @@ def _step(
         message = act(request_user(request), req, form.cleaned_data)
     except RecordsError as error:
         return _request_page(request, req, bound={key: form}, error=error.message, status=400)
-    return _back(request, req, message)
+    return _back(request, req, message, section=section)
 
 
 @never_cache
@@ -365,7 +405,14 @@ def verify(request: HttpRequest, request_id: Any) -> HttpResponse:
         services.request_verify(actor=user, request=req, method=data["method"], note=data["note"])
         return "Identity and authority verified."
 
-    return _step(request, request_id, key="verify", form=VerifyForm(request.POST), act=act)
+    return _step(
+        request,
+        request_id,
+        key="verify",
+        form=VerifyForm(request.POST),
+        act=act,
+        section="identity",
+    )
 
 
 @require_POST
@@ -385,9 +432,9 @@ def assign(request: HttpRequest, request_id: Any) -> HttpResponse:
     except RecordsError as error:
         return _request_page(request, req, bound={"assign": form}, error=error.message, status=400)
     if assignee is None:
-        return _back(request, req, "Nobody is assigned now.")
+        return _back(request, req, "Nobody is assigned now.", section="assigned")
     who = "you" if assignee.pk == user.pk else assignee.full_name
-    return _back(request, req, f"Assigned to {who}.")
+    return _back(request, req, f"Assigned to {who}.", section="assigned")
 
 
 @sensitive_post_parameters("basis")
@@ -400,7 +447,7 @@ def fee(request: HttpRequest, request_id: Any) -> HttpResponse:
         services.fee_estimate_give(actor=user, request=req, cents=form.cents(), basis=data["basis"])
         return "Fee estimate recorded."
 
-    return _step(request, request_id, key="fee", form=form, act=act)
+    return _step(request, request_id, key="fee", form=form, act=act, section="fee")
 
 
 @sensitive_post_parameters("reason")
@@ -414,7 +461,9 @@ def extend(request: HttpRequest, request_id: Any) -> HttpResponse:
         due = deadlines.due_day(extended.due_at)
         return f"Extended: the notice was sent to the patient's portal. Now due on {due:%-d %B %Y}."
 
-    return _step(request, request_id, key="extend", form=ExtendForm(request.POST), act=act)
+    return _step(
+        request, request_id, key="extend", form=ExtendForm(request.POST), act=act, section="extend"
+    )
 
 
 @sensitive_post_parameters("basis")
@@ -425,18 +474,26 @@ def deny(request: HttpRequest, request_id: Any) -> HttpResponse:
         services.request_deny(actor=user, request=req, basis=data["basis"], partial=data["partial"])
         return "Denial recorded: the letter was sent to the patient's portal."
 
-    return _step(request, request_id, key="deny", form=DenyForm(request.POST), act=act)
+    return _step(
+        request, request_id, key="deny", form=DenyForm(request.POST), act=act, section="status"
+    )
 
 
 @require_POST
 @clerks_only
 def withdraw(request: HttpRequest, request_id: Any) -> HttpResponse:
-    req = _found(request, request_id)
-    try:
-        services.request_withdraw(actor=request_user(request), request=req)
-    except RecordsError as error:
-        return _request_page(request, req, error=error.message, status=400)
-    return _back(request, req, "Request withdrawn.")
+    def act(user: User, req: RecordRequest, data: dict[str, Any]) -> str:
+        services.request_withdraw(actor=user, request=req)
+        return "Request withdrawn."
+
+    return _step(
+        request,
+        request_id,
+        key="withdraw",
+        form=WithdrawForm(request.POST),
+        act=act,
+        section="status",
+    )
 
 
 @require_POST
@@ -456,21 +513,65 @@ def documents(request: HttpRequest, request_id: Any) -> HttpResponse:
         return _request_page(
             request, req, bound={"documents": form}, error=error.message, status=400
         )
-    return _back(request, req, f"{len(added)} document{'s' if len(added) != 1 else ''} added.")
+    return _back(
+        request,
+        req,
+        f"{len(added)} document{'s' if len(added) != 1 else ''} added.",
+        section="documents",
+    )
 
 
 @require_POST
 @clerks_only
 def document_remove(request: HttpRequest, request_id: Any, document_id: int) -> HttpResponse:
-    req = _found(request, request_id)
-    document = RequestDocument.objects.filter(request=req, pk=document_id).first()
-    if document is None:
-        raise Http404
+    req, document = _document_found(request, request_id, document_id)
     try:
         services.document_remove(actor=request_user(request), document=document)
     except RecordsError as error:
         return _request_page(request, req, error=error.message, status=400)
-    return _back(request, req, "Document removed.")
+    return _back(request, req, "Document removed.", section="documents")
+
+
+def _document_found(
+    request: HttpRequest, request_id: Any, document_id: int
+) -> tuple[RecordRequest, RequestDocument]:
+    """The request (in the user's scope) and one of its documents; anything else is 404."""
+    req = _found(request, request_id)
+    document = RequestDocument.objects.filter(request=req, pk=document_id).first()
+    if document is None:
+        raise Http404
+    return req, document
+
+
+@sensitive_post_parameters("title")
+@require_POST
+@clerks_only
+def document_rename(request: HttpRequest, request_id: Any, document_id: int) -> HttpResponse:
+    req, document = _document_found(request, request_id, document_id)
+    form = DocumentTitleForm(request.POST, auto_id=f"document{document.pk}_%s")
+    if not form.is_valid():
+        return _request_page(request, req, bound={"title": (document.pk, form)}, status=400)
+    try:
+        services.document_rename(
+            actor=request_user(request), document=document, title=form.cleaned_data["title"]
+        )
+    except RecordsError as error:
+        return _request_page(
+            request, req, bound={"title": (document.pk, form)}, error=error.message, status=400
+        )
+    return _back(request, req, "Title saved.", section="documents")
+
+
+@require_POST
+@clerks_only
+def document_move(request: HttpRequest, request_id: Any, document_id: int) -> HttpResponse:
+    req, document = _document_found(request, request_id, document_id)
+    up = request.POST.get("direction") == "up"
+    try:
+        services.document_move(actor=request_user(request), document=document, up=up)
+    except RecordsError as error:
+        return _request_page(request, req, error=error.message, status=400)
+    return _back(request, req, f"Document moved {'up' if up else 'down'}.", section="documents")
 
 
 @require_POST
@@ -481,7 +582,16 @@ def build(request: HttpRequest, request_id: Any) -> HttpResponse:
         services.package_build_queue(actor=request_user(request), request=req)
     except RecordsError as error:
         return _request_page(request, req, error=error.message, status=400)
-    return _back(request, req, "The package is being built.")
+    # Never "being built" in a banner: the worker may finish before the page is shown,
+    # and the package section is the one place that says what the build's state is.
+    state = RecordRequest.objects.values_list("build_state", flat=True).get(pk=req.pk)
+    if state == BuildState.BUILT:
+        message = "The package is built."
+    elif state == BuildState.FAILED:
+        message = "The package could not be built: see below."
+    else:
+        message = "Build started."
+    return _back(request, req, message, section="package")
 
 
 @never_cache
@@ -536,4 +646,4 @@ def fulfil(request: HttpRequest, request_id: Any) -> HttpResponse:
         DeliverTo.THIRD_PARTY: "Sent to the named recipient by secure pickup link",
         DeliverTo.PAPER: "Recorded as handed over on paper",
     }[DeliverTo(done.deliver_to)]
-    return _back(request, done, f"{sent_to}: the request is fulfilled ({when}).")
+    return _back(request, done, f"{sent_to}: the request is fulfilled ({when}).", section="package")

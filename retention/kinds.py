@@ -169,8 +169,11 @@ class RecordPackageKind(Kind):
             erasure.add_file(
                 EncryptedFile.objects.select_related("data_key").get(pk=obj.package_id)
             )
-        for document in obj.documents.select_related("file__data_key"):
+        for document in obj.documents.select_related("file__data_key", "title_record__data_key"):
             erasure.add_file(document.file)
+            title = getattr(document, "title_record", None)  # the clerk's title is PHI too
+            if title is not None and title.data_key.destroyed_at is None:
+                erasure.data_key_ids.append(title.data_key_id)
         erasure.details["files"] = len(erasure.storage_names)
         return erasure
 

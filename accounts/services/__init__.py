@@ -20,7 +20,9 @@ from accounts.services.enrollment import (
 )
 from accounts.services.factors import (
     BACKUP_CODE_COUNT,
+    backup_codes_download_record,
     backup_codes_issue,
+    backup_codes_match,
     mfa_device_remove,
     passkey_registered,
     totp_device_confirm,
@@ -74,7 +76,9 @@ __all__ = [
     "account_failures_add",
     "account_reactivate",
     "account_slowed",
+    "backup_codes_download_record",
     "backup_codes_issue",
+    "backup_codes_match",
     "care_team_add",
     "care_team_member_add",
     "care_team_member_remove",

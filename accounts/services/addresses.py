@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.actions import AccountsAction
 from accounts.errors import AccountsError
@@ -28,9 +29,9 @@ def email_change_request(*, actor: User, user: User, new_email: str) -> EmailCha
     """Ask ``user`` to confirm ``new_email`` by a link sent to it; nothing changes until then."""
     new_email = new_email.strip().lower()
     if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
-        raise AccountsError("email_taken", "Another account uses this e-mail address.")
+        raise AccountsError("email_taken", _("Another account uses this e-mail address."))
     if new_email == user.email.lower():
-        raise AccountsError("email_same", "This is already the account's address.")
+        raise AccountsError("email_same", _("This is already the account's address."))
     now = timezone.now()
     user.email_changes.filter(confirmed_at__isnull=True, revoked_at__isnull=True).update(
         revoked_at=now
@@ -78,14 +79,14 @@ def email_change_from_token(*, token: str, user: User) -> EmailChange:
     try:
         payload = signing.loads(token, salt=_EMAIL_CHANGE_SALT, max_age=max_age)
     except signing.BadSignature:
-        raise AccountsError("invalid", "This confirmation link is not valid.") from None
+        raise AccountsError("invalid", _("This confirmation link is not valid.")) from None
     change = EmailChange.objects.filter(pk=payload.get("c"), user=user).first()
     if change is None or not secrets.compare_digest(
         change.nonce_hash, _nonce_hash(str(payload.get("n", "")))
     ):
-        raise AccountsError("invalid", "This confirmation link is not valid.")
+        raise AccountsError("invalid", _("This confirmation link is not valid."))
     if not change.is_usable():
-        raise AccountsError("used", "This confirmation link is no longer valid.")
+        raise AccountsError("used", _("This confirmation link is no longer valid."))
     return change
 
 
@@ -94,9 +95,9 @@ def email_change_confirm(*, user: User, change_id: int) -> User:
     """Switch the address, tell the old one after commit, and keep both in the change row."""
     change = EmailChange.objects.select_for_update().get(pk=change_id, user=user)
     if not change.is_usable():
-        raise AccountsError("used", "This confirmation link is no longer valid.")
+        raise AccountsError("used", _("This confirmation link is no longer valid."))
     if User.objects.filter(email__iexact=change.new_email).exclude(pk=user.pk).exists():
-        raise AccountsError("email_taken", "Another account uses this e-mail address.")
+        raise AccountsError("email_taken", _("Another account uses this e-mail address."))
     locked = User.objects.select_for_update().get(pk=user.pk)
     change.old_email = locked.email
     locked.email = change.new_email
@@ -119,7 +120,7 @@ def email_change_confirm(*, user: User, change_id: int) -> User:
 def language_choose(*, user: User, language: str) -> None:
     """The language of the person's pages, e-mails and letters from now on."""
     if language not in dict(settings.LANGUAGES):
-        raise AccountsError("language_unknown", "That language is not offered.")
+        raise AccountsError("language_unknown", _("That language is not offered."))
     if user.language == language:
         return
     old, user.language = user.language, language

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.actions import AccountsAction
 from accounts.errors import AccountsError
@@ -23,6 +24,12 @@ from audit.models import Outcome
 from audit.services import event_record
 
 BACKUP_CODE_COUNT = 10
+# The likely causes first; a phone's clock is rarely wrong now that phones set it themselves.
+BAD_TOTP_CODE = _(
+    "That code did not match. Check that you typed the 6 digits from the app without a "
+    "typo, and that the code is for this account (an app can hold codes for many "
+    "accounts). If it still fails, check that the time on your phone is set automatically."
+)
 
 
 def totp_device_start(*, user: User) -> AuthenticatorApp:
@@ -44,7 +51,7 @@ def totp_device_confirm(*, user: User, device_id: Any, token: str) -> Authentica
             .first()
         )
         if device is None:
-            raise AccountsError("no_pending_device", "Start the set-up again.")
+            raise AccountsError("no_pending_device", str(_("Start the set-up again.")))
         matched = device.verify_token(token)
         if matched:
             device.confirmed = True
@@ -60,7 +67,24 @@ def totp_device_confirm(*, user: User, device_id: Any, token: str) -> Authentica
         patient_id=user.audit_patient_id,
         details={"factor": "totp", "stage": "enrollment"},
     )
-    raise AccountsError("bad_code", "That code did not match. Check the time on your phone.")
+    raise AccountsError("bad_code", str(BAD_TOTP_CODE))
+
+
+def backup_codes_match(*, user: User, codes: list[str]) -> bool:
+    """Whether every one of ``codes`` is one of the user's unused backup codes (and there is
+    at least one): the download gives back only codes the account really holds."""
+    stored = set(BackupCode.objects.filter(device__user=user).values_list("digest", flat=True))
+    return bool(codes) and all(backup_code_digest(code) in stored for code in codes)
+
+
+def backup_codes_download_record(*, user: User, count: int) -> None:
+    device = BackupCodes.objects.filter(user=user).first()
+    event_record(
+        action=AccountsAction.BACKUP_CODES_DOWNLOADED,
+        target=device,
+        patient_id=user.audit_patient_id,
+        details={"count": count},
+    )
 
 
 @transaction.atomic
@@ -109,7 +133,7 @@ def mfa_device_remove(*, user: User, device: Any) -> None:
         if d.persistent_id != device.persistent_id and _factor_of(d) != "backup_codes"
     ]
     if not remaining:
-        raise AccountsError("last_factor", "You cannot remove your last second factor.")
+        raise AccountsError("last_factor", str(_("You cannot remove your last second factor.")))
     factor = _factor_of(device)
     device_pk = device.pk
     device.delete()

@@ -11,6 +11,7 @@ from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.actions import AccountsAction
 from accounts.errors import AccountsError
@@ -103,11 +104,11 @@ def invitation_from_token(token: str) -> Invitation:
         payload = signing.loads(token, salt=_INVITATION_SALT)
     except signing.BadSignature:
         logger.info("invitation link refused: invalid")
-        raise AccountsError("invalid", "This invitation link is not valid.") from None
+        raise AccountsError("invalid", _("This invitation link is not valid.")) from None
     invitation = Invitation.objects.select_related("user").filter(pk=payload.get("i")).first()
     if invitation is None:
         logger.info("invitation link refused: no such invitation")
-        raise AccountsError("invalid", "This invitation link is not valid.")
+        raise AccountsError("invalid", _("This invitation link is not valid."))
     refusal = _invitation_refusal(invitation, token, str(payload.get("n", "")))
     if refusal is not None:
         event_record(
@@ -123,18 +124,18 @@ def invitation_from_token(token: str) -> Invitation:
 
 def _invitation_refusal(invitation: Invitation, token: str, nonce: str) -> AccountsError | None:
     if not secrets.compare_digest(invitation.nonce_hash, _nonce_hash(nonce)):
-        return AccountsError("replaced", "This invitation link was replaced by a newer one.")
+        return AccountsError("replaced", _("This invitation link was replaced by a newer one."))
     if invitation.used_at is not None:
-        return AccountsError("used", "This invitation link has already been used.")
+        return AccountsError("used", _("This invitation link has already been used."))
     if invitation.revoked_at is not None:
-        return AccountsError("revoked", "This invitation link was replaced by a newer one.")
+        return AccountsError("revoked", _("This invitation link was replaced by a newer one."))
     max_age = timedelta(hours=settings.INVITATION_TTL_HOURS)
     try:
         signing.loads(token, salt=_INVITATION_SALT, max_age=max_age)
     except signing.SignatureExpired:
-        return AccountsError("expired", "This invitation link has expired.")
+        return AccountsError("expired", _("This invitation link has expired."))
     if not invitation.is_usable():
-        return AccountsError("expired", "This invitation link has expired.")
+        return AccountsError("expired", _("This invitation link has expired."))
     return None
 
 
@@ -143,10 +144,10 @@ def invitation_accept(*, invitation_id: int, password: str) -> User:
     """Set the password, mark the address confirmed (the link reached it) and use up the link."""
     invitation = Invitation.objects.select_for_update().select_related("user").get(pk=invitation_id)
     if not invitation.is_usable():
-        raise AccountsError("used", "This invitation link is no longer valid.")
+        raise AccountsError("used", _("This invitation link is no longer valid."))
     user = invitation.user
     if user.has_usable_password() or not user.is_active:
-        raise AccountsError("account_active", "This invitation link is no longer valid.")
+        raise AccountsError("account_active", _("This invitation link is no longer valid."))
     user.set_password(password)
     user.email_verified_at = user.email_verified_at or timezone.now()
     user.rotate_security_stamp()

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.translation import gettext as _
 
 from accounts.actions import AccountsAction
 from accounts.errors import AccountsError
@@ -82,7 +83,7 @@ def password_reset_user(*, uidb64: str, token: str) -> User:
     if user is None or not default_token_generator.check_token(user, token):
         logger.info("password reset link refused")
         raise AccountsError(
-            "invalid", "This link has expired or was already used. Ask for a new one."
+            "invalid", _("This link has expired or was already used. Ask for a new one.")
         )
     return user
 

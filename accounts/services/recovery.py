@@ -16,6 +16,7 @@ from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts import policies
@@ -101,13 +102,13 @@ def recovery_from_token(token: str) -> FactorRecovery:
         payload = signing.loads(token, salt=_RECOVERY_SALT, max_age=RECOVERY_LIFETIME)
     except signing.BadSignature:
         logger.info("recovery link refused: invalid")
-        raise AccountsError("invalid", "This recovery link is not valid.") from None
+        raise AccountsError("invalid", _("This recovery link is not valid.")) from None
     recovery = FactorRecovery.objects.select_related("user").filter(pk=payload.get("r")).first()
     if recovery is None or not secrets.compare_digest(
         recovery.nonce_hash, _nonce_hash(str(payload.get("n", "")))
     ):
         logger.info("recovery link refused: no such link")
-        raise AccountsError("invalid", "This recovery link is not valid.")
+        raise AccountsError("invalid", _("This recovery link is not valid."))
     if not recovery.is_usable() or not recovery.user.is_active:
         event_record(
             action=AccountsAction.RECOVERY_REFUSED,
@@ -115,7 +116,7 @@ def recovery_from_token(token: str) -> FactorRecovery:
             target=recovery,
             patient_id=recovery.user.audit_patient_id,
         )
-        raise AccountsError("used", "This recovery link was used, replaced or has expired.")
+        raise AccountsError("used", _("This recovery link was used, replaced or has expired."))
     return recovery
 
 
@@ -124,7 +125,7 @@ def recovery_complete(*, recovery_id: int, user: User) -> None:
     """After the password: remove every second factor; the next page asks for a new one."""
     recovery = FactorRecovery.objects.select_for_update().filter(pk=recovery_id, user=user).first()
     if recovery is None or not recovery.is_usable():
-        raise AccountsError("used", "This recovery link was used, replaced or has expired.")
+        raise AccountsError("used", _("This recovery link was used, replaced or has expired."))
     for device in AuthenticatorApp.objects.filter(user=user):
         device.delete()  # each shreds its key
     BackupCodes.objects.filter(user=user).delete()

@@ -1,5 +1,6 @@
 """The views of accounts, by screen group: ``sign_in``, ``security`` and ``staff``."""
 
+from accounts.views.backup_codes import backup_codes_download
 from accounts.views.language import language_set
 from accounts.views.recovery import (
     password_reset,
@@ -30,7 +31,6 @@ from accounts.views.sign_in import (
 from accounts.views.staff import (
     csrf_failure,
     demo_outbox,
-    home,
     patient_enroll,
     staff_create,
 )
@@ -38,13 +38,13 @@ from accounts.views.staff import (
 __all__ = [
     "SESSION_TOTP_PENDING",
     "SIGN_IN_FAILED_MESSAGE",
+    "backup_codes_download",
     "backup_codes_regenerate",
     "csrf_failure",
     "demo_outbox",
     "email_change",
     "email_change_confirm",
     "factor_remove",
-    "home",
     "invitation_accept",
     "invitation_open",
     "language_set",

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.tokens import default_token_generator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
@@ -19,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts import services
 from accounts.errors import AccountsError
 from accounts.forms import NewPasswordForm, PasswordResetForm
+from accounts.middleware import account_language_activate
 from accounts.models import User
 from accounts.throttle import attempt_allowed, link_try_allowed, too_many_response
 from audit.middleware import request_client_ip
@@ -77,17 +79,20 @@ def password_reset_set(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "accounts/link_invalid.html",
-            {"message": "This link has expired or was already used. Ask for a new one."},
+            {"message": _("This link has expired or was already used. Ask for a new one.")},
             status=410,
         )
+    account_language_activate(request, user)
     form = NewPasswordForm(user, posted(request))
     if request.method == "POST" and form.is_valid():
         services.password_reset_complete(user=user, new_password=form.cleaned_data["password1"])
         request.session.flush()
         messages.success(
             request,
-            "Your password was changed and you were signed out everywhere. Sign in with the "
-            "new password; your second step is asked for as always.",
+            _(
+                "Your password was changed, and you were signed out everywhere. Sign in with "
+                "the new password. We will still ask for your second step."
+            ),
         )
         return redirect("accounts:sign_in")
     return render(

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -23,11 +24,15 @@ from accounts.forms import (
 )
 from accounts.models import AuthenticatorApp, BackupCodes, User
 from accounts.selectors import sign_in_factors_for
+from accounts.views.backup_codes import backup_codes_page
 from core.decorators import fresh_otp_required
 from core.forms import posted
 from core.sessions import (
     otp_is_fresh,
 )
+
+# Names the services give devices (English, stored): shown as the translated label instead.
+DEFAULT_DEVICE_NAMES = frozenset({"Authenticator app", "Demo authenticator"})
 
 
 @require_GET
@@ -37,11 +42,20 @@ def security(request: HttpRequest) -> HttpResponse:
     for device in sign_in_factors_for(user):
         model_name = device._meta.model_name
         kind = "passkey" if model_name == "webauthncredential" else model_name
-        label = {"authenticatorapp": "Authenticator app", "backupcodes": "Backup codes"}.get(
-            kind, "Passkey"
-        )
+        labels = {"authenticatorapp": _("Authenticator app"), "backupcodes": _("Backup codes")}
+        label = labels.get(kind, _("Passkey"))
         remaining = device.codes.count() if kind == "backupcodes" else None
-        factors.append({"device": device, "kind": kind, "label": label, "remaining": remaining})
+        # The name a service gave (English) is the label again; a name the person chose stays.
+        details = label if device.name in DEFAULT_DEVICE_NAMES else device.name
+        factors.append(
+            {
+                "device": device,
+                "kind": kind,
+                "label": label,
+                "remaining": remaining,
+                "details": details,
+            }
+        )
     return render(
         request,
         "accounts/security.html",
@@ -77,7 +91,9 @@ def factor_remove(request: HttpRequest, kind: str, pk: str) -> HttpResponse:
         messages.error(request, error.message)
     else:
         update_session_auth_hash(request, user)
-        messages.success(request, "The second factor was removed. Your other sessions ended.")
+        messages.success(
+            request, _("The second step was removed. You were signed out on your other devices.")
+        )
     return redirect("accounts:security")
 
 
@@ -87,9 +103,7 @@ def backup_codes_regenerate(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     with transaction.atomic():
         codes = services.backup_codes_issue(user=user)
-    response = render(request, "accounts/backup_codes.html", {"codes": codes, "first": False})
-    response["Cache-Control"] = "no-store"
-    return response
+    return backup_codes_page(request, codes, first=False)
 
 
 @sensitive_post_parameters("current_password", "password1", "password2")
@@ -102,7 +116,9 @@ def password_change(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         services.password_change(user=user, new_password=form.cleaned_data["password1"])
         update_session_auth_hash(request, user)
-        messages.success(request, "Your password was changed. Your other sessions ended.")
+        messages.success(
+            request, _("Your password was changed. You were signed out on your other devices.")
+        )
         return redirect("accounts:security")
     return render(request, "accounts/password_change.html", {"form": form})
 
@@ -126,14 +142,10 @@ def email_change(request: HttpRequest) -> HttpResponse:
             if error.code != "email_taken":
                 form.add_error("new_email", error.message)
                 return render(request, "accounts/email_change.html", {"form": form})
-            messages.success(
-                request, "We sent a confirmation link to the new address. Follow it to finish."
-            )
+            messages.success(request, _("We sent a link to the new address. Open it to finish."))
             return redirect("accounts:security")
         else:
-            messages.success(
-                request, "We sent a confirmation link to the new address. Follow it to finish."
-            )
+            messages.success(request, _("We sent a link to the new address. Open it to finish."))
             return redirect("accounts:security")
     return render(request, "accounts/email_change.html", {"form": form})
 
@@ -156,7 +168,7 @@ def email_change_confirm(request: HttpRequest, token: str) -> HttpResponse:
             return render(
                 request, "accounts/email_change_invalid.html", {"reason": error.message}, status=410
             )
-        messages.success(request, "Your e-mail address is confirmed. Notices now go there.")
+        messages.success(request, _("Your e-mail address is confirmed. Notices now go there."))
         return redirect("accounts:security")
     return render(request, "accounts/email_change_confirm.html", {"change": change})
 

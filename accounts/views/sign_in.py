@@ -10,6 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -31,9 +33,11 @@ from accounts.lockout import (
     second_factor_failed,
     second_factor_succeeded,
 )
+from accounts.middleware import account_language_activate
 from accounts.models import AuthenticatorApp, User
 from accounts.selectors import has_second_factor
 from accounts.throttle import link_try_allowed, too_many_response
+from accounts.views.backup_codes import backup_codes_page
 from audit.middleware import request_client_ip
 from core.forms import posted
 from core.sessions import (
@@ -48,7 +52,10 @@ from core.sessions import (
     safe_local_url,
 )
 
-SIGN_IN_FAILED_MESSAGE = "That e-mail and password do not match an account we can sign in."
+# English here (a test matches it); the form shows it in the reader\'s language.
+SIGN_IN_FAILED_MESSAGE = gettext_noop(
+    "That e-mail and password do not match an account we can sign in."
+)
 SESSION_TOTP_PENDING = "totp_pending_device"
 
 
@@ -98,7 +105,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             ip_failure_add(request_client_ip(request))
             services.account_failures_add(email=email)
             services.sign_in_failure_record(email=email)
-            form.add_error(None, SIGN_IN_FAILED_MESSAGE)
+            form.add_error(None, _(SIGN_IN_FAILED_MESSAGE))
         else:
             login(request, user)  # rotates the session id, keeps its data
             request.session[SESSION_AUTH_AT] = request.session[SESSION_LAST_SEEN] = now_ts()
@@ -152,7 +159,7 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
         if getattr(request, "axes_locked_out", False):
             logout(request)
             return lockout_response(request)
-        form.add_error("code", "That code did not work. Try again or use a backup code.")
+        form.add_error("code", _("That code did not work. Try again or use a backup code."))
     has_passkey = WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
     return render(
         request,
@@ -193,35 +200,42 @@ def mfa_enroll(request: HttpRequest) -> HttpResponse:
         query = urlencode({"fresh": "1", "next": request.path})
         return redirect(f"{reverse('accounts:mfa_verify')}?{query}")
     form = TOTPConfirmForm(posted(request))
-    device = None
     pending = request.session.get(SESSION_TOTP_PENDING)
-    if request.method == "POST" and pending:
-        device = AuthenticatorApp.objects.filter(pk=pending, user=user, confirmed=False).first()
-        if device and form.is_valid():
-            try:
-                device = services.totp_device_confirm(
-                    user=user, device_id=device.pk, token=form.cleaned_data["code"]
-                )
-            except AccountsError as error:
-                form.add_error("code", error.message)
-            else:
-                del request.session[SESSION_TOTP_PENDING]
-                update_session_auth_hash(request, user)
-                if first:
-                    otp_login(request, device)
-                    request.session.cycle_key()
-                    mark_otp_verified(request)
-                    codes = services.backup_codes_issue(user=user)
-                    return render(
-                        request, "accounts/backup_codes.html", {"codes": codes, "first": True}
-                    )
-                messages.success(request, "Your authenticator app was added.")
-                return redirect("accounts:security")
+    # The key shown stays the same across reloads until it is confirmed or the person asks
+    # for a new one: a silent new key would make the one already scanned fail.
+    device = (
+        AuthenticatorApp.objects.filter(pk=pending, user=user, confirmed=False).first()
+        if pending
+        else None
+    )
+    if request.method == "POST" and "restart" in request.POST:
+        device = services.totp_device_start(user=user)
+        request.session[SESSION_TOTP_PENDING] = str(device.pk)
+        messages.info(request, _("Here is a new key. Remove the old one from your app."))
+        return redirect("accounts:mfa_enroll")
+    if request.method == "POST" and device is not None and form.is_valid():
+        try:
+            device = services.totp_device_confirm(
+                user=user, device_id=device.pk, token=form.cleaned_data["code"]
+            )
+        except AccountsError as error:
+            form.add_error("code", error.message)
+        else:
+            del request.session[SESSION_TOTP_PENDING]
+            update_session_auth_hash(request, user)
+            if first:
+                otp_login(request, device)
+                request.session.cycle_key()
+                mark_otp_verified(request)
+                codes = services.backup_codes_issue(user=user)
+                return backup_codes_page(request, codes, first=True)
+            messages.success(request, _("Your authenticator app was added."))
+            return redirect("accounts:security")
     if device is None:
         device = services.totp_device_start(user=user)
         request.session[SESSION_TOTP_PENDING] = str(device.pk)
     qr_svg = segno.make(device.config_url, error="m").svg_inline(
-        scale=5, title="QR code for your authenticator app"
+        scale=5, title=str(_("QR code for your authenticator app"))
     )
     return render(
         request,
@@ -246,10 +260,14 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     logout(request)  # flushes the server-side session
     if idle:
         minutes = max(1, settings.SESSION_IDLE_TIMEOUT // 60)
-        unit = "minute" if minutes == 1 else "minutes"
-        messages.info(request, f"You were signed out after {minutes} {unit} without activity.")
+        message = ngettext(
+            "You were signed out after %(minutes)d minute without activity.",
+            "You were signed out after %(minutes)d minutes without activity.",
+            minutes,
+        )
+        messages.info(request, message % {"minutes": minutes})
     else:
-        messages.info(request, "You are signed out.")
+        messages.info(request, _("You are signed out."))
     return redirect("accounts:sign_in")
 
 
@@ -294,9 +312,10 @@ def invitation_accept(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "accounts/invitation_invalid.html",
-            {"message": "This invitation link is no longer valid."},
+            {"message": _("This invitation link is no longer valid.")},
             status=410,
         )
+    account_language_activate(request, invitation.user)
     form = NewPasswordForm(invitation.user, posted(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -332,7 +351,9 @@ def recovery_open(request: HttpRequest, token: str) -> HttpResponse:
     request.session[SESSION_RECOVERY] = recovery.pk
     messages.info(
         request,
-        "Sign in with your password to set up your second step again. Your old authenticator "
-        "app, backup codes and passkeys stop working.",
+        _(
+            "Sign in with your password to set up your second step again. Your old "
+            "authenticator app, backup codes and passkeys will stop working."
+        ),
     )
     return redirect("accounts:sign_in")

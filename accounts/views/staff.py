@@ -15,27 +15,9 @@ from accounts.forms import (
     PatientEnrollForm,
     StaffCreateForm,
 )
-from accounts.models import User
 from accounts.outbox import outbox_list
 from core.decorators import allowed_if
 from core.forms import posted
-
-
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    if user.is_patient:
-        team = user.care_team.select_related("staff").filter(staff__is_active=True)
-        return render(request, "home_patient.html", {"care_team": team})
-    return render(
-        request,
-        "home_staff.html",
-        {
-            "can_enroll": policies.can_enroll_patients(user),
-            "can_create_staff": policies.can_create_staff(user),
-            "demo": settings.APP_MODE == "demo",
-        },
-    )
 
 
 @sensitive_post_parameters("legal_name", "date_of_birth", "mrn", "email")

@@ -10,7 +10,9 @@ from here.
 
 from records.services._common import PDF, file_bytes, refusals_audited
 from records.services.fulfilment import (
+    document_move,
     document_remove,
+    document_rename,
     documents_add,
     package_build_queue,
     request_fulfil,
@@ -39,7 +41,9 @@ __all__ = [
     "PDF",
     "RequestSpec",
     "alerts_mark_read",
+    "document_move",
     "document_remove",
+    "document_rename",
     "documents_add",
     "fee_estimate_give",
     "file_bytes",

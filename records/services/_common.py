@@ -62,6 +62,23 @@ def _refuse_if(actor: User, request: RecordRequest, refusal: Refusal | None) -> 
         _refuse(actor=actor, request=request, code=refusal.code, message=refusal.message)
 
 
+def _assignee_claim(actor: User, request: RecordRequest) -> None:
+    """Whoever works an unassigned request (a locked row) becomes its assignee, audited
+    like an explicit assignment, so the queue never shows "Nobody" for work under way.
+    A patient withdrawing their own request, or the system, never becomes one."""
+    if request.assigned_to_id is not None or not policies.works_requests(actor):
+        return
+    request.assigned_to = actor
+    request.save(update_fields=["assigned_to"])
+    event_record(
+        actor=actor,
+        action=RecordsAction.REQUEST_ASSIGNED,
+        target=request,
+        patient_id=request.patient_id,
+        details={"assignee_id": actor.pk, "by_working": True},
+    )
+
+
 def _must_be_open(actor: User, request: RecordRequest) -> None:
     _refuse_if(actor, request, policies.open_refusal(request))
 

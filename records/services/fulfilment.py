@@ -21,12 +21,14 @@ from records.errors import RecordsError
 from records.models import (
     BuildState,
     DeliverTo,
+    DocumentTitle,
     RecordRequest,
     RequestDocument,
     RequestState,
 )
 from records.services._common import (
     PDF,
+    _assignee_claim,
     _locked,
     _must_be_open,
     _must_be_verified,
@@ -85,6 +87,7 @@ def documents_add(
                 request.state = RequestState.IN_PROGRESS
             request.build_state = BuildState.NONE  # the package no longer matches
             request.save(update_fields=["state", "build_state"])
+            _assignee_claim(actor, request)
             event_record(
                 actor=actor,
                 action=RecordsAction.DOCUMENT_ADDED,
@@ -109,11 +112,74 @@ def document_remove(*, actor: User, document: RequestDocument) -> None:
     record.delete()  # crypto-shreds the copy; nothing was sent from it
     request.build_state = BuildState.NONE
     request.save(update_fields=["build_state"])
+    _assignee_claim(actor, request)
     event_record(
         actor=actor,
         action=RecordsAction.DOCUMENT_REMOVED,
         target=request,
         patient_id=request.patient_id,
+    )
+
+
+def _document_changed(actor: User, document: RequestDocument) -> RecordRequest:
+    """Lock the request of a document about to change; a built package no longer matches."""
+    request = _locked(document.request)
+    _must_be_open(actor, request)
+    _refuse_if(actor, request, _build_running_refusal(request))
+    request.build_state = BuildState.NONE
+    request.save(update_fields=["build_state"])
+    _assignee_claim(actor, request)
+    return request
+
+
+def _build_running_refusal(request: RecordRequest) -> policies.Refusal | None:
+    if request.build_state in policies.BUILD_RUNNING:
+        return policies.Refusal(
+            "build_running", "The package is being built: wait for it to finish first."
+        )
+    return None
+
+
+@refusals_audited
+@transaction.atomic
+def document_rename(*, actor: User, document: RequestDocument, title: str) -> RequestDocument:
+    """The title the package index and its bookmarks give the document ("" for its file
+    name). Titles are PHI: the audit event says only that one changed."""
+    request = _document_changed(actor, document)
+    title = title.strip()
+    DocumentTitle.objects.filter(document=document).delete()
+    if title:
+        DocumentTitle.objects.create(document=document, text=title)
+    event_record(
+        actor=actor,
+        action=RecordsAction.DOCUMENT_RENAMED,
+        target=request,
+        patient_id=request.patient_id,
+        details={"document_id": document.pk, "cleared": not title},
+    )
+    return RequestDocument.objects.select_related("title_record").get(pk=document.pk)
+
+
+@refusals_audited
+@transaction.atomic
+def document_move(*, actor: User, document: RequestDocument, up: bool) -> None:
+    """Swap the document with its neighbour in the package order; positions are then
+    renumbered 0..n-1, so gaps or ties left by removals never make a move a no-op."""
+    request = _document_changed(actor, document)
+    order = list(request.documents.order_by("position", "added_at", "pk"))
+    index = next(i for i, d in enumerate(order) if d.pk == document.pk)
+    other = index - 1 if up else index + 1
+    if 0 <= other < len(order):
+        order[index], order[other] = order[other], order[index]
+    for position, item in enumerate(order):
+        item.position = position
+    RequestDocument.objects.bulk_update(order, ["position"])
+    event_record(
+        actor=actor,
+        action=RecordsAction.DOCUMENT_MOVED,
+        target=request,
+        patient_id=request.patient_id,
+        details={"document_id": document.pk, "position": order.index(document) + 1},
     )
 
 
@@ -126,6 +192,7 @@ def package_build_queue(*, actor: User, request: RecordRequest) -> RecordRequest
     _refuse_if(actor, request, policies.build_refusal(request, count))
     if request.build_state in (BuildState.QUEUED, BuildState.BUILDING):
         return request
+    _assignee_claim(actor, request)
     request.build_state = BuildState.QUEUED
     request.build_done, request.build_total, request.build_failure = 0, count, ""
     request.build_queued_at = timezone.now()
@@ -174,6 +241,7 @@ def request_fulfil(*, actor: User, request: RecordRequest) -> RecordRequest:
     with transaction.atomic():
         locked = _locked(request)
         _refuse_if(actor, locked, policies.fulfil_refusal(locked))
+        _assignee_claim(actor, locked)
         try:
             message_id, package_id = _fulfilment_deliver(actor=actor, request=locked)
         except MessagingError as error:

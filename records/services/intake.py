@@ -23,7 +23,13 @@ from records.models import (
     RequestState,
     VerificationMethod,
 )
-from records.services._common import _locked, _must_be_open, _refuse, refusals_audited
+from records.services._common import (
+    _assignee_claim,
+    _locked,
+    _must_be_open,
+    _refuse,
+    refusals_audited,
+)
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,7 @@ def request_verify(
     request.verification_method, request.verification_note = method, note.strip()
     request.state = RequestState.VERIFIED
     request.save()
+    _assignee_claim(actor, request)
     event_record(
         actor=actor,
         action=RecordsAction.REQUEST_VERIFIED,

@@ -9,7 +9,8 @@ from datetime import date
 from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from accounts.models import User
 from audit.services import event_record
@@ -25,6 +26,7 @@ from records.models import (
 )
 from records.services._common import (
     PDF,
+    _assignee_claim,
     _locked,
     _must_be_open,
     _refuse,
@@ -35,6 +37,7 @@ from support.printing import pdf_from_html
 
 
 def _letter_pdf(template: str, context: dict[str, object]) -> bytes:
+    """Rendered in the active language: the caller's ``translation.override``."""
     html = render_to_string(
         template,
         {
@@ -112,28 +115,34 @@ def request_extend(
                 message="The notice must state the reasons for the delay "
                 "(45 CFR 164.524(b)(2)(ii)).",
             )
-        pdf = _letter_pdf(
-            "records/extension_notice.html",
-            {
-                "request": request,
-                "reason": reason.strip(),
-                "new_due_day": new_due_day,
-                "original_due_day": original_day,
-            },
-        )
+        with translation.override(request.patient.language):  # the patient's, not staff's
+            pdf = _letter_pdf(
+                "records/extension_notice.html",
+                {
+                    "request": request,
+                    "reason": reason.strip(),
+                    "new_due_day": new_due_day,
+                    "original_due_day": original_day,
+                },
+            )
+            subject = gettext("About your request for your records")
+            body = gettext(
+                "We need more time to complete your request for your records. The "
+                "attached notice tells you why, and the date by which we will complete it."
+            )
         _notice_send(
             actor=actor,
             request=request,
             kind=NoticeKind.EXTENSION,
             pdf=pdf,
-            subject="About your request for your records",
-            body="We need more time to complete your request for your records. The "
-            "attached notice gives the reasons and the date by which we will complete it.",
+            subject=subject,
+            body=body,
         )
         request.extended_at = now
         request.extension_reason = reason.strip()
         request.due_at = deadlines.end_of_day(new_due_day)
         request.save()
+        _assignee_claim(actor, request)
         event_record(
             actor=actor,
             action=RecordsAction.REQUEST_EXTENDED,
@@ -161,23 +170,28 @@ def request_deny(
                 code="denial_basis",
                 message="A denial must state its basis (45 CFR 164.524(d)(2)(i)).",
             )
-        pdf = _letter_pdf(
-            "records/denial_letter.html",
-            {
-                "request": request,
-                "basis": basis.strip(),
-                "partial": partial,
-                "privacy_contact": settings.RECORDS_PRIVACY_CONTACT,
-            },
-        )
+        with translation.override(request.patient.language):  # the patient's, not staff's
+            pdf = _letter_pdf(
+                "records/denial_letter.html",
+                {
+                    "request": request,
+                    "basis": basis.strip(),
+                    "partial": partial,
+                    "privacy_contact": settings.RECORDS_PRIVACY_CONTACT,
+                },
+            )
+            subject = gettext("Our answer to your request for your records")
+            body = gettext(
+                "The attached letter explains our decision on your request. It also tells "
+                "you how to ask for a review of the decision, and how to complain."
+            )
         _notice_send(
             actor=actor,
             request=request,
             kind=NoticeKind.DENIAL,
             pdf=pdf,
-            subject="Our answer to your request for your records",
-            body="The attached letter explains our decision on your request, your right "
-            "to have it reviewed, and how to complain.",
+            subject=subject,
+            body=body,
         )
         request.denial_basis = basis.strip()
         if not partial:

@@ -1,5 +1,6 @@
 // Warns before the server's idle timeout and signs out when it runs out. No inline
-// script: the timeout comes from <body data-idle-timeout>, the forms from the page.
+// script: the timeout comes from <body data-idle-timeout>, the forms from the page, and
+// every word from the page too (the unit's translations in #idle-unit data-one/data-other).
 // The server enforces the limit anyway (SessionLifetimeMiddleware); this only makes it
 // visible, offers "Stay signed in" (a POST that renews the timer) and leaves a page
 // that shows nothing once the time is up.
@@ -13,6 +14,7 @@
   var lead = Math.min(60, Math.floor(timeout / 2));
   var margin = Math.min(5, Math.floor(timeout / 6)); // sign out just before the server would
   var countdown = document.getElementById("idle-countdown");
+  var unit = document.getElementById("idle-unit");
   var stay = document.getElementById("idle-stay");
   var keepalive = document.getElementById("idle-keepalive");
   var signout = document.getElementById("idle-signout");
@@ -44,6 +46,9 @@
         show();
       }
       countdown.textContent = String(left);
+      if (unit) {
+        unit.textContent = unit.getAttribute(left === 1 ? "data-one" : "data-other") || "";
+      }
     }
     window.setTimeout(tick, 1000);
   }

@@ -37,6 +37,8 @@ ROUTES: dict[str, Route] = {
         ok_status=(400,),  # no ceremony was begun
     ),
     "accounts:home": Route(SIGNED_IN),
+    # Outside the few minutes after new codes were shown, the file is refused (410).
+    "accounts:backup_codes_download": Route(SIGNED_IN, methods=("POST",), ok_status=(410,)),
     "accounts:session_keepalive": Route(SIGNED_IN, methods=("POST",), ok_status=(204,)),
     "accounts:security": Route(SIGNED_IN),
     "accounts:passkey_add": Route(SIGNED_IN),

@@ -19,7 +19,7 @@ def sign_in_with_totp(page: Any, user: Any) -> None:
     page.get_by_role("button", name="Continue").click()
     page.get_by_label("Code").fill(totp_now(AuthenticatorApp.objects.get(user=user)))
     page.get_by_role("button", name="Verify").click()
-    page.get_by_role("link", name="Sign-in & security").wait_for()
+    page.locator("details[data-menu]").wait_for(state="attached")  # signed in
 
 
 def virtual_authenticator(page: Any) -> None:

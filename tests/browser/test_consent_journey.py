@@ -62,14 +62,14 @@ def _patient_signs(page: Any, personas: Any) -> None:
     page.get_by_label("Laboratory results").check()
     page.get_by_label("Imaging reports").check()
     page.get_by_label("Describe the information").fill("My knee MRI and blood tests from 2026")
-    page.get_by_label("Recipient's name").fill(RECIPIENT_NAME)
-    page.get_by_label("Recipient's e-mail address").fill(RECIPIENT)
-    page.get_by_label("Continuity of care with another provider").check()
+    page.get_by_label("Name of the person who gets it").fill(RECIPIENT_NAME)
+    page.get_by_label("Their e-mail address").fill(RECIPIENT)
+    page.get_by_label("Care by another doctor or clinic").check()
     expiry = timezone.localdate() + timedelta(days=180)
-    page.get_by_label("This authorization ends on").fill(expiry.isoformat())
+    page.get_by_label("This permission ends on").fill(expiry.isoformat())
     page.get_by_label("I am the patient", exact=True).check()
     page.get_by_label("Type your full name as your signature").fill(personas.patient.full_name)
-    page.get_by_label("I have read the statements above and sign this authorization").check()
+    page.get_by_label("I have read the statements above and I sign this authorization").check()
     page.get_by_role("button", name="Sign the authorization").click()
     page.get_by_role("heading", name=f"Authorization for {RECIPIENT_NAME}").wait_for()
     page.get_by_text("Active", exact=True).first.wait_for()
@@ -87,7 +87,7 @@ def _clinician_sends(page: Any, personas: Any) -> None:
     page.get_by_label("Recipient's e-mail address").fill(RECIPIENT)
     page.get_by_label("Recipient's name").fill(RECIPIENT_NAME)
     page.get_by_label("Purpose of the disclosure").select_option(
-        label="Continuity of care with another provider"
+        label="Care by another doctor or clinic"
     )
     page.get_by_label("Imaging reports").check()
     page.get_by_label("Subject", exact=True).fill(SUBJECT)
@@ -122,9 +122,9 @@ def _guest_picks_up(page: Any, smtp_server: Any) -> None:
 
 def _patient_sees_the_disclosure_then_revokes(page: Any) -> None:
     page.get_by_role("link", name="Sharing", exact=True).click()
-    page.get_by_role("link", name="Records we have disclosed").click()
+    page.get_by_role("link", name="Who we have sent your records to").click()
     row = page.get_by_role("row").filter(has_text=RECIPIENT_NAME)
-    row.get_by_text("Continuity of care with another provider").wait_for()
+    row.get_by_text("Care by another doctor or clinic").wait_for()
     row.get_by_role("link", name="Your authorization").click()
     page.get_by_label("Yes, stop this authorization from now on").check()
     page.get_by_role("button", name="Revoke").click()

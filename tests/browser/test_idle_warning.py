@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -44,3 +45,15 @@ def test_without_an_answer_the_browser_signs_out_and_the_server_session_ends(
     assert signed_in == []
     page.goto(reverse("portal:inbox"))
     assert reverse("accounts:sign_in") in page.url
+
+
+def test_in_spanish_the_warning_and_its_countdown_read_in_spanish(
+    page: Any, personas: Any, short_idle: None
+) -> None:
+    sign_in_with_totp(page, personas.patient)
+    page.get_by_role("button", name="Español").click()  # the account's language from now on
+    dialog = page.get_by_role("alertdialog", name="¿Sigue ahí?")
+    dialog.wait_for(timeout=7000)
+    assert dialog.get_by_role("button", name="Mantener la sesión abierta").is_visible()
+    dialog.locator("strong", has_text=re.compile(r"^3 segundos$")).wait_for(timeout=2000)
+    dialog.locator("strong", has_text=re.compile(r"^1 segundo$")).wait_for(timeout=3000)

@@ -69,7 +69,7 @@ class TestAccountingPdf:
         assert "Lipid panel results" in text
         assert "Dr. Ana Rivera, Northside Clinic" in text
         assert "12 Harbour Road, Springfield" in text
-        assert "Continuity of care with another provider" in text
+        assert "Care by another doctor or clinic" in text
         assert "Signed " + timezone.localdate().strftime("%-d %b %Y") in text
 
     def test_disclosures_older_than_six_years_are_left_out(self, personas: Any) -> None:

@@ -91,7 +91,7 @@ class TestOverview:
     ) -> None:
         authorization_signed(patient=personas.patient)
         page = client_for(personas.clinician).get(self.url(personas)).content.decode()
-        assert "Dr. Ana Rivera" in page and "Continuity of care" in page
+        assert "Dr. Ana Rivera" in page and "Care by another doctor or clinic" in page
         assert "None: portal only." in page
         assert "E-mail notices to the account" in page
         assert "No disclosures in this period." in page

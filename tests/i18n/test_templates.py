@@ -32,3 +32,11 @@ class TestTheDetector:
             '{% include "c.html" with button=_("Send it") %}'
         )
         assert untranslated(source) == []
+
+    def test_it_skips_the_css_of_print_blocks_but_not_the_words_around_them(self) -> None:
+        source = (
+            "{% load i18n %}{% block style %}h1 { font-size: 16pt; }{% endblock %}"
+            '{% block page_boxes %}@top { content: "{% translate "Copy" %}"; }{% endblock %}'
+            "{% block body %}<p>Dear patient</p>{% endblock %}"
+        )
+        assert untranslated(source) == ["Dear patient"]

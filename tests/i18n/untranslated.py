@@ -24,6 +24,9 @@ _QUOTED = re.compile(r'"([^"]*)"|\'([^\']*)\'')
 _NOT_PROSE = ("_(", "date:", "time:")
 _OPENS = {"blocktranslate", "blocktrans", "comment", "verbatim"}
 _CLOSES = {"endblocktranslate", "endblocktrans", "endcomment", "endverbatim"}
+# Blocks of print/base.html that land inside its <style>: CSS, not prose (a page box's
+# ``content`` text is still translated inside them, and checked in the PDF tests).
+_CSS_BLOCKS = {"style", "page_boxes", "margin", "orientation"}
 
 
 def _phrases(contents: str) -> list[str]:
@@ -47,14 +50,19 @@ def untranslated(source: str) -> list[str]:
     skeleton: list[str] = []
     phrases: list[str] = []
     depth = 0
+    css = False
     for token in Lexer(source).tokenize():
         first = token.contents.split(" ", 1)[0] if token.contents else ""
         if token.token_type == TokenType.TEXT:
-            skeleton.append(token.contents if depth == 0 else MARK)
+            skeleton.append(token.contents if depth == 0 and not css else MARK)
             continue
         skeleton.append(MARK)
         if token.token_type == TokenType.BLOCK:
-            if first in _OPENS:
+            if first == "block":
+                css = token.split_contents()[1] in _CSS_BLOCKS
+            elif first == "endblock":
+                css = False
+            elif first in _OPENS:
                 depth += 1
             elif first in _CLOSES:
                 depth -= 1

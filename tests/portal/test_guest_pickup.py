@@ -345,7 +345,10 @@ class TestPackage:
         guest.pick_up()
         client_for(personas.clinician).post(reverse("messaging:guest_recall", args=[sent.pk]))
         response = guest.client.get(PACKAGE_URL)
-        assert response.status_code == 410 and "withdrawn" in response.content.decode()
+        assert (
+            response.status_code == 410
+            and "taken this information back" in response.content.decode()
+        )
         url = reverse("portal:guest_attachment", args=[sent.attachments.get().pk])
         assert guest.client.get(url).status_code == 410
 

@@ -81,7 +81,7 @@ class TestReading:
         message = message_sent(author=personas.clinician, patient=personas.patient, body="Oops")
         services.message_recall(actor=personas.clinician, message=message)
         page = client_for(personas.patient).get(thread_url(message)).content.decode()
-        assert "withdrew this message" in page and "Oops" not in page
+        assert "took back this message" in page and "Oops" not in page
         assert "Your appointment" not in page and "Withdrawn message" in page
         assert "results.pdf" not in page
 

@@ -77,7 +77,7 @@ class TestWaiver:
         self, personas: Any, client_for: Any
     ) -> None:
         page = client_for(personas.patient).get(URL).content.decode()
-        assert "This option is not offered yet." in page
+        assert "This choice is not offered yet." in page
         assert ACCEPT not in page
 
     def test_the_current_statement_is_shown_and_the_portal_stays_the_default(
@@ -87,7 +87,8 @@ class TestWaiver:
         published(personas, "Version two wording.")
         page = client_for(personas.patient).get(URL).content.decode()
         assert "Version two wording." in page and "Version one wording." not in page
-        assert "not in use yet" in page and "the portal stays the default" in page
+        assert "not send messages by ordinary e-mail yet" in page
+        assert "The portal stays the default" in page
 
     def test_accepting_needs_a_fresh_second_factor(self, personas: Any, client_for: Any) -> None:
         statement = published(personas)
@@ -138,7 +139,7 @@ class TestWaiver:
         client = client_for(personas.patient)
         accept(client, statement)
         page = client.get(URL).content.decode()
-        assert "risk statement version 1" in page and "Stop ordinary e-mail" in page
+        assert "version 1 of the risk statement" in page and "Stop ordinary e-mail" in page
         response = client.post(STOP, follow=True)
         assert "we will not send you anything by ordinary e-mail" in response.content.decode()
         waiver = EmailWaiver.objects.get()

@@ -96,7 +96,7 @@ class TestList:
         authorization_signed(patient=personas.other_patient, recipient_name="Ulrich's Lawyer")
         page = client_for(personas.patient).get(reverse("portal:sharing")).content.decode()
         assert "Lawyer" not in page
-        assert "You have not authorized anyone" in page
+        assert "You have not given anyone permission" in page
 
 
 class TestSigning:
@@ -170,7 +170,7 @@ class TestSigning:
     ) -> None:
         client = client_for(personas.patient)
         refused = client.post(NEW, form_data(signer="representative"))
-        assert "Describe your authority" in refused.content.decode()
+        assert "Tell us why you may act for the patient" in refused.content.decode()
         assert not Authorization.objects.exists()
         client.post(
             NEW, form_data(signer="representative", representative_authority="Parent of a minor")
@@ -192,7 +192,7 @@ class TestDetail:
             "Northside Clinic",
             RECIPIENT_EMAIL,
             "12 Harbour Road, Springfield",
-            "Continuity of care",
+            "Care by another doctor or clinic",
             "When my claim ends",
             "Pat Patient",
             f"Version {VERSION}",
@@ -246,7 +246,7 @@ class TestRevoke:
             reverse("portal:sharing_revoke", args=[auth.pk]), {"confirm": "on"}, follow=True
         )
         page = response.content.decode()
-        assert "disclosures already made stay on record" in page
+        assert "We keep a record of what we shared before" in page
         assert "Revoked" in page and "March potassium panel" in page
         auth.refresh_from_db()
         assert auth.status() == AuthorizationStatus.REVOKED

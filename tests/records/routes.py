@@ -59,7 +59,7 @@ ROUTES: dict[str, Route] = {
         RECORDS,
         methods=("POST",),
         kwargs=lambda p: record_request_kwargs(p),
-        ok_status=(302,),
+        ok_status=(400,),  # not confirmed
     ),
     "records:documents": Route(
         SIGNED_IN,
@@ -69,6 +69,20 @@ ROUTES: dict[str, Route] = {
         ok_status=(400,),
     ),
     "records:document_remove": Route(
+        SIGNED_IN,
+        RECORDS,
+        methods=("POST",),
+        kwargs=lambda p: record_document(p),
+        ok_status=(302,),
+    ),
+    "records:document_rename": Route(
+        SIGNED_IN,
+        RECORDS,
+        methods=("POST",),
+        kwargs=lambda p: record_document(p),
+        ok_status=(302,),
+    ),
+    "records:document_move": Route(
         SIGNED_IN,
         RECORDS,
         methods=("POST",),

@@ -103,7 +103,8 @@ class TestQueue:
 
     def test_it_filters_by_state_and_by_assignee(self, personas: Any, client_for: Any) -> None:
         clerk = personas.records_clerk
-        verified = request_verified(patient=personas.patient, clerk=clerk)
+        # Verified by the privacy officer, who becomes its assignee by working it.
+        verified = request_verified(patient=personas.patient, clerk=personas.privacy_officer)
         waiting = request_received(patient=personas.other_patient)
         services.request_assign(actor=clerk, request=waiting, assignee=clerk)
         client = client_for(clerk)
@@ -298,7 +299,7 @@ class TestRecordingARequest:
             },
         )
         assert response.status_code == 400
-        assert "Describe the representative&#x27;s authority." in page(response)
+        assert "Tell us why the representative may act for the patient." in page(response)
 
 
 class TestRequestPage:
@@ -459,7 +460,7 @@ class TestDeny:
         req = request_received(patient=personas.patient)
         response = client_for(personas.records_clerk).post(
             url("deny", req),
-            {"basis": "The records were compiled for a lawsuit."},
+            {"basis": "The records were compiled for a lawsuit.", "confirm": "on"},
             follow=True,
         )
         req.refresh_from_db()
@@ -471,7 +472,8 @@ class TestDeny:
     def test_a_partial_denial_keeps_the_request_open(self, personas: Any, client_for: Any) -> None:
         req = request_received(patient=personas.patient)
         client_for(personas.records_clerk).post(
-            url("deny", req), {"basis": "Psychotherapy notes are excluded.", "partial": "on"}
+            url("deny", req),
+            {"basis": "Psychotherapy notes are excluded.", "partial": "on", "confirm": "on"},
         )
         req.refresh_from_db()
         assert req.state == RequestState.RECEIVED and req.denial_basis
@@ -480,7 +482,7 @@ class TestDeny:
 class TestWithdraw:
     def test_the_clerk_records_a_withdrawal(self, personas: Any, client_for: Any) -> None:
         req = request_received(patient=personas.patient)
-        client_for(personas.records_clerk).post(url("withdraw", req))
+        client_for(personas.records_clerk).post(url("withdraw", req), {"confirm": "on"})
         req.refresh_from_db()
         assert req.state == RequestState.WITHDRAWN and req.closed_by == personas.records_clerk
         assert len(actions("request_withdrawn")) == 1
@@ -488,8 +490,8 @@ class TestWithdraw:
     def test_a_closed_request_cannot_be_withdrawn(self, personas: Any, client_for: Any) -> None:
         req = request_received(patient=personas.patient)
         client = client_for(personas.records_clerk)
-        client.post(url("withdraw", req))
-        response = client.post(url("withdraw", req))
+        client.post(url("withdraw", req), {"confirm": "on"})
+        response = client.post(url("withdraw", req), {"confirm": "on"})
         assert response.status_code == 400 and "already withdrawn" in page(response)
 
 

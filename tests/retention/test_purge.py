@@ -20,16 +20,19 @@ from consent.models import RevocationSource
 from encryption.errors import Erased
 from encryption.files import file_chunks, files_storage
 from encryption.models import DataKey, EncryptedFile
+from encryption.uploads import attachment_check
 from messaging.errors import MessagingError
 from messaging.models import Attachment, GuestPackage, Message
 from messaging.services import reply_send
+from records import services as records_services
 from records.models import RecordRequest, RequestState
 from retention import services
 from retention.kinds import KINDS
 from retention.models import HoldScope, LegalHold, PurgeRun, RunState, Tombstone
 from retention.rules import ClockStart, PeriodUnit, RecordKind
 from tests.consent.factories import authorization_on_paper
-from tests.messaging.factories import package_send
+from tests.messaging.factories import PDF_BYTES, package_send
+from tests.records.factories import request_verified
 from tests.retention.factories import (
     DAY,
     message_with_file,
@@ -169,6 +172,17 @@ class TestRecordPackages:
         purge(years_later(6, days=1))
         assert not stored(document)
         assert erased(document)
+
+    def test_the_clerks_document_titles_are_erased_with_the_files(self, personas: Any) -> None:
+        clerk = personas.records_clerk
+        request = request_verified(patient=personas.patient, clerk=clerk)
+        (document,) = records_services.documents_add(
+            actor=clerk, request=request, uploads=[attachment_check(name="a.pdf", data=PDF_BYTES)]
+        )
+        titled = records_services.document_rename(actor=clerk, document=document, title="MRI")
+        records_services.request_withdraw(actor=clerk, request=request)
+        purge(years_later(6, days=1))
+        assert erased(titled.title_record)
 
     def test_a_fulfilled_clock_keeps_a_withdrawn_requests_files(self, personas: Any) -> None:
         request = request_closed_with_documents(personas)

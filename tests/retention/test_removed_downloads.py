@@ -40,7 +40,7 @@ class TestGuestPickup:
         purge(timezone.now() + 2 * DAY)  # removed while the package itself is still open
         response = Client().get(reverse("portal:guest_open", args=[token]))
         assert response.status_code == 410
-        assert REFUSALS["expired"] in response.content.decode()
+        assert str(REFUSALS["expired"]) in response.content.decode()
 
 
 class TestRecordPackage:

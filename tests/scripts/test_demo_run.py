@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -75,7 +77,9 @@ def _demo_processes(demo: subprocess.Popen[str], pgdata: Path) -> list[psutil.Pr
 
 def _stop(demo: subprocess.Popen[str], signum: int, processes: list[psutil.Process]) -> None:
     os.killpg(demo.pid, signum) if signum == signal.SIGINT else demo.send_signal(signum)
-    assert demo.wait(timeout=60) == 0
+    code = demo.wait(timeout=60)
+    said = demo.stdout.read() if demo.stdout else ""
+    assert code == 0, f"the demo exited {code}; it said:\n{said[-3000:]}"
     _gone, alive = psutil.wait_procs(processes, timeout=20)
     assert not alive, f"still running after the demo stopped: {[p.info for p in alive]}"
 
@@ -101,7 +105,12 @@ NOTICES_SENT = "SELECT count(*) FROM messaging_delivery WHERE state = 'sent'"
 
 
 @pytest.fixture
-def var_dir(tmp_path: Path) -> Iterator[Path]:
+def var_dir() -> Iterator[Path]:
+    # Not under pytest's tmp_path: a concurrent pytest run on the machine prunes old ones
+    # (it once removed the data directory under the running PostgreSQL). Readable by the
+    # system user pgserver runs PostgreSQL as when we are root.
+    tmp_path = Path(tempfile.mkdtemp(prefix="demo-run-"))
+    tmp_path.chmod(0o755)
     redis.Redis.from_url(REDIS_URL).flushdb()
     yield tmp_path
     redis.Redis.from_url(REDIS_URL).flushdb()
@@ -109,6 +118,7 @@ def var_dir(tmp_path: Path) -> Iterator[Path]:
     for process in psutil.process_iter(["cmdline"]):
         if str(tmp_path) in " ".join(process.info["cmdline"] or []):
             process.kill()
+    shutil.rmtree(tmp_path, ignore_errors=True)
 
 
 def test_the_demo_runs_its_jobs_and_stops_everything(var_dir: Path) -> None:
