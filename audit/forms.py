@@ -6,14 +6,22 @@ from django import forms
 
 from audit import registry
 from audit.models import Outcome
+from audit.registry import Person
 from audit.selectors import EventFilters
 
 
 class EventSearchForm(forms.Form):
-    """The privacy officer's search. Every field is optional: empty means "everything"."""
+    """The privacy officer's search. Every field is optional: empty means "everything".
 
-    patient_id = forms.IntegerField(required=False, min_value=1, label="Patient id")
-    actor_id = forms.IntegerField(required=False, min_value=1, label="Actor id")
+    People are typed by name (or MRN) and posted; the search itself then runs as a GET
+    that carries only their ids, so a name never sits in a URL."""
+
+    patient = forms.CharField(
+        required=False, max_length=100, label="Patient", help_text="Name or MRN."
+    )
+    staff = forms.CharField(required=False, max_length=100, label="Staff member", help_text="Name.")
+    patient_id = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    actor_id = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     action = forms.ChoiceField(required=False)
     outcome = forms.ChoiceField(required=False, choices=[("", "Any"), *Outcome.choices])
     date_from = forms.DateField(
@@ -27,7 +35,9 @@ class EventSearchForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Read at form creation: apps register their codes in ready(), after import.
-        self.fields["action"].choices = [("", "Any"), *registry.all_actions()]  # type: ignore[attr-defined]
+        self.fields["action"].choices = [("", "Any"), *registry.action_groups()]  # type: ignore[attr-defined]
+        self.patient_choices: list[Person] = []
+        self.staff_choices: list[Person] = []
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -35,6 +45,34 @@ class EventSearchForm(forms.Form):
         if start and end and end < start:
             self.add_error("date_to", "The end date is before the start date.")
         return cleaned
+
+    def people_resolve(self, *, user: Any) -> bool:
+        """Turn the typed names into ids (after ``is_valid``). False when a name matched
+        nobody (an error on the field) or several people (``*_choices`` to pick from)."""
+        people = registry.people()
+        data = self.cleaned_data
+        known = people.named(
+            user=user, ids=[data.get("patient_id") or 0, data.get("actor_id") or 0]
+        )
+        resolved = True
+        for field, id_field, find, choices in (
+            ("patient", "patient_id", people.patients_find, self.patient_choices),
+            ("staff", "actor_id", people.staff_find, self.staff_choices),
+        ):
+            typed = data.get(field, "").strip()
+            current = known.get(data.get(id_field) or 0)
+            if not typed:
+                data[id_field] = None
+            elif current is None or typed.lower() != current.name.lower():
+                matches = find(user=user, query=typed)
+                if len(matches) == 1:
+                    data[id_field] = matches[0].pk
+                else:
+                    resolved = False
+                    choices.extend(matches)
+                    if not matches:
+                        self.add_error(field, f"No {self.fields[field].label.lower()} matches.")  # type: ignore[union-attr]
+        return resolved
 
     def filters(self) -> EventFilters:
         data = self.cleaned_data

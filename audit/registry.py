@@ -9,7 +9,9 @@ patient's "who viewed my information" page shows instead of ``app.model`` labels
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from django.apps import apps
 from django.db import models
@@ -52,3 +54,62 @@ def target_label_for(target_type: str) -> str:
     except (LookupError, ValueError):
         return "Record"
     return str(model._meta.verbose_name).capitalize()
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone named in the audit log, as the privacy officer's screens show them."""
+
+    pk: int
+    name: str
+    detail: str = ""  # the patient's MRN, the staff member's role
+    url: str = ""  # their page, when the viewer may open it
+
+
+class People(Protocol):
+    """Names for the ids in the log, and finding people by name. ``audit`` sits below
+    ``accounts``, so the app that knows people (``directory``) registers one of these."""
+
+    def named(self, *, user: Any, ids: Iterable[int]) -> dict[int, Person]: ...
+
+    def patients_find(self, *, user: Any, query: str) -> list[Person]: ...
+
+    def staff_find(self, *, user: Any, query: str) -> list[Person]: ...
+
+
+class _Nobody:
+    def named(self, *, user: Any, ids: Iterable[int]) -> dict[int, Person]:
+        return {}
+
+    def patients_find(self, *, user: Any, query: str) -> list[Person]:
+        return []
+
+    def staff_find(self, *, user: Any, query: str) -> list[Person]:
+        return []
+
+
+_people: list[People] = [_Nobody()]
+
+
+def register_people(people: People) -> None:
+    _people[0] = people
+
+
+def people() -> People:
+    return _people[0]
+
+
+def action_groups() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Every action grouped by the app that records it (``<optgroup>`` per area),
+    labels sorted, areas named by their app's verbose name."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for code, label in _labels.items():
+        groups.setdefault(code.split(".", 1)[0], []).append((code, label))
+    named = []
+    for prefix, choices in groups.items():
+        try:
+            area = str(apps.get_app_config(prefix).verbose_name)
+        except LookupError:
+            area = prefix.capitalize()
+        named.append((area, sorted(choices, key=lambda choice: choice[1].lower())))
+    return sorted(named)

@@ -20,14 +20,18 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.http.response import HttpResponseBase
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.utils.http import urlencode
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods
 
 from audit import policies, registry, selectors, services
 from audit.forms import EventSearchForm
 from audit.models import AuditEvent
-from core.decorators import allowed_if, fresh_otp_required
+from core.decorators import allowed_if, fresh_otp_required_for_download
 
 EXPORT_FORMATS = ("csv", "json")
 EXPORT_COLUMNS = (
@@ -49,23 +53,79 @@ EXPORT_COLUMNS = (
 )
 
 
-@require_GET
+@sensitive_post_parameters("patient", "staff")
+@never_cache
+@require_http_methods(["GET", "POST"])
 @allowed_if(policies.may_review_audit_log)
 def event_search(request: HttpRequest) -> HttpResponse:
-    form = EventSearchForm(request.GET)
+    """A POST names people (a name or MRN never sits in a URL) and comes back as a GET
+    that carries ids and codes only; the GET runs the search and is recorded."""
+    if request.method == "POST":
+        form = EventSearchForm(request.POST)
+        if form.is_valid() and form.people_resolve(user=request.user):
+            return redirect(f"{reverse('audit:search')}?{urlencode(form.filters().codes())}")
+        return _search_page(request, form, page=None, query="")
+    data = request.GET.copy()
+    named = registry.people().named(
+        user=request.user,
+        ids=[_positive_int(data.get("patient_id")) or 0, _positive_int(data.get("actor_id")) or 0],
+    )
+    for field, id_field in (("patient", "patient_id"), ("staff", "actor_id")):
+        person = named.get(_positive_int(data.get(id_field)) or 0)
+        data[field] = person.name if person else ""
+    form = EventSearchForm(data)
     page = None
     if form.is_valid():
         filters = form.filters()
         before = form.cleaned_data.get("before")
         page = selectors.events_search(user=request.user, filters=filters, before=before)
         services.search_record(filters=filters, shown=len(page.events), before=before)
-    query = request.GET.copy()
-    query.pop("before", None)
+    return _search_page(
+        request, form, page=page, query=urlencode(form.filters().codes()) if page else ""
+    )
+
+
+def _search_page(
+    request: HttpRequest, form: EventSearchForm, *, page: selectors.EventPage | None, query: str
+) -> HttpResponse:
+    base = form.filters().codes() if form.is_valid() else {}
+    choices = [
+        (person, f"{reverse('audit:search')}?{urlencode({**base, id_field: person.pk})}")
+        for people, id_field in (
+            (form.patient_choices, "patient_id"),
+            (form.staff_choices, "actor_id"),
+        )
+        for person in people
+    ]
+    rows = _rows(request, page.events) if page else []
     return render(
         request,
         "audit/search.html",
-        {"form": form, "page": page, "query": query.urlencode(), "formats": EXPORT_FORMATS},
+        {
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "choices": choices,
+            "query": query,
+            "formats": EXPORT_FORMATS,
+        },
     )
+
+
+def _rows(request: HttpRequest, events: list[AuditEvent]) -> list[dict[str, Any]]:
+    """Each event with people's names (one lookup for the page) and human labels."""
+    ids = {e.actor_id for e in events} | {e.patient_id for e in events}
+    named = registry.people().named(user=request.user, ids=[pk for pk in ids if pk])
+    return [
+        {
+            "event": event,
+            "action": registry.label_for(event.action),
+            "actor": named.get(event.actor_id or 0),
+            "patient": named.get(event.patient_id or 0),
+            "item": registry.target_label_for(event.target_type) if event.target_type else "",
+        }
+        for event in events
+    ]
 
 
 @require_GET
@@ -77,11 +137,13 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404 from None
     services.event_view_record(event=event)
     sealed = hasattr(event, "seal")
+    [row] = _rows(request, [event])
     return render(
         request,
         "audit/event_detail.html",
         {
             "event": event,
+            "row": row,
             "action_label": registry.label_for(event.action),
             "details": json.dumps(event.details, indent=2, sort_keys=True),
             "sealed": sealed,
@@ -91,7 +153,7 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @allowed_if(policies.may_review_audit_log)
-@fresh_otp_required
+@fresh_otp_required_for_download
 def event_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
     """The current search as a file. The export is recorded (with its filters) before
     the first row leaves, and covers the events older than that record."""
@@ -118,20 +180,10 @@ def event_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
 @require_GET
 @allowed_if(policies.may_see_access_history)
 def my_access_log(request: HttpRequest) -> HttpResponse:
-    """ "Who viewed my information": staff name and role, when, and what kind of item."""
-    before = _positive_int(request.GET.get("before"))
-    page = selectors.access_history_list(user=request.user, before=before)
+    """ "Who viewed my information": who, which day, what kind of access, how often."""
+    page = selectors.access_history_page(user=request.user, page_number=request.GET.get("page"))
     services.access_history_view_record(patient_id=request.user.pk)  # type: ignore[arg-type]
-    entries = [
-        {
-            "who": event.actor_label,
-            "when": event.occurred_at,
-            "what": registry.label_for(event.action),
-            "item": registry.target_label_for(event.target_type),
-        }
-        for event in page.events
-    ]
-    return render(request, "audit/my_access_log.html", {"entries": entries, "page": page})
+    return render(request, "audit/my_access_log.html", {"page": page})
 
 
 def _positive_int(value: str | None) -> int | None:

@@ -302,6 +302,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.portal",
+                "core.context_processors.pending_download",
             ],
         },
     }

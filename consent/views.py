@@ -44,7 +44,7 @@ from consent.models import (
     WaiverMethod,
     WaiverStatement,
 )
-from core.decorators import allowed_if, fresh_otp_required
+from core.decorators import allowed_if, fresh_otp_required_for_download
 from core.forms import posted, posted_files
 from encryption.files import file_response
 from encryption.uploads import JPEG, PDF, PNG, CheckedUpload, checked_uploads
@@ -347,7 +347,7 @@ def scan(request: HttpRequest, authorization_id: uuid.UUID) -> HttpResponseBase:
 @never_cache
 @require_GET
 @staff_only
-@fresh_otp_required
+@fresh_otp_required_for_download
 def fhir_export(request: HttpRequest, authorization_id: uuid.UUID) -> HttpResponse:
     user = request_user(request)
     auth = selectors.authorization_for(user=user, authorization_id=authorization_id)
@@ -369,7 +369,7 @@ def fhir_export(request: HttpRequest, authorization_id: uuid.UUID) -> HttpRespon
 @never_cache
 @require_GET
 @staff_only
-@fresh_otp_required
+@fresh_otp_required_for_download
 def accounting_pdf(request: HttpRequest, patient_id: int) -> HttpResponse:
     """The patient's accounting of disclosures, six years back (45 CFR 164.528)."""
     user = request_user(request)

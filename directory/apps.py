@@ -9,5 +9,7 @@ class DirectoryConfig(AppConfig):
     def ready(self) -> None:
         from audit import registry
         from directory import actions
+        from directory.audit_people import DirectoryPeople
 
         registry.register(actions.DirectoryAction)
+        registry.register_people(DirectoryPeople())

@@ -48,6 +48,8 @@ from core.sessions import (
     mark_otp_verified,
     now_ts,
     otp_is_fresh,
+    pending_download_set,
+    safe_local_url,
 )
 
 # English here (a test matches it); the form shows it in the reader\'s language.
@@ -64,6 +66,17 @@ def _safe_next(request: HttpRequest, fallback: str = "accounts:home") -> str:
     ):
         return candidate
     return reverse(fallback)
+
+
+def _after_fresh_factor(request: HttpRequest) -> str:
+    """Where a fresh second factor returns: ``next``, or for a download the page the
+    person came from (``back``), which then starts the download once."""
+    next_url = _safe_next(request)
+    back = safe_local_url(request, request.GET.get("back"))
+    if request.GET.get("download") == "1" and back and next_url != reverse("accounts:home"):
+        pending_download_set(request, next_url)
+        return back
+    return next_url
 
 
 def _axes_locked(request: HttpRequest, user: User) -> bool:
@@ -141,7 +154,7 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
             request.session.cycle_key()
             mark_otp_verified(request)
             second_factor_succeeded(request, user.email)
-            return redirect(_safe_next(request))
+            return redirect(_after_fresh_factor(request) if fresh else _safe_next(request))
         second_factor_failed(request, user.email)
         if getattr(request, "axes_locked_out", False):
             logout(request)
@@ -156,6 +169,7 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
             "has_passkey": has_passkey,
             "fresh": fresh,
             "next": _safe_next(request),
+            "back": safe_local_url(request, request.GET.get("back")) or reverse("accounts:home"),
             "demo_code": _demo_code(user),
         },
     )

@@ -10,7 +10,7 @@ from tests.access import (
 )
 
 ROUTES: dict[str, Route] = {
-    "audit:search": Route(SIGNED_IN, OFFICER),
+    "audit:search": Route(SIGNED_IN, OFFICER, methods=("GET", "POST")),
     "audit:event_detail": Route(
         SIGNED_IN, OFFICER, kwargs=lambda p: {"pk": an_event(p)}, patients_own=False
     ),
