@@ -85,6 +85,7 @@ def guest_compose(request: HttpRequest, patient_id: int) -> HttpResponse:
                 return redirect("messaging:guest_packages", patient_id=patient.pk)
     else:
         guests.guest_composer_open_record(actor=user, patient=patient)
+    form.acknowledgement_offer(warned=bool(warnings))
     return render(
         request,
         "messaging/guest_compose.html",

@@ -185,6 +185,7 @@ def _compose(
                     request, "Message sent. The patient is notified by e-mail without its content."
                 )
                 return redirect("messaging:thread", thread_id=message.thread_id)
+    form.acknowledgement_offer(warned=bool(warnings))
     attachments = list(draft.attachments.select_related("file__data_key")) if draft else []
     if request.method == "GET":
         services.composer_open_record(actor=request_user(request), patient=patient, draft=draft)
