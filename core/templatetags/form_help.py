@@ -14,6 +14,15 @@ register = template.Library()
 
 
 @register.simple_tag
+def text_limit(field: forms.BoundField) -> int | None:
+    """The character limit a counter shows: text typed into a box (not a password)."""
+    widget = field.field.widget
+    limit = getattr(field.field, "max_length", None)
+    typed = isinstance(widget, forms.Textarea | forms.TextInput | forms.EmailInput | forms.URLInput)
+    return limit if typed and limit else None
+
+
+@register.simple_tag
 def files_to_choose_again(field: forms.BoundField) -> list[str]:
     """The names of the files posted in ``field`` (user content: the template escapes them)."""
     form = field.form
