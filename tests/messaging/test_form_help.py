@@ -4,16 +4,32 @@ acknowledgement only after a warning (the shared components/ partials do the wor
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 
 from messaging.models import Message
 from tests.messaging.factories import PDF_BYTES
-from tests.messaging.test_views import compose_url, form_data
 
 pytestmark = pytest.mark.django_db
+
+
+def compose_url(patient: Any) -> str:
+    return reverse("messaging:compose", args=[patient.pk])
+
+
+def form_data(**overrides: Any) -> dict[str, Any]:
+    data = {
+        "send_key": str(uuid.uuid4()),
+        "subject": "Your appointment",
+        "category": "clinical",
+        "body": "See you Tuesday.",
+        "send": "1",
+    }
+    return {**data, **overrides}
 
 
 def post(client: Any, patient: Any, **overrides: Any) -> str:
