@@ -179,6 +179,13 @@ class TestStaffCompose:
         assert client.post(url, {**data, "acknowledge": "on"}).status_code == 302
         assert GuestPackage.objects.get().subject == "Thyroid panel, MRN on file"
 
+    def test_the_acknowledgement_is_not_offered_before_a_warning(
+        self, personas: Any, authorized: Any, client_for: Any
+    ) -> None:
+        url = reverse("messaging:guest_compose", args=[personas.patient.pk])
+        page = client_for(personas.clinician).get(url).content.decode()
+        assert 'name="acknowledge"' not in page
+
     def test_a_patient_outside_the_care_team_is_404(self, personas: Any, client_for: Any) -> None:
         url = reverse("messaging:guest_compose", args=[personas.other_patient.pk])
         assert client_for(personas.clinician).get(url).status_code == 404
