@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django import forms
-from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.utils.datastructures import MultiValueDict
 
 from core.templatetags.form_help import error_summary, files_to_choose_again, text_limit
@@ -31,7 +31,8 @@ def test_field_errors_link_to_their_input_and_the_forms_own_do_not() -> None:
 
 
 def test_posted_files_are_named_to_choose_again() -> None:
-    files = MultiValueDict({"scan": [SimpleUploadedFile("a<b>.pdf", b"%PDF")]})
+    upload: UploadedFile = SimpleUploadedFile("a<b>.pdf", b"%PDF")
+    files = MultiValueDict({"scan": [upload]})
     form = Sample({"name": "x", "secret": "x", "token": "t"}, files)
     assert files_to_choose_again(form["scan"]) == ["a<b>.pdf"]
     assert {"files": ["a<b>.pdf"], "label": "Scan", "id": "id_scan"} in error_summary(form)
