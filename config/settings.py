@@ -238,6 +238,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",  # its widget templates, for FORM_RENDERER
     # django-otp's framework; its TOTP and static-token plugins are replaced by
     # accounts.factors, whose secrets are encrypted or hashed (the plugins keep them in clear).
     "django_otp",
@@ -304,9 +305,14 @@ TEMPLATES = [
                 "accounts.context_processors.portal",
                 "core.context_processors.pending_download",
             ],
+            "libraries": {"form_help": "core.templatetags.form_help"},
         },
     }
 ]
+# Widgets render through TEMPLATES, so templates/django/forms/widgets/attrs.html applies:
+# it writes a text limit as data-maxlength (a counter shows it) instead of maxlength, with
+# which the browser silently cuts pasted text. The server refuses too-long text instead.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # A pool per process bounds its connections: no load on one process (a threaded server,

@@ -24,6 +24,17 @@ class AssignForm(forms.Form):
         field.choices = [("", "Nobody"), *choices]
 
 
+class ConfirmForm(forms.Form):
+    """The box ticked before an action that cannot be undone (recall, release). The view does
+    nothing without it, so a stray click or a replayed POST changes nothing."""
+
+    confirm = forms.BooleanField(error_messages={"required": "Tick the box to confirm."})
+
+
+def confirmed(request: HttpRequest) -> bool:
+    return ConfirmForm(request.POST).is_valid()
+
+
 def posted(request: HttpRequest) -> QueryDict | None:
     """The form data to bind: the POST, even an empty one (``request.POST or None`` leaves a
     form unbound on an empty POST, and code that then reads ``cleaned_data`` breaks)."""

@@ -92,6 +92,9 @@ class ComposeForm(_BodyForm):
     )
     field_order = ["send_key", "subject", "category", "body", "attachments", "expires_on"]
 
+    def acknowledgement_offer(self, *, warned: bool) -> None:
+        acknowledgement_offer(self, warned=warned)
+
     def clean_subject(self) -> str:
         subject = " ".join(self.cleaned_data["subject"].replace("\x00", "").split())
         if not subject:
@@ -109,6 +112,14 @@ class ComposeForm(_BodyForm):
         if day is None:
             return None
         return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def acknowledgement_offer(form: forms.Form, *, warned: bool) -> None:
+    """Call after validation, before the form is shown: the "send the subject as it is" box
+    is offered only once the server has warned about this subject, so a plain subject never
+    asks for it (the service refuses a risky subject without it either way)."""
+    if not warned:
+        form.fields.pop("acknowledge", None)
 
 
 class ReplyForm(_BodyForm):
@@ -180,6 +191,9 @@ class GuestPackageForm(_BodyForm):
         "attachments",
         "acknowledge",
     ]
+
+    def acknowledgement_offer(self, *, warned: bool) -> None:
+        acknowledgement_offer(self, warned=warned)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         from consent.models import Purpose, RecordCategory

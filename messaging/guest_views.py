@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Role
 from accounts.selectors import request_user
 from consent.models import Purpose, RecordCategory
-from core.forms import posted, posted_files
+from core.forms import confirmed, posted, posted_files
 from encryption.uploads import checked_uploads
 from messaging import guests, selectors
 from messaging.errors import MessagingError
@@ -85,6 +85,7 @@ def guest_compose(request: HttpRequest, patient_id: int) -> HttpResponse:
                 return redirect("messaging:guest_packages", patient_id=patient.pk)
     else:
         guests.guest_composer_open_record(actor=user, patient=patient)
+    form.acknowledgement_offer(warned=bool(warnings))
     return render(
         request,
         "messaging/guest_compose.html",
@@ -136,6 +137,9 @@ def guest_packages(request: HttpRequest, patient_id: int) -> HttpResponse:
 def guest_recall(request: HttpRequest, package_id: str) -> HttpResponse:
     user = request_user(request)
     package = selectors.guest_package_for_staff(user=user, package_id=package_id)
+    if not confirmed(request):
+        flash.error(request, "Nothing was recalled. Tick the box to confirm the recall.")
+        return redirect("messaging:guest_packages", patient_id=package.patient_id)
     try:
         guests.guest_package_recall(actor=user, package=package)
     except MessagingError as error:

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from accounts.selectors import request_user
 from core.decorators import allowed_if
-from core.forms import AssignForm, posted, posted_files
+from core.forms import AssignForm, confirmed, posted, posted_files
 from encryption.files import file_response
 from encryption.uploads import CheckedUpload, checked_uploads
 from messaging import delivery as deliveries
@@ -185,6 +185,7 @@ def _compose(
                     request, "Message sent. The patient is notified by e-mail without its content."
                 )
                 return redirect("messaging:thread", thread_id=message.thread_id)
+    form.acknowledgement_offer(warned=bool(warnings))
     attachments = list(draft.attachments.select_related("file__data_key")) if draft else []
     if request.method == "GET":
         services.composer_open_record(actor=request_user(request), patient=patient, draft=draft)
@@ -292,6 +293,9 @@ def thread_reply(request: HttpRequest, thread_id: str) -> HttpResponse:
 def message_recall(request: HttpRequest, message_id: str) -> HttpResponse:
     user = request_user(request)
     message = selectors.message_for(user=user, message_id=message_id)
+    if not confirmed(request):
+        flash.error(request, "Nothing was recalled. Tick the box to confirm the recall.")
+        return redirect("messaging:thread", thread_id=message.thread_id)
     try:
         services.message_recall(actor=user, message=message)
     except MessagingError as error:

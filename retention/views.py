@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.selectors import request_user
 from core.decorators import allowed_if
-from core.forms import posted
+from core.forms import confirmed, posted
 from retention import selectors, services
 from retention.errors import RetentionError
 from retention.forms import HoldForm, PolicyForm
@@ -155,6 +155,9 @@ def hold_place(request: HttpRequest) -> HttpResponse:
 @officer_only
 def hold_release(request: HttpRequest, hold_id: uuid.UUID) -> HttpResponse:
     hold = selectors.hold_for(user=request_user(request), hold_id=hold_id)
+    if not confirmed(request):
+        flash.error(request, "The hold is still in place. Tick the box to confirm the release.")
+        return redirect("retention:holds")
     try:
         services.hold_release(actor=request_user(request), hold=hold)
     except RetentionError as error:

@@ -78,7 +78,7 @@ def test_a_lost_phone_is_replaced_through_the_records_clerk(
     second_page.get_by_role("button", name="Continue").click()
     second_page.get_by_label("Code").fill(_code_from(old_key))
     second_page.get_by_role("button", name="Verify").click()
-    second_page.get_by_text("That code did not work").wait_for()
+    second_page.locator("[data-error-summary]").get_by_text("That code did not work").wait_for()
     assert AuthenticatorApp.objects.filter(user=patient).count() == 1
 
 

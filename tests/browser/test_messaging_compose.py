@@ -201,7 +201,11 @@ class TestSubjectGuard:
         _fill(page, subject="Form for 123-45-6789")
         _send(page)
 
-        page.get_by_text("The subject looks like a Social Security number.").wait_for()
+        summary = page.locator("[data-error-summary]")
+        expect(summary).to_be_focused()
+        summary.get_by_role(
+            "link", name="The subject looks like a Social Security number."
+        ).wait_for()
         assert Message.objects.count() == 0
         page.goto(reverse("messaging:inbox"))
         page.get_by_text("No conversations here.").wait_for()

@@ -78,6 +78,7 @@ def test_a_policy_a_hold_and_a_purge(officer_page: Any, page: Any, personas: Any
     retention_purge(trigger="command", now=two_days_on)
     assert DataKey.objects.get(pk=message.data_key_id).destroyed_at is None
 
+    officer.get_by_label("Yes, release it").check()
     officer.get_by_role("button", name="Release").click()
     officer.get_by_text("Hold released: what it kept").wait_for()
     retention_purge(trigger="command", now=two_days_on)

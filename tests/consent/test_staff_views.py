@@ -169,7 +169,7 @@ class TestPaperRecord:
         assert response.status_code == 400
         assert "Missing: each purpose of the disclosure." in page
         assert 'value="Dr. Ana Rivera"' in page and "Blood test results from March" in page
-        assert "Choose the scan again" in page
+        assert "Choose these files again: signed.pdf" in page
         assert not Authorization.objects.exists()
 
     def test_a_missing_scan_is_named(self, personas: Any, client_for: Any) -> None:

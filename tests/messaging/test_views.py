@@ -270,15 +270,29 @@ class TestThreadPage:
     def test_the_sender_recalls_from_the_thread_page(self, personas: Any, client_for: Any) -> None:
         message = message_sent(author=personas.clinician, patient=personas.patient)
         client = client_for(personas.clinician)
-        client.post(reverse("messaging:recall", args=[message.pk]))
+        client.post(reverse("messaging:recall", args=[message.pk]), {"confirm": "on"})
         page = client.get(reverse("messaging:thread", args=[message.thread_id])).content.decode()
         assert "Recalled on" in page
+
+    def test_a_recall_without_the_confirmation_box_changes_nothing(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        response = client_for(personas.clinician).post(
+            reverse("messaging:recall", args=[message.pk]), follow=True
+        )
+        assert "Nothing was recalled. Tick the box to confirm the recall." in (
+            response.content.decode()
+        )
+        assert 'name="confirm" required' in response.content.decode()
+        message.refresh_from_db()
+        assert message.state == MessageState.SENT and message.recalled_at is None
 
     def test_recall_after_opening_explains_why_not(self, personas: Any, client_for: Any) -> None:
         message = message_sent(author=personas.clinician, patient=personas.patient)
         services.message_open(actor=personas.patient, message=message)
         response = client_for(personas.clinician).post(
-            reverse("messaging:recall", args=[message.pk]), follow=True
+            reverse("messaging:recall", args=[message.pk]), {"confirm": "on"}, follow=True
         )
         assert "already opened" in response.content.decode()
 

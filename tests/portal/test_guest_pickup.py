@@ -179,18 +179,35 @@ class TestStaffCompose:
         assert client.post(url, {**data, "acknowledge": "on"}).status_code == 302
         assert GuestPackage.objects.get().subject == "Thyroid panel, MRN on file"
 
+    def test_the_acknowledgement_is_not_offered_before_a_warning(
+        self, personas: Any, authorized: Any, client_for: Any
+    ) -> None:
+        url = reverse("messaging:guest_compose", args=[personas.patient.pk])
+        page = client_for(personas.clinician).get(url).content.decode()
+        assert 'name="acknowledge"' not in page
+
     def test_a_patient_outside_the_care_team_is_404(self, personas: Any, client_for: Any) -> None:
         url = reverse("messaging:guest_compose", args=[personas.other_patient.pk])
         assert client_for(personas.clinician).get(url).status_code == 404
+
+    def test_a_recall_without_the_confirmation_box_changes_nothing(
+        self, personas: Any, sent: GuestPackage, guest: Guest, client_for: Any
+    ) -> None:
+        url = reverse("messaging:guest_recall", args=[sent.pk])
+        page = client_for(personas.clinician).post(url, follow=True).content.decode()
+        assert "Nothing was recalled. Tick the box to confirm the recall." in page
+        sent.refresh_from_db()
+        assert sent.recalled_at is None
+        assert guest.client.get(guest.link()).status_code == 200
 
     def test_only_the_sender_can_recall(
         self, personas: Any, sent: GuestPackage, client_for: Any
     ) -> None:
         url = reverse("messaging:guest_recall", args=[sent.pk])
-        client_for(personas.records_clerk).post(url)
+        client_for(personas.records_clerk).post(url, {"confirm": "on"})
         sent.refresh_from_db()
         assert sent.recalled_at is None
-        client_for(personas.clinician).post(url)
+        client_for(personas.clinician).post(url, {"confirm": "on"})
         sent.refresh_from_db()
         assert sent.recalled_at is not None
 
@@ -343,7 +360,9 @@ class TestPackage:
         self, personas: Any, sent: GuestPackage, guest: Guest, client_for: Any
     ) -> None:
         guest.pick_up()
-        client_for(personas.clinician).post(reverse("messaging:guest_recall", args=[sent.pk]))
+        client_for(personas.clinician).post(
+            reverse("messaging:guest_recall", args=[sent.pk]), {"confirm": "on"}
+        )
         response = guest.client.get(PACKAGE_URL)
         assert (
             response.status_code == 410

@@ -160,17 +160,36 @@ class TestHolds:
     def test_release_ends_the_hold_and_is_audited(self, personas: Any, officer: Any) -> None:
         self.place(officer, mrn=personas.patient.patient_profile.mrn)
         hold = LegalHold.objects.get()
-        response = officer.post(reverse("retention:hold_release", kwargs={"hold_id": hold.pk}))
+        response = officer.post(
+            reverse("retention:hold_release", kwargs={"hold_id": hold.pk}), {"confirm": "on"}
+        )
         assert response.status_code == 302
         hold.refresh_from_db()
         assert hold.released_by == personas.privacy_officer
         assert AuditEvent.objects.filter(action="retention.hold_released").count() == 1
 
+    def test_release_without_the_confirmation_box_changes_nothing(
+        self, personas: Any, officer: Any
+    ) -> None:
+        self.place(officer, mrn=personas.patient.patient_profile.mrn)
+        url = reverse("retention:hold_release", kwargs={"hold_id": LegalHold.objects.get().pk})
+        page = officer.post(url, follow=True).content.decode()
+        assert "The hold is still in place. Tick the box to confirm the release." in page
+        assert LegalHold.objects.get().released_at is None
+        assert not AuditEvent.objects.filter(action="retention.hold_released").exists()
+
+    def test_the_release_button_comes_with_its_confirmation_box(
+        self, personas: Any, officer: Any
+    ) -> None:
+        self.place(officer, mrn=personas.patient.patient_profile.mrn)
+        page = officer.get(reverse("retention:holds")).content.decode()
+        assert '<input type="checkbox" name="confirm" required> Yes, release it' in page
+
     def test_releasing_twice_says_so(self, personas: Any, officer: Any) -> None:
         self.place(officer, mrn=personas.patient.patient_profile.mrn)
         url = reverse("retention:hold_release", kwargs={"hold_id": LegalHold.objects.get().pk})
-        officer.post(url)
-        page = officer.post(url, follow=True).content.decode()
+        officer.post(url, {"confirm": "on"})
+        page = officer.post(url, {"confirm": "on"}, follow=True).content.decode()
         assert "already been released" in page
 
 
