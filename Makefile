@@ -29,7 +29,7 @@ lint: venv
 # After changing a translatable string: refresh locale/es/.../django.po, then translate
 # what it adds (tests/i18n/test_catalogue.py fails until every entry is translated).
 messages: venv
-	APP_MODE=test $(BIN)/python manage.py makemessages -l es --no-obsolete \
+	APP_MODE=test $(BIN)/python manage.py makemessages -l es --no-obsolete --no-location \
 		--ignore='.venv/*' --ignore='var/*' --ignore='tests/*' --ignore='bench/*' \
 		--ignore='deploy/*' --ignore='scripts/*'
 

@@ -57,5 +57,7 @@ PUBLISHED = frozenset(
         "6717f40a62866f4136d1b202030b2b6a1cb472b16441336058388a795c964c83",  # tests/support/test_printing.py
         "1e55a6236f699ecb81689cf444e6ba8b02fcef1718dc2d85a5d34ffe6c1a49b9",  # tests/test_settings.py
         "57a9e66fdd1746a0aa1fbab2de2ee0d412b620036b0c676872c1d31e628ce54a",  # tests/test_settings.py
+        "4b01349fc43da4a9dac5a728136e9af6d4b51c192ff4cda4d78ce6d787eb4615",  # tests/accounts/test_fresh_return.py
+        "c8bba509a9f7dcefb2cf417ac8f200e2ed17962caa44a22b850927e7e896d375",  # tests/audit/test_search_people.py
     }
 )

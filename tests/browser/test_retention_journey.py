@@ -91,4 +91,4 @@ def test_a_policy_a_hold_and_a_purge(officer_page: Any, page: Any, personas: Any
 
     sign_in_with_totp(page, personas.patient)
     page.goto(reverse("portal:thread", args=[Message.objects.get(pk=message.pk).thread_id]))
-    page.get_by_text("Removed under the retention policy on").first.wait_for()
+    page.get_by_text("under our rules for how long we keep records").first.wait_for()

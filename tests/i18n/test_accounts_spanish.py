@@ -18,8 +18,8 @@ from accounts.emails import email_render
 from accounts.forms import NewPasswordForm
 from accounts.models import User
 from tests.conftest import PASSWORD, body_text
+from tests.i18n.language import english_in
 from tests.i18n.pages import words
-from tests.i18n.test_spanish_pages import english_in
 
 pytestmark = pytest.mark.django_db
 

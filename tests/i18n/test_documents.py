@@ -30,8 +30,8 @@ from records import services
 from records.models import NoticeKind, RecordRequest, RequestNotice
 from records.package import EN_DASH, package_build
 from tests.conftest import body_text
+from tests.i18n.language import GRADE_LIMIT, MIN_WORDS, grade, prose
 from tests.i18n.pages import words
-from tests.i18n.test_readability import GRADE_LIMIT, MIN_WORDS, grade, prose
 from tests.messaging.factories import message_sent
 from tests.records.factories import COVER, built, request_received, sample_documents
 

@@ -14,28 +14,10 @@ from typing import Any
 import pytest
 import textstat
 
+from tests.i18n.language import GRADE_LIMIT, MIN_WORDS, grade, prose
 from tests.i18n.pages import page_html, patient_page_names, words
 
 pytestmark = pytest.mark.django_db
-
-GRADE_LIMIT = 8.0
-MIN_WORDS = 40
-
-
-PROSE_WORDS = 6  # a shorter block is a label, a heading or a button, not prose
-
-
-def prose(chunks: list[str]) -> str:
-    """The blocks that read as sentences, each ending as one."""
-    return " ".join(
-        chunk if chunk[-1] in ".?!:" else f"{chunk}."
-        for chunk in chunks
-        if len(chunk.split()) >= PROSE_WORDS
-    )
-
-
-def grade(text: str) -> float:
-    return float(textstat.flesch_kincaid_grade(text))
 
 
 @pytest.mark.parametrize("name", patient_page_names())

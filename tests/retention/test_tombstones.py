@@ -28,7 +28,7 @@ from tests.retention.factories import (
 pytestmark = pytest.mark.django_db
 
 BODY = "Please bring your medication list."
-REMOVED = "Removed under the retention policy on"
+REMOVED = "under our rules for how long we keep records"
 
 
 def short(personas: Any, kind: str) -> None:
@@ -46,7 +46,7 @@ def purged(personas: Any) -> Message:
 
 
 def today() -> str:
-    return f"{REMOVED} {timezone.localdate():%-d %b %Y}"
+    return f"Removed on {timezone.localdate():%-d %b %Y} {REMOVED}"
 
 
 def page_of(client: Any, url: str) -> str:
