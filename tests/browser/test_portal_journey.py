@@ -183,6 +183,10 @@ def _screenshots(page: Any, journey: str, screen: str) -> None:
         path = ARTIFACTS / f"{journey}-{screen}-{width}px.png"
         path.unlink(missing_ok=True)  # a file left by an earlier run proves nothing
         page.set_viewport_size({"width": width, "height": DESKTOP["height"]})
+        # Two animation frames: the layout at the new width, not the one before it.
+        page.evaluate(
+            "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+        )
         page.screenshot(path=str(path), full_page=True)
         data = path.read_bytes()
         assert data.startswith(PNG_SIGNATURE)
