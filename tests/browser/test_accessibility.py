@@ -10,7 +10,7 @@ URL and asserts that none were found, so a failure names every page at once.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,7 +19,7 @@ from django.urls import reverse
 from accounts.models import AuthenticatorApp, Role, User
 from accounts.services import patient_enroll
 from tests.accounts.helpers import totp_now
-from tests.browser.axe import axe_context, axe_core_path, axe_violations, missing_references
+from tests.browser.axe import axe_violations, missing_references
 from tests.browser.helpers import sign_in_with_totp
 from tests.conftest import PASSWORD, body_text
 from tests.messaging.factories import message_sent
@@ -41,30 +41,6 @@ FITS = """() => {
     window: window.innerWidth,
   };
 }"""
-
-
-@pytest.fixture
-def open_page(browser: Any, live_server: Any, settings: Any) -> Iterator[Callable[..., Any]]:
-    """Pages in fresh contexts; ``axe=True`` lifts the CSP for that context alone."""
-    settings.PORTAL_BASE_URL = live_server.url
-    settings.OTP_WEBAUTHN_ALLOWED_ORIGINS = [live_server.url]
-    contexts: list[Any] = []
-
-    def open_(*, axe: bool = False, width: int = 1280, scale: float = 1) -> Any:
-        options = {"viewport": {"width": width, "height": 800}, "device_scale_factor": scale}
-        if axe:
-            axe_core_path()  # skip (or fail under CI) before any work is done
-            context = axe_context(browser, live_server.url, **options)
-        else:
-            context = browser.new_context(base_url=live_server.url, **options)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        return page
-
-    yield open_
-    for context in contexts:
-        context.close()
 
 
 def _report(found: Findings) -> str:

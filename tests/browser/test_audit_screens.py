@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from audit.models import AuditEvent
 from audit.services import event_record
 from core.sessions import SESSION_OTP_AT
 from tests.accounts.helpers import totp_now
-from tests.browser.axe import axe_context, axe_core_path, axe_violations, missing_references
+from tests.browser.axe import axe_violations, missing_references
 from tests.browser.helpers import sign_in_with_totp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -36,28 +35,6 @@ FITS = """() => {
     card: card ? Math.floor(card.getBoundingClientRect().right) : 0,
   };
 }"""
-
-
-@pytest.fixture
-def open_page(browser: Any, live_server: Any, settings: Any) -> Iterator[Any]:
-    settings.PORTAL_BASE_URL = live_server.url
-    contexts: list[Any] = []
-
-    def open_(*, width: int, axe: bool = False) -> Any:
-        options = {"viewport": {"width": width, "height": 800}}
-        if axe:
-            axe_core_path()
-            context = axe_context(browser, live_server.url, **options)
-        else:
-            context = browser.new_context(base_url=live_server.url, **options)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        return page
-
-    yield open_
-    for context in contexts:
-        context.close()
 
 
 def _accesses(personas: Any) -> None:

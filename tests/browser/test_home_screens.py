@@ -5,7 +5,6 @@ and axe finds no WCAG 2.1 AA violation. Screenshots go to var/test-artifacts/hom
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from tests.browser.axe import axe_context, axe_core_path, axe_violations, missing_references
+from tests.browser.axe import axe_violations, missing_references
 from tests.browser.helpers import sign_in_with_totp
 from tests.messaging.factories import message_sent
 from tests.records.factories import request_received
@@ -22,24 +21,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts" / "home"
 HEIGHT = 667  # a 375 x 667 phone
-
-
-@pytest.fixture
-def open_at(browser: Any, live_server: Any, settings: Any) -> Iterator[Any]:
-    settings.PORTAL_BASE_URL = live_server.url
-    contexts: list[Any] = []
-
-    def open_(width: int) -> Any:
-        axe_core_path()
-        context = axe_context(browser, live_server.url, viewport={"width": width, "height": HEIGHT})
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        return page
-
-    yield open_
-    for context in contexts:
-        context.close()
 
 
 def _shot(page: Any, name: str) -> None:
@@ -60,10 +41,10 @@ def _header_height(page: Any) -> float:
 
 
 @pytest.mark.parametrize("width", [375, 1280])
-def test_home_and_inbox(open_at: Any, personas: Any, width: int) -> None:
+def test_home_and_inbox(open_page: Any, personas: Any, width: int) -> None:
     message_sent(author=personas.clinician, patient=personas.patient, files=[])
     request_received(patient=personas.patient)
-    page = open_at(width)
+    page = open_page(width, axe=True, height=HEIGHT)
     sign_in_with_totp(page, personas.patient)
 
     page.get_by_text("You have 1 new message.").wait_for()
