@@ -4,6 +4,7 @@ acknowledgement only after a warning (the shared components/ partials do the wor
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -121,3 +122,15 @@ class TestSubjectAcknowledgement:
     def test_another_error_alone_does_not_offer_it(self, personas: Any, client_for: Any) -> None:
         page = post(client_for(personas.clinician), personas.patient, body="")
         assert 'name="acknowledge"' not in page
+
+
+class TestOneAnnouncement:
+    def test_errors_are_announced_once_by_the_summary(self, personas: Any, client_for: Any) -> None:
+        # Two fields in error: the summary is the only live region; each field's error is
+        # tied to it by aria-describedby instead of being announced a second time.
+        page = post(client_for(personas.clinician), personas.patient, subject="", body="")
+        assert page.count('role="alert"') == 1
+        assert 'class="error-summary" role="alert"' in page
+        subject_input = re.search(r'<input[^>]*name="subject"[^>]*>', page)
+        assert subject_input is not None
+        assert re.search(r'aria-describedby="[^"]*id_subject_error', subject_input.group(0))
