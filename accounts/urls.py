@@ -9,6 +9,7 @@ app_name = "accounts"
 urlpatterns = [
     path("sign-in/", views.sign_in, name="sign_in"),
     path("sign-in/verify/", views.mfa_verify, name="mfa_verify"),
+    path("sign-in/verify/return/", views.fresh_return, name="fresh_return"),
     path("sign-out/", views.sign_out, name="sign_out"),
     path("session/keepalive/", views.session_keepalive, name="session_keepalive"),
     path("invitation/accept/", views.invitation_accept, name="invitation_accept"),

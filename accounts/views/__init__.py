@@ -19,6 +19,7 @@ from accounts.views.security import (
 from accounts.views.sign_in import (
     SESSION_TOTP_PENDING,
     SIGN_IN_FAILED_MESSAGE,
+    fresh_return,
     invitation_accept,
     invitation_open,
     mfa_enroll,
@@ -45,6 +46,7 @@ __all__ = [
     "email_change",
     "email_change_confirm",
     "factor_remove",
+    "fresh_return",
     "invitation_accept",
     "invitation_open",
     "language_set",

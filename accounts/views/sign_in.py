@@ -79,6 +79,18 @@ def _after_fresh_factor(request: HttpRequest) -> str:
     return next_url
 
 
+@never_cache
+@require_GET
+def fresh_return(request: HttpRequest) -> HttpResponse:
+    """Where a passkey sends a fresh confirmation (the passkey script can only follow a
+    URL): the same return as the code form's, once the second factor is fresh again."""
+    if not otp_is_fresh(request):
+        keep = {k: request.GET[k] for k in ("next", "back", "download") if k in request.GET}
+        query = urlencode({"fresh": "1", **keep})
+        return redirect(f"{reverse('accounts:mfa_verify')}?{query}")
+    return redirect(_after_fresh_factor(request))
+
+
 def _axes_locked(request: HttpRequest, user: User) -> bool:
     from axes.handlers.proxy import AxesProxyHandler
 
@@ -169,10 +181,18 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
             "has_passkey": has_passkey,
             "fresh": fresh,
             "next": _safe_next(request),
+            "passkey_next": _passkey_next(request) if fresh else _safe_next(request),
             "back": safe_local_url(request, request.GET.get("back")) or reverse("accounts:home"),
             "demo_code": _demo_code(user),
         },
     )
+
+
+def _passkey_next(request: HttpRequest) -> str:
+    """For a fresh confirmation by passkey: fresh_return with the same next, back and
+    download, so a download brings the page back as the code form does."""
+    keep = {k: request.GET[k] for k in ("next", "back", "download") if k in request.GET}
+    return f"{reverse('accounts:fresh_return')}?{urlencode(keep)}"
 
 
 def _demo_code(user: User) -> str | None:

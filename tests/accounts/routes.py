@@ -41,6 +41,8 @@ ROUTES: dict[str, Route] = {
     "accounts:backup_codes_download": Route(SIGNED_IN, methods=("POST",), ok_status=(410,)),
     "accounts:session_keepalive": Route(SIGNED_IN, methods=("POST",), ok_status=(204,)),
     "accounts:security": Route(SIGNED_IN),
+    # Where a passkey returns a fresh confirmation: onward (302), or back to the verify step.
+    "accounts:fresh_return": Route(SIGNED_IN, ok_status=(302,)),
     "accounts:passkey_add": Route(SIGNED_IN),
     "accounts:password_change": Route(SIGNED_IN, methods=("GET", "POST")),
     "accounts:backup_codes": Route(SIGNED_IN, methods=("POST",)),

@@ -3,12 +3,14 @@ and for a download the page they came from, which starts the download once."""
 
 from __future__ import annotations
 
+import html
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts.models import AuthenticatorApp
 from core.sessions import SESSION_OTP_AT
@@ -135,3 +137,50 @@ class TestOtherDownloads:
         verified = _verify(client, asked["Location"], personas.privacy_officer)
         assert verified["Location"] == patient_page
         assert "data-pending-download" in client.get(patient_page).content.decode()
+
+
+class TestByPasskey:
+    """The passkey script can only follow a URL: it goes through fresh_return, which
+    returns the person as the code form does, and only once the factor is fresh."""
+
+    def _url(self) -> str:
+        query = urlencode({"fresh": "1", "download": "1", "back": SEARCH, "next": _export_url()})
+        return f"{reverse('accounts:mfa_verify')}?{query}"
+
+    def test_the_passkey_goes_through_the_same_return(self, personas: Any, client_for: Any) -> None:
+        officer = personas.privacy_officer
+        WebAuthnCredential.objects.create(
+            user=officer,
+            name="Laptop",
+            confirmed=True,
+            credential_id=b"id",
+            public_key=b"key",
+            aaguid="00000000-0000-0000-0000-000000000000",
+            credential_id_sha256="0" * 64,
+        )
+        page = _officer(personas, client_for).get(self._url()).content.decode()
+        expected = (
+            reverse("accounts:fresh_return")
+            + "?"
+            + urlencode({"next": _export_url(), "back": SEARCH, "download": "1"})
+        )
+        assert f'name="passkey_next" value="{html.escape(expected)}"' in page
+        assert '"nextFieldSelector": "input[name=\'passkey_next\']"' in page
+
+    def test_the_return_asks_again_while_the_factor_is_stale(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        client = _officer(personas, client_for)
+        query = urlencode({"next": _export_url(), "back": SEARCH, "download": "1"})
+        response = client.get(f"{reverse('accounts:fresh_return')}?{query}")
+        assert response["Location"].startswith(reverse("accounts:mfa_verify") + "?fresh=1")
+        assert "data-pending-download" not in client.get(SEARCH).content.decode()
+
+    def test_once_fresh_the_page_comes_back_and_starts_the_download(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        client = client_for(personas.privacy_officer)  # just verified: fresh
+        query = urlencode({"next": _export_url(), "back": SEARCH, "download": "1"})
+        response = client.get(f"{reverse('accounts:fresh_return')}?{query}")
+        assert response["Location"] == SEARCH
+        assert "data-pending-download" in client.get(SEARCH).content.decode()
