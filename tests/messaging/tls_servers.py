@@ -209,10 +209,14 @@ class Server:
 
 @contextmanager
 def smtp_serve(
-    *, tls: ssl.SSLContext | None, host: str = "127.0.0.1", port: int | None = None
+    *,
+    tls: ssl.SSLContext | None,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    count_only: bool = False,
 ) -> Iterator[Server]:
     """An SMTP server on loopback; with ``tls`` it offers and requires STARTTLS."""
-    recorder = Recorder()
+    recorder = Recorder(count_only=count_only)
     port = port or free_port(host)
     options: dict[str, Any] = {"tls_context": tls, "require_starttls": True} if tls else {}
     controller = _RecordingController(recorder, hostname=host, port=port, **options)
