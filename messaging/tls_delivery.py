@@ -32,7 +32,7 @@ import smtplib
 import socket
 import ssl
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.message import Message
 from email.utils import parseaddr
@@ -295,7 +295,9 @@ def _session_open(
         code = UNREACHABLE
     if code or smtp is None:
         if smtp is not None:
-            _quietly_close(smtp)
+            # No QUIT: after a failed handshake the socket is in no state to carry a
+            # command, and after a refusal there is nothing left to say in clear.
+            smtp.close()
         raise TlsUnavailable(code, _REASONS[code], temporary=code in _TEMPORARY)
     sock = smtp.sock
     assert isinstance(sock, ssl.SSLSocket)
@@ -468,7 +470,7 @@ def deliver_verified(
 def _with_relay(receipt: TlsReceipt, via_relay: bool) -> TlsReceipt:
     if not via_relay:
         return receipt
-    return TlsReceipt(**{**receipt.__dict__, "via_relay": True})
+    return replace(receipt, via_relay=True)
 
 
 def deliver_many(

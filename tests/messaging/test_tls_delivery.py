@@ -26,6 +26,7 @@ from messaging.tls_delivery import (
     DNS_FAILURE,
     NO_MX,
     NO_STARTTLS,
+    STARTTLS_REFUSED,
     TLS_HANDSHAKE,
     UNREACHABLE,
     TlsDeliveryError,
@@ -189,6 +190,13 @@ class TestDeliverVerified:
         assert refused.value.code == NO_STARTTLS
         assert nothing_received(server) and b"MAIL" not in bytes(server.recorder.clear).upper()
 
+    def test_it_sends_nothing_when_starttls_is_offered_then_refused(self, ca: ThrowawayCA) -> None:
+        with smtp_serve(tls=None) as server, pytest.raises(TlsUnavailable) as refused:
+            server.recorder.claim_starttls = True
+            deliver(server, ca)
+        assert refused.value.code == STARTTLS_REFUSED and refused.value.temporary
+        assert nothing_received(server) and b"MAIL" not in bytes(server.recorder.clear).upper()
+
     def test_it_refuses_an_expired_certificate(self, ca: ThrowawayCA) -> None:
         context = ca.leaf("mx.test", expired=True).server_context()
         with smtp_serve(tls=context) as server, pytest.raises(TlsUnavailable) as refused:
@@ -257,6 +265,31 @@ class TestDeliverVerified:
         with pytest.raises(TlsPermanentFailure) as refused:
             deliver(tls_server, ca)
         assert refused.value.smtp_code == 550 and not refused.value.temporary
+
+    def test_a_refused_message_body_is_a_permanent_failure(
+        self, tls_server: Server, ca: ThrowawayCA
+    ) -> None:
+        tls_server.recorder.data_reply = "554 5.7.1 message refused"
+        with pytest.raises(TlsPermanentFailure) as refused:
+            deliver(tls_server, ca)
+        assert refused.value.code == "data_refused" and refused.value.smtp_code == 554
+
+    def test_by_default_only_the_systems_trusted_roots_count(self, tls_server: Server) -> None:
+        with pytest.raises(TlsUnavailable) as refused:
+            deliver_verified(
+                message(),
+                RECIPIENT,
+                resolve_mx=mx_of("mx.test"),
+                port=tls_server.port,
+                resolve_address=ADDRESSES.__getitem__,
+                relay="",
+            )
+        assert refused.value.code == CERTIFICATE_UNTRUSTED
+        assert nothing_received(tls_server)
+
+    def test_an_address_without_a_domain_is_refused_before_any_lookup(self) -> None:
+        with pytest.raises(ValueError, match="no domain"):
+            deliver_verified(message(), "penelope.patient", resolve_mx=mx_of("mx.test"), relay="")
 
     def test_no_error_names_the_recipient_or_the_reply(
         self, tls_server: Server, ca: ThrowawayCA

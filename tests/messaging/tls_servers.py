@@ -147,9 +147,19 @@ class Recorder:
     envelopes: list[Any] = field(default_factory=list)
     mail_reply: str = ""  # e.g. "451 4.3.0 try later"; "" accepts
     rcpt_reply: str = ""
+    data_reply: str = ""
     count_only: bool = False  # the benchmark keeps a count, not the envelopes
+    claim_starttls: bool = False  # advertise STARTTLS without a TLS context (then 454)
 
     accepted: int = 0
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.claim_starttls:
+            return [*responses[:-1], "250-STARTTLS", responses[-1]]
+        return responses
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -168,6 +178,8 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.data_reply:
+            return self.data_reply
         self.accepted += 1
         if not self.count_only:
             self.envelopes.append(envelope)
