@@ -29,6 +29,7 @@ from messaging.tls_delivery import (
     STARTTLS_REFUSED,
     TLS_HANDSHAKE,
     UNREACHABLE,
+    ResolveMx,
     TlsDeliveryError,
     TlsPermanentFailure,
     TlsReceipt,
@@ -69,8 +70,15 @@ def message() -> EmailMessage:
     return mail
 
 
-def mx_of(*hosts: str) -> Any:
-    return lambda domain: [(10 * rank, host) for rank, host in enumerate(hosts)]
+def mx_of(*hosts: str) -> ResolveMx:
+    """An MX lookup that knows one domain, ``mail.test``, served by ``hosts`` in order."""
+
+    def resolve(domain: str) -> list[tuple[int, str]]:
+        if domain != "mail.test":
+            return []
+        return [(10 * rank, host) for rank, host in enumerate(hosts)]
+
+    return resolve
 
 
 def deliver(server: Server, ca: ThrowawayCA, *, mx: tuple[str, ...] = ("mx.test",)) -> TlsReceipt:
