@@ -17,7 +17,7 @@ from celery.schedules import crontab
 
 from messaging.dlp import rules_parse as dlp_rules_parse
 from support.env import ConfigError, Env, parse_database_url
-from support.net import networks_parse
+from support.net import networks_parse, relay_parse
 from support.secrets import local_keys_problems, published, secret_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -143,6 +143,13 @@ EMAIL_USE_SSL = env.boolean("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env.integer("EMAIL_TIMEOUT_SECONDS", 30, minimum=1)
 if PRODUCTION and not (EMAIL_USE_TLS or EMAIL_USE_SSL):
     raise ConfigError("EMAIL_USE_TLS or EMAIL_USE_SSL must be true in production")
+# Verified-TLS delivery of message content (messaging/tls_delivery.py): host:port of a
+# relay that itself insists on verified TLS to the next hop; empty means the MX hosts.
+EMAIL_TLS_RELAY = env.string("EMAIL_TLS_RELAY") or ""
+try:
+    relay_parse(EMAIL_TLS_RELAY)
+except ValueError as error:
+    raise ConfigError(f"EMAIL_TLS_RELAY {error}") from None
 EMAIL_BACKEND = (
     "accounts.outbox.DemoOutboxBackend"
     if APP_MODE == "demo"

@@ -48,3 +48,17 @@ def peer_trusted(
     """Is the socket peer one of our proxies (so its forwarded headers may be read)?"""
     peer = _valid(remote_addr)
     return peer is not None and any(ipaddress.ip_address(peer) in net for net in networks)
+
+
+def relay_parse(value: str) -> tuple[str, int] | None:
+    """``host:port`` (an IPv6 address in brackets) into its parts; empty is None.
+
+    ValueError says what is wrong without echoing the value.
+    """
+    if not value.strip():
+        return None
+    host, sep, port = value.strip().rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("must be host:port, for example relay.example.org:587")
+    return host, int(port)

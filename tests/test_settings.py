@@ -126,6 +126,11 @@ def test_a_mail_timeout_longer_than_half_the_notice_lease_is_refused() -> None:
     assert "at least twice EMAIL_TIMEOUT_SECONDS" in result.stderr
 
 
+def test_a_tls_relay_without_a_port_is_refused() -> None:
+    result = settings_load({**GOOD, "EMAIL_TLS_RELAY": "relay.example.org"})
+    assert "EMAIL_TLS_RELAY must be host:port" in result.stderr
+
+
 def test_an_unknown_subject_rule_is_refused_by_name() -> None:
     result = settings_load({**GOOD, "MESSAGING_SUBJECT_RULES": "zip:block"})
     assert "MESSAGING_SUBJECT_RULES" in result.stderr and "zip:block" in result.stderr

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from support.env import ConfigError, Env, parse_database_url
-from support.net import client_ip
+from support.net import client_ip, relay_parse
 
 
 class TestEnv:
@@ -62,3 +62,19 @@ class TestClientIp:
 
     def test_garbage_falls_back_to_the_peer(self) -> None:
         assert client_ip("10.0.0.1", "not-an-ip", 1) == "10.0.0.1"
+
+
+class TestRelayParse:
+    def test_host_and_port(self) -> None:
+        assert relay_parse("relay.example.org:587") == ("relay.example.org", 587)
+
+    def test_an_ipv6_address_in_brackets(self) -> None:
+        assert relay_parse("[2001:db8::1]:25") == ("2001:db8::1", 25)
+
+    def test_empty_is_no_relay(self) -> None:
+        assert relay_parse("  ") is None
+
+    @pytest.mark.parametrize("value", ["relay.example.org", ":25", "relay:0", "relay:smtp"])
+    def test_a_value_without_a_valid_port_is_refused(self, value: str) -> None:
+        with pytest.raises(ValueError, match="must be host:port"):
+            relay_parse(value)
