@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Actor, Role, User
+from accounts.models import User
 from audit.models import Outcome
 from audit.services import event_record
 from consent import selectors as consent_selectors
 from consent.models import EmailWaiver
+from messaging import policies
 from messaging.actions import MessagingAction
 from messaging.delivery_decision import (
     DeliveryChoice,
@@ -47,11 +48,6 @@ class PolicyValues:
     email_max_bytes: int
     restricted_categories: frozenset[str]
     third_party_tls: bool
-
-
-def manages_delivery_policy(user: Actor) -> bool:
-    """The privacy officer alone (DESIGN: roles)."""
-    return bool(user.is_authenticated and user.is_active and user.role == Role.PRIVACY_OFFICER)
 
 
 # --- reads ------------------------------------------------------------------------------------
@@ -157,7 +153,7 @@ def delivery_policy_refusal_record(*, actor: User, fields: Iterable[str]) -> Non
 @transaction.atomic
 def delivery_policy_update(*, actor: User, values: PolicyValues) -> DeliveryPolicy:
     """Save the organisation's policy and audit every changed value, old -> new."""
-    if not manages_delivery_policy(actor):
+    if not policies.manages_delivery_policy(actor):
         raise MessagingError("not_officer", "Only the privacy officer sets the delivery policy.")
     unknown = values.restricted_categories - set(ContentCategory.values)
     if unknown:

@@ -478,7 +478,7 @@ def bounce_webhook(request: HttpRequest) -> HttpResponse:
 
 # --- the organisation's delivery policy (the privacy officer) ------------------------------
 
-officer_only = allowed_if(delivery_settings.manages_delivery_policy)
+officer_only = allowed_if(policies.manages_delivery_policy)
 
 
 @never_cache
