@@ -105,6 +105,7 @@ SHOWN_TO_PATIENT: dict[str, str] = {
     "consent.waiver_accepted": "permissions_changed",
     "consent.waiver_revoked": "permissions_changed",
     "consent.preferences_changed": "permissions_changed",
+    "messaging.delivery_preference_changed": "permissions_changed",
     "consent.disclosure_recorded": "shared",
     "consent.accounting_viewed": "accounting",
     "consent.accounting_exported": "accounting",
@@ -185,6 +186,8 @@ INTERNAL: frozenset[str] = frozenset(
         "consent.authorization_event_expired",
         "consent.waiver_statement_published",
         # Retention, legal holds and key management
+        "messaging.delivery_policy_changed",
+        "messaging.delivery_policy_refused",
         "retention.policy_changed",
         "retention.policy_refused",
         "retention.hold_placed",

@@ -21,6 +21,8 @@ from consent import selectors as consent_selectors
 from directory import policies
 from directory.actions import DirectoryAction
 from messaging import policies as messaging_policies
+from messaging.delivery_decision import DeliveryChoice
+from messaging.delivery_settings import delivery_choice_for
 from records import policies as records_policies
 
 
@@ -72,6 +74,8 @@ class PatientPage:
     postal_only: bool
     requests: list[Any]
     disclosures: int
+    # How a message would reach the patient now; None for a viewer who may not write to them.
+    delivery: DeliveryChoice | None = None
 
 
 def patient_page(*, user: Actor, patient: User) -> PatientPage:
@@ -115,6 +119,9 @@ def patient_page(*, user: Actor, patient: User) -> PatientPage:
         postal_only=bool(preference and preference.postal_only),
         requests=requests,
         disclosures=disclosures,
+        delivery=delivery_choice_for(patient=patient)
+        if messaging_policies.may_message(user, patient)
+        else None,
     )
     event_record(
         action=DirectoryAction.PATIENT_PAGE_VIEWED,

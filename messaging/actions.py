@@ -45,3 +45,10 @@ class MessagingAction(models.TextChoices):
         "messaging.guest_attachment_downloaded",
         "Third-party package attachment downloaded",
     )
+    # Delivery methods (messaging.delivery_settings).
+    DELIVERY_POLICY_CHANGED = "messaging.delivery_policy_changed", "Delivery policy changed"
+    DELIVERY_POLICY_REFUSED = "messaging.delivery_policy_refused", "Delivery policy change refused"
+    DELIVERY_PREFERENCE_CHANGED = (
+        "messaging.delivery_preference_changed",
+        "Patient's delivery method changed",
+    )

@@ -10,7 +10,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from messaging.models import Category, MessageTemplate
+from messaging.models import Category, ContentCategory, MessageTemplate
 
 BODY_MAX = 50_000
 
@@ -244,3 +244,42 @@ class GuestCodeForm(forms.Form):
         if len(code) != 6 or not code.isascii() or not code.isdigit():
             raise forms.ValidationError("Enter the 6 digits from the e-mail.")
         return code
+
+
+class DeliveryPolicyForm(forms.Form):
+    """The privacy officer's delivery policy. Portal pickup is always on: no switch."""
+
+    tls_email = forms.BooleanField(
+        label="TLS-verified e-mail",
+        required=False,
+        help_text="Content goes to the recipient's mail server only over verified TLS.",
+    )
+    protected_pdf = forms.BooleanField(
+        label="Password-protected PDF by e-mail",
+        required=False,
+        help_text="One AES-256 encrypted PDF; the password travels another way.",
+    )
+    plain_email = forms.BooleanField(
+        label="Ordinary e-mail under a waiver",
+        required=False,
+        help_text="Only to the patient, at their confirmed address, while their waiver is "
+        "in force.",
+    )
+    email_max_mib = forms.IntegerField(
+        label="Largest content sent by e-mail (MiB)",
+        min_value=1,
+        max_value=50,
+        help_text="Anything larger goes by portal pickup. 1 to 50 MiB.",
+    )
+    restricted_categories = forms.MultipleChoiceField(
+        label="Never by e-mail",
+        required=False,
+        choices=ContentCategory.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Content of these kinds always goes by portal pickup.",
+    )
+    third_party_tls = forms.BooleanField(
+        label="Third parties may receive TLS-verified e-mail",
+        required=False,
+        help_text="Otherwise a third party always gets a pickup link.",
+    )

@@ -307,3 +307,104 @@ class GuestAttachment(models.Model):
 
     def __str__(self) -> str:
         return f"Guest attachment {self.pk}"
+
+
+# --- delivery methods: the organisation's policy and the patient's preference ---------------
+
+
+class DeliveryMethod(models.TextChoices):
+    """How content leaves (DESIGN: Delivery). Stable codes: audited and stored."""
+
+    PORTAL = "portal", _("Pickup in the portal")
+    TLS_EMAIL = "tls_email", _("Secure e-mail")
+    PROTECTED_PDF = "protected_pdf", _("E-mail with a locked document")
+    PLAIN_EMAIL = "plain_email", _("Ordinary e-mail")
+
+
+class ContentCategory(models.TextChoices):
+    """Kinds of content an organisation may keep off every e-mail method. The composer
+    supplies these codes with the content; the policy lists the ones that never leave by
+    e-mail. Codes stay clear (no health information: a kind, never what it says)."""
+
+    # 45 CFR 164.508(a)(2): psychotherapy notes need their own authorization.
+    PSYCHOTHERAPY_NOTES = "psychotherapy_notes", "Psychotherapy notes"
+    # 42 CFR Part 2: substance use disorder treatment records.
+    SUBSTANCE_USE = "substance_use_part2", "Substance use treatment records (42 CFR Part 2)"
+    HIV_STI = "hiv_sti", "HIV and sexually transmitted infection results"
+    GENETIC = "genetic", "Genetic test results"
+    REPRODUCTIVE = "reproductive", "Reproductive health care"
+
+
+MIB = 1024 * 1024
+DEFAULT_EMAIL_MAX_BYTES = 10 * MIB
+DEFAULT_RESTRICTED = [ContentCategory.PSYCHOTHERAPY_NOTES, ContentCategory.SUBSTANCE_USE]
+
+
+def default_restricted() -> list[str]:
+    return [str(c) for c in DEFAULT_RESTRICTED]
+
+
+class DeliveryPolicy(models.Model):
+    """The organisation's delivery policy: one row (``id`` 1), edited by the privacy
+    officer. Until it is first saved the unsaved defaults apply: portal only, every
+    e-mail method off, 10 MiB, psychotherapy notes and Part 2 records never by e-mail,
+    no e-mail to third parties. Portal pickup is always on, so it has no switch."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    tls_email = models.BooleanField(default=False)
+    protected_pdf = models.BooleanField(default=False)
+    plain_email = models.BooleanField(default=False)
+    email_max_bytes = models.PositiveIntegerField(default=DEFAULT_EMAIL_MAX_BYTES)
+    restricted_categories = ArrayField(
+        models.CharField(max_length=32, choices=ContentCategory.choices),
+        default=default_restricted,
+        blank=True,
+    )
+    third_party_tls = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="messaging_delivery_policy_one"),
+            models.CheckConstraint(
+                condition=models.Q(email_max_bytes__gt=0), name="messaging_delivery_max_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Delivery policy"
+
+    @property
+    def enabled_methods(self) -> frozenset[str]:
+        """Portal pickup is always enabled."""
+        switches = {
+            DeliveryMethod.TLS_EMAIL: self.tls_email,
+            DeliveryMethod.PROTECTED_PDF: self.protected_pdf,
+            DeliveryMethod.PLAIN_EMAIL: self.plain_email,
+        }
+        return frozenset(
+            {str(DeliveryMethod.PORTAL)} | {str(m) for m, on in switches.items() if on}
+        )
+
+
+class DeliveryPreference(models.Model):
+    """How a patient asks to receive content (not notices: those are
+    ``consent.CommunicationPreference``). Only a method the policy enables counts; the
+    delivery decision falls back to portal pickup for anything else."""
+
+    patient = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="delivery_preference"
+    )
+    method = models.CharField(
+        max_length=16, choices=DeliveryMethod.choices, default=DeliveryMethod.PORTAL
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Delivery preference {self.pk}"

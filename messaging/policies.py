@@ -22,6 +22,11 @@ def can_compose(user: Actor) -> bool:
     return bool(user.is_authenticated and user.is_active and user.is_staff_member)
 
 
+def manages_delivery_policy(user: Actor) -> bool:
+    """The organisation's delivery policy: the privacy officer alone (DESIGN: roles)."""
+    return bool(user.is_authenticated and user.is_active and user.role == Role.PRIVACY_OFFICER)
+
+
 def patients_messageable_by(user: Actor) -> QuerySet[User]:
     patients = User.objects.filter(role=Role.PATIENT, is_active=True)
     if not can_compose(user):

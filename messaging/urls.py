@@ -21,6 +21,7 @@ urlpatterns = [
     path("templates/new/", views.template_edit, name="template_new"),
     path("templates/<int:pk>/", views.template_edit, name="template_edit"),
     path("templates/<int:pk>/archive/", views.template_archive, name="template_archive"),
+    path("delivery-policy/", views.delivery_policy, name="delivery_policy"),
     path("hooks/bounce/", views.bounce_webhook, name="bounce_webhook"),
     # Third-party packages (guest pickup): messaging/guest_views.py
     path("third-party/<int:patient_id>/", guest_views.guest_compose, name="guest_compose"),

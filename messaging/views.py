@@ -22,10 +22,11 @@ from core.forms import AssignForm, confirmed, posted, posted_files
 from encryption.files import file_response
 from encryption.uploads import CheckedUpload, checked_uploads
 from messaging import delivery as deliveries
-from messaging import policies, selectors, services
+from messaging import delivery_settings, policies, selectors, services
 from messaging.errors import MessagingError
 from messaging.forms import (
     ComposeForm,
+    DeliveryPolicyForm,
     PatientSearchForm,
     ReplyForm,
     ResendForm,
@@ -33,7 +34,7 @@ from messaging.forms import (
     new_send_key,
 )
 from messaging.markup import body_render
-from messaging.models import Message, MessageTemplate
+from messaging.models import MIB, Message, MessageTemplate
 
 staff_only = allowed_if(policies.can_compose)
 logger = logging.getLogger(__name__)
@@ -189,10 +190,14 @@ def _compose(
     attachments = list(draft.attachments.select_related("file__data_key")) if draft else []
     if request.method == "GET":
         services.composer_open_record(actor=request_user(request), patient=patient, draft=draft)
+    # The composer supplies no record categories yet (a thread's kind is clinical,
+    # administrative or other): the size is what decides for the content so far.
+    size = len((form["body"].value() or "").encode()) + sum(a.file.size for a in attachments)
     return render(
         request,
         "messaging/compose.html",
         {
+            "delivery": delivery_settings.delivery_choice_for(patient=patient, size_bytes=size),
             "form": form,
             "patient": patient,
             "draft": draft,
@@ -469,3 +474,53 @@ def bounce_webhook(request: HttpRequest) -> HttpResponse:
         status = {"unknown_delivery": 404, "replayed": 409, "bad_body": 400}.get(refusal.code, 403)
         return JsonResponse({"error": refusal.code}, status=status)
     return JsonResponse({"ok": True})
+
+
+# --- the organisation's delivery policy (the privacy officer) ------------------------------
+
+officer_only = allowed_if(policies.manages_delivery_policy)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@officer_only
+def delivery_policy(request: HttpRequest) -> HttpResponse:
+    current = delivery_settings.delivery_policy_current()
+    initial = {
+        "tls_email": current.tls_email,
+        "protected_pdf": current.protected_pdf,
+        "plain_email": current.plain_email,
+        "email_max_mib": max(1, current.email_max_bytes // MIB),
+        "restricted_categories": list(current.restricted_categories),
+        "third_party_tls": current.third_party_tls,
+    }
+    form = DeliveryPolicyForm(posted(request), initial=initial)
+    user = request_user(request)
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                delivery_settings.delivery_policy_update(
+                    actor=user,
+                    values=delivery_settings.PolicyValues(
+                        tls_email=data["tls_email"],
+                        protected_pdf=data["protected_pdf"],
+                        plain_email=data["plain_email"],
+                        email_max_bytes=data["email_max_mib"] * MIB,
+                        restricted_categories=frozenset(data["restricted_categories"]),
+                        third_party_tls=data["third_party_tls"],
+                    ),
+                )
+            except MessagingError as error:
+                form.add_error(None, error.message)
+            else:
+                flash.success(request, "Saved: the delivery policy.")
+                return redirect("messaging:delivery_policy")
+        if form.errors:
+            delivery_settings.delivery_policy_refusal_record(actor=user, fields=form.errors)
+    return render(
+        request,
+        "messaging/delivery_policy.html",
+        {"form": form, "current": current, "area": "staff"},
+        status=400 if form.errors else 200,
+    )

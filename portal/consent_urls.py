@@ -19,6 +19,7 @@ urlpatterns = [
         name="sharing_revoke",
     ),
     path("preferences/", consent_views.preferences, name="preferences"),
+    path("preferences/delivery/", consent_views.delivery_method, name="delivery_method"),
     path("preferences/email-waiver/", consent_views.waiver_accept, name="waiver_accept"),
     path("preferences/email-waiver/stop/", consent_views.waiver_revoke, name="waiver_revoke"),
 ]

@@ -39,7 +39,15 @@ from consent.models import (
 )
 from core.decorators import allowed_if, fresh_otp_required
 from core.forms import posted
-from portal.forms import AuthorizationForm, PreferencesForm, RevokeForm, WaiverForm
+from messaging import delivery_settings
+from messaging.errors import MessagingError
+from portal.forms import (
+    AuthorizationForm,
+    DeliveryMethodForm,
+    PreferencesForm,
+    RevokeForm,
+    WaiverForm,
+)
 
 patients_only = allowed_if(lambda user: user.is_authenticated and user.is_patient)
 ACCOUNTING_PAGE_SIZE = 25
@@ -260,9 +268,16 @@ def _preferences_page(
     *,
     form: PreferencesForm | None = None,
     waiver_form: WaiverForm | None = None,
+    method_form: DeliveryMethodForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     user = request_user(request)
+    offered = delivery_settings.methods_offered(delivery_settings.delivery_policy_current())
+    if method_form is None:
+        method_form = DeliveryMethodForm(
+            methods=offered,
+            initial={"method": delivery_settings.delivery_preference_of(user)},
+        )
     prefs = selectors.preferences_of(user)
     if form is None:
         form = PreferencesForm(
@@ -284,6 +299,8 @@ def _preferences_page(
             "waiver": waiver,
             "statement": statement,
             "waiver_form": waiver_form,
+            "method_form": method_form,
+            "methods_offered": offered,
             "language_form": LanguageForm(initial={"language": user.language}),
             "area": "portal",
         },
@@ -319,6 +336,30 @@ def preferences(request: HttpRequest) -> HttpResponse:
             )
             return redirect("portal:preferences")
     return _preferences_page(request, form=form, status=400)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@patients_only
+@fresh_otp_required  # how content leaves: as sensitive as choosing ordinary e-mail
+def delivery_method(request: HttpRequest) -> HttpResponse:
+    # GET only happens after the fresh second factor sent the patient back here.
+    if request.method != "POST":
+        return redirect(reverse("portal:preferences") + "#delivery")
+    user = request_user(request)
+    offered = delivery_settings.methods_offered(delivery_settings.delivery_policy_current())
+    form = DeliveryMethodForm(request.POST, methods=offered)
+    if form.is_valid():
+        try:
+            delivery_settings.delivery_preference_set(
+                actor=user, patient=user, method=form.cleaned_data["method"]
+            )
+        except MessagingError:
+            form.add_error("method", gettext("Choose one of the ways listed."))
+        else:
+            flash.success(request, gettext("Saved: how we send you messages."))
+            return redirect(reverse("portal:preferences") + "#delivery")
+    return _preferences_page(request, method_form=form, status=400)
 
 
 @never_cache

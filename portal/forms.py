@@ -8,7 +8,7 @@ against the fields it names, so the rule lives in one place and a refusal is aud
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from django import forms
@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
 from consent.forms import AuthorizationElementsForm
+from messaging.models import DeliveryMethod
 
 SIGNER_PATIENT = "patient"
 SIGNER_REPRESENTATIVE = "representative"
@@ -144,3 +145,22 @@ class WaiverForm(forms.Form):
         label=_("I have read the risk statement and still want ordinary e-mail"),
         error_messages={"required": _("Tick the box to choose ordinary e-mail.")},
     )
+
+
+class DeliveryMethodForm(forms.Form):
+    """The patient's way of receiving messages, among the methods the clinic offers."""
+
+    method = forms.ChoiceField(
+        label=_("How we send you messages"),
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose one of the ways listed."),
+            "invalid_choice": _("Choose one of the ways listed."),
+        },
+    )
+
+    def __init__(self, *args: Any, methods: Sequence[DeliveryMethod], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["method"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(m.value, m.label) for m in methods]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.access import (
+    OFFICER,
     PUBLIC,
     SIGNED_IN,
     STAFF,
@@ -82,6 +83,7 @@ ROUTES: dict[str, Route] = {
         kwargs=lambda p: {"pk": template(p).pk},
         ok_status=(302,),
     ),
+    "messaging:delivery_policy": Route(SIGNED_IN, OFFICER, methods=("GET", "POST")),
     "messaging:bounce_webhook": Route(PUBLIC, methods=("POST",), ok_status=(400,), csrf=False),
     "messaging:guest_compose": Route(
         SIGNED_IN, STAFF, methods=("GET", "POST"), kwargs=lambda p: {"patient_id": p.patient.pk}

@@ -45,6 +45,12 @@ ROUTES: dict[str, Route] = {
     ),
     "portal:accounting": Route(SIGNED_IN, PATIENT),
     "portal:preferences": Route(SIGNED_IN, PATIENT, methods=("GET", "POST")),
+    "portal:delivery_method": Route(
+        SIGNED_IN,
+        PATIENT,
+        methods=("GET", "POST"),
+        ok_status=(302,),  # GET: to preferences
+    ),
     "portal:waiver_accept": Route(
         SIGNED_IN,
         PATIENT,

@@ -11,6 +11,10 @@ from audit.models import AuditEvent
 from consent.models import CommunicationPreference, EmailWaiver, WaiverStatement
 from consent.services import waiver_statement_publish
 from core.sessions import SESSION_OTP_AT
+from messaging.delivery_settings import PolicyValues, delivery_policy_update
+from messaging.models import MIB, DeliveryPreference
+from tests.i18n.language import GRADE_LIMIT, grade, prose
+from tests.i18n.pages import words
 
 pytestmark = pytest.mark.django_db
 
@@ -145,3 +149,67 @@ class TestWaiver:
         waiver = EmailWaiver.objects.get()
         assert waiver.revoked_at is not None and waiver.revoked_by == personas.patient
         assert AuditEvent.objects.filter(action="consent.waiver_revoked").count() == 1
+
+
+DELIVERY = reverse("portal:delivery_method")
+
+
+def methods_enabled(personas: Any, *, tls: bool = True, pdf: bool = False) -> None:
+    delivery_policy_update(
+        actor=personas.privacy_officer,
+        values=PolicyValues(tls, pdf, False, 10 * MIB, frozenset(), False),
+    )
+
+
+class TestDeliveryMethod:
+    def test_with_only_the_portal_there_is_nothing_to_choose(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        page = client_for(personas.patient).get(URL).content.decode()
+        assert "For now, your messages wait for you here in the portal." in page
+        assert DELIVERY not in page
+
+    def test_only_enabled_methods_are_offered(self, personas: Any, client_for: Any) -> None:
+        methods_enabled(personas, tls=True, pdf=False)
+        page = client_for(personas.patient).get(URL).content.decode()
+        assert 'value="portal"' in page and 'value="tls_email"' in page
+        assert 'value="protected_pdf"' not in page and 'value="plain_email"' not in page
+
+    def test_choosing_needs_a_fresh_second_factor(self, personas: Any, client_for: Any) -> None:
+        methods_enabled(personas)
+        client = client_for(personas.patient)
+        session = client.session
+        session[SESSION_OTP_AT] = 0
+        session.save()
+        response = client.post(DELIVERY, {"method": "tls_email"})
+        assert response["Location"].startswith(reverse("accounts:mfa_verify"))
+        assert not DeliveryPreference.objects.exists()
+
+    def test_a_choice_is_saved_and_audited(self, personas: Any, client_for: Any) -> None:
+        methods_enabled(personas)
+        response = client_for(personas.patient).post(DELIVERY, {"method": "tls_email"})
+        assert response["Location"] == URL + "#delivery"
+        assert DeliveryPreference.objects.get(patient=personas.patient).method == "tls_email"
+        event = AuditEvent.objects.get(action="messaging.delivery_preference_changed")
+        assert event.details == {"old": "portal", "new": "tls_email"}
+        assert event.patient_id == personas.patient.pk
+
+    def test_a_method_not_offered_is_refused(self, personas: Any, client_for: Any) -> None:
+        methods_enabled(personas, tls=True, pdf=False)
+        response = client_for(personas.patient).post(DELIVERY, {"method": "protected_pdf"})
+        assert response.status_code == 400
+        assert "Choose one of the ways listed." in response.content.decode()
+        assert not DeliveryPreference.objects.exists()
+
+    def test_the_choice_reads_plainly_and_comes_in_spanish(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        methods_enabled(personas, tls=True, pdf=True)
+        english = client_for(personas.patient).get(URL).content.decode()
+        section = english.split('id="delivery"')[1].split("</section>")[0]
+        assert grade(prose(words(section, legal=False))) <= GRADE_LIMIT
+        personas.patient.language = "es"
+        personas.patient.save(update_fields=["language"])
+        spanish = client_for(personas.patient).get(URL).content.decode()
+        assert "Cómo le enviamos los mensajes" in spanish
+        assert "Correo electrónico con un documento bloqueado" in spanish

@@ -1,0 +1,208 @@
+"""The organisation's delivery policy, the patient's delivery preference, and the reads
+that turn them into the inputs of the delivery decision (``messaging.delivery_decision``).
+
+Kept apart from ``messaging.services`` and ``messaging.selectors`` (as ``guests`` is) so
+those stay under the size where a module becomes a package; writes are ``*_update`` /
+``*_set`` and audit old -> new, reads are ``*_current`` / ``*_of`` / ``*_for``.
+
+What is wired today: the decision is computed and shown to staff; nothing is sent by
+the e-mail methods yet (``messaging.delivery`` still delivers by portal pickup).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from audit.models import Outcome
+from audit.services import event_record
+from consent import selectors as consent_selectors
+from consent.models import EmailWaiver
+from messaging import policies
+from messaging.actions import MessagingAction
+from messaging.delivery_decision import (
+    DeliveryChoice,
+    DeliveryInputs,
+    Recipient,
+    TlsState,
+    WaiverState,
+    delivery_decide,
+)
+from messaging.errors import MessagingError
+from messaging.models import ContentCategory, DeliveryMethod, DeliveryPolicy, DeliveryPreference
+
+# What a ceiling may be: at least 1 MiB (a letter with a scan), at most 50 MiB (beyond
+# what most receiving mail servers accept, so the e-mail would bounce anyway).
+MIN_MAX_MIB, MAX_MAX_MIB = 1, 50
+
+
+@dataclass(frozen=True)
+class PolicyValues:
+    tls_email: bool
+    protected_pdf: bool
+    plain_email: bool
+    email_max_bytes: int
+    restricted_categories: frozenset[str]
+    third_party_tls: bool
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+
+def delivery_policy_current() -> DeliveryPolicy:
+    """The saved policy, or the defaults (unsaved) until the officer first saves one."""
+    return DeliveryPolicy.objects.filter(pk=1).first() or DeliveryPolicy()
+
+
+def delivery_preference_of(patient: User) -> str:
+    found = DeliveryPreference.objects.filter(patient=patient).values_list("method", flat=True)
+    return next(iter(found), DeliveryMethod.PORTAL)
+
+
+def methods_offered(policy: DeliveryPolicy) -> list[DeliveryMethod]:
+    """The methods a patient may choose: the enabled ones, portal first."""
+    return [m for m in DeliveryMethod if m in policy.enabled_methods]
+
+
+def waiver_state_of(patient: User) -> WaiverState:
+    waiver = consent_selectors.waiver_in_force(patient)
+    if waiver is not None:
+        current = consent_selectors.statement_current()
+        if current is not None and current.pk != waiver.statement_id:
+            return WaiverState.OLD_STATEMENT
+        return WaiverState.IN_FORCE
+    if EmailWaiver.objects.filter(patient=patient).exists():
+        return WaiverState.REVOKED
+    return WaiverState.NONE
+
+
+def delivery_inputs_for(
+    *,
+    patient: User,
+    recipient: Recipient = Recipient.PATIENT,
+    size_bytes: int = 0,
+    categories: Iterable[str] = (),
+    tls: TlsState = TlsState.UNKNOWN,
+    one_time_password: bool = False,
+    policy: DeliveryPolicy | None = None,
+) -> DeliveryInputs:
+    """The decision's inputs for content about ``patient``. The caller has already
+    checked it may see the patient. The recipient's TLS state is not looked up here (the
+    MX check is its own part) and defaults to "unknown"; a third party's address is the
+    one their authorization names, so it counts as confirmed. A patient-set document
+    password comes in a later change: until then only a staff one-time password is a
+    password source."""
+    policy = policy or delivery_policy_current()
+    is_patient = recipient == Recipient.PATIENT
+    return DeliveryInputs(
+        recipient=recipient,
+        enabled=policy.enabled_methods,
+        preference=delivery_preference_of(patient) if is_patient else DeliveryMethod.PORTAL,
+        waiver=waiver_state_of(patient) if is_patient else WaiverState.NONE,
+        address_confirmed=patient.email_verified_at is not None if is_patient else True,
+        size_bytes=size_bytes,
+        max_bytes=policy.email_max_bytes,
+        categories=frozenset(categories),
+        restricted=frozenset(policy.restricted_categories),
+        tls=tls,
+        third_party_tls=policy.third_party_tls,
+        password_source=one_time_password,
+    )
+
+
+def delivery_choice_for(
+    *, patient: User, size_bytes: int = 0, categories: Iterable[str] = ()
+) -> DeliveryChoice:
+    """What the composer and the patient page show: the method for the patient now."""
+    return delivery_decide(
+        delivery_inputs_for(patient=patient, size_bytes=size_bytes, categories=categories)
+    )
+
+
+# --- writes -----------------------------------------------------------------------------------
+
+
+def _values(policy: DeliveryPolicy) -> dict[str, object]:
+    return {
+        "tls_email": policy.tls_email,
+        "protected_pdf": policy.protected_pdf,
+        "plain_email": policy.plain_email,
+        "email_max_bytes": policy.email_max_bytes,
+        "restricted_categories": sorted(policy.restricted_categories),
+        "third_party_tls": policy.third_party_tls,
+    }
+
+
+def delivery_policy_refusal_record(*, actor: User, fields: Iterable[str]) -> None:
+    """A refused edit (the form said no): which fields (the form's own names), never what
+    was typed."""
+    event_record(
+        action=MessagingAction.DELIVERY_POLICY_REFUSED,
+        outcome=Outcome.DENIED,
+        actor=actor,
+        target_type="messaging.deliverypolicy",
+        target_id=1,
+        details={"fields": sorted(str(f)[:64] for f in fields)},
+    )
+
+
+@transaction.atomic
+def delivery_policy_update(*, actor: User, values: PolicyValues) -> DeliveryPolicy:
+    """Save the organisation's policy and audit every changed value, old -> new."""
+    if not policies.manages_delivery_policy(actor):
+        raise MessagingError("not_officer", "Only the privacy officer sets the delivery policy.")
+    unknown = values.restricted_categories - set(ContentCategory.values)
+    if unknown:
+        raise MessagingError("category", "Choose categories from the list.")
+    if not MIN_MAX_MIB * 1024 * 1024 <= values.email_max_bytes <= MAX_MAX_MIB * 1024 * 1024:
+        raise MessagingError(
+            "size", f"The e-mail size limit must be {MIN_MAX_MIB} to {MAX_MAX_MIB} MiB."
+        )
+    policy = DeliveryPolicy.objects.select_for_update().filter(pk=1).first() or DeliveryPolicy()
+    before = _values(policy)
+    policy.tls_email = values.tls_email
+    policy.protected_pdf = values.protected_pdf
+    policy.plain_email = values.plain_email
+    policy.email_max_bytes = values.email_max_bytes
+    policy.restricted_categories = sorted(values.restricted_categories)
+    policy.third_party_tls = values.third_party_tls
+    policy.updated_at, policy.updated_by = timezone.now(), actor
+    policy.save()
+    after = _values(policy)
+    changed = [k for k in after if before[k] != after[k]]
+    details: dict[str, object] = {"changed": changed}
+    for key in changed:  # audit details are shallow: old_<field> and new_<field>
+        details[f"old_{key}"], details[f"new_{key}"] = before[key], after[key]
+    event_record(
+        action=MessagingAction.DELIVERY_POLICY_CHANGED,
+        actor=actor,
+        target=policy,
+        details=details,
+    )
+    return policy
+
+
+@transaction.atomic
+def delivery_preference_set(*, actor: User, patient: User, method: str) -> DeliveryPreference:
+    """The patient's chosen method; only a method the policy enables may be chosen."""
+    if method not in delivery_policy_current().enabled_methods:
+        raise MessagingError("method_not_offered", "This way of sending is not offered.")
+    preference = DeliveryPreference.objects.select_for_update().filter(
+        patient=patient
+    ).first() or DeliveryPreference(patient=patient, updated_by=actor)
+    before = preference.method if preference.pk else DeliveryMethod.PORTAL
+    preference.method = method
+    preference.updated_at, preference.updated_by = timezone.now(), actor
+    preference.save()
+    event_record(
+        action=MessagingAction.DELIVERY_PREFERENCE_CHANGED,
+        actor=actor,
+        target=preference,
+        patient_id=patient.pk,
+        details={"old": str(before), "new": method},
+    )
+    return preference
