@@ -88,3 +88,36 @@ def _is_signature_widget(annotation: Any) -> bool:
             return False
         field = parent.get_object()
     return False
+
+
+def unreachable_drop(writer: PdfWriter) -> None:
+    """Leave out of the file what nothing in the document refers to any more.
+
+    pypdf writes every object it ever held: an annotation removed above, and the old
+    signature dictionary or script it pointed to, would still be in the bytes, only
+    unlinked. pypdf's own ``compress_identical_objects`` drops one layer of such objects
+    per call; this is a single walk from the catalogue and the document information.
+    """
+    from pypdf.generic import IndirectObject
+
+    objects = writer._objects  # pypdf's own way to drop an object (it sets None too)
+    reachable = [False] * len(objects)
+    info = getattr(writer, "_info", None)  # the document information dictionary
+    pending: list[Any] = [writer.root_object.indirect_reference]
+    pending.append(getattr(info, "indirect_reference", info))
+    while pending:
+        node = pending.pop()
+        if isinstance(node, IndirectObject):
+            if node.pdf is not writer or not 0 < node.idnum <= len(objects):
+                continue
+            if reachable[node.idnum - 1]:
+                continue
+            reachable[node.idnum - 1] = True
+            node = objects[node.idnum - 1]
+        if isinstance(node, DictionaryObject):  # streams too: their dictionary
+            pending.extend(node.values())
+        elif isinstance(node, ArrayObject):
+            pending.extend(node)
+    for index, kept in enumerate(reachable):
+        if not kept:
+            objects[index] = None
