@@ -44,8 +44,8 @@ MESSAGE_TEMPLATE = "messaging/protected_message.html"
 TEXT_TEMPLATE = "messaging/protected_text.html"
 SIGNED_TEMPLATE = "messaging/protected_signed.html"
 # Read aloud by phone: no 0/O, no 1/I. 32 symbols are 5 bits each, so 16 of them are
-# 80 bits, beyond any guessing against the file offline (R6 derives the key with
-# iterated SHA-256/384/512, a few thousand guesses per second per core).
+# 80 bits: out of reach of guessing against a copy of the file offline, however fast
+# the attacker's hardware runs R6's iterated SHA-2 key derivation.
 SPOKEN_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 SPOKEN_GROUPS, SPOKEN_GROUP_LENGTH = 4, 4
 SPOKEN_SEPARATOR = "-"
@@ -130,9 +130,7 @@ def message_pdf(
     # out: the file holds nothing of it, and does not read as signed.
     unreachable_drop(writer)
     writer.add_metadata({"/Title": subject_line, "/Author": organisation, "/Creator": organisation})
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    return _written(writer)
 
 
 def protect(pdf_bytes: bytes, password: str, *, language: str = "") -> bytes:
@@ -145,12 +143,14 @@ def protect(pdf_bytes: bytes, password: str, *, language: str = "") -> bytes:
     A signed PDF (a record package) is never re-written: encryption changes every
     string and stream in the file, so the signed byte ranges could not survive it, and
     a signature cannot be appended to an encrypted file without encrypting the part it
-    covers. Encrypting the package before signing it (pyHanko signs encrypted files)
-    would mean a new signature for each e-mail, on a file that is not the package we
-    built, stored and fingerprinted. Instead the package travels byte for byte as the
-    one embedded file of a small encrypted wrapper PDF, whose page (in ``language``)
-    says where to find it; the embedded file is encrypted with the wrapper, and once the
-    reader opens it, its signature validates as it did when we signed it.
+    covers. Encrypting the package before signing it (pyHanko signs encrypted files
+    when given the password) would mean signing again for each e-mail, a second signed
+    copy that differs from the package we built, signed and stored, and a signing key
+    used by the delivery worker. Instead the stored package travels byte for byte as
+    the one embedded file of a small encrypted wrapper PDF, whose page (in
+    ``language``) says where to find it; the embedded file is encrypted with the
+    wrapper, and once the reader opens it, its signature validates as it did when we
+    signed it (``tests/messaging/test_protected_pdf.py`` checks with pyHanko).
     """
     if not password:
         raise MessagingError("pdf_password_missing", "A protected PDF needs a password.")
@@ -165,12 +165,21 @@ def protect(pdf_bytes: bytes, password: str, *, language: str = "") -> bytes:
     except Exception as error:  # a parser fails in many ways; nothing of the file is logged
         logger.warning("protected pdf: input unreadable (%s)", type(error).__name__)
         raise MessagingError("pdf_unreadable", "The PDF could not be read.") from None
+    _encrypt(writer, password)
+    return _written(writer)
+
+
+def _encrypt(writer: PdfWriter, password: str) -> None:
+    """AES-256, revision 6 (pypdf's "AES-256"; its "AES-256-R5" is the withdrawn draft)."""
     writer.encrypt(
         user_password=password,
         owner_password=secrets.token_urlsafe(32),
         algorithm="AES-256",
     )
     _version_declare(writer)
+
+
+def _written(writer: PdfWriter) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

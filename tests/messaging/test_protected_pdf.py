@@ -189,6 +189,12 @@ class TestSignedPackage:
         encrypt: Any = PdfReader(io.BytesIO(protected)).trailer["/Encrypt"]
         assert (encrypt["/V"], encrypt["/R"]) == (5, 6)
 
+    def test_qpdf_says_the_wrapper_requires_a_password(
+        self, organisation: Identity, qpdf: Callable[..., Any]
+    ) -> None:
+        _, protected = self.signed_and_protected()
+        assert qpdf(protected, "--requires-password").returncode == 0
+
     def test_its_page_says_where_the_signed_copy_is(self, organisation: Identity) -> None:
         _, protected = self.signed_and_protected()
         assert "signed-copy.pdf" in opened(protected).pages[0].extract_text()
