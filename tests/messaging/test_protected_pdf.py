@@ -83,18 +83,18 @@ def with_javascript(pdf: bytes) -> bytes:
 
 
 @pytest.fixture
-def qpdf(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """Run Debian's qpdf on a PDF with the given arguments."""
+def qpdf(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[bytes]]:
+    """Run Debian's qpdf on a PDF with the given arguments; its output as bytes."""
     if not os.path.exists(QPDF):
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"qpdf not found at {QPDF} (CI=true: no skipping)")
         pytest.skip("qpdf (Debian qpdf) is not installed")
 
-    def run(pdf: bytes, *args: str) -> subprocess.CompletedProcess[str]:
+    def run(pdf: bytes, *args: str) -> subprocess.CompletedProcess[bytes]:
         path = tmp_path / "protected.pdf"
         path.write_bytes(pdf)
         return subprocess.run(
-            [QPDF, *args, str(path)], capture_output=True, text=True, timeout=60, check=False
+            [QPDF, *args, str(path)], capture_output=True, timeout=60, check=False
         )
 
     return run
@@ -140,16 +140,21 @@ class TestProtect:
     ) -> None:
         shown = qpdf(protect(a_message(), PASSWORD), f"--password={PASSWORD}", "--show-encryption")
         assert shown.returncode == 0
-        assert "R = 6" in shown.stdout
-        assert "file encryption method: AESv3" in shown.stdout
+        assert b"R = 6" in shown.stdout
+        assert b"file encryption method: AESv3" in shown.stdout
 
     def test_qpdf_finds_no_damage_in_it(self, qpdf: Callable[..., Any]) -> None:
         checked = qpdf(protect(a_message(), PASSWORD), f"--password={PASSWORD}", "--check")
-        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert checked.returncode == 0, (checked.stdout + checked.stderr).decode()
 
     def test_qpdf_refuses_a_wrong_password(self, qpdf: Callable[..., Any]) -> None:
         checked = qpdf(protect(a_message(), PASSWORD), "--password=wrong", "--check")
-        assert checked.returncode == 2 and "invalid password" in checked.stderr
+        assert checked.returncode == 2 and b"invalid password" in checked.stderr
+
+    def test_it_refuses_to_encrypt_twice(self) -> None:
+        with pytest.raises(MessagingError) as refused:
+            protect(protect(a_message(), PASSWORD), PASSWORD)
+        assert refused.value.code == "pdf_already_encrypted"
 
     def test_it_needs_a_password(self) -> None:
         with pytest.raises(MessagingError) as refused:
@@ -194,6 +199,13 @@ class TestSignedPackage:
     ) -> None:
         _, protected = self.signed_and_protected()
         assert qpdf(protected, "--requires-password").returncode == 0
+
+    def test_qpdf_takes_out_the_same_bytes_with_the_password(
+        self, organisation: Identity, qpdf: Callable[..., Any]
+    ) -> None:
+        signed, protected = self.signed_and_protected()
+        taken = qpdf(protected, f"--password={PASSWORD}", "--show-attachment=signed-copy.pdf")
+        assert taken.returncode == 0 and taken.stdout == signed
 
     def test_its_page_says_where_the_signed_copy_is(self, organisation: Identity) -> None:
         _, protected = self.signed_and_protected()
