@@ -19,6 +19,7 @@ BENCHES = [
     "bench/encryption_bench.py",
     "bench/messaging_bench.py",
     "bench/tls_delivery_bench.py",
+    "bench/protected_pdf_bench.py",
     "bench/portal_bench.py",
     "bench/records_package.py",
     "bench/records_queue.py",

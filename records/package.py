@@ -19,7 +19,6 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -27,11 +26,11 @@ from django.utils import translation
 from django.utils.translation import gettext
 from PIL import Image, UnidentifiedImageError
 from pypdf import PdfReader, PdfWriter
-from pypdf.generic import ArrayObject, DictionaryObject, NameObject
 
 from encryption.uploads import JPEG, PDF, PNG
 from records.errors import RecordsError
-from support.printing import pdf_from_html, pdf_render
+from support.pdf_clean import active_content_strip, forms_drop
+from support.printing import pdf_image_page, pdf_render
 
 logger = logging.getLogger(__name__)
 
@@ -39,15 +38,6 @@ COVER_TEMPLATE = "records/package_cover.html"
 # A cover whose page count changes the index it prints (a longer index, more pages)
 # settles in two renderings; this bounds a pathological case.
 _COVER_ATTEMPTS = 4
-_IMAGE_SCHEME = "records-source:"
-_IMAGE_PAGE = (
-    "<!doctype html><html><head><meta charset='utf-8'><style>"
-    "@page {{ size: {size}; margin: 1.5cm; }}"
-    "html, body {{ margin: 0; height: 100%; }}"
-    "body {{ display: flex; align-items: center; justify-content: center; }}"
-    "img {{ display: block; max-width: 100%; max-height: 100%; object-fit: contain; }}"
-    "</style></head><body><img src='{src}' alt=''></body></html>"
-)
 ProgressCallback = Callable[[int, int], None]
 EN_DASH = "\u2013"  # page ranges as typeset, "pages 2-4" with an en dash
 
@@ -154,8 +144,8 @@ def package_build(
             "organisation": cover.organisation
         }
     writer.page_mode = "/UseOutlines"
-    _forms_drop(writer)
-    _active_content_strip(writer)
+    forms_drop(writer)
+    active_content_strip(writer)
     writer.add_metadata(
         {"/Title": title, "/Author": cover.organisation, "/Creator": cover.organisation}
     )
@@ -201,8 +191,7 @@ def _image_page(document: SourceDocument, position: int) -> bytes:
         raise RecordsError(
             "document_unreadable", f"Document {position} could not be read as an image."
         ) from None
-    html = _IMAGE_PAGE.format(size=settings.RECORDS_PAGE_SIZE, src=_IMAGE_SCHEME + "image")
-    return pdf_from_html(html, {_IMAGE_SCHEME + "image": (document.data, document.content_type)})
+    return pdf_image_page(document.data, document.content_type, settings.RECORDS_PAGE_SIZE)
 
 
 def _cover_render(
@@ -241,79 +230,3 @@ def _cover_render(
             return bytes(rendered.write_pdf()), entries
         cover_pages = len(rendered.pages)
     raise RecordsError("cover_unstable", "The cover letter could not be laid out.")
-
-
-def _forms_drop(writer: PdfWriter) -> None:
-    """Remove form fields carried over from the sources, and their old signatures.
-
-    A source that was itself signed (a discharge summary from another provider) brings
-    a signature field whose byte range described the old file: in the package it would
-    show as a broken signature next to ours. Filled-in forms keep their appearance.
-    """
-    if "/AcroForm" in writer.root_object:
-        del writer.root_object[NameObject("/AcroForm")]
-    for page in writer.pages:
-        annotations = page.get("/Annots")
-        if annotations is None:
-            continue
-        kept = ArrayObject(
-            ref for ref in annotations.get_object() if not _is_signature_widget(ref.get_object())
-        )
-        page[NameObject("/Annots")] = kept
-
-
-# Annotations a package keeps: links (their action only if it goes to a page or a web
-# address) and form widgets, which show a filled-in form's values (the form itself is
-# gone, see _forms_drop). Comments, attachments, sounds, movies, 3D and the rest go.
-_KEPT_ANNOTATIONS = frozenset({"/Link", "/Widget"})
-_KEPT_ACTIONS = frozenset({"/GoTo", "/URI"})
-
-
-def _active_content_strip(writer: PdfWriter) -> None:
-    """Nothing in the package runs, opens or carries anything: the upload check refuses
-    such sources, and this holds even for one that got past it (or predates it).
-
-    Removed: the document's open action, additional actions (``/AA``) of the document,
-    pages and annotations, JavaScript and embedded files in the name tree, and every
-    annotation but links and widgets; a kept annotation keeps only a link's action.
-    """
-    root = writer.root_object
-    for key in ("/OpenAction", "/AA"):
-        root.pop(NameObject(key), None)
-    names = root.get("/Names")
-    if names is not None:
-        names = names.get_object()
-        for key in ("/JavaScript", "/EmbeddedFiles"):
-            names.pop(NameObject(key), None)
-    for page in writer.pages:
-        page.pop(NameObject("/AA"), None)
-        annotations = page.get("/Annots")
-        if annotations is None:
-            continue
-        kept = ArrayObject()
-        for ref in annotations.get_object():
-            annotation = ref.get_object()
-            if not isinstance(annotation, DictionaryObject):
-                continue
-            if annotation.get("/Subtype") not in _KEPT_ANNOTATIONS:
-                continue
-            annotation.pop(NameObject("/AA"), None)
-            action = annotation.get("/A")
-            if action is not None and action.get_object().get("/S") not in _KEPT_ACTIONS:
-                annotation.pop(NameObject("/A"), None)
-            kept.append(ref)
-        page[NameObject("/Annots")] = kept
-
-
-def _is_signature_widget(annotation: Any) -> bool:
-    if not isinstance(annotation, DictionaryObject):
-        return False
-    field: Any = annotation
-    for _ in range(32):  # a field's type may be inherited from its parents
-        if field.get("/FT") == "/Sig":
-            return True
-        parent = field.get("/Parent")
-        if parent is None:
-            return False
-        field = parent.get_object()
-    return False

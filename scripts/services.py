@@ -6,8 +6,9 @@ One helper for both commands, so the demo and the suite stand on the same system
   WeasyPrint's libraries (Pango, HarfBuzz-subset), a font, and GNU gettext (the
   translations are compiled from locale/ on every run);
 - the tests also: PostgreSQL (``DATABASE_URL``, else 127.0.0.1:5432, else the embedded
-  one), Debian's chromium, poppler's pdfsig, nginx (the production smoke test) and
-  axe-core from npm under var/node.
+  one), Debian's chromium, poppler's pdfsig, qpdf (a second reader of the
+  password-protected PDFs), nginx (the production smoke test) and axe-core from npm
+  under var/node.
 
 Debian packages that are missing are installed in one ``apt-get`` run. Run as a script
 (``scripts/test.sh`` evaluates its output) it prints shell ``export`` lines and nothing
@@ -122,6 +123,10 @@ def _pdfsig() -> str | None:
     return "" if shutil.which("pdfsig") else None
 
 
+def _qpdf() -> str | None:
+    return "" if shutil.which("qpdf") else None
+
+
 def _nginx() -> str | None:
     # /usr/sbin is not on every PATH (a non-root shell's, for one).
     return shutil.which("nginx") or next(
@@ -149,13 +154,14 @@ FONTS = Part("fonts", _fonts, ("fonts-dejavu-core",))
 REDIS = Part("Redis", _redis_server, ("redis-server",))
 CHROMIUM = Part("Chromium", _chromium, ("chromium",), export="CHROMIUM_PATH")
 PDFSIG = Part("pdfsig (poppler-utils)", _pdfsig, ("poppler-utils",))
+QPDF = Part("qpdf", _qpdf, ("qpdf",))
 NGINX = Part("nginx", _nginx, ("nginx",), export="NGINX_PATH")
 NPM = Part("npm", _npm, ("npm",))
 GETTEXT = Part("GNU gettext", _gettext, ("gettext",))
 
 # What `make run` needs is a subset of what `make test` needs, by construction.
 RUN_PARTS: tuple[Part, ...] = (REDIS, PDF, FONTS, GETTEXT)
-TEST_PARTS: tuple[Part, ...] = (*RUN_PARTS, CHROMIUM, PDFSIG, NGINX, NPM)
+TEST_PARTS: tuple[Part, ...] = (*RUN_PARTS, CHROMIUM, PDFSIG, QPDF, NGINX, NPM)
 
 
 def system_parts(parts: tuple[Part, ...]) -> tuple[dict[str, str], list[str]]:

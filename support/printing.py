@@ -15,6 +15,16 @@ from typing import Any
 # url -> (bytes, content type): the only things a rendering may load.
 Resources = Mapping[str, tuple[bytes, str]]
 
+_IMAGE_URL = "print-source:image"
+_IMAGE_PAGE = (
+    "<!doctype html><html><head><meta charset='utf-8'><style>"
+    "@page {{ size: {size}; margin: 1.5cm; }}"
+    "html, body {{ margin: 0; height: 100%; }}"
+    "body {{ display: flex; align-items: center; justify-content: center; }}"
+    "img {{ display: block; max-width: 100%; max-height: 100%; object-fit: contain; }}"
+    "</style></head><body><img src='{src}' alt=''></body></html>"
+)
+
 
 class PrintResourceRefused(ValueError):
     """A document referred to something outside its own resources."""
@@ -33,6 +43,16 @@ def pdf_render(html: str, resources: Resources | None = None) -> Any:
 
 def pdf_from_html(html: str, resources: Resources | None = None) -> bytes:
     return bytes(pdf_render(html, resources).write_pdf())
+
+
+def pdf_image_page(data: bytes, content_type: str, page_size: str) -> bytes:
+    """One page holding the image, scaled to fit inside the margins, upright (EXIF).
+
+    The caller has checked the image (type sniffed, size in pixels bounded): WeasyPrint
+    decodes it with Pillow.
+    """
+    html = _IMAGE_PAGE.format(size=page_size, src=_IMAGE_URL)
+    return pdf_from_html(html, {_IMAGE_URL: (data, content_type)})
 
 
 def _fetcher(resources: Resources) -> Any:

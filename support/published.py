@@ -39,6 +39,7 @@ PUBLISHED = frozenset(
         "c2609dfc6bca81d48009484ca3cc4c4632bb16c6044aadd6df9c5a284a388c40",  # deploy/portal.env.example
         "e7061dd109b5dac386f4e4836d244e03a4160f8c0c051aa42cc665cc1fd6fb84",  # deploy/portal.env.example
         "59d7ab5844044076f62e77724459c0fb19e0b96ee40d3f00a8cd451fd6d22b2d",  # deploy/systemd/portal-web@.service
+        "1b97314155af95611db6ff2694e141e377a58178335ac44b42527e2805d59edf",  # messaging/protected_pdf.py
         "17796e8074deb13ce76d482af7657d9e2b127f79e4a0bbc9ee487545a74d0304",  # records/models.py
         "a01049bc36d07601f8bed4e7dd4f3cb278b675aa0b83962ec72aeaa85123f55e",  # retention/migrations/0001_initial.py
         "ae9833c103c51aa682dc74fa7bfab723feaca2701a28948c4dc0d89461f579d7",  # scripts/test.sh
