@@ -106,6 +106,14 @@ SHOWN_TO_PATIENT: dict[str, str] = {
     "consent.waiver_revoked": "permissions_changed",
     "consent.preferences_changed": "permissions_changed",
     "messaging.delivery_preference_changed": "permissions_changed",
+    # Only the patient sets their document password, so (as for their own preference
+    # changes above) the access-history policy leaves these out; listed so that any
+    # other actor would show.
+    "messaging.document_password_set": "permissions_changed",
+    "messaging.document_password_changed": "permissions_changed",
+    "messaging.document_password_removed": "permissions_changed",
+    # The sender's one-time password belongs to the message they send the patient.
+    "messaging.one_time_password_issued": "sent",
     "consent.disclosure_recorded": "shared",
     "consent.accounting_viewed": "accounting",
     "consent.accounting_exported": "accounting",
@@ -188,6 +196,8 @@ INTERNAL: frozenset[str] = frozenset(
         # Retention, legal holds and key management
         "messaging.delivery_policy_changed",
         "messaging.delivery_policy_refused",
+        # The worker reading a one-time password to lock a PDF (a system step)
+        "messaging.one_time_password_used",
         "retention.policy_changed",
         "retention.policy_refused",
         "retention.hold_placed",

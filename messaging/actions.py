@@ -52,3 +52,15 @@ class MessagingAction(models.TextChoices):
         "messaging.delivery_preference_changed",
         "Patient's delivery method changed",
     )
+    # Passwords of locked PDFs (messaging.document_passwords); never their values.
+    DOCUMENT_PASSWORD_SET = "messaging.document_password_set", "Document password set"
+    DOCUMENT_PASSWORD_CHANGED = "messaging.document_password_changed", "Document password changed"
+    DOCUMENT_PASSWORD_REMOVED = "messaging.document_password_removed", "Document password removed"
+    ONE_TIME_PASSWORD_ISSUED = (
+        "messaging.one_time_password_issued",
+        "One-time password issued for a locked PDF",
+    )
+    ONE_TIME_PASSWORD_USED = (
+        "messaging.one_time_password_used",
+        "One-time password used to lock a PDF",
+    )

@@ -32,6 +32,7 @@ from messaging.delivery_decision import (
     WaiverState,
     delivery_decide,
 )
+from messaging.document_passwords import document_password_exists
 from messaging.errors import MessagingError
 from messaging.models import ContentCategory, DeliveryMethod, DeliveryPolicy, DeliveryPreference
 
@@ -93,9 +94,9 @@ def delivery_inputs_for(
     """The decision's inputs for content about ``patient``. The caller has already
     checked it may see the patient. The recipient's TLS state is not looked up here (the
     MX check is its own part) and defaults to "unknown"; a third party's address is the
-    one their authorization names, so it counts as confirmed. A patient-set document
-    password comes in a later change: until then only a staff one-time password is a
-    password source."""
+    one their authorization names, so it counts as confirmed. A password source is the
+    patient's own document password (when the patient is the recipient) or a staff
+    one-time password (``one_time_password``: the caller says whether one was given)."""
     policy = policy or delivery_policy_current()
     is_patient = recipient == Recipient.PATIENT
     return DeliveryInputs(
@@ -110,7 +111,7 @@ def delivery_inputs_for(
         restricted=frozenset(policy.restricted_categories),
         tls=tls,
         third_party_tls=policy.third_party_tls,
-        password_source=one_time_password,
+        password_source=one_time_password or (is_patient and document_password_exists(patient)),
     )
 
 

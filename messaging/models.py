@@ -408,3 +408,47 @@ class DeliveryPreference(models.Model):
 
     def __str__(self) -> str:
         return f"Delivery preference {self.pk}"
+
+
+class DocumentPassword(EncryptedModel):
+    """The password a patient chose for the locked (password-protected) PDFs we e-mail them.
+
+    Encrypted, not hashed: unlike a sign-in password, which is only ever compared, this
+    one must be read back by the delivery worker to lock each PDF with it, so a one-way
+    hash would make it useless. It is encrypted with its own data key like any health
+    record (a database dump, a backup or the admin shows only ciphertext), never shown to
+    anyone after it is set, and removing it deletes the row, which shreds its key. When
+    retention destroys the key, the value is unreadable like every other encrypted field
+    and the delivery decision falls back to portal pickup.
+    """
+
+    patient = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="document_password"
+    )
+    password = EncryptedTextField(max_length=4096)
+    set_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Document password {self.pk}"
+
+
+class OneTimePassword(EncryptedModel):
+    """A one-time password staff read out for one message sent as a locked PDF.
+
+    Shown once on the sender's screen, read once by the delivery worker to lock the PDF
+    (``messaging.document_passwords.one_time_password_consume`` deletes the row, which
+    shreds its key). Encrypted, not hashed, for the same reason as ``DocumentPassword``:
+    the worker needs the value itself.
+    """
+
+    message = models.OneToOneField(
+        "messaging.Message", on_delete=models.CASCADE, related_name="one_time_password"
+    )
+    password = EncryptedTextField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"One-time password {self.pk}"

@@ -13,6 +13,7 @@ from audit.models import AuditEvent
 from consent.services import waiver_accept, waiver_revoke, waiver_statement_publish
 from messaging import delivery_settings
 from messaging.delivery_decision import Recipient, WaiverState
+from messaging.document_passwords import document_password_set
 from messaging.models import MIB, DeliveryMethod, DeliveryPolicy, DeliveryPreference
 
 pytestmark = pytest.mark.django_db
@@ -144,6 +145,39 @@ class TestInputsFromTheDatabase:
         )
         assert inputs.preference == DeliveryMethod.PORTAL and inputs.third_party_tls
         assert inputs.address_confirmed and inputs.waiver == WaiverState.NONE
+
+    def test_a_document_password_is_a_password_source(self, personas: Any) -> None:
+        assert not delivery_settings.delivery_inputs_for(patient=personas.patient).password_source
+        document_password_set(
+            actor=personas.patient, patient=personas.patient, password="my document secret"
+        )
+        assert delivery_settings.delivery_inputs_for(patient=personas.patient).password_source
+
+    def test_a_third_party_does_not_get_the_patients_document_password(self, personas: Any) -> None:
+        document_password_set(
+            actor=personas.patient, patient=personas.patient, password="my document secret"
+        )
+        inputs = delivery_settings.delivery_inputs_for(
+            patient=personas.patient, recipient=Recipient.THIRD_PARTY
+        )
+        assert not inputs.password_source
+
+    def test_a_staff_one_time_password_is_still_a_password_source(self, personas: Any) -> None:
+        inputs = delivery_settings.delivery_inputs_for(
+            patient=personas.patient, one_time_password=True
+        )
+        assert inputs.password_source
+
+    def test_the_locked_pdf_is_chosen_once_a_document_password_is_set(self, personas: Any) -> None:
+        policy_saved(personas)
+        preference_set(personas, DeliveryMethod.PROTECTED_PDF)
+        choice = delivery_settings.delivery_choice_for(patient=personas.patient)
+        assert choice.method == DeliveryMethod.PORTAL
+        document_password_set(
+            actor=personas.patient, patient=personas.patient, password="my document secret"
+        )
+        choice = delivery_settings.delivery_choice_for(patient=personas.patient)
+        assert choice.method == DeliveryMethod.PROTECTED_PDF
 
     def test_the_preference_must_be_enabled(self, personas: Any) -> None:
         with pytest.raises(delivery_settings.MessagingError):

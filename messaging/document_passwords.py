@@ -1,0 +1,169 @@
+"""The passwords that open a locked (password-protected) PDF: the patient's own document
+password, and the one-time password staff read out for one message.
+
+The password never travels with the PDF. Either the patient sets a document password
+in the portal (``document_password_set``; read by the worker with
+``document_password_of``), or the sender gets a one-time password on screen to tell the
+recipient by phone (``one_time_password_issue``; read once by the worker with
+``one_time_password_consume``). Both are encrypted, never hashed: the worker needs the
+value to lock the PDF (see ``messaging.models.DocumentPassword``).
+
+Kept apart from ``messaging.services`` (as ``delivery_settings`` is). No value is ever
+logged, audited, put in an exception or in task arguments: audit rows carry ids only,
+and the worker is given the message id and reads the password here.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.hashers import check_password
+from django.db import transaction
+
+from accounts.models import User
+from audit.services import event_record
+from messaging import policies
+from messaging.actions import MessagingAction
+from messaging.errors import MessagingError
+from messaging.models import DocumentPassword, Message, OneTimePassword
+from messaging.protected_pdf import password_new
+
+# Long enough to stand up to guessing against a copy of the file offline: the PDF's
+# AES-256 key comes from the password alone, with no server to limit attempts.
+DOCUMENT_PASSWORD_MIN_LENGTH = 12
+DOCUMENT_PASSWORD_MAX_LENGTH = 128
+
+
+# --- the patient's document password ----------------------------------------------------------
+
+
+def document_password_set_at(patient: User) -> DocumentPassword | None:
+    """The patient's password row for the page ("set on <date>"); its value stays sealed
+    because the page never reads it."""
+    return DocumentPassword.objects.filter(patient=patient).defer("password").first()
+
+
+def document_password_of(patient: User) -> str | None:
+    """The patient's document password in clear, for the worker that locks a PDF (and the
+    delivery decision, which only asks whether there is one). Not audited and never
+    logged: it is the patient's own secret, read only to lock content sent to them."""
+    row = DocumentPassword.objects.filter(patient=patient).select_related("data_key").first()
+    if row is None or row.is_erased:
+        return None
+    return str(row.password)
+
+
+def document_password_exists(patient: User) -> bool:
+    """Whether a readable document password is set (no decryption)."""
+    return DocumentPassword.objects.filter(
+        patient=patient, data_key__destroyed_at__isnull=True
+    ).exists()
+
+
+@transaction.atomic
+def document_password_set(*, actor: User, patient: User, password: str) -> DocumentPassword:
+    """Set or change the patient's document password. Only the patient sets their own (no
+    one else ever knows it); it may not be their sign-in password, which would then sit in
+    every locked PDF's reach of offline guessing."""
+    if actor.pk != patient.pk or not patient.is_patient:
+        raise MessagingError("not_own", "Only the patient sets their document password.")
+    if not DOCUMENT_PASSWORD_MIN_LENGTH <= len(password) <= DOCUMENT_PASSWORD_MAX_LENGTH:
+        raise MessagingError("length", "The password has the wrong length.")
+    if patient.has_usable_password() and check_password(password, patient.password):
+        raise MessagingError("account_password", "The password is the sign-in password.")
+    existing = DocumentPassword.objects.select_for_update().filter(patient=patient).first()
+    if existing is not None:
+        # A new row, not an update: the old value's key is destroyed with the old row.
+        existing.delete()
+    row = DocumentPassword.objects.create(patient=patient, password=password)
+    event_record(
+        action=MessagingAction.DOCUMENT_PASSWORD_CHANGED
+        if existing is not None
+        else MessagingAction.DOCUMENT_PASSWORD_SET,
+        actor=actor,
+        target=row,
+        patient_id=patient.pk,
+    )
+    return row
+
+
+@transaction.atomic
+def document_password_remove(*, actor: User, patient: User) -> bool:
+    """Remove the patient's document password (the row and, with it, its key); False if
+    none was set. Locked PDFs then need a staff one-time password, or go by portal."""
+    if actor.pk != patient.pk:
+        raise MessagingError("not_own", "Only the patient removes their document password.")
+    existing = DocumentPassword.objects.select_for_update().filter(patient=patient).first()
+    if existing is None:
+        return False
+    target_id = str(existing.pk)
+    existing.delete()
+    event_record(
+        action=MessagingAction.DOCUMENT_PASSWORD_REMOVED,
+        actor=actor,
+        target_type="messaging.documentpassword",
+        target_id=target_id,
+        patient_id=patient.pk,
+    )
+    return True
+
+
+# --- the staff one-time password ----------------------------------------------------------------
+
+
+@transaction.atomic
+def one_time_password_issue(*, actor: User, message_id: uuid.UUID | str) -> str:
+    """A new one-time password for this message, stored encrypted for the worker and
+    returned once, for the sender's screen. Issuing again replaces the previous one (the
+    sender read out only the latest). Only someone who may message the patient issues it."""
+    message = (
+        Message.objects.select_related("thread__patient")
+        .filter(pk=message_id, thread__in=policies.threads_visible_to(actor))
+        .first()
+    )
+    if message is None or not policies.may_message(actor, message.thread.patient):
+        raise MessagingError("not_found", "No such message.")
+    previous = OneTimePassword.objects.select_for_update().filter(message=message).first()
+    if previous is not None:
+        previous.delete()
+    password = password_new()
+    row = OneTimePassword.objects.create(message=message, password=password, created_by=actor)
+    event_record(
+        action=MessagingAction.ONE_TIME_PASSWORD_ISSUED,
+        actor=actor,
+        target=row,
+        patient_id=message.thread.patient_id,
+        details={"message": str(message.pk), "replaced": previous is not None},
+    )
+    return password
+
+
+@transaction.atomic
+def one_time_password_consume(*, message_id: uuid.UUID | str) -> str | None:
+    """The message's one-time password, read once by the worker: the row (and its key) is
+    deleted in the same transaction, so a second read finds nothing. None if there is none
+    or its key was destroyed."""
+    row = (
+        OneTimePassword.objects.select_for_update(of=("self",))
+        .select_related("data_key", "message__thread")
+        .filter(message_id=message_id)
+        .first()
+    )
+    if row is None:
+        return None
+    password = None if row.is_erased else str(row.password)
+    target_id, patient_id = str(row.pk), row.message.thread.patient_id
+    row.delete()
+    event_record(
+        action=MessagingAction.ONE_TIME_PASSWORD_USED,
+        target_type="messaging.onetimepassword",
+        target_id=target_id,
+        patient_id=patient_id,
+        details={"message": str(message_id), "readable": password is not None},
+    )
+    return password
+
+
+def one_time_password_pending(message_id: uuid.UUID | str) -> bool:
+    """Whether a one-time password waits for this message (no decryption)."""
+    return OneTimePassword.objects.filter(message_id=message_id).exists()
