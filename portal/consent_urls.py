@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal import consent_views
+from portal import consent_views, document_password_views
 
 urlpatterns = [
     path("sharing/", consent_views.sharing, name="sharing"),
@@ -22,4 +22,14 @@ urlpatterns = [
     path("preferences/delivery/", consent_views.delivery_method, name="delivery_method"),
     path("preferences/email-waiver/", consent_views.waiver_accept, name="waiver_accept"),
     path("preferences/email-waiver/stop/", consent_views.waiver_revoke, name="waiver_revoke"),
+    path(
+        "preferences/document-password/",
+        document_password_views.document_password,
+        name="document_password",
+    ),
+    path(
+        "preferences/document-password/remove/",
+        document_password_views.document_password_remove,
+        name="document_password_remove",
+    ),
 ]

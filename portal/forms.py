@@ -18,6 +18,10 @@ from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
 from consent.forms import AuthorizationElementsForm
+from messaging.document_passwords import (
+    DOCUMENT_PASSWORD_MAX_LENGTH,
+    DOCUMENT_PASSWORD_MIN_LENGTH,
+)
 from messaging.models import DeliveryMethod
 
 SIGNER_PATIENT = "patient"
@@ -164,3 +168,36 @@ class DeliveryMethodForm(forms.Form):
         field = self.fields["method"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [(m.value, m.label) for m in methods]
+
+
+class DocumentPasswordForm(forms.Form):
+    """A new document password, typed twice. Whether it is the sign-in password is the
+    service's rule (``messaging.document_passwords``): the view shows its refusal here."""
+
+    password1 = forms.CharField(
+        label=_("New document password"),
+        strip=False,
+        min_length=DOCUMENT_PASSWORD_MIN_LENGTH,
+        max_length=DOCUMENT_PASSWORD_MAX_LENGTH,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("Use at least 12 characters. Do not use your sign-in password."),
+        error_messages={
+            "required": _("Type a password."),
+            "min_length": _("Use at least 12 characters."),
+            "max_length": _("Use at most 128 characters."),
+        },
+    )
+    password2 = forms.CharField(
+        label=_("The same password again"),
+        strip=False,
+        max_length=DOCUMENT_PASSWORD_MAX_LENGTH,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        error_messages={"required": _("Type the password again.")},
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        first, second = data.get("password1"), data.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", gettext("The two passwords are not the same."))
+        return data

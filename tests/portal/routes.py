@@ -58,6 +58,10 @@ ROUTES: dict[str, Route] = {
         ok_status=(302,),  # GET: to preferences
     ),
     "portal:waiver_revoke": Route(SIGNED_IN, PATIENT, methods=("POST",), ok_status=(302,)),
+    "portal:document_password": Route(SIGNED_IN, PATIENT, methods=("GET", "POST")),
+    "portal:document_password_remove": Route(
+        SIGNED_IN, PATIENT, methods=("POST",), ok_status=(302,)
+    ),
     "portal:records": Route(SIGNED_IN, PATIENT),
     "portal:records_new": Route(SIGNED_IN, PATIENT, methods=("GET", "POST")),
     "portal:records_detail": Route(SIGNED_IN, PATIENT, kwargs=lambda p: record_request_kwargs(p)),
