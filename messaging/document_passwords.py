@@ -123,6 +123,8 @@ def one_time_password_issue(*, actor: User, message_id: uuid.UUID | str) -> str:
     )
     if message is None or not policies.may_message(actor, message.thread.patient):
         raise MessagingError("not_found", "No such message.")
+    if message.from_patient:
+        raise MessagingError("from_patient", "A patient's own message is not sent to them.")
     previous = OneTimePassword.objects.select_for_update().filter(message=message).first()
     if previous is not None:
         previous.delete()

@@ -112,8 +112,10 @@ class TestOneTimePassword:
         password = passwords.one_time_password_issue(
             actor=personas.clinician, message_id=message.pk
         )
+        assert passwords.one_time_password_pending(message.pk)
         assert passwords.one_time_password_consume(message_id=message.pk) == password
         assert passwords.one_time_password_consume(message_id=message.pk) is None
+        assert not passwords.one_time_password_pending(message.pk)
         assert not OneTimePassword.objects.exists()
 
     def test_issuing_again_replaces_the_first(self, personas: Any) -> None:
@@ -128,3 +130,24 @@ class TestOneTimePassword:
         with pytest.raises(MessagingError):
             passwords.one_time_password_issue(actor=personas.patient, message_id=message.pk)
         assert not OneTimePassword.objects.exists()
+
+    def test_a_patients_own_message_gets_none(self, personas: Any) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        message.from_patient = True
+        message.save(update_fields=["from_patient"])
+        with pytest.raises(MessagingError):
+            passwords.one_time_password_issue(actor=personas.clinician, message_id=message.pk)
+
+    def test_a_message_without_one_has_nothing_to_consume(self, personas: Any) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        assert passwords.one_time_password_consume(message_id=message.pk) is None
+        assert not AuditEvent.objects.filter(action="messaging.one_time_password_used").exists()
+
+    def test_consuming_is_audited_without_the_value(self, personas: Any) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        password = passwords.one_time_password_issue(
+            actor=personas.clinician, message_id=message.pk
+        )
+        passwords.one_time_password_consume(message_id=message.pk)
+        event = AuditEvent.objects.get(action="messaging.one_time_password_used")
+        assert event.patient_id == personas.patient.pk and password not in str(event.details)
