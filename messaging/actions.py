@@ -52,3 +52,9 @@ class MessagingAction(models.TextChoices):
         "messaging.delivery_preference_changed",
         "Patient's delivery method changed",
     )
+    # Content delivered by an e-mail method (messaging.content_delivery).
+    CONTENT_EMAILED = "messaging.content_emailed", "Message content e-mailed to the patient"
+    CONTENT_FELL_BACK = (
+        "messaging.content_fell_back",
+        "Message content not e-mailed: portal pickup instead",
+    )
