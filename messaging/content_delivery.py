@@ -21,6 +21,7 @@ nothing of the content sits where mail clients show it unasked.
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -195,7 +196,8 @@ def _plain_send(delivery: Delivery, choice: DeliveryChoice) -> ContentResult:
     except (OSError, smtplib.SMTPException):
         return _retry(delivery, choice, "connection")
     finally:
-        connection.close()
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            connection.close()
     _sent(delivery, choice, statement_version=waiver.statement.version)
     return ContentResult("sent")
 

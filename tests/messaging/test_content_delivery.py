@@ -34,7 +34,7 @@ from messaging.models import (
 from tests.conftest import body_text
 from tests.messaging.factories import PDF_BYTES, message_sent
 from tests.messaging.test_delivery_policy import policy_saved, preference_set
-from tests.messaging.tls_servers import Leaf, Server, ThrowawayCA, smtp_serve
+from tests.messaging.tls_servers import Leaf, Server, ThrowawayCA, free_port, smtp_serve
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +42,7 @@ SUBJECT = "Melanoma biopsy findings"
 BODY = "Your biopsy showed stage II melanoma; we start pembrolizumab on Tuesday."
 FILE_NAME = "melanoma-pathology-report.pdf"
 NOTICE_SUBJECT = "new secure message"
+NO_TLS_REASON = "the recipient's mail server does not offer verified TLS"
 NO_TLS_NOTE = "Sent by portal pickup: the recipient&#x27;s mail server does not offer verified TLS"
 
 
@@ -141,7 +142,7 @@ class TestTlsEmail:
         _choosing(personas, DeliveryMethod.TLS_EMAIL)
         _sent(personas)
         assert BODY.encode() in tls_relay.recorder.encrypted
-        for secret in (BODY, SUBJECT, "melanoma", FILE_NAME):
+        for secret in (BODY, SUBJECT, "melanoma", FILE_NAME, personas.patient.email):
             assert secret.encode() not in tls_relay.recorder.clear
 
     def test_the_patient_gets_body_and_attachment_and_no_notice(
@@ -235,6 +236,31 @@ class TestNoVerifiedTls:
         url = reverse("messaging:thread", args=[delivery.message.thread_id])
         page = client_for(personas.clinician).get(url).content.decode()
         assert NO_TLS_NOTE in page
+
+
+class TestTlsRelayDown:
+    @pytest.fixture
+    def relay_down(self, trusted: None, settings: Any) -> None:
+        settings.EMAIL_TLS_RELAY = f"localhost:{free_port()}"  # nothing listens there
+
+    def test_an_unreachable_server_is_tried_again(
+        self, personas: Any, relay_down: None, smtp_server: Any
+    ) -> None:
+        _choosing(personas, DeliveryMethod.TLS_EMAIL)
+        delivery = _sent(personas)
+        delivery.refresh_from_db()
+        assert (delivery.state, delivery.failure) == (DeliveryState.PENDING, "tls_unreachable")
+        assert smtp_server.messages == []
+
+    def test_the_last_attempt_falls_back_to_the_notice(
+        self, personas: Any, relay_down: None, smtp_server: Any, settings: Any
+    ) -> None:
+        settings.MESSAGING_NOTICE_MAX_ATTEMPTS = 1
+        _choosing(personas, DeliveryMethod.TLS_EMAIL)
+        delivery = _sent(personas)
+        delivery.refresh_from_db()
+        assert (delivery.state, delivery.fallback_reason) == (DeliveryState.SENT, NO_TLS_REASON)
+        assert len(_notices(smtp_server)) == 1
 
 
 class TestOrdinaryEmail:
