@@ -236,6 +236,9 @@ def _sent(delivery: Delivery, choice: DeliveryChoice, **receipt: Any) -> None:
         )
         event_record(
             action=MessagingAction.CONTENT_EMAILED,
+            # The worker sends it, on behalf of the message's author: so the patient's
+            # "who viewed my information" (staff actions only) shows who e-mailed it.
+            actor=delivery.message.author,
             target=delivery,
             patient_id=delivery.message.thread.patient_id,
             details={

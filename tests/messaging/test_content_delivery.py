@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from django.urls import reverse
 
 from audit.models import AuditEvent
+from audit.policies import access_history_visible_to
 from consent.services import waiver_accept, waiver_revoke, waiver_statement_publish
 from messaging import delivery_settings
 from messaging.delivery import delivery_send
@@ -183,6 +184,16 @@ class TestTlsEmail:
         assert tls_relay.recorder.accepted == 1
         [event] = _events("messaging.content_emailed")
         assert event.target_id == str(delivery.pk)
+
+    def test_the_patient_sees_who_emailed_it(
+        self, personas: Any, tls_relay: Server, smtp_server: Any
+    ) -> None:
+        _choosing(personas, DeliveryMethod.TLS_EMAIL)
+        _sent(personas)
+        shown = access_history_visible_to(personas.patient).filter(
+            action="messaging.content_emailed"
+        )
+        assert [e.actor_id for e in shown] == [personas.clinician.pk]
 
     def test_a_temporary_refusal_is_tried_again(
         self, personas: Any, tls_relay: Server, smtp_server: Any
