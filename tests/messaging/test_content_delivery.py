@@ -26,6 +26,7 @@ from messaging import delivery_settings
 from messaging.delivery import delivery_send
 from messaging.delivery_decision import Recipient, delivery_decide
 from messaging.models import (
+    MIB,
     Delivery,
     DeliveryMethod,
     DeliveryState,
@@ -34,7 +35,6 @@ from messaging.models import (
 )
 from tests.conftest import body_text
 from tests.messaging.factories import PDF_BYTES, message_sent
-from tests.messaging.test_delivery_policy import policy_saved, preference_set
 from tests.messaging.tls_servers import Leaf, Server, ThrowawayCA, free_port, smtp_serve
 
 pytestmark = pytest.mark.django_db
@@ -113,8 +113,21 @@ def _queued(personas: Any) -> Delivery:
 
 
 def _choosing(personas: Any, method: str) -> None:
-    policy_saved(personas)
-    preference_set(personas, method)
+    """Every e-mail method enabled by the officer; the patient chooses ``method``."""
+    delivery_settings.delivery_policy_update(
+        actor=personas.privacy_officer,
+        values=delivery_settings.PolicyValues(
+            tls_email=True,
+            protected_pdf=True,
+            plain_email=True,
+            email_max_bytes=10 * MIB,
+            restricted_categories=frozenset(),
+            third_party_tls=False,
+        ),
+    )
+    delivery_settings.delivery_preference_set(
+        actor=personas.patient, patient=personas.patient, method=method
+    )
 
 
 def _waiver(personas: Any) -> None:
