@@ -67,6 +67,9 @@ SHOWN_TO_PATIENT: dict[str, str] = {
     "messaging.attachment_downloaded": "messages",
     "messaging.message_sent": "sent",
     "messaging.reply_sent": "sent",
+    # The patient's own message e-mailed to them (TLS or under their waiver): a
+    # transmission of their information, so they see it.
+    "messaging.content_emailed": "sent",
     "messaging.message_recalled": "recalled",
     "messaging.thread_assigned": "conversation",
     "messaging.thread_handled": "conversation",
@@ -183,6 +186,7 @@ INTERNAL: frozenset[str] = frozenset(
         "messaging.notice_bounced",
         "messaging.bounce_refused",
         "messaging.notice_resent",
+        "messaging.content_fell_back",
         "messaging.guest_link_sent",
         "messaging.guest_link_opened",
         "messaging.guest_link_refused",

@@ -150,6 +150,10 @@ try:
     relay_parse(EMAIL_TLS_RELAY)
 except ValueError as error:
     raise ConfigError(f"EMAIL_TLS_RELAY {error}") from None
+# A PEM file of certificate authorities trusted for that delivery *instead of* the
+# system's roots: for a relay with an internal CA (and the tests' throwaway CA). Empty
+# means the system's roots. Certificates and host names are verified either way.
+EMAIL_TLS_CA_FILE = env.string("EMAIL_TLS_CA_FILE") or ""
 EMAIL_BACKEND = (
     "accounts.outbox.DemoOutboxBackend"
     if APP_MODE == "demo"

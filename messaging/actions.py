@@ -64,3 +64,9 @@ class MessagingAction(models.TextChoices):
         "messaging.one_time_password_used",
         "One-time password used to lock a PDF",
     )
+    # Content delivered by an e-mail method (messaging.content_delivery).
+    CONTENT_EMAILED = "messaging.content_emailed", "Message content e-mailed to the patient"
+    CONTENT_FELL_BACK = (
+        "messaging.content_fell_back",
+        "Message content not e-mailed: portal pickup instead",
+    )

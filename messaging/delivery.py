@@ -6,6 +6,11 @@ a lease, so duplicates of the prompt (a retry, the sweep, a redelivered task aft
 worker was killed) send one e-mail. Whatever the broker loses, ``deliveries_sweep``
 finds again. Permanent refusals and signed bounce reports mark the delivery failed;
 the message itself always stays in the portal.
+
+Before the notices, each claimed delivery is offered to ``messaging.content_delivery``:
+when the delivery decision, made again at send time, says TLS-verified e-mail or
+ordinary e-mail under the patient's waiver, the message itself goes by e-mail on the
+same claim (so it is sent once) and no notice follows; otherwise the notice goes.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from accounts.services import email_change_request
 from audit.models import Outcome
 from audit.services import EventSpec, event_record, events_record
 from messaging.actions import MessagingAction
+from messaging.content_delivery import content_deliver
 from messaging.errors import MessagingError
 from messaging.models import Channel, Delivery, DeliveryState, Message, WebhookReceipt
 from support.printing import pdf_from_html
@@ -157,9 +163,14 @@ def deliveries_send(*, delivery_ids: Sequence[uuid.UUID | str]) -> dict[str, str
     claimed = _claim(delivery_ids)
     if not claimed:
         return outcomes
-    deliveries = list(
-        Delivery.objects.filter(pk__in=claimed).select_related("message__thread__patient")
+    deadline = time.monotonic() + _lease().total_seconds() / 2
+    deliveries = _contents_send(
+        list(Delivery.objects.filter(pk__in=claimed).select_related("message__thread__patient")),
+        outcomes,
+        deadline,
     )
+    if not deliveries:
+        return outcomes
     sign_in_url = settings.PORTAL_BASE_URL + reverse("accounts:sign_in")
     notices = {
         language: email_render(
@@ -171,7 +182,6 @@ def deliveries_send(*, delivery_ids: Sequence[uuid.UUID | str]) -> dict[str, str
     sent: list[Delivery] = []
     try:
         connection.open()
-        deadline = time.monotonic() + _lease().total_seconds() / 2
         for position, delivery in enumerate(deliveries):
             if time.monotonic() > deadline:
                 # A slow relay: hand the rest back before our claim could lapse and
@@ -217,6 +227,30 @@ def deliveries_send(*, delivery_ids: Sequence[uuid.UUID | str]) -> dict[str, str
     _mark_sent(sent)
     outcomes.update({str(d.pk): "sent" for d in sent})
     return outcomes
+
+
+def _contents_send(
+    deliveries: list[Delivery], outcomes: dict[str, str], deadline: float
+) -> list[Delivery]:
+    """Send by e-mail the messages whose delivery decision, made now, says so
+    (``messaging.content_delivery``); returns the deliveries that still need the notice."""
+    notices: list[Delivery] = []
+    for position, delivery in enumerate(deliveries):
+        if time.monotonic() > deadline:
+            _release(deliveries[position:])
+            outcomes.update({str(d.pk): "released" for d in deliveries[position:]})
+            break
+        result = content_deliver(delivery)
+        key = str(delivery.pk)
+        if result.step == "sent":
+            outcomes[key] = "sent"
+        elif result.step == "retry":
+            outcomes[key] = _retry_later(delivery, result.code)
+        elif result.step == "failed":
+            outcomes[key] = _failed(delivery, DeliveryState.FAILED, result.code)
+        else:
+            notices.append(delivery)
+    return notices
 
 
 def _release(deliveries: Sequence[Delivery]) -> None:

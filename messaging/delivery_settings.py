@@ -5,8 +5,9 @@ Kept apart from ``messaging.services`` and ``messaging.selectors`` (as ``guests`
 those stay under the size where a module becomes a package; writes are ``*_update`` /
 ``*_set`` and audit old -> new, reads are ``*_current`` / ``*_of`` / ``*_for``.
 
-What is wired today: the decision is computed and shown to staff; nothing is sent by
-the e-mail methods yet (``messaging.delivery`` still delivers by portal pickup).
+The worker makes the decision again at send time (``messaging.content_delivery``) and
+sends by TLS-verified e-mail or ordinary e-mail when it says so; a password-protected
+PDF is not wired yet and goes by portal pickup.
 """
 
 from __future__ import annotations

@@ -175,6 +175,12 @@ class Delivery(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaces"
     )
     letter_printed_at = models.DateTimeField(null=True, blank=True)
+    # How the content reached the patient (``messaging.content_delivery``): portal pickup
+    # (this row is then the notice), or an e-mail method that carried the message itself.
+    method = models.CharField(max_length=16, default="portal")
+    # When an e-mail method was wanted but portal pickup was used: the plain reason the
+    # sender reads on the thread (a text written by us, never a server's reply).
+    fallback_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         verbose_name_plural = "deliveries"
@@ -452,3 +458,53 @@ class OneTimePassword(EncryptedModel):
 
     def __str__(self) -> str:
         return f"One-time password {self.pk}"
+
+
+class TransmissionOutcome(models.TextChoices):
+    SENT = "sent", "Sent"
+    FELL_BACK = "fell_back", "Fell back to portal pickup"
+    RETRY = "retry", "To be tried again"
+    FAILED = "failed", "Failed"
+
+
+class Transmission(models.Model):
+    """One attempt to deliver a message's content by an e-mail method, and its outcome:
+    the transmission log (DESIGN: Delivery; 45 CFR 164.312(e)(1)).
+
+    Written by ``messaging.content_delivery`` only, never updated or deleted there: a
+    retry is a new row. ``method`` is what the decision chose and was tried (portal when
+    the decision itself chose it), ``wanted`` what was asked for; ``fell_back`` means
+    portal pickup carried the message instead. ``reason`` is the decision's plain
+    sentence and ``code``
+    a stable code (an SMTP status, a TLS refusal, ``not_wired``); neither holds health
+    information or an address. For TLS e-mail the host whose certificate was verified,
+    the TLS version, the cipher and the certificate's SHA-256; for ordinary e-mail the
+    version of the risk statement the patient's waiver accepted.
+    """
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.PROTECT, related_name="transmissions")
+    message = models.ForeignKey(Message, on_delete=models.PROTECT, related_name="+")
+    method = models.CharField(max_length=16, choices=DeliveryMethod.choices)
+    wanted = models.CharField(max_length=16, choices=DeliveryMethod.choices)
+    reason = models.CharField(max_length=300)
+    outcome = models.CharField(max_length=16, choices=TransmissionOutcome.choices)
+    code = models.CharField(max_length=64, blank=True)
+    mx_host = models.CharField(max_length=255, blank=True)
+    tls_version = models.CharField(max_length=16, blank=True)
+    cipher = models.CharField(max_length=100, blank=True)
+    certificate_sha256 = models.CharField(max_length=64, blank=True)
+    via_relay = models.BooleanField(default=False)
+    statement_version = models.PositiveIntegerField(null=True, blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["recorded_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=TransmissionOutcome.values),
+                name="messaging_transmission_outcome",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Transmission {self.pk}"

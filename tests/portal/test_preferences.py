@@ -91,7 +91,7 @@ class TestWaiver:
         published(personas, "Version two wording.")
         page = client_for(personas.patient).get(URL).content.decode()
         assert "Version two wording." in page and "Version one wording." not in page
-        assert "not send messages by ordinary e-mail yet" in page
+        assert "Ordinary e-mail is sent only while you accept it" in page
         assert "The portal stays the default" in page
 
     def test_accepting_needs_a_fresh_second_factor(self, personas: Any, client_for: Any) -> None:
