@@ -12,7 +12,12 @@ an address unconfirmed since the message was queued counts. Then:
   again like a notice; a permanent refusal fails like a notice.
 * ordinary e-mail under the waiver: only to the patient, only while their waiver is in
   force for the current risk statement, through the configured SMTP relay.
-* password-protected PDF: not wired yet; portal pickup (code ``not_wired``).
+* password-protected PDF: the message and its attachments as one AES-256 locked PDF
+  (``protected_pdf``), attached to a short e-mail that says nothing of the content,
+  through the configured SMTP relay to the patient's confirmed address. The password is
+  the staff one-time password for this message when one is pending (read once, and only
+  used up when the e-mail goes: a retry finds it again), else the patient's document
+  password; neither (removed since queueing, or erased) means portal pickup.
 
 Every attempt by an e-mail method leaves a ``Transmission`` row (the transmission log).
 The subject line is the same for every message ("a message from <organisation>"), so
@@ -31,15 +36,17 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from accounts.emails import email_render
 from audit.services import event_record
 from consent import selectors as consent_selectors
 from encryption.files import file_chunks
-from messaging import delivery_settings, tls_delivery
+from messaging import delivery_settings, document_passwords, tls_delivery
 from messaging.actions import MessagingAction
 from messaging.delivery_decision import DeliveryChoice, Recipient, TlsState, delivery_decide
+from messaging.errors import MessagingError
 from messaging.markup import body_render
 from messaging.models import (
     Delivery,
@@ -50,13 +57,15 @@ from messaging.models import (
     Transmission,
     TransmissionOutcome,
 )
+from messaging.protected_pdf import message_pdf, protect
 
 CONTENT_TEMPLATE = "messaging/email/content"
-NOT_WIRED = "not_wired"
+LOCKED_PDF_TEMPLATE = "messaging/email/locked_pdf"
 DECIDED = "decided"  # the decision itself chose portal pickup (its reason says why)
 # What the sender reads when the e-mail could not go out protected (TlsUnavailable).
 NO_VERIFIED_TLS = "the recipient's mail server does not offer verified TLS"
-NOT_WIRED_REASON = "password-protected PDF is not available yet"
+NO_PASSWORD_REASON = "there is no password to lock the PDF with"  # noqa: S105 - a reason, not a password
+UNPRINTABLE_REASON = "an attachment could not be put into the locked PDF"
 UNREADABLE_REASON = "the message can no longer be sent by e-mail"
 
 
@@ -85,6 +94,7 @@ def content_choice(delivery: Delivery) -> DeliveryChoice:
         recipient=Recipient.PATIENT,
         size_bytes=content_size(message),
         tls=TlsState.UNKNOWN,  # tried now; any doubt falls back to the portal
+        one_time_password=document_passwords.one_time_password_pending(message.pk),
     )
     return delivery_decide(inputs)
 
@@ -100,14 +110,14 @@ def content_deliver(delivery: Delivery) -> ContentResult:
         return PORTAL
     if choice.method == DeliveryMethod.PORTAL:
         return _fall_back(delivery, choice, code=DECIDED, reason=choice.reason)
-    if choice.method == DeliveryMethod.PROTECTED_PDF:
-        return _fall_back(delivery, choice, code=NOT_WIRED, reason=NOT_WIRED_REASON)
     message = delivery.message
     if message.state != MessageState.SENT or message.is_erased or _attachment_erased(message):
         # Recalled or erased since it was queued: the portal shows what is left of it.
         return _fall_back(delivery, choice, code="unreadable", reason=UNREADABLE_REASON)
     if choice.method == DeliveryMethod.TLS_EMAIL:
         return _tls_send(delivery, choice)
+    if choice.method == DeliveryMethod.PROTECTED_PDF:
+        return _locked_pdf_send(delivery, choice)
     return _plain_send(delivery, choice)
 
 
@@ -132,9 +142,52 @@ def content_email(delivery: Delivery) -> EmailMultiAlternatives:
     from messaging.delivery import message_id_header  # the notice's Message-ID scheme
 
     email = rendered.build(to=patient.email, headers={"Message-ID": message_id_header(delivery.pk)})
-    for attachment in message.attachments.all():
-        record = attachment.file
-        email.attach(record.original_name, b"".join(file_chunks(record)), record.content_type)
+    for name, content_type, data in content_attachments(message):
+        email.attach(name, data, content_type)
+    return email
+
+
+def content_attachments(message: Message) -> list[tuple[str, str, bytes]]:
+    """The message's attachments decrypted: ``(name, content type, bytes)`` each."""
+    return [
+        (a.file.original_name, a.file.content_type, b"".join(file_chunks(a.file)))
+        for a in message.attachments.all()
+    ]
+
+
+def locked_pdf_email(
+    delivery: Delivery, password: str, *, one_time: bool
+) -> EmailMultiAlternatives:
+    """The e-mail with the message as a locked PDF. Its text says only that a locked PDF
+    is attached and where the password comes from; no health information. Raises
+    ``MessagingError`` when an attachment cannot be put in the PDF."""
+    message = delivery.message
+    patient = message.thread.patient
+    language = patient.language or settings.LANGUAGE_CODE
+    pdf = protect(
+        message_pdf(
+            subject_line=message.thread.subject,
+            body_html_or_text=body_render(message.body),  # as the portal shows it
+            attachments=content_attachments(message),
+            organisation=settings.ORGANISATION_NAME,
+            language=language,
+        ),
+        password,
+        language=language,
+    )
+    rendered = email_render(
+        template=LOCKED_PDF_TEMPLATE,
+        context={
+            "one_time": one_time,
+            "sign_in_url": settings.PORTAL_BASE_URL + reverse("accounts:sign_in"),
+        },
+        language=language,
+    )
+    from messaging.delivery import message_id_header  # the notice's Message-ID scheme
+
+    email = rendered.build(to=patient.email, headers={"Message-ID": message_id_header(delivery.pk)})
+    with translation.override(language):
+        email.attach(gettext("secure-message.pdf"), pdf, "application/pdf")
     return email
 
 
@@ -182,6 +235,18 @@ def _plain_send(delivery: Delivery, choice: DeliveryChoice) -> ContentResult:
             delivery, choice, code="no_waiver", reason="the patient stopped ordinary e-mail"
         )
     email = content_email(delivery)
+    refused = _relay_send(email)
+    if refused is not None:
+        step, code = refused
+        return _fail(delivery, choice, code) if step == "failed" else _retry(delivery, choice, code)
+    _sent(delivery, choice, statement_version=waiver.statement.version)
+    return ContentResult("sent")
+
+
+def _relay_send(email: EmailMultiAlternatives) -> tuple[str, str] | None:
+    """Send through Django's e-mail backend (the configured relay). None when accepted,
+    else ``("retry" | "failed", code)``: a 5xx reply fails unless it is our own relay's
+    fault, everything else is tried again."""
     connection = get_connection()
     email.connection = connection
     try:
@@ -191,14 +256,56 @@ def _plain_send(delivery: Delivery, choice: DeliveryChoice) -> ContentResult:
 
         code = _smtp_code(error)
         if code >= 500 and code not in OUR_SMTP_FAULTS:
-            return _fail(delivery, choice, f"smtp_{code}")
-        return _retry(delivery, choice, f"smtp_{code}")
+            return ("failed", f"smtp_{code}")
+        return ("retry", f"smtp_{code}")
     except (OSError, smtplib.SMTPException):
-        return _retry(delivery, choice, "connection")
+        return ("retry", "connection")
     finally:
         with contextlib.suppress(OSError, smtplib.SMTPException):
             connection.close()
-    _sent(delivery, choice, statement_version=waiver.statement.version)
+    return None
+
+
+class _TryAgain(Exception):
+    """Rolls back the one-time password's consumption, so the retry finds it again."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _locked_pdf_send(delivery: Delivery, choice: DeliveryChoice) -> ContentResult:
+    message = delivery.message
+    try:
+        with transaction.atomic():
+            # Consumed inside this transaction: used up only if the e-mail went (or was
+            # refused for good); a temporary failure rolls the consumption back.
+            password = None
+            one_time = document_passwords.one_time_password_pending(message.pk)
+            if one_time:
+                password = document_passwords.one_time_password_consume(message_id=message.pk)
+            if password is None:
+                one_time = False
+                password = document_passwords.document_password_of(message.thread.patient)
+            if password is None:
+                return _fall_back(delivery, choice, code="no_password", reason=NO_PASSWORD_REASON)
+            try:
+                email = locked_pdf_email(delivery, password, one_time=one_time)
+            except MessagingError:
+                return _fall_back(
+                    delivery, choice, code="pdf_unprintable", reason=UNPRINTABLE_REASON
+                )
+            finally:
+                del password
+            refused = _relay_send(email)
+            if refused is not None:
+                step, code = refused
+                if step == "retry":
+                    raise _TryAgain(code)
+                return _fail(delivery, choice, code)
+            _sent(delivery, choice, code="one_time_password" if one_time else "document_password")
+    except _TryAgain as again:
+        return _retry(delivery, choice, again.code)
     return ContentResult("sent")
 
 

@@ -10,6 +10,8 @@ in clear and inside TLS.
 from __future__ import annotations
 
 import hashlib
+import io
+import logging
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -18,6 +20,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from django.urls import reverse
+from pypdf import PasswordType, PdfReader
+from pypdf.errors import FileNotDecryptedError
 
 from audit.models import AuditEvent
 from audit.policies import access_history_visible_to
@@ -25,6 +29,12 @@ from consent.services import waiver_accept, waiver_revoke, waiver_statement_publ
 from messaging import delivery_settings
 from messaging.delivery import delivery_send
 from messaging.delivery_decision import Recipient, delivery_decide
+from messaging.document_passwords import (
+    document_password_remove,
+    document_password_set,
+    one_time_password_issue,
+    one_time_password_pending,
+)
 from messaging.models import (
     MIB,
     Delivery,
@@ -342,13 +352,168 @@ class TestPortal:
         delivery.refresh_from_db()
         assert (delivery.method, delivery.fallback_reason) == (DeliveryMethod.PORTAL, "")
 
-    def test_a_protected_pdf_is_not_wired_yet_and_goes_by_portal(
+
+DOCUMENT_PASSWORD = "correct-horse-battery-staple"
+NOTE_NAME = "melanoma-notes.txt"
+NOTE = "Sentinel node negative; margins clear."
+LOCKED_TEXT = "Your secure message is attached as a locked PDF."
+
+
+class TestLockedPdf:
+    @pytest.fixture
+    def locked(self, personas: Any, smtp_server: Any) -> None:
+        """The patient chose the locked PDF and set their document password."""
+        _choosing(personas, DeliveryMethod.PROTECTED_PDF)
+        document_password_set(
+            actor=personas.patient, patient=personas.patient, password=DOCUMENT_PASSWORD
+        )
+
+    def _locked_sent(self, personas: Any) -> Delivery:
+        with _after_commit(execute=True):
+            message = message_sent(
+                author=personas.clinician,
+                patient=personas.patient,
+                subject=SUBJECT,
+                body=BODY,
+                files=[(FILE_NAME, PDF_BYTES), (NOTE_NAME, NOTE.encode())],
+            )
+        return Delivery.objects.get(message=message)
+
+    @staticmethod
+    def _pdf(mail: Any) -> bytes:
+        [attachment] = list(mail.iter_attachments())
+        assert attachment.get_content_type() == "application/pdf"
+        return bytes(attachment.get_content())
+
+    @staticmethod
+    def _opened(pdf: bytes, password: str) -> str:
+        reader = PdfReader(io.BytesIO(pdf))
+        assert reader.decrypt(password) != PasswordType.NOT_DECRYPTED
+        return "\n".join(page.extract_text() for page in reader.pages)
+
+    def test_the_patient_gets_a_pdf_that_opens_with_their_password(
+        self, personas: Any, locked: None, smtp_server: Any
+    ) -> None:
+        self._locked_sent(personas)
+        [mail] = smtp_server.messages
+        assert mail["X-Envelope-To"] == personas.patient.email
+        reader = PdfReader(io.BytesIO(self._pdf(mail)))
+        assert reader.decrypt(DOCUMENT_PASSWORD) != PasswordType.NOT_DECRYPTED
+        first_page = reader.pages[0].extract_text()
+        assert SUBJECT in first_page and "stage II melanoma" in first_page
+
+    def test_the_pdf_shows_nothing_without_the_password(
+        self, personas: Any, locked: None, smtp_server: Any
+    ) -> None:
+        self._locked_sent(personas)
+        [mail] = smtp_server.messages
+        reader = PdfReader(io.BytesIO(self._pdf(mail)))
+        assert reader.is_encrypted
+        with pytest.raises(FileNotDecryptedError):
+            reader.pages[0].extract_text()
+        assert reader.decrypt("wrong password!") == PasswordType.NOT_DECRYPTED
+
+    def test_the_attachments_are_inside_the_pdf(
+        self, personas: Any, locked: None, smtp_server: Any
+    ) -> None:
+        self._locked_sent(personas)
+        [mail] = smtp_server.messages
+        text = self._opened(self._pdf(mail), DOCUMENT_PASSWORD)
+        assert NOTE in text and FILE_NAME in text
+
+    def test_the_email_says_nothing_of_the_content(
+        self, personas: Any, locked: None, smtp_server: Any
+    ) -> None:
+        self._locked_sent(personas)
+        [mail] = smtp_server.messages
+        shown = str(mail["Subject"]) + body_text(mail)
+        assert LOCKED_TEXT in body_text(mail) and "you set in the portal" in body_text(mail)
+        for secret in (SUBJECT, "melanoma", "biopsy", NOTE, FILE_NAME, NOTE_NAME):
+            assert secret.lower() not in shown.lower()
+        assert "melanoma" not in (mail.get_filename() or "")
+
+    def test_the_password_is_nowhere_but_in_the_patients_head(
+        self, personas: Any, locked: None, smtp_server: Any, caplog: Any
+    ) -> None:
+        caplog.set_level(logging.DEBUG)
+        self._locked_sent(personas)
+        [mail] = smtp_server.messages
+        assert DOCUMENT_PASSWORD.encode() not in mail.as_bytes()
+        assert DOCUMENT_PASSWORD not in caplog.text
+        for event in AuditEvent.objects.all():
+            assert DOCUMENT_PASSWORD not in str(event.details)
+        for log in Transmission.objects.values():
+            assert DOCUMENT_PASSWORD not in str(log)
+
+    def test_it_is_logged_sent_and_audited_once(
+        self, personas: Any, locked: None, smtp_server: Any
+    ) -> None:
+        delivery = self._locked_sent(personas)
+        [log] = Transmission.objects.all()
+        assert (log.method, log.outcome, log.code) == (
+            DeliveryMethod.PROTECTED_PDF,
+            TransmissionOutcome.SENT,
+            "document_password",
+        )
+        assert delivery_send(delivery_id=delivery.pk) == "not_due"
+        delivery.refresh_from_db()
+        assert (delivery.state, delivery.method) == (
+            DeliveryState.SENT,
+            DeliveryMethod.PROTECTED_PDF,
+        )
+        [event] = _events("messaging.content_emailed")
+        assert event.details["method"] == DeliveryMethod.PROTECTED_PDF
+        assert len(smtp_server.messages) == 1
+
+    def test_a_password_removed_after_queueing_sends_the_notice(
+        self, personas: Any, locked: None, smtp_server: Any
+    ) -> None:
+        delivery = _queued(personas)
+        document_password_remove(actor=personas.patient, patient=personas.patient)
+        assert delivery_send(delivery_id=delivery.pk) == "sent"
+        [mail] = smtp_server.messages
+        assert NOTICE_SUBJECT in str(mail["Subject"]) and not list(mail.iter_attachments())
+        log = Transmission.objects.get()
+        assert (log.method, log.outcome) == (DeliveryMethod.PORTAL, TransmissionOutcome.FELL_BACK)
+
+    def test_a_staff_one_time_password_is_used_once_and_opens_it(
+        self, personas: Any, locked: None, smtp_server: Any
+    ) -> None:
+        delivery = _queued(personas)
+        password = one_time_password_issue(actor=personas.clinician, message_id=delivery.message_id)
+        assert delivery_send(delivery_id=delivery.pk) == "sent"
+        [mail] = smtp_server.messages
+        assert SUBJECT in self._opened(self._pdf(mail), password)
+        assert "told you by phone" in body_text(mail)
+        assert not one_time_password_pending(delivery.message_id)
+        assert Transmission.objects.get().code == "one_time_password"
+
+    def test_a_one_time_password_alone_is_a_password_source(
         self, personas: Any, smtp_server: Any
     ) -> None:
         _choosing(personas, DeliveryMethod.PROTECTED_PDF)
+        delivery = _queued(personas)
+        password = one_time_password_issue(actor=personas.clinician, message_id=delivery.message_id)
+        delivery_send(delivery_id=delivery.pk)
+        [mail] = smtp_server.messages
+        assert SUBJECT in self._opened(self._pdf(mail), password)
+
+    def test_a_temporary_refusal_keeps_the_one_time_password_for_the_retry(
+        self, personas: Any, smtp_server: Any, settings: Any
+    ) -> None:
+        _choosing(personas, DeliveryMethod.PROTECTED_PDF)
+        delivery = _queued(personas)
+        one_time_password_issue(actor=personas.clinician, message_id=delivery.message_id)
+        settings.EMAIL_PORT = free_port()  # the relay is down
+        delivery_send(delivery_id=delivery.pk)
+        delivery.refresh_from_db()
+        assert (delivery.state, delivery.failure) == (DeliveryState.PENDING, "connection")
+        assert one_time_password_pending(delivery.message_id)
+        assert Transmission.objects.get().outcome == TransmissionOutcome.RETRY
+
+    def test_without_any_password_the_notice_goes(self, personas: Any, smtp_server: Any) -> None:
+        _choosing(personas, DeliveryMethod.PROTECTED_PDF)
         _sent(personas)
         assert len(_notices(smtp_server)) == 1
-        # Without a password source the decision itself says portal; with one (a later
-        # change) the worker still says portal, code "not_wired", until the PDF is wired.
         log = Transmission.objects.get()
         assert (log.method, log.outcome) == (DeliveryMethod.PORTAL, TransmissionOutcome.FELL_BACK)
