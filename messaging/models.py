@@ -475,11 +475,11 @@ class Transmission(models.Model):
     retry is a new row. ``method`` is what the decision chose and was tried (portal when
     the decision itself chose it), ``wanted`` what was asked for; ``fell_back`` means
     portal pickup carried the message instead. ``reason`` is the decision's plain
-    sentence and ``code``
-    a stable code (an SMTP status, a TLS refusal, ``no_password``; for a locked PDF sent,
-    which password locked it: ``document_password`` or ``one_time_password``, never its
-    value); neither holds health information or an address. For TLS e-mail the host whose certificate was verified,
-    the TLS version, the cipher and the certificate's SHA-256; for ordinary e-mail the
+    sentence and ``code`` a stable code (an SMTP status, a TLS refusal, ``no_password``;
+    for a locked PDF sent, which password locked it: ``document_password`` or
+    ``one_time_password``, never its value); neither holds health information or an
+    address. For TLS e-mail the host whose certificate was verified, the TLS version, the
+    cipher and the certificate's SHA-256; for ordinary e-mail the
     version of the risk statement the patient's waiver accepted.
     """
 
