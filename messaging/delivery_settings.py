@@ -117,12 +117,31 @@ def delivery_inputs_for(
 
 
 def delivery_choice_for(
-    *, patient: User, size_bytes: int = 0, categories: Iterable[str] = ()
+    *,
+    patient: User,
+    size_bytes: int = 0,
+    categories: Iterable[str] = (),
+    one_time_password: bool = False,
 ) -> DeliveryChoice:
-    """What the composer and the patient page show: the method for the patient now."""
+    """What the composer and the patient page show: the method for the patient now
+    (``one_time_password``: the sender will be given one when they send)."""
     return delivery_decide(
-        delivery_inputs_for(patient=patient, size_bytes=size_bytes, categories=categories)
+        delivery_inputs_for(
+            patient=patient,
+            size_bytes=size_bytes,
+            categories=categories,
+            one_time_password=one_time_password,
+        )
     )
+
+
+def one_time_password_needed(*, patient: User, size_bytes: int = 0) -> bool:
+    """Whether a message to ``patient`` now goes as a locked PDF only if the sender gets a
+    one-time password: the patient chose the locked PDF and set no document password."""
+    if document_password_exists(patient):
+        return False
+    choice = delivery_choice_for(patient=patient, size_bytes=size_bytes, one_time_password=True)
+    return choice.method == DeliveryMethod.PROTECTED_PDF
 
 
 # --- writes -----------------------------------------------------------------------------------

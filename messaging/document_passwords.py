@@ -16,6 +16,8 @@ and the worker is given the message id and reads the password here.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.hashers import check_password
 from django.db import transaction
@@ -25,8 +27,12 @@ from audit.services import event_record
 from messaging import policies
 from messaging.actions import MessagingAction
 from messaging.errors import MessagingError
-from messaging.models import DocumentPassword, Message, OneTimePassword
+from messaging.models import DocumentPassword, Message, MessageState, OneTimePassword
 from messaging.protected_pdf import password_new
+
+if TYPE_CHECKING:
+    from encryption.uploads import CheckedUpload
+    from messaging.services import Draft
 
 # Long enough to stand up to guessing against a copy of the file offline: the PDF's
 # AES-256 key comes from the password alone, with no server to limit attempts.
@@ -138,6 +144,35 @@ def one_time_password_issue(*, actor: User, message_id: uuid.UUID | str) -> str:
         details={"message": str(message.pk), "replaced": previous is not None},
     )
     return password
+
+
+def message_send_with_one_time_password(
+    *,
+    actor: User,
+    draft: Draft,
+    attachments: Sequence[CheckedUpload] = (),
+    warnings_acknowledged: bool = False,
+) -> tuple[Message, str | None]:
+    """Send ``draft`` (``services.message_compose``) and issue its one-time password in the
+    same transaction, so the worker, which starts after the commit, finds it. The password
+    is returned once, for the sender's screen; None for a submit replayed (its send key
+    already sent: the first submit's password stands) or a draft refused."""
+    from messaging import services  # services -> delivery -> content delivery -> here
+
+    replayed = (
+        Message.objects.filter(send_key=draft.send_key).exclude(state=MessageState.DRAFT).exists()
+    )
+    with transaction.atomic():
+        message = services.message_compose(
+            actor=actor,
+            draft=draft,
+            attachments=attachments,
+            send=True,
+            warnings_acknowledged=warnings_acknowledged,
+        )
+        if replayed or message.state != MessageState.SENT:
+            return message, None
+        return message, one_time_password_issue(actor=actor, message_id=message.pk)
 
 
 @transaction.atomic

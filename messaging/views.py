@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, Js
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
@@ -22,7 +22,7 @@ from core.forms import AssignForm, confirmed, posted, posted_files
 from encryption.files import file_response
 from encryption.uploads import CheckedUpload, checked_uploads
 from messaging import delivery as deliveries
-from messaging import delivery_settings, policies, selectors, services
+from messaging import delivery_settings, document_passwords, policies, selectors, services
 from messaging.errors import MessagingError
 from messaging.forms import (
     ComposeForm,
@@ -143,32 +143,52 @@ def _template_from(request: HttpRequest) -> MessageTemplate | None:
     return selectors.templates_active().filter(pk=int(template_id)).first()
 
 
+@sensitive_variables("one_time_password")
 def _compose(
     request: HttpRequest, *, patient: User, draft: Message | None, initial: dict[str, Any]
 ) -> HttpResponse:
     form = ComposeForm(posted(request), posted_files(request), initial=initial)
     warnings: list[str] = []
+    attachments = list(draft.attachments.select_related("file__data_key")) if draft else []
+    # The composer supplies no record categories yet (a thread's kind is clinical,
+    # administrative or other): the size is what decides for the content so far.
+    size = len((form["body"].value() or "").encode()) + sum(a.file.size for a in attachments)
+    # The patient chose the locked PDF and set no password: the sender gets a one-time
+    # password when they send, shown once on the page that answers the send.
+    one_time = delivery_settings.one_time_password_needed(patient=patient, size_bytes=size)
     if request.method == "POST":
         valid = form.is_valid()
         uploads = checked_uploads(request, form)
         send = "send" in request.POST
         if valid and uploads is not None:
+            one_time_password = None
+            compose_draft = services.Draft(
+                send_key=form.cleaned_data["send_key"],
+                patient=patient,
+                subject=form.cleaned_data["subject"],
+                body=form.cleaned_data["body"],
+                category=form.cleaned_data["category"],
+                expires_at=form.expires_at(),
+                thread=draft.thread if draft and draft.thread.last_message_at else None,
+            )
             try:
-                message = services.message_compose(
-                    actor=request_user(request),
-                    draft=services.Draft(
-                        send_key=form.cleaned_data["send_key"],
-                        patient=patient,
-                        subject=form.cleaned_data["subject"],
-                        body=form.cleaned_data["body"],
-                        category=form.cleaned_data["category"],
-                        expires_at=form.expires_at(),
-                        thread=draft.thread if draft and draft.thread.last_message_at else None,
-                    ),
-                    attachments=uploads,
-                    send=send,
-                    warnings_acknowledged=form.cleaned_data["acknowledge"],
-                )
+                if send and one_time:
+                    message, one_time_password = (
+                        document_passwords.message_send_with_one_time_password(
+                            actor=request_user(request),
+                            draft=compose_draft,
+                            attachments=uploads,
+                            warnings_acknowledged=form.cleaned_data["acknowledge"],
+                        )
+                    )
+                else:
+                    message = services.message_compose(
+                        actor=request_user(request),
+                        draft=compose_draft,
+                        attachments=uploads,
+                        send=send,
+                        warnings_acknowledged=form.cleaned_data["acknowledge"],
+                    )
             except MessagingError as error:
                 if error.code == "subject_warning":
                     warnings.append(error.message)
@@ -182,22 +202,33 @@ def _compose(
                         request, "Draft saved. Attachments added so far are kept with it."
                     )
                     return redirect("messaging:draft", message_id=message.pk)
+                if one_time_password is not None:
+                    # Answered here, not redirected: the password is in this response only
+                    # (no URL, no session, no log). A reload re-posts the same send key,
+                    # which sends nothing and issues nothing.
+                    user = request_user(request)
+                    services.thread_view_record(actor=user, thread=message.thread)
+                    return _thread_page(
+                        request,
+                        message.thread,
+                        ReplyForm(initial={"send_key": new_send_key()}),
+                        one_time_password=one_time_password,
+                    )
                 flash.success(
                     request, "Message sent. The patient is notified by e-mail without its content."
                 )
                 return redirect("messaging:thread", thread_id=message.thread_id)
     form.acknowledgement_offer(warned=bool(warnings))
-    attachments = list(draft.attachments.select_related("file__data_key")) if draft else []
     if request.method == "GET":
         services.composer_open_record(actor=request_user(request), patient=patient, draft=draft)
-    # The composer supplies no record categories yet (a thread's kind is clinical,
-    # administrative or other): the size is what decides for the content so far.
-    size = len((form["body"].value() or "").encode()) + sum(a.file.size for a in attachments)
     return render(
         request,
         "messaging/compose.html",
         {
-            "delivery": delivery_settings.delivery_choice_for(patient=patient, size_bytes=size),
+            "delivery": delivery_settings.delivery_choice_for(
+                patient=patient, size_bytes=size, one_time_password=one_time
+            ),
+            "one_time": one_time,
             "form": form,
             "patient": patient,
             "draft": draft,
@@ -225,7 +256,11 @@ def thread(request: HttpRequest, thread_id: str) -> HttpResponse:
 
 
 def _thread_page(
-    request: HttpRequest, found: Any, reply_form: ReplyForm, status: int = 200
+    request: HttpRequest,
+    found: Any,
+    reply_form: ReplyForm,
+    status: int = 200,
+    one_time_password: str | None = None,
 ) -> HttpResponse:
     user = request_user(request)
     shown = selectors.thread_messages(user=user, thread=found, page=request.GET.get("page"))
@@ -255,6 +290,7 @@ def _thread_page(
             "rows": rows,
             "page": shown,
             "reply_form": reply_form,
+            "one_time_password": one_time_password,
             "assign_form": AssignForm(
                 initial={"assignee": found.assigned_to_id},
                 choices=[(p.pk, p.full_name) for p in assignees],

@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import re
+import uuid
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -517,3 +519,75 @@ class TestLockedPdf:
         assert len(_notices(smtp_server)) == 1
         log = Transmission.objects.get()
         assert (log.method, log.outcome) == (DeliveryMethod.PORTAL, TransmissionOutcome.FELL_BACK)
+
+
+SPOKEN = re.compile(r"\b[2-9A-HJ-NP-Z]{4}(?:-[2-9A-HJ-NP-Z]{4}){3}\b")
+
+
+class TestStaffOneTimePassword:
+    """The patient chose the locked PDF and set no document password: the composer gives
+    the sender a one-time password, once, in the response to the send."""
+
+    @staticmethod
+    def _post(client: Any, personas: Any, send_key: str) -> Any:
+        data = {
+            "send_key": send_key,
+            "subject": SUBJECT,
+            "category": "clinical",
+            "body": BODY,
+            "send": "1",
+        }
+        url = reverse("messaging:compose", args=[personas.patient.pk])
+        with _after_commit(execute=True):
+            return client.post(url, data)
+
+    def test_the_composer_says_a_password_will_be_given(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        _choosing(personas, DeliveryMethod.PROTECTED_PDF)
+        url = reverse("messaging:compose", args=[personas.patient.pk])
+        page = client_for(personas.clinician).get(url).content.decode()
+        assert 'id="one-time-password-note"' in page and "password-protected PDF" in page
+
+    def test_the_password_is_shown_once_and_opens_the_pdf(
+        self, personas: Any, client_for: Any, smtp_server: Any, caplog: Any
+    ) -> None:
+        caplog.set_level(logging.DEBUG)
+        _choosing(personas, DeliveryMethod.PROTECTED_PDF)
+        client = client_for(personas.clinician)
+        response = self._post(client, personas, send_key=str(uuid.uuid4()))
+        assert response.status_code == 200 and "Location" not in response
+        page = response.content.decode()
+        assert "Tell the patient this password by phone" in page
+        [password] = SPOKEN.findall(page)
+        [mail] = smtp_server.messages
+        assert SUBJECT in TestLockedPdf._opened(TestLockedPdf._pdf(mail), password)
+        assert password not in caplog.text
+        assert password not in str(dict(client.session.items()))
+        for event in AuditEvent.objects.all():
+            assert password not in str(event.details)
+
+    def test_a_reload_sends_nothing_and_shows_no_password(
+        self, personas: Any, client_for: Any, smtp_server: Any
+    ) -> None:
+        _choosing(personas, DeliveryMethod.PROTECTED_PDF)
+        client = client_for(personas.clinician)
+        send_key = str(uuid.uuid4())
+        self._post(client, personas, send_key)
+        again = self._post(client, personas, send_key)
+        assert again.status_code == 302
+        assert len(smtp_server.messages) == 1
+        assert len(_events("messaging.one_time_password_issued")) == 1
+
+    def test_with_a_document_password_no_one_time_password_is_given(
+        self, personas: Any, client_for: Any, smtp_server: Any
+    ) -> None:
+        _choosing(personas, DeliveryMethod.PROTECTED_PDF)
+        document_password_set(
+            actor=personas.patient, patient=personas.patient, password=DOCUMENT_PASSWORD
+        )
+        response = self._post(client_for(personas.clinician), personas, str(uuid.uuid4()))
+        assert response.status_code == 302
+        assert not _events("messaging.one_time_password_issued")
+        [mail] = smtp_server.messages
+        assert SUBJECT in TestLockedPdf._opened(TestLockedPdf._pdf(mail), DOCUMENT_PASSWORD)

@@ -188,11 +188,22 @@ class TestInputsFromTheDatabase:
 class TestShownToStaff:
     def test_the_composer_shows_the_method_and_reason(self, personas: Any, client_for: Any) -> None:
         policy_saved(personas)
-        preference_set(personas, DeliveryMethod.PROTECTED_PDF)
+        preference_set(personas, DeliveryMethod.TLS_EMAIL)
+        policy_saved(personas, tls_email=False)
         url = reverse("messaging:compose", args=[personas.patient.pk])
         page = client_for(personas.clinician).get(url).content.decode()
         assert "Will be delivered by <strong>portal pickup</strong>" in page
-        assert "no password is set" in page
+        assert "the organisation has not enabled" in page
+
+    def test_a_locked_pdf_without_a_password_goes_with_a_one_time_password(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        policy_saved(personas)
+        preference_set(personas, DeliveryMethod.PROTECTED_PDF)
+        url = reverse("messaging:compose", args=[personas.patient.pk])
+        page = client_for(personas.clinician).get(url).content.decode()
+        assert "Will be delivered by <strong>password-protected PDF by e-mail</strong>" in page
+        assert "a one-time password is shown once" in page
 
     def test_the_composer_shows_the_patients_choice_when_it_applies(
         self, personas: Any, client_for: Any
