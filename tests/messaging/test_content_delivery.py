@@ -591,3 +591,40 @@ class TestStaffOneTimePassword:
         assert not _events("messaging.one_time_password_issued")
         [mail] = smtp_server.messages
         assert SUBJECT in TestLockedPdf._opened(TestLockedPdf._pdf(mail), DOCUMENT_PASSWORD)
+
+
+class TestLockedPdfRefusedOrTranslated:
+    @pytest.fixture
+    def locked(self, personas: Any) -> None:
+        _choosing(personas, DeliveryMethod.PROTECTED_PDF)
+        document_password_set(
+            actor=personas.patient, patient=personas.patient, password=DOCUMENT_PASSWORD
+        )
+
+    def test_a_permanent_refusal_fails_like_a_notice(
+        self, personas: Any, locked: None, settings: Any
+    ) -> None:
+        with smtp_serve(tls=None) as relay:
+            relay.recorder.rcpt_reply = "550 5.1.1 No such mailbox"
+            settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+            settings.EMAIL_HOST, settings.EMAIL_PORT = "localhost", relay.port
+            settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+            delivery = _sent(personas)
+        delivery.refresh_from_db()
+        assert (delivery.state, delivery.failure) == (DeliveryState.FAILED, "smtp_550")
+        log = Transmission.objects.get()
+        assert (log.method, log.outcome) == (
+            DeliveryMethod.PROTECTED_PDF,
+            TransmissionOutcome.FAILED,
+        )
+
+    def test_a_spanish_speaking_patient_gets_it_in_spanish(
+        self, personas: Any, locked: None, smtp_server: Any
+    ) -> None:
+        personas.patient.language = "es"
+        personas.patient.save(update_fields=["language"])
+        _sent(personas)
+        [mail] = smtp_server.messages
+        assert "Su mensaje seguro va adjunto como un PDF bloqueado." in body_text(mail)
+        [attachment] = list(mail.iter_attachments())
+        assert attachment.get_filename() == "mensaje-seguro.pdf"
