@@ -211,6 +211,11 @@ def test_a_direct_request_cannot_claim_https(topology: Topology) -> None:
 
 def test_readiness_and_liveness_answer_through_the_proxy(topology: Topology) -> None:
     assert topology.get("/healthz")[0] == 200
+    # Not ready (no heartbeat): each probe gets the 503 as it is, and the probes never
+    # make nginx mark the instances failed (pages would answer 502 for fail_timeout).
+    topology.heartbeat_forget()
+    assert [topology.get("/readyz")[0] for _ in range(3)] == [503, 503, 503]
+    assert topology.get("/sign-in/")[0] == 200
     deadline = time.monotonic() + 60  # beat's first heartbeat comes 30 s after it starts
     while (answer := topology.get("/readyz"))[0] != 200 and time.monotonic() < deadline:
         time.sleep(1)

@@ -382,6 +382,14 @@ http {{
         except OSError:
             return False
 
+    def heartbeat_forget(self) -> None:
+        """Beat's heartbeat gone from the cache, as if beat had stalled (until its next)."""
+        cache = redis.Redis.from_url(
+            urlunsplit(urlsplit(self.redis_url)._replace(path=f"/{REDIS_DB + 1}"))
+        )
+        for key in cache.scan_iter("*health:beat-heartbeat*"):
+            cache.delete(key)
+
     def get(
         self, path: str, headers: dict[str, str] | None = None
     ) -> tuple[int, dict[str, str], bytes]:
