@@ -29,13 +29,19 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.safestring import SafeData
 from django.utils.translation import gettext
-from PIL import Image, UnidentifiedImageError
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import DictionaryObject, NameObject, NumberObject
 
 from encryption.uploads import JPEG, PDF, PNG, TEXT
 from messaging.errors import MessagingError
-from support.pdf_clean import active_content_strip, forms_drop, unreachable_drop
+from support.pdf_clean import (
+    SourceRefused,
+    active_content_strip,
+    forms_drop,
+    image_check,
+    pdf_append,
+    unreachable_drop,
+)
 from support.printing import pdf_image_page, pdf_render
 
 logger = logging.getLogger(__name__)
@@ -256,18 +262,12 @@ def _attachment_append(
             "attachment_type", f"Attachment {position} is not a PDF, image or text file."
         )
     try:
-        reader = PdfReader(io.BytesIO(source))
-        if reader.is_encrypted and not reader.decrypt(""):
+        pdf_append(writer, source, what=f"protected pdf: attachment {position}")
+    except SourceRefused as refused:
+        if refused.reason == "encrypted":
             raise MessagingError(
                 "attachment_encrypted", f"Attachment {position} is password-protected."
-            )
-        writer.append(reader, import_outline=False)
-    except MessagingError:
-        raise
-    except Exception as error:  # a parser of untrusted files fails in many ways
-        logger.warning(
-            "protected pdf: attachment %d unreadable (%s)", position, type(error).__name__
-        )
+            ) from None
         raise MessagingError(
             "attachment_unreadable", f"Attachment {position} could not be read as a PDF."
         ) from None
@@ -275,9 +275,8 @@ def _attachment_append(
 
 def _image_page(content_type: str, data: bytes, position: int) -> bytes:
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.verify()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        image_check(data)
+    except SourceRefused:
         raise MessagingError(
             "attachment_unreadable", f"Attachment {position} could not be read as an image."
         ) from None

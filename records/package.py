@@ -24,12 +24,17 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext
-from PIL import Image, UnidentifiedImageError
 from pypdf import PdfReader, PdfWriter
 
 from encryption.uploads import JPEG, PDF, PNG
 from records.errors import RecordsError
-from support.pdf_clean import active_content_strip, forms_drop
+from support.pdf_clean import (
+    SourceRefused,
+    active_content_strip,
+    forms_drop,
+    image_check,
+    pdf_append,
+)
 from support.printing import pdf_image_page, pdf_render
 
 logger = logging.getLogger(__name__)
@@ -165,29 +170,22 @@ def _document_append(writer: PdfWriter, document: SourceDocument, position: int)
     else:
         raise RecordsError("document_type", f"Document {position} is not a PDF, PNG or JPEG image.")
     try:
-        reader = PdfReader(io.BytesIO(source))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise RecordsError("document_encrypted", f"Document {position} is password-protected.")
-        if len(reader.pages) == 0:
-            raise RecordsError("document_empty", f"Document {position} has no pages.")
-        writer.append(reader, import_outline=False)
-    except RecordsError:
-        raise
-    except Exception as error:  # a parser of untrusted files fails in many ways
-        logger.warning(
-            "record package: document %d unreadable (%s)", position, type(error).__name__
-        )
+        pdf_append(writer, source, what=f"record package: document {position}", require_pages=True)
+    except SourceRefused as refused:
         raise RecordsError(
-            "document_unreadable", f"Document {position} could not be read as a PDF."
+            f"document_{refused.reason}",
+            {
+                "encrypted": f"Document {position} is password-protected.",
+                "empty": f"Document {position} has no pages.",
+            }.get(refused.reason, f"Document {position} could not be read as a PDF."),
         ) from None
 
 
 def _image_page(document: SourceDocument, position: int) -> bytes:
     """One page holding the image, scaled to fit inside the margins, upright (EXIF)."""
     try:
-        with Image.open(io.BytesIO(document.data)) as image:
-            image.verify()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        image_check(document.data)
+    except SourceRefused:
         raise RecordsError(
             "document_unreadable", f"Document {position} could not be read as an image."
         ) from None

@@ -8,10 +8,50 @@ predates it.
 
 from __future__ import annotations
 
+import io
+import logging
 from typing import Any
 
-from pypdf import PdfWriter
+from PIL import Image, UnidentifiedImageError
+from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject
+
+logger = logging.getLogger(__name__)
+
+
+class SourceRefused(Exception):
+    """An untrusted source that cannot join a merged PDF, as a reason code: ``encrypted``,
+    ``empty`` or ``unreadable`` (the caller words it; nothing of the file is in it)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def pdf_append(writer: PdfWriter, source: bytes, *, what: str, require_pages: bool = False) -> None:
+    """Append an untrusted PDF to ``writer`` or raise ``SourceRefused``. A parser of
+    untrusted files fails in many ways: each is logged by type only, under ``what``."""
+    try:
+        reader = PdfReader(io.BytesIO(source))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise SourceRefused("encrypted")
+        if require_pages and len(reader.pages) == 0:
+            raise SourceRefused("empty")
+        writer.append(reader, import_outline=False)
+    except SourceRefused:
+        raise
+    except Exception as error:
+        logger.warning("%s unreadable (%s)", what, type(error).__name__)
+        raise SourceRefused("unreadable") from None
+
+
+def image_check(data: bytes) -> None:
+    """Raise ``SourceRefused("unreadable")`` unless Pillow can read ``data`` as an image."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise SourceRefused("unreadable") from None
 
 
 def forms_drop(writer: PdfWriter) -> None:
