@@ -61,6 +61,7 @@ def _pages(persona: str, personas: Any, world: dict[str, str]) -> list[tuple[str
             ("disclosures", reverse("portal:accounting")),
             ("access-history", reverse("audit:my_access_log")),
             ("preferences", reverse("portal:preferences")),
+            ("document-password", reverse("portal:document_password")),
             ("security", reverse("accounts:security")),
         ]
     if persona == "clinician":
@@ -85,6 +86,7 @@ def _pages(persona: str, personas: Any, world: dict[str, str]) -> list[tuple[str
         ("consent", reverse("consent:patient", args=[patient.pk])),
         ("authorization", reverse("consent:authorization", args=[world["authorization"]])),
         ("retention", reverse("retention:overview")),
+        ("delivery", reverse("messaging:delivery_policy")),
         ("staff", reverse("directory:staff_list")),
     ]
 
