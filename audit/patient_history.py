@@ -76,6 +76,7 @@ SHOWN_TO_PATIENT: dict[str, str] = {
     "messaging.notice_resend_requested": "notice",
     "messaging.letter_printed": "notice",
     "messaging.guest_package_sent": "shared",
+    "messaging.guest_content_emailed": "shared",
     "messaging.guest_package_recalled": "shared",
     "messaging.guest_package_viewed": "shared",
     # Record requests
@@ -187,6 +188,7 @@ INTERNAL: frozenset[str] = frozenset(
         "messaging.bounce_refused",
         "messaging.notice_resent",
         "messaging.content_fell_back",
+        "messaging.guest_content_fell_back",
         "messaging.guest_link_sent",
         "messaging.guest_link_opened",
         "messaging.guest_link_refused",

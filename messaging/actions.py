@@ -70,3 +70,11 @@ class MessagingAction(models.TextChoices):
         "messaging.content_fell_back",
         "Message content not e-mailed: portal pickup instead",
     )
+    GUEST_CONTENT_EMAILED = (
+        "messaging.guest_content_emailed",
+        "Package e-mailed to a third party over verified TLS",
+    )
+    GUEST_CONTENT_FELL_BACK = (
+        "messaging.guest_content_fell_back",
+        "Package not e-mailed to a third party: pickup link instead",
+    )

@@ -19,6 +19,10 @@ an address unconfirmed since the message was queued counts. Then:
   used up when the e-mail goes: a retry finds it again), else the patient's document
   password; neither (removed since queueing, or erased) means portal pickup.
 
+A third party named in the patient's authorization (``messaging.guests``) gets the
+package itself by TLS-verified e-mail when the policy allows it for third parties
+(``guest_content_deliver``); anything else, and any failure, leaves today's pickup link.
+
 Every attempt by an e-mail method leaves a ``Transmission`` row (the transmission log).
 The subject line is the same for every message ("a message from <organisation>"), so
 nothing of the content sits where mail clients show it unasked.
@@ -52,14 +56,16 @@ from messaging.models import (
     Delivery,
     DeliveryMethod,
     DeliveryState,
+    GuestPackage,
     Message,
     MessageState,
     Transmission,
     TransmissionOutcome,
 )
-from messaging.protected_pdf import message_pdf, protect
+from messaging.protected_pdf import is_signed_pdf, message_pdf, protect
 
 CONTENT_TEMPLATE = "messaging/email/content"
+GUEST_CONTENT_TEMPLATE = "messaging/email/guest_content"
 LOCKED_PDF_TEMPLATE = "messaging/email/locked_pdf"
 DECIDED = "decided"  # the decision itself chose portal pickup (its reason says why)
 # What the sender reads when the e-mail could not go out protected (TlsUnavailable).
@@ -67,6 +73,7 @@ NO_VERIFIED_TLS = "the recipient's mail server does not offer verified TLS"
 NO_PASSWORD_REASON = "there is no password to lock the PDF with"  # noqa: S105 - a reason, not a password
 UNPRINTABLE_REASON = "an attachment could not be put into the locked PDF"
 UNREADABLE_REASON = "the message can no longer be sent by e-mail"
+NOT_ACCEPTED_REASON = "the recipient's mail server did not accept it"
 
 
 @dataclass(frozen=True)
@@ -147,8 +154,8 @@ def content_email(delivery: Delivery) -> EmailMultiAlternatives:
     return email
 
 
-def content_attachments(message: Message) -> list[tuple[str, str, bytes]]:
-    """The message's attachments decrypted: ``(name, content type, bytes)`` each."""
+def content_attachments(message: Message | GuestPackage) -> list[tuple[str, str, bytes]]:
+    """The attachments decrypted: ``(name, content type, bytes)`` each."""
     return [
         (a.file.original_name, a.file.content_type, b"".join(file_chunks(a.file)))
         for a in message.attachments.all()
@@ -160,21 +167,27 @@ def locked_pdf_email(
 ) -> EmailMultiAlternatives:
     """The e-mail with the message as a locked PDF. Its text says only that a locked PDF
     is attached and where the password comes from; no health information. Raises
-    ``MessagingError`` when an attachment cannot be put in the PDF."""
+    ``MessagingError`` when an attachment cannot be put in the PDF.
+
+    A message that carries one signed PDF and nothing else (a record package delivered
+    to the portal) is locked as that file, unchanged: ``protect`` wraps a signed PDF
+    instead of re-writing it, so its signature still validates once opened. Merged into
+    a message PDF it would lose the signature."""
     message = delivery.message
     patient = message.thread.patient
     language = patient.language or settings.LANGUAGE_CODE
-    pdf = protect(
-        message_pdf(
+    attachments = content_attachments(message)
+    if len(attachments) == 1 and is_signed_pdf(attachments[0][1], attachments[0][2]):
+        document = attachments[0][2]
+    else:
+        document = message_pdf(
             subject_line=message.thread.subject,
             body_html_or_text=body_render(message.body),  # as the portal shows it
-            attachments=content_attachments(message),
+            attachments=attachments,
             organisation=settings.ORGANISATION_NAME,
             language=language,
-        ),
-        password,
-        language=language,
-    )
+        )
+    pdf = protect(document, password, language=language)
     rendered = email_render(
         template=LOCKED_PDF_TEMPLATE,
         context={
@@ -387,3 +400,105 @@ def _fail(delivery: Delivery, choice: DeliveryChoice, code: str) -> ContentResul
     _log(delivery, choice, TransmissionOutcome.FAILED, code)
     Delivery.objects.filter(pk=delivery.pk).update(method=choice.method)
     return ContentResult("failed", code)
+
+
+# --- third parties -----------------------------------------------------------------------
+
+
+def guest_content_deliver(package: GuestPackage) -> bool:
+    """E-mail ``package`` itself to its third party over verified TLS, when the decision
+    says so now; True when it went. False means the caller sends the pickup link, as for
+    every package: the policy does not e-mail third parties (nothing logged), or it does
+    and this package may not go (restricted content, too large) or could not go (no
+    verified TLS, a refusal): logged, audited, and the reason kept for the sender. The
+    caller holds the package's row lock, so it goes once."""
+    size = len(package.body.encode()) + sum(a.file.size for a in package.attachments.all())
+    inputs = delivery_settings.delivery_inputs_for(
+        patient=package.patient,
+        recipient=Recipient.THIRD_PARTY,
+        size_bytes=size,
+    )
+    if not inputs.third_party_tls or DeliveryMethod.TLS_EMAIL not in inputs.enabled:
+        return False
+    choice = delivery_decide(inputs)
+    if choice.method == DeliveryMethod.PORTAL:
+        _guest_fall_back(package, choice, code=DECIDED, reason=choice.reason)
+        return False
+    try:
+        receipt = tls_delivery.deliver_verified(
+            guest_content_email(package), package.recipient_email, ssl_context=_tls_context()
+        )
+    except tls_delivery.TlsUnavailable as error:
+        _guest_fall_back(package, choice, code=f"tls_{error.code}", reason=NO_VERIFIED_TLS)
+        return False
+    except (tls_delivery.TlsTemporaryFailure, tls_delivery.TlsPermanentFailure) as error:
+        # The link goes instead (by the ordinary mail path, which retries it): a package
+        # is never held back waiting for one mail server.
+        code = f"smtp_{error.smtp_code}"
+        _guest_fall_back(package, choice, code=code, reason=NOT_ACCEPTED_REASON)
+        return False
+    with transaction.atomic():
+        transmission = Transmission.objects.create(
+            guest_package=package,
+            method=choice.method,
+            wanted=choice.wanted,
+            reason=choice.reason[:300],
+            outcome=TransmissionOutcome.SENT,
+            mx_host=receipt.mx_host,
+            tls_version=receipt.tls_version,
+            cipher=receipt.cipher,
+            certificate_sha256=receipt.certificate_sha256,
+            via_relay=receipt.via_relay,
+        )
+        GuestPackage.objects.filter(pk=package.pk).update(
+            delivered_by=DeliveryMethod.TLS_EMAIL, fallback_reason="", link_sent_at=timezone.now()
+        )
+        event_record(
+            action=MessagingAction.GUEST_CONTENT_EMAILED,
+            actor=package.created_by,  # sent on the sender's behalf, as the patient sees it
+            target=package,
+            patient_id=package.patient_id,
+            details={"transmission_id": transmission.pk},
+        )
+    return True
+
+
+def guest_content_email(package: GuestPackage) -> EmailMultiAlternatives:
+    """The e-mail that carries the package: text and HTML, attachments decrypted. In the
+    site's language: a third party has no language of their own with us."""
+    rendered = email_render(
+        template=GUEST_CONTENT_TEMPLATE,
+        context={
+            "subject": package.subject,
+            "body": package.body,
+            "body_html": body_render(package.body),
+        },
+    )
+    domain = settings.MESSAGING_MESSAGE_ID_DOMAIN
+    email = rendered.build(
+        to=package.recipient_email, headers={"Message-ID": f"<package-{package.pk}@{domain}>"}
+    )
+    for name, content_type, data in content_attachments(package):
+        email.attach(name, data, content_type)
+    return email
+
+
+def _guest_fall_back(
+    package: GuestPackage, choice: DeliveryChoice, *, code: str, reason: str
+) -> None:
+    with transaction.atomic():
+        Transmission.objects.create(
+            guest_package=package,
+            method=choice.method,
+            wanted=choice.wanted,
+            reason=choice.reason[:300],
+            outcome=TransmissionOutcome.FELL_BACK,
+            code=code,
+        )
+        GuestPackage.objects.filter(pk=package.pk).update(fallback_reason=reason[:200])
+        event_record(
+            action=MessagingAction.GUEST_CONTENT_FELL_BACK,
+            target=package,
+            patient_id=package.patient_id,
+            details={"reason": code},
+        )

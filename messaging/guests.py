@@ -3,7 +3,10 @@
 Sending is a disclosure (45 CFR 164.508(a)(1)): ``consent.decision.disclosure_decide`` is
 asked first and a refusal stores and sends nothing; a send writes the package, its
 encrypted files and the accounting entry (164.528) in one transaction. The recipient has
-no account. They get an e-mail without health information and a link that works once,
+no account. When the organisation's delivery policy allows TLS-verified e-mail to third
+parties, the package itself goes that way (``content_delivery.guest_content_deliver``);
+otherwise, or when it cannot go protected, they get an e-mail without health information
+and a link that works once,
 in one browser; a one-time code sent to the same address on request (6 digits, 10
 minutes, 5 wrong codes in total lock the link) then opens this one package, in this
 one browser session, until it expires, the sender recalls it, or the authorization no
@@ -341,6 +344,10 @@ def guest_link_deliver(*, package_id: str) -> bool:
             or package_refusal(package) is not None
         ):
             return False
+        from messaging.content_delivery import guest_content_deliver
+
+        if guest_content_deliver(package):
+            return True  # the package itself went, by verified TLS: no link to pick it up
         nonce = secrets.token_urlsafe(32)
         GuestPackage.objects.filter(pk=package.pk).update(link_hash=_sha256(nonce))
         token = signing.dumps({"g": str(package.pk), "n": nonce}, salt=_LINK_SALT)

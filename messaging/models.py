@@ -285,6 +285,11 @@ class GuestPackage(EncryptedModel):
     locked_at = models.DateTimeField(null=True, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
     first_viewed_at = models.DateTimeField(null=True, blank=True)
+    # How it reached the recipient: the pickup link (``portal``) or the content itself by
+    # TLS-verified e-mail (``tls_email``, when the policy allows it for third parties);
+    # ``fallback_reason`` says why a wanted TLS e-mail became the link.
+    delivered_by = models.CharField(max_length=16, default="portal")
+    fallback_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         indexes = [
@@ -469,7 +474,9 @@ class TransmissionOutcome(models.TextChoices):
 
 class Transmission(models.Model):
     """One attempt to deliver a message's content by an e-mail method, and its outcome:
-    the transmission log (DESIGN: Delivery; 45 CFR 164.312(e)(1)).
+    the transmission log (DESIGN: Delivery; 45 CFR 164.312(e)(1)). The content is a
+    message to its patient (``delivery``, ``message``) or a package to a third party
+    (``guest_package``).
 
     Written by ``messaging.content_delivery`` only, never updated or deleted there: a
     retry is a new row. ``method`` is what the decision chose and was tried (portal when
@@ -483,8 +490,16 @@ class Transmission(models.Model):
     version of the risk statement the patient's waiver accepted.
     """
 
-    delivery = models.ForeignKey(Delivery, on_delete=models.PROTECT, related_name="transmissions")
-    message = models.ForeignKey(Message, on_delete=models.PROTECT, related_name="+")
+    # A message's delivery to its patient, or a package to a third party: one of the two.
+    delivery = models.ForeignKey(
+        Delivery, on_delete=models.PROTECT, null=True, blank=True, related_name="transmissions"
+    )
+    message = models.ForeignKey(
+        Message, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    guest_package = models.ForeignKey(
+        GuestPackage, on_delete=models.PROTECT, null=True, blank=True, related_name="transmissions"
+    )
     method = models.CharField(max_length=16, choices=DeliveryMethod.choices)
     wanted = models.CharField(max_length=16, choices=DeliveryMethod.choices)
     reason = models.CharField(max_length=300)
@@ -504,7 +519,14 @@ class Transmission(models.Model):
             models.CheckConstraint(
                 condition=models.Q(outcome__in=TransmissionOutcome.values),
                 name="messaging_transmission_outcome",
-            )
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(delivery__isnull=False, message__isnull=False, guest_package=None)
+                    | models.Q(delivery=None, message=None, guest_package__isnull=False)
+                ),
+                name="messaging_transmission_one_subject",
+            ),
         ]
 
     def __str__(self) -> str:

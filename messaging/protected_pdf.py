@@ -210,6 +210,18 @@ def _version_declare(writer: PdfWriter) -> None:
     )
 
 
+def is_signed_pdf(content_type: str, data: bytes) -> bool:
+    """Whether ``data`` is a PDF carrying a signature (``protect`` keeps such a file
+    whole). A file that does not parse is not signed, as far as anyone can tell."""
+    if content_type != PDF:
+        return False
+    try:
+        return _is_signed(PdfReader(io.BytesIO(data)))
+    except Exception as error:  # a parser fails in many ways; nothing of the file is logged
+        logger.info("protected pdf: signature check unreadable (%s)", type(error).__name__)
+        return False
+
+
 def _is_signed(reader: PdfReader) -> bool:
     """A signature field with a value, or a certification (DocMDP) entry.
 

@@ -1,4 +1,5 @@
-"""Messaging fixtures: a mail server that refuses or stalls on cue, and a real worker."""
+"""Messaging fixtures: a mail server that refuses or stalls on cue, a real worker, and a
+STARTTLS relay whose certificate comes from a CA made for the run."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from cryptography.hazmat.primitives import serialization
 from django.db import connection
 
 from config.celery import app
+from tests.messaging.tls_servers import Leaf, Server, ThrowawayCA, smtp_serve
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -156,3 +159,39 @@ def worker(redis_url: str, mailbox: ScriptedMailbox, settings: Any) -> Iterator[
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+
+
+# --- a STARTTLS relay on loopback with a CA made for the run (tests of TLS e-mail) ----
+
+
+@pytest.fixture(scope="module")
+def ca() -> ThrowawayCA:
+    return ThrowawayCA()
+
+
+@pytest.fixture(scope="module")
+def leaf(ca: ThrowawayCA) -> Leaf:
+    return ca.leaf("localhost")
+
+
+@pytest.fixture
+def trusted(ca: ThrowawayCA, tmp_path: Path, settings: Any) -> None:
+    """The client trusts the run's CA alone, as an operator's internal CA would be."""
+    path = tmp_path / "ca.pem"
+    path.write_bytes(ca.cert.public_bytes(serialization.Encoding.PEM))
+    settings.EMAIL_TLS_CA_FILE = str(path)
+
+
+@pytest.fixture
+def tls_relay(leaf: Leaf, trusted: None, settings: Any) -> Iterator[Server]:
+    with smtp_serve(tls=leaf.server_context()) as server:
+        settings.EMAIL_TLS_RELAY = f"localhost:{server.port}"
+        yield server
+
+
+@pytest.fixture
+def clear_relay(trusted: None, settings: Any) -> Iterator[Server]:
+    """A relay that does not offer STARTTLS."""
+    with smtp_serve(tls=None) as server:
+        settings.EMAIL_TLS_RELAY = f"localhost:{server.port}"
+        yield server

@@ -16,11 +16,9 @@ import re
 import uuid
 from collections.abc import Iterator
 from email import message_from_bytes, policy
-from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from django.urls import reverse
 from pypdf import PasswordType, PdfReader
 from pypdf.errors import FileNotDecryptedError
@@ -47,7 +45,7 @@ from messaging.models import (
 )
 from tests.conftest import body_text
 from tests.messaging.factories import PDF_BYTES, message_sent
-from tests.messaging.tls_servers import Leaf, Server, ThrowawayCA, free_port, smtp_serve
+from tests.messaging.tls_servers import Leaf, Server, free_port, smtp_serve
 
 pytestmark = pytest.mark.django_db
 
@@ -57,39 +55,6 @@ FILE_NAME = "melanoma-pathology-report.pdf"
 NOTICE_SUBJECT = "new secure message"
 NO_TLS_REASON = "the recipient's mail server does not offer verified TLS"
 NO_TLS_NOTE = "Sent by portal pickup: the recipient&#x27;s mail server does not offer verified TLS"
-
-
-@pytest.fixture(scope="module")
-def ca() -> ThrowawayCA:
-    return ThrowawayCA()
-
-
-@pytest.fixture(scope="module")
-def leaf(ca: ThrowawayCA) -> Leaf:
-    return ca.leaf("localhost")
-
-
-@pytest.fixture
-def trusted(ca: ThrowawayCA, tmp_path: Path, settings: Any) -> None:
-    """The client trusts the run's CA alone, as an operator's internal CA would be."""
-    path = tmp_path / "ca.pem"
-    path.write_bytes(ca.cert.public_bytes(serialization.Encoding.PEM))
-    settings.EMAIL_TLS_CA_FILE = str(path)
-
-
-@pytest.fixture
-def tls_relay(leaf: Leaf, trusted: None, settings: Any) -> Iterator[Server]:
-    with smtp_serve(tls=leaf.server_context()) as server:
-        settings.EMAIL_TLS_RELAY = f"localhost:{server.port}"
-        yield server
-
-
-@pytest.fixture
-def clear_relay(trusted: None, settings: Any) -> Iterator[Server]:
-    """A relay that does not offer STARTTLS."""
-    with smtp_serve(tls=None) as server:
-        settings.EMAIL_TLS_RELAY = f"localhost:{server.port}"
-        yield server
 
 
 @pytest.fixture(autouse=True)

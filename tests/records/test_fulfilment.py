@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from collections.abc import Callable
@@ -10,11 +11,14 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from pypdf import PdfReader
 
 from consent.models import Disclosure, Purpose, RecordCategory
 from encryption.uploads import attachment_check
+from messaging import delivery_settings
+from messaging.document_passwords import document_password_set
 from messaging.errors import MessagingError
-from messaging.models import GuestPackage, Message
+from messaging.models import MIB, DeliveryMethod, GuestPackage, Message
 from records import services
 from records.building import package_build_run
 from records.errors import RecordsError
@@ -24,6 +28,7 @@ from records.signing import signature_status
 from tests.consent.factories import authorization_signed
 from tests.records.factories import Identity, pdf_pages, request_verified
 
+DOCUMENT_PASSWORD = "harbour-lantern-93"
 THIRD_PARTY = {
     "deliver_to": DeliverTo.THIRD_PARTY,
     "third_party_name": "Dr. Ana Rivera",
@@ -130,6 +135,42 @@ class TestDelivery:
         attachment = message.attachments.get()
         pdf = services.file_bytes(attachment.file)
         assert signature_status(pdf, trust=[organisation.cert_bytes]).valid
+
+    def test_a_portal_copy_emailed_as_a_locked_pdf_keeps_its_signature(
+        self,
+        personas: Any,
+        organisation: Identity,
+        smtp_server: Any,
+        django_capture_on_commit_callbacks: Any,
+    ) -> None:
+        delivery_settings.delivery_policy_update(
+            actor=personas.privacy_officer,
+            values=delivery_settings.PolicyValues(
+                tls_email=False,
+                protected_pdf=True,
+                plain_email=False,
+                email_max_bytes=10 * MIB,
+                restricted_categories=frozenset(),
+                third_party_tls=False,
+            ),
+        )
+        document_password_set(
+            actor=personas.patient, patient=personas.patient, password=DOCUMENT_PASSWORD
+        )
+        delivery_settings.delivery_preference_set(
+            actor=personas.patient, patient=personas.patient, method=DeliveryMethod.PROTECTED_PDF
+        )
+        request = _built(personas, django_capture_on_commit_callbacks)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.request_fulfil(actor=personas.records_clerk, request=request)
+        [mail] = smtp_server.messages
+        [attachment] = list(mail.iter_attachments())
+        reader = PdfReader(io.BytesIO(bytes(attachment.get_content())))
+        assert reader.is_encrypted and reader.decrypt(DOCUMENT_PASSWORD)
+        [signed] = [copies[0] for copies in reader.attachments.values()]
+        assert signed == services.file_bytes(request.package)  # byte for byte
+        status = signature_status(signed, trust=[organisation.cert_bytes])
+        assert status.intact and status.valid
 
     def test_a_third_party_copy_without_an_authorization_sends_nothing(
         self, personas: Any, organisation: Identity, django_capture_on_commit_callbacks: Any
