@@ -175,6 +175,16 @@ class TestTlsEmail:
         [event] = _events("messaging.content_emailed")
         assert event.target_id == str(delivery.pk)
 
+    def test_the_sender_sees_it_went_by_tls_email(
+        self, personas: Any, tls_relay: Server, smtp_server: Any, client_for: Any
+    ) -> None:
+        _choosing(personas, DeliveryMethod.TLS_EMAIL)
+        delivery = _sent(personas)
+        url = reverse("messaging:thread", args=[delivery.message.thread_id])
+        page = client_for(personas.clinician).get(url).content.decode()
+        assert "The message by TLS-verified e-mail: sent" in page
+        assert "Sent by portal pickup" not in page
+
     def test_the_patient_sees_who_emailed_it(
         self, personas: Any, tls_relay: Server, smtp_server: Any
     ) -> None:
@@ -431,6 +441,16 @@ class TestLockedPdf:
         [event] = _events("messaging.content_emailed")
         assert event.details["method"] == DeliveryMethod.PROTECTED_PDF
         assert len(smtp_server.messages) == 1
+
+    def test_the_sender_sees_it_went_as_a_locked_pdf(
+        self, personas: Any, locked: None, smtp_server: Any, client_for: Any
+    ) -> None:
+        # The thread named only TLS and ordinary e-mail: a locked PDF read "E-mail notice".
+        delivery = self._locked_sent(personas)
+        url = reverse("messaging:thread", args=[delivery.message.thread_id])
+        page = client_for(personas.clinician).get(url).content.decode()
+        assert "The message as a password-protected PDF by e-mail: sent" in page
+        assert "E-mail notice:" not in page
 
     def test_a_password_removed_after_queueing_sends_the_notice(
         self, personas: Any, locked: None, smtp_server: Any
