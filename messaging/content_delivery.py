@@ -100,6 +100,7 @@ def content_choice(delivery: Delivery) -> DeliveryChoice:
         patient=message.thread.patient,
         recipient=Recipient.PATIENT,
         size_bytes=content_size(message),
+        categories=message.content_categories or (),
         tls=TlsState.UNKNOWN,  # tried now; any doubt falls back to the portal
         one_time_password=document_passwords.one_time_password_pending(message.pk),
     )
@@ -417,6 +418,7 @@ def guest_content_deliver(package: GuestPackage) -> bool:
         patient=package.patient,
         recipient=Recipient.THIRD_PARTY,
         size_bytes=size,
+        categories=package.content_categories or (),
     )
     if not inputs.third_party_tls or DeliveryMethod.TLS_EMAIL not in inputs.enabled:
         return False

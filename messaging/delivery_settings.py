@@ -119,15 +119,17 @@ def delivery_inputs_for(
 def delivery_choice_for(
     *,
     patient: User,
+    recipient: Recipient = Recipient.PATIENT,
     size_bytes: int = 0,
     categories: Iterable[str] = (),
     one_time_password: bool = False,
 ) -> DeliveryChoice:
-    """What the composer and the patient page show: the method for the patient now
-    (``one_time_password``: the sender will be given one when they send)."""
+    """What the composers and the patient page show: the method for the patient (or a
+    third party) now (``one_time_password``: the sender will be given one when they send)."""
     return delivery_decide(
         delivery_inputs_for(
             patient=patient,
+            recipient=recipient,
             size_bytes=size_bytes,
             categories=categories,
             one_time_password=one_time_password,
@@ -135,13 +137,26 @@ def delivery_choice_for(
     )
 
 
-def one_time_password_needed(*, patient: User, size_bytes: int = 0) -> bool:
+def one_time_password_needed(
+    *, patient: User, size_bytes: int = 0, categories: Iterable[str] = ()
+) -> bool:
     """Whether a message to ``patient`` now goes as a locked PDF only if the sender gets a
     one-time password: the patient chose the locked PDF and set no document password."""
     if document_password_exists(patient):
         return False
-    choice = delivery_choice_for(patient=patient, size_bytes=size_bytes, one_time_password=True)
+    choice = delivery_choice_for(
+        patient=patient, size_bytes=size_bytes, categories=categories, one_time_password=True
+    )
     return choice.method == DeliveryMethod.PROTECTED_PDF
+
+
+def restricted_kinds_text() -> str:
+    """The kinds this organisation keeps off e-mail, for a sensitive-content field's help."""
+    restricted = delivery_policy_current().restricted_categories
+    labels = [str(label) for code, label in ContentCategory.choices if code in restricted]
+    if not labels:
+        return "This organisation keeps no kind off e-mail."
+    return f"Kept off e-mail here: {', '.join(labels)}."
 
 
 # --- writes -----------------------------------------------------------------------------------

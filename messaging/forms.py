@@ -77,6 +77,25 @@ class _BodyForm(forms.Form):
         return body
 
 
+def sensitive_field() -> forms.MultipleChoiceField:
+    """What the sender marks the content as (``ContentCategory``): the delivery decision
+    keeps the kinds the organisation restricts off every e-mail method."""
+    return forms.MultipleChoiceField(
+        label="Sensitive content (optional)",
+        choices=ContentCategory.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Tick each kind it contains. A kind the organisation keeps off e-mail "
+        "goes by portal pickup, whatever the recipient chose.",
+    )
+
+
+def sensitive_marked(form: forms.Form) -> list[str]:
+    """The kinds ticked so far, valid or not yet validated (what the composer shows the
+    decision for): unknown codes dropped."""
+    return [c for c in form["sensitive"].value() or [] if c in ContentCategory.values]
+
+
 class ComposeForm(_BodyForm):
     """A new thread. The subject is checked for identifiers before send (``dlp``)."""
 
@@ -87,10 +106,19 @@ class ComposeForm(_BodyForm):
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+    sensitive = sensitive_field()
     acknowledge = forms.BooleanField(
         label="I have checked the subject and want to send it as it is.", required=False
     )
-    field_order = ["send_key", "subject", "category", "body", "attachments", "expires_on"]
+    field_order = [
+        "send_key",
+        "subject",
+        "category",
+        "body",
+        "attachments",
+        "sensitive",
+        "expires_on",
+    ]
 
     def acknowledgement_offer(self, *, warned: bool) -> None:
         acknowledgement_offer(self, warned=warned)
@@ -175,6 +203,7 @@ class GuestPackageForm(_BodyForm):
         help_text="The recipient sees it only after entering their code; the e-mail never "
         "contains it.",
     )
+    sensitive = sensitive_field()
     acknowledge = forms.BooleanField(
         label="I have checked the subject and want to send it as it is.", required=False
     )
@@ -189,6 +218,7 @@ class GuestPackageForm(_BodyForm):
         "subject",
         "body",
         "attachments",
+        "sensitive",
         "acknowledge",
     ]
 

@@ -21,9 +21,10 @@ from accounts.selectors import request_user
 from consent.models import Purpose, RecordCategory
 from core.forms import confirmed, posted, posted_files
 from encryption.uploads import checked_uploads
-from messaging import guests, selectors
+from messaging import delivery_settings, guests, selectors
+from messaging.delivery_decision import Recipient
 from messaging.errors import MessagingError
-from messaging.forms import GuestPackageForm, new_send_key
+from messaging.forms import GuestPackageForm, new_send_key, sensitive_marked
 from messaging.views import staff_only
 
 
@@ -44,6 +45,7 @@ def guest_compose(request: HttpRequest, patient_id: int) -> HttpResponse:
             purpose=only.purposes[0] if only.purposes else None,
         )
     form = GuestPackageForm(posted(request), posted_files(request), initial=initial)
+    form.fields["sensitive"].help_text += " " + delivery_settings.restricted_kinds_text()
     reasons: list[str] = []
     warnings: list[str] = []
     if request.method == "POST":
@@ -66,6 +68,7 @@ def guest_compose(request: HttpRequest, patient_id: int) -> HttpResponse:
                     attachments=uploads,
                     send_key=data["send_key"],
                     warnings_acknowledged=data["acknowledge"],
+                    content_categories=data["sensitive"],
                 )
             except guests.GuestSendRefused as refusal:
                 reasons = refusal.decision.explanation
@@ -100,6 +103,11 @@ def guest_compose(request: HttpRequest, patient_id: int) -> HttpResponse:
                 }
                 for a in authorizations
             ],
+            "delivery": delivery_settings.delivery_choice_for(
+                patient=patient,
+                recipient=Recipient.THIRD_PARTY,
+                categories=sensitive_marked(form),
+            ),
             "reasons": reasons,
             "warnings": warnings,
             "area": "staff",

@@ -50,7 +50,13 @@ from messaging import policies
 from messaging.actions import MessagingAction
 from messaging.errors import MessagingError
 from messaging.models import GuestAttachment, GuestPackage
-from messaging.services import _attachments_within_total, _erase, _store, subject_guard
+from messaging.services import (
+    _attachments_within_total,
+    _erase,
+    _store,
+    content_categories_check,
+    subject_guard,
+)
 
 # settings.GUEST_PICKUP_DAYS wins when it is defined; the issue's default otherwise.
 GUEST_PICKUP_DAYS = 14
@@ -148,6 +154,7 @@ def guest_package_send(
     attachments: Sequence[CheckedUpload],
     send_key: uuid.UUID,
     warnings_acknowledged: bool = False,
+    content_categories: Sequence[str] = (),
 ) -> GuestPackage:
     """Send a package to a third party, if an authorization covers it. Idempotent on
     ``send_key``: the same key returns the package already sent, and sends nothing more.
@@ -162,6 +169,7 @@ def guest_package_send(
         if existing.created_by_id != actor.pk or existing.patient_id != patient.pk:
             raise MessagingError("not_yours", "This package belongs to someone else.")
         return existing
+    content_categories_check(content_categories)
     # The subject is shown to the recipient and in staff lists: the staff composer's guard.
     subject_guard(
         actor=actor,
@@ -193,6 +201,7 @@ def guest_package_send(
                 recipient_name=recipient_name.strip(),
                 subject=subject,
                 body=body,
+                content_categories=sorted(set(content_categories)) or None,
                 files=stored,
                 send_key=send_key,
             )
@@ -234,6 +243,7 @@ def _send_in_transaction(
     recipient_name: str,
     subject: str,
     body: str,
+    content_categories: list[str] | None,
     files: Sequence[EncryptedFile],
     send_key: uuid.UUID,
 ) -> GuestPackage:
@@ -254,6 +264,7 @@ def _send_in_transaction(
         recipient_email=wanted["recipient_email"],
         subject=subject,
         body=body,
+        content_categories=content_categories,
         purpose=wanted["purpose"],
         categories=wanted["categories"],
         records_from=wanted["records_from"],

@@ -15,7 +15,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from encryption.fields import EncryptedTextField
+from encryption.fields import EncryptedJSONField, EncryptedTextField
 from encryption.models import EncryptedFile, EncryptedModel
 
 
@@ -80,6 +80,10 @@ class Message(EncryptedModel):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     from_patient = models.BooleanField(default=False)
     body = EncryptedTextField()
+    # The kinds of sensitive content the sender marked (``ContentCategory`` codes), sealed
+    # with the body: which kind a patient's message holds is itself health information.
+    # None when nothing was marked. The delivery decision keeps restricted kinds off e-mail.
+    content_categories = EncryptedJSONField(null=True, blank=True)
     state = models.CharField(
         max_length=16, choices=MessageState.choices, default=MessageState.DRAFT
     )
@@ -263,6 +267,7 @@ class GuestPackage(EncryptedModel):
     recipient_email = EncryptedTextField(max_length=254)
     subject = EncryptedTextField(max_length=200)
     body = EncryptedTextField(blank=True)
+    content_categories = EncryptedJSONField(null=True, blank=True)  # as on a Message
     purpose = models.CharField(max_length=32)
     categories = ArrayField(models.CharField(max_length=32))
     records_from = models.DateField(null=True, blank=True)

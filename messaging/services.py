@@ -28,6 +28,7 @@ from messaging.actions import MessagingAction
 from messaging.errors import MessagingError
 from messaging.models import (
     Attachment,
+    ContentCategory,
     Message,
     MessageState,
     MessageTemplate,
@@ -46,6 +47,8 @@ class Draft:
     category: str
     expires_at: datetime | None = None
     thread: Thread | None = None
+    # ``ContentCategory`` codes the sender marked (the delivery decision reads them).
+    content_categories: tuple[str, ...] = ()
 
 
 # --- compose and send -----------------------------------------------------------------------
@@ -57,6 +60,13 @@ def subject_findings(*, subject: str, patient: User) -> list[dlp.Finding]:
     return dlp.subject_check(
         subject, rules=settings.MESSAGING_SUBJECT_RULES, known_identifiers=known
     )
+
+
+def content_categories_check(codes: Sequence[str]) -> None:
+    """Refuse a sensitive-content kind that is not in ``ContentCategory`` (a form checks
+    its choices; a service is called from more than forms)."""
+    if not set(codes) <= set(ContentCategory.values):
+        raise MessagingError("content_category", "Choose the kinds of content from the list.")
 
 
 def message_compose(
@@ -82,6 +92,7 @@ def message_compose(
         raise MessagingError("not_on_care_team", "You cannot message this patient.")
     if draft.thread is not None and draft.thread.patient_id != draft.patient.pk:
         raise MessagingError("wrong_thread", "This conversation is with another patient.")
+    content_categories_check(draft.content_categories)
     if send and (draft.thread is None or draft.thread.last_message_at is None):
         _subject_guard(actor=actor, draft=draft, acknowledged=warnings_acknowledged)
     _attachments_within_total(existing, attachments)
@@ -191,6 +202,7 @@ def _compose_in_transaction(
         thread.subject = draft.subject
         thread.category = draft.category
     message.body = draft.body
+    message.content_categories = sorted(set(draft.content_categories)) or None
     message.expires_at = draft.expires_at
     if send:
         message.state, message.sent_at = MessageState.SENT, now

@@ -32,6 +32,7 @@ from messaging.forms import (
     ResendForm,
     TemplateForm,
     new_send_key,
+    sensitive_marked,
 )
 from messaging.markup import body_render
 from messaging.models import MIB, Message, MessageTemplate
@@ -131,6 +132,7 @@ def draft_edit(request: HttpRequest, message_id: str) -> HttpResponse:
         "subject": thread.subject,
         "category": thread.category,
         "body": draft.body,
+        "sensitive": draft.content_categories or [],
         "expires_on": draft.expires_at.date() if draft.expires_at else None,
     }
     return _compose(request, patient=thread.patient, draft=draft, initial=initial)
@@ -148,14 +150,17 @@ def _compose(
     request: HttpRequest, *, patient: User, draft: Message | None, initial: dict[str, Any]
 ) -> HttpResponse:
     form = ComposeForm(posted(request), posted_files(request), initial=initial)
+    form.fields["sensitive"].help_text += " " + delivery_settings.restricted_kinds_text()
     warnings: list[str] = []
     attachments = list(draft.attachments.select_related("file__data_key")) if draft else []
-    # The composer supplies no record categories yet (a thread's kind is clinical,
-    # administrative or other): the size is what decides for the content so far.
+    # What decides for the content so far: its size and the sensitive kinds marked.
     size = len((form["body"].value() or "").encode()) + sum(a.file.size for a in attachments)
+    marked = sensitive_marked(form)
     # The patient chose the locked PDF and set no password: the sender gets a one-time
     # password when they send, shown once on the page that answers the send.
-    one_time = delivery_settings.one_time_password_needed(patient=patient, size_bytes=size)
+    one_time = delivery_settings.one_time_password_needed(
+        patient=patient, size_bytes=size, categories=marked
+    )
     if request.method == "POST":
         valid = form.is_valid()
         uploads = checked_uploads(request, form)
@@ -170,6 +175,7 @@ def _compose(
                 category=form.cleaned_data["category"],
                 expires_at=form.expires_at(),
                 thread=draft.thread if draft and draft.thread.last_message_at else None,
+                content_categories=tuple(form.cleaned_data["sensitive"]),
             )
             try:
                 if send and one_time:
@@ -226,7 +232,7 @@ def _compose(
         "messaging/compose.html",
         {
             "delivery": delivery_settings.delivery_choice_for(
-                patient=patient, size_bytes=size, one_time_password=one_time
+                patient=patient, size_bytes=size, categories=marked, one_time_password=one_time
             ),
             "one_time": one_time,
             "form": form,

@@ -19,6 +19,7 @@ from email import message_from_bytes, policy
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from pypdf import PasswordType, PdfReader
 from pypdf.errors import FileNotDecryptedError
@@ -35,8 +36,10 @@ from messaging.document_passwords import (
     one_time_password_issue,
     one_time_password_pending,
 )
+from messaging.errors import MessagingError
 from messaging.models import (
     MIB,
+    ContentCategory,
     Delivery,
     DeliveryMethod,
     DeliveryState,
@@ -247,6 +250,79 @@ class TestNoVerifiedTls:
         url = reverse("messaging:thread", args=[delivery.message.thread_id])
         page = client_for(personas.clinician).get(url).content.decode()
         assert NO_TLS_NOTE in page
+
+
+class TestRestrictedContent:
+    @pytest.fixture
+    def restricting(self, personas: Any) -> None:
+        _choosing(personas, DeliveryMethod.TLS_EMAIL)
+        delivery_settings.delivery_policy_update(
+            actor=personas.privacy_officer,
+            values=delivery_settings.PolicyValues(
+                tls_email=True,
+                protected_pdf=True,
+                plain_email=True,
+                email_max_bytes=10 * MIB,
+                restricted_categories=frozenset({ContentCategory.PSYCHOTHERAPY_NOTES}),
+                third_party_tls=False,
+            ),
+        )
+
+    def _marked(self, personas: Any, *kinds: str) -> Delivery:
+        with _after_commit(execute=True):
+            message = message_sent(
+                author=personas.clinician,
+                patient=personas.patient,
+                subject=SUBJECT,
+                body=BODY,
+                content_categories=kinds,
+            )
+        return Delivery.objects.get(message=message)
+
+    def test_a_restricted_kind_goes_by_portal_and_the_sender_reads_why(
+        self,
+        personas: Any,
+        restricting: None,
+        tls_relay: Server,
+        smtp_server: Any,
+        client_for: Any,
+    ) -> None:
+        delivery = self._marked(personas, ContentCategory.PSYCHOTHERAPY_NOTES)
+        assert tls_relay.recorder.envelopes == [] and len(_notices(smtp_server)) == 1
+        [log] = Transmission.objects.all()
+        assert (log.method, log.outcome, log.code) == (
+            DeliveryMethod.PORTAL,
+            TransmissionOutcome.FELL_BACK,
+            "decided",
+        )
+        url = reverse("messaging:thread", args=[delivery.message.thread_id])
+        page = client_for(personas.clinician).get(url).content.decode()
+        assert "includes psychotherapy notes, which never leave by e-mail" in page
+
+    def test_a_kind_the_policy_does_not_restrict_still_goes_by_email(
+        self, personas: Any, restricting: None, tls_relay: Server, smtp_server: Any
+    ) -> None:
+        self._marked(personas, ContentCategory.GENETIC)
+        assert len(tls_relay.recorder.envelopes) == 1 and _notices(smtp_server) == []
+
+    def test_the_marking_is_sealed_with_the_message(
+        self, personas: Any, restricting: None, tls_relay: Server, smtp_server: Any
+    ) -> None:
+        delivery = self._marked(personas, ContentCategory.PSYCHOTHERAPY_NOTES)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT content_categories::text FROM messaging_message WHERE id = %s",
+                [delivery.message_id],
+            )
+            [stored] = cursor.fetchone()
+        assert "psychotherapy" not in stored
+
+    def test_an_unknown_kind_is_refused_and_nothing_is_sent(self, personas: Any) -> None:
+        with pytest.raises(MessagingError, match="from the list"):
+            message_sent(
+                author=personas.clinician, patient=personas.patient, content_categories=("x",)
+            )
+        assert not Delivery.objects.exists()
 
 
 class TestTlsRelayDown:

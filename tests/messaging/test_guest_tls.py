@@ -17,7 +17,7 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from audit.policies import access_history_visible_to
 from messaging import delivery_settings
-from messaging.models import MIB, DeliveryMethod, GuestPackage, Transmission
+from messaging.models import MIB, ContentCategory, DeliveryMethod, GuestPackage, Transmission
 from messaging.models import TransmissionOutcome as Outcome
 from tests.conftest import body_text
 from tests.consent.factories import RECIPIENT_EMAIL, authorization_signed
@@ -210,6 +210,23 @@ class TestPickupLinkInstead:
         assert (log.method, log.code) == (DeliveryMethod.PORTAL, "decided")
         assert package.fallback_reason.startswith("the content is larger than the e-mail limit")
 
+    def test_restricted_content_never_leaves_by_email(
+        self,
+        personas: Any,
+        authorized: Any,
+        tls_relay: Server,
+        smtp_server: Any,
+        django_capture_on_commit_callbacks: Any,
+    ) -> None:
+        _policy(personas, restricted_categories=frozenset({ContentCategory.HIV_STI}))
+        package = _sent(
+            personas, django_capture_on_commit_callbacks, content_categories=["hiv_sti"]
+        )
+        assert tls_relay.recorder.envelopes == [] and len(_links(smtp_server)) == 1
+        [log] = Transmission.objects.all()
+        assert (log.method, log.code) == (DeliveryMethod.PORTAL, "decided")
+        assert "never leave by e-mail" in package.fallback_reason
+
     def test_when_the_policy_does_not_email_third_parties_nothing_changes(
         self,
         personas: Any,
@@ -223,3 +240,24 @@ class TestPickupLinkInstead:
         assert tls_relay.recorder.envelopes == [] and len(_links(smtp_server)) == 1
         assert not Transmission.objects.exists()
         assert (package.delivered_by, package.fallback_reason) == (DeliveryMethod.PORTAL, "")
+
+
+class TestTheSenderSeesTheMethodFirst:
+    def _composer(self, client_for: Any, personas: Any) -> str:
+        url = reverse("messaging:guest_compose", args=[personas.patient.pk])
+        return str(client_for(personas.clinician).get(url).content.decode())
+
+    def test_tls_email_when_the_policy_allows_it(
+        self, personas: Any, authorized: Any, client_for: Any
+    ) -> None:
+        _policy(personas)
+        page = self._composer(client_for, personas)
+        assert "Will be delivered by <strong>TLS-verified e-mail</strong>" in page
+
+    def test_a_pickup_link_with_the_reason_otherwise(
+        self, personas: Any, authorized: Any, client_for: Any
+    ) -> None:
+        _policy(personas, third_party_tls=False)
+        page = self._composer(client_for, personas)
+        assert "Will be delivered by <strong>pickup link</strong>" in page
+        assert "the organisation does not send e-mail to third parties" in page

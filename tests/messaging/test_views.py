@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -10,8 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from messaging import services
-from messaging.models import Message, MessageState, MessageTemplate, Thread
+from messaging import delivery_settings, services
+from messaging.models import MIB, Message, MessageState, MessageTemplate, Thread
 from tests.conftest import page_query_count
 from tests.messaging.factories import PDF_BYTES, message_sent
 
@@ -154,6 +155,45 @@ class TestComposeView:
         assert response["Location"] == reverse("messaging:draft", args=[draft.pk])
         page = client.get(response["Location"]).content.decode()
         assert "Half written" in page and data["send_key"] in page
+
+    def test_sensitive_kinds_are_kept_with_the_draft_and_decide_the_method(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        delivery_settings.delivery_policy_update(
+            actor=personas.privacy_officer,
+            values=delivery_settings.PolicyValues(
+                tls_email=True,
+                protected_pdf=False,
+                plain_email=False,
+                email_max_bytes=10 * MIB,
+                restricted_categories=frozenset({"psychotherapy_notes"}),
+                third_party_tls=False,
+            ),
+        )
+        delivery_settings.delivery_preference_set(
+            actor=personas.patient, patient=personas.patient, method="tls_email"
+        )
+        client = client_for(personas.clinician)
+        page = client.get(compose_url(personas.patient)).content.decode()
+        assert "Kept off e-mail here: Psychotherapy notes." in page
+        assert "Will be delivered by <strong>TLS-verified e-mail</strong>" in page
+        data = form_data(sensitive=["psychotherapy_notes"])
+        data.pop("send")
+        response = client.post(compose_url(personas.patient), {**data, "save": "1"})
+        assert Message.objects.get().content_categories == ["psychotherapy_notes"]
+        page = client.get(response["Location"]).content.decode()
+        assert re.search(r'value="psychotherapy_notes"[^>]*checked', page)
+        assert "includes psychotherapy notes, which never leave by e-mail" in page
+
+    def test_an_unknown_sensitive_kind_is_refused_and_the_text_kept(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        response = client_for(personas.clinician).post(
+            compose_url(personas.patient), form_data(sensitive=["gossip"], body="Keep me")
+        )
+        page = response.content.decode()
+        assert response.status_code == 200 and "Keep me" in page
+        assert "Select a valid choice" in page and not Message.objects.exists()
 
     def test_someone_elses_draft_is_404(self, personas: Any, client_for: Any) -> None:
         draft = message_sent(author=personas.clinician, patient=personas.patient, send=False)
