@@ -21,6 +21,22 @@ PUBLISHED = frozenset(
         "a75e78e98148a6e14b862205334089a05f71bf5afdd52f775b9b15f06e3a4d94",  # accounts/migrations/0001_initial.py
         "4e877b0e21b34ca3742764447f1dec19dfbc9841afe42f59a2e0c569a7fd1c21",  # bench/messaging_bench.py
         "60be6885451ff29c5892dc54819a01064315a177d79eaa2b581f5c0f307bf78e",  # bench/messaging_bench.py
+        "06e97820f3fd466bd9424cc6ed4be38572bfea800536f2de6a2757d0e621875f",  # compliance/traceability.toml
+        "090bdc4940de515dc7b7cf094088811061bb419597688ad9cf29ada053abbee6",  # compliance/traceability.toml
+        "1c0aacd01e3ddc0ad2ec8f020723cc26d05590ddfedb4a2db0c769ed4f5e8e2a",  # compliance/traceability.toml
+        "21e64e8f536a2ab50a3b85d6c9b5021bffd7a2eb80c54cc56b1e3b2408544b1b",  # compliance/traceability.toml
+        "22632b123e3f4d01d8b474dabc3d6d85b7e4df368ee70bec3ce91f8bd2d0def9",  # compliance/traceability.toml
+        "2ac72cc1fbd27c46e9e3fe846310684831dc7ab370f5bce1a6f4401d469cd0f9",  # compliance/traceability.toml
+        "350e1cce6cf3ba1b5c039f811572e3abbb18780bebd5f4f2db8acd48a6de4fbe",  # compliance/traceability.toml
+        "433c055f774d03508a18ffc8774bb81e69e9e4c93dd8e6a1cba1f5bcc40949be",  # compliance/traceability.toml
+        "47cfffb7eebcac619b7ba656ff3c2bae3cb12cf0ba649e4065934625b19268a2",  # compliance/traceability.toml
+        "7baf0b0e165dbef5075d8dbee3a5cf1351201bf64604d0633491fa09f01df676",  # compliance/traceability.toml
+        "8872bb95cdbe3406abe7cb9192d908242ed5f0dad4cf2ffc6426f8cb60afb033",  # compliance/traceability.toml
+        "99b5998637752de61e4d1ee582e46a1b36a301f10a28b29de9b226b812f2e83d",  # compliance/traceability.toml
+        "a15af73eb53209b0c35deb9585266181a50c1e956fcdc4294b0b492f4fbe85ed",  # compliance/traceability.toml
+        "ace9950e986e93d113191bb3c5b8e1bdf5fa322e7e0aad2b8f9181b97427ddf8",  # compliance/traceability.toml
+        "c07b5a45a55e08b027da2656388e23102b7c66138324ecc1711d28104d789dc7",  # compliance/traceability.toml
+        "f8cc0bff2cd92593c42bef82abea537cc0a38f5f8edad4a950c9e4e45e2fa8ee",  # compliance/traceability.toml
         "6d1a824b4ec0d9b5b2adf2b6c0d4fdf293256101e96d8da84018407ede16e82e",  # config/settings.py
         "79cc9839fa0b46b4ac369aed4cc17fa25238e594adbb933f0d0c8373d3b5977c",  # config/settings.py
         "9e68e45ab822129d7569f8c6186cbd39619dcfea0e001c05ac5b0233169b81e0",  # config/settings.py
