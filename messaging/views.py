@@ -23,6 +23,7 @@ from encryption.files import file_response
 from encryption.uploads import CheckedUpload, checked_uploads
 from messaging import delivery as deliveries
 from messaging import delivery_settings, document_passwords, policies, selectors, services
+from messaging.delivery_decision import DeliveryChoice
 from messaging.errors import MessagingError
 from messaging.forms import (
     ComposeForm,
@@ -153,9 +154,6 @@ def _compose(
     # The composer supplies no record categories yet (a thread's kind is clinical,
     # administrative or other): the size is what decides for the content so far.
     size = len((form["body"].value() or "").encode()) + sum(a.file.size for a in attachments)
-    # The patient chose the locked PDF and set no password: the sender gets a one-time
-    # password when they send, shown once on the page that answers the send.
-    one_time = delivery_settings.one_time_password_needed(patient=patient, size_bytes=size)
     if request.method == "POST":
         valid = form.is_valid()
         uploads = checked_uploads(request, form)
@@ -172,22 +170,19 @@ def _compose(
                 thread=draft.thread if draft and draft.thread.last_message_at else None,
             )
             try:
-                if send and one_time:
-                    message, one_time_password = (
-                        document_passwords.message_send_with_one_time_password(
-                            actor=request_user(request),
-                            draft=compose_draft,
-                            attachments=uploads,
-                            warnings_acknowledged=form.cleaned_data["acknowledge"],
-                        )
+                if send:
+                    message, one_time_password = document_passwords.message_send_by_staff(
+                        actor=request_user(request),
+                        draft=compose_draft,
+                        attachments=uploads,
+                        warnings_acknowledged=form.cleaned_data["acknowledge"],
                     )
                 else:
                     message = services.message_compose(
                         actor=request_user(request),
                         draft=compose_draft,
                         attachments=uploads,
-                        send=send,
-                        warnings_acknowledged=form.cleaned_data["acknowledge"],
+                        send=False,
                     )
             except MessagingError as error:
                 if error.code == "subject_warning":
@@ -203,17 +198,7 @@ def _compose(
                     )
                     return redirect("messaging:draft", message_id=message.pk)
                 if one_time_password is not None:
-                    # Answered here, not redirected: the password is in this response only
-                    # (no URL, no session, no log). A reload re-posts the same send key,
-                    # which sends nothing and issues nothing.
-                    user = request_user(request)
-                    services.thread_view_record(actor=user, thread=message.thread)
-                    return _thread_page(
-                        request,
-                        message.thread,
-                        ReplyForm(initial={"send_key": new_send_key()}),
-                        one_time_password=one_time_password,
-                    )
+                    return _one_time_password_page(request, message, one_time_password)
                 flash.success(
                     request, "Message sent. The patient is notified by e-mail without its content."
                 )
@@ -225,10 +210,7 @@ def _compose(
         request,
         "messaging/compose.html",
         {
-            "delivery": delivery_settings.delivery_choice_for(
-                patient=patient, size_bytes=size, one_time_password=one_time
-            ),
-            "one_time": one_time,
+            "delivery": delivery_settings.delivery_choice_for(patient=patient, size_bytes=size),
             "form": form,
             "patient": patient,
             "draft": draft,
@@ -237,6 +219,23 @@ def _compose(
             "templates": selectors.templates_active(),
             "area": "staff",
         },
+    )
+
+
+@sensitive_variables("one_time_password")  # the name it has in _thread_page's frame too
+def _one_time_password_page(
+    request: HttpRequest, message: Message, one_time_password: str
+) -> HttpResponse:
+    """What answers a send (composer or reply) that issued a one-time password: the thread
+    with the password on it. Answered here, not redirected: the password is in this
+    response only (no URL, no session, no log). A reload re-posts the same send key, which
+    sends nothing and issues nothing."""
+    services.thread_view_record(actor=request_user(request), thread=message.thread)
+    return _thread_page(
+        request,
+        message.thread,
+        ReplyForm(initial={"send_key": new_send_key()}),
+        one_time_password=one_time_password,
     )
 
 
@@ -290,6 +289,7 @@ def _thread_page(
             "rows": rows,
             "page": shown,
             "reply_form": reply_form,
+            "delivery": _reply_delivery(user, found, reply_form),
             "one_time_password": one_time_password,
             "assign_form": AssignForm(
                 initial={"assignee": found.assigned_to_id},
@@ -301,6 +301,16 @@ def _thread_page(
     )
 
 
+def _reply_delivery(user: User, found: Any, reply_form: ReplyForm) -> DeliveryChoice | None:
+    """How a reply would reach the patient (the composer's decision, for the body typed so
+    far); None where no reply can be sent."""
+    if found.is_erased or not policies.may_message(user, found.patient):
+        return None
+    size = len((reply_form["body"].value() or "").encode())
+    return delivery_settings.delivery_choice_for(patient=found.patient, size_bytes=size)
+
+
+@sensitive_variables("one_time_password")
 @sensitive_post_parameters("body")
 @require_POST
 @staff_only
@@ -311,7 +321,11 @@ def thread_reply(request: HttpRequest, thread_id: str) -> HttpResponse:
         flash.error(request, THREAD_REMOVED)
         return redirect("messaging:thread", thread_id=found.pk)
 
+    one_time_password: str | None = None
+    message: Message | None = None
+
     def send(form: ReplyForm, uploads: list[CheckedUpload]) -> object:
+        nonlocal message, one_time_password
         draft = services.Draft(
             send_key=form.cleaned_data["send_key"],
             patient=found.patient,
@@ -320,9 +334,14 @@ def thread_reply(request: HttpRequest, thread_id: str) -> HttpResponse:
             category=found.category,
             thread=found,
         )
-        return services.message_compose(actor=user, draft=draft, attachments=uploads, send=True)
+        message, one_time_password = document_passwords.message_send_by_staff(
+            actor=user, draft=draft, attachments=uploads
+        )
+        return message
 
     form, sent = reply_submitted(request, send)
+    if sent and message is not None and one_time_password is not None:
+        return _one_time_password_page(request, message, one_time_password)
     if sent:
         flash.success(request, "Reply sent.")
         return redirect("messaging:thread", thread_id=found.pk)
