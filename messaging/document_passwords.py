@@ -29,7 +29,13 @@ from audit.services import event_record
 from messaging import policies
 from messaging.actions import MessagingAction
 from messaging.errors import MessagingError
-from messaging.models import DocumentPassword, Message, MessageState, OneTimePassword
+from messaging.models import (
+    Channel,
+    DocumentPassword,
+    Message,
+    MessageState,
+    OneTimePassword,
+)
 from messaging.protected_pdf import password_new
 
 if TYPE_CHECKING:
@@ -192,7 +198,9 @@ def message_send_by_staff(
         choice = delivery_settings.delivery_choice_for(
             patient=draft.patient, size_bytes=content_size(message)
         )
-        if not choice.one_time_password:
+        # A postal-only patient's message goes by letter: no e-mail, so nothing to lock.
+        by_email = message.deliveries.filter(channel=Channel.EMAIL).exists()
+        if not choice.one_time_password or not by_email:
             return message, None
         return message, one_time_password_issue(actor=actor, message_id=message.pk)
 

@@ -20,6 +20,7 @@ from django.urls import reverse
 from pypdf import PasswordType, PdfReader
 
 from audit.models import AuditEvent
+from consent.services import preferences_update
 from messaging import services
 from messaging.content_delivery import content_deliver
 from messaging.delivery import delivery_send
@@ -28,7 +29,7 @@ from messaging.document_passwords import (
     one_time_password_issue,
     one_time_password_pending,
 )
-from messaging.models import Delivery, DeliveryMethod, DeliveryState, Thread
+from messaging.models import Delivery, DeliveryMethod, DeliveryState, OneTimePassword, Thread
 from tests.messaging.factories import (
     delivery_method_chosen,
     delivery_policy_saved,
@@ -144,6 +145,18 @@ class TestThreadReply:
         assert reply(attachments=notes).status_code == 302 and not _events(ISSUED)
         [mail] = smtp_server.messages
         assert not list(mail.iter_attachments())  # the notice: portal pickup
+
+    def test_a_postal_only_patients_reply_gets_no_password(
+        self, personas: Any, reply: Replier, smtp_server: Any
+    ) -> None:
+        preferences_update(
+            actor=personas.patient,
+            patient=personas.patient,
+            postal_only=True,
+            postal_address="4 Elm Street\nSpringfield 01101",
+        )
+        assert reply().status_code == 302 and not _events(ISSUED)
+        assert not OneTimePassword.objects.exists()
 
 
 class TestPatientPageAgreesWithTheComposer:
