@@ -202,8 +202,9 @@ INTERNAL: frozenset[str] = frozenset(
         # Retention, legal holds and key management
         "messaging.delivery_policy_changed",
         "messaging.delivery_policy_refused",
-        # The worker reading a one-time password to lock a PDF (a system step)
+        # The worker reading a one-time password to lock a PDF, or discarding it (system steps)
         "messaging.one_time_password_used",
+        "messaging.one_time_password_discarded",
         "retention.policy_changed",
         "retention.policy_refused",
         "retention.hold_placed",

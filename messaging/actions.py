@@ -64,6 +64,10 @@ class MessagingAction(models.TextChoices):
         "messaging.one_time_password_used",
         "One-time password used to lock a PDF",
     )
+    ONE_TIME_PASSWORD_DISCARDED = (
+        "messaging.one_time_password_discarded",
+        "One-time password discarded unused",
+    )
     # Content delivered by an e-mail method (messaging.content_delivery).
     CONTENT_EMAILED = "messaging.content_emailed", "Message content e-mailed to the patient"
     CONTENT_FELL_BACK = (

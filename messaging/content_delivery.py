@@ -17,7 +17,8 @@ an address unconfirmed since the message was queued counts. Then:
   through the configured SMTP relay to the patient's confirmed address. The password is
   the staff one-time password for this message when one is pending (read once, and only
   used up when the e-mail goes: a retry finds it again), else the patient's document
-  password; neither (removed since queueing, or erased) means portal pickup.
+  password; neither (removed since queueing, or erased) means portal pickup. A one-time
+  password not used by the time the delivery is settled is discarded.
 
 A third party named in the patient's authorization (``messaging.guests``) gets the
 package itself by TLS-verified e-mail when the policy allows it for third parties
@@ -109,7 +110,20 @@ def content_choice(delivery: Delivery) -> DeliveryChoice:
 
 def content_deliver(delivery: Delivery) -> ContentResult:
     """Send the content of ``delivery``'s message by the e-mail method decided now, or say
-    the notice should go (``PORTAL``). The caller holds the delivery's claim."""
+    the notice should go (``PORTAL``). The caller holds the delivery's claim.
+
+    Settled any way but a retry (portal pickup, sent, failed), the message's staff
+    one-time password is used up or discarded: read out by phone for this message and
+    this send, it must never open a PDF sent later (after a resend, say)."""
+    result = _content_by_decision(delivery)
+    if result.step != "retry":
+        document_passwords.one_time_password_discard(
+            message_id=delivery.message_id, reason=result.step
+        )
+    return result
+
+
+def _content_by_decision(delivery: Delivery) -> ContentResult:
     patient = delivery.message.thread.patient
     if delivery_settings.delivery_preference_of(patient) == DeliveryMethod.PORTAL:
         return PORTAL  # the patient's choice or the default: today's notice, no log

@@ -41,6 +41,7 @@ from audit.models import Outcome
 from audit.services import EventSpec, event_record, events_record
 from messaging.actions import MessagingAction
 from messaging.content_delivery import content_deliver
+from messaging.document_passwords import one_time_password_discard
 from messaging.errors import MessagingError
 from messaging.models import Channel, Delivery, DeliveryState, Message, WebhookReceipt
 from support.printing import pdf_from_html
@@ -309,6 +310,9 @@ def _failed(delivery: Delivery, state: str, reason: str) -> str:
         Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.PENDING).update(
             state=state, failed_at=timezone.now(), claimed_until=None, failure=reason
         )
+        # Failed for good (attempts used up included): a one-time password kept for the
+        # retries must not open a PDF sent later.
+        one_time_password_discard(message_id=delivery.message_id, reason="failed")
         action = (
             MessagingAction.NOTICE_BOUNCED
             if state == DeliveryState.BOUNCED
@@ -417,6 +421,7 @@ def bounce_receive(*, body: bytes, timestamp: str, signature: str) -> Delivery:
                     failure="bounce",
                 )
                 _audit(delivery, MessagingAction.NOTICE_BOUNCED, Outcome.ERROR, reason="bounce")
+                one_time_password_discard(message_id=delivery.message_id, reason="bounced")
     except IntegrityError:
         raise BounceRefused("replayed") from None
     delivery.refresh_from_db()

@@ -51,6 +51,8 @@ METHOD_TEXT = {
     DeliveryMethod.PLAIN_EMAIL: "ordinary e-mail under the patient's waiver",
 }
 
+ONE_TIME_PASSWORD_TEXT = "(with a one-time password you will read to the patient)"  # noqa: S105
+
 
 class Recipient(enum.StrEnum):
     PATIENT = "patient"
@@ -94,9 +96,14 @@ class DeliveryChoice:
     reason: str
     # The method asked for (the patient's preference, or TLS e-mail for a third party).
     wanted: DeliveryMethod = DeliveryMethod.PORTAL
+    # A locked PDF whose password is a staff one-time password, given to the sender when
+    # they send (``delivery_settings.delivery_choice_for``); never set by the worker.
+    one_time_password: bool = False
 
     @property
     def method_text(self) -> str:
+        if self.one_time_password:
+            return f"{METHOD_TEXT[self.method]} {ONE_TIME_PASSWORD_TEXT}"
         return METHOD_TEXT[self.method]
 
     @property

@@ -6,14 +6,13 @@ those stay under the size where a module becomes a package; writes are ``*_updat
 ``*_set`` and audit old -> new, reads are ``*_current`` / ``*_of`` / ``*_for``.
 
 The worker makes the decision again at send time (``messaging.content_delivery``) and
-sends by TLS-verified e-mail or ordinary e-mail when it says so; a password-protected
-PDF is not wired yet and goes by portal pickup.
+sends by TLS-verified e-mail, ordinary e-mail or a locked PDF when it says so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import transaction
 from django.utils import timezone
@@ -122,32 +121,23 @@ def delivery_choice_for(
     recipient: Recipient = Recipient.PATIENT,
     size_bytes: int = 0,
     categories: Iterable[str] = (),
-    one_time_password: bool = False,
 ) -> DeliveryChoice:
-    """What the composers and the patient page show: the method for the patient (or a
-    third party) now (``one_time_password``: the sender will be given one when they send)."""
-    return delivery_decide(
-        delivery_inputs_for(
-            patient=patient,
-            recipient=recipient,
-            size_bytes=size_bytes,
-            categories=categories,
-            one_time_password=one_time_password,
-        )
+    """The method for a message staff send to ``patient`` (or, with ``recipient``, to a
+    third party the patient authorized) now: what the composer, the
+    reply form and the patient page show, and what decides whether the send issues a
+    one-time password. Where the patient chose the locked PDF, set no document password
+    and nothing else refuses it, the sender is given a one-time password when they send
+    (``one_time_password`` on the choice) instead of the message going by portal."""
+    inputs = delivery_inputs_for(
+        patient=patient, recipient=recipient, size_bytes=size_bytes, categories=categories
     )
-
-
-def one_time_password_needed(
-    *, patient: User, size_bytes: int = 0, categories: Iterable[str] = ()
-) -> bool:
-    """Whether a message to ``patient`` now goes as a locked PDF only if the sender gets a
-    one-time password: the patient chose the locked PDF and set no document password."""
-    if document_password_exists(patient):
-        return False
-    choice = delivery_choice_for(
-        patient=patient, size_bytes=size_bytes, categories=categories, one_time_password=True
-    )
-    return choice.method == DeliveryMethod.PROTECTED_PDF
+    choice = delivery_decide(inputs)
+    if choice.wanted != DeliveryMethod.PROTECTED_PDF or inputs.password_source:
+        return choice
+    with_one_time = delivery_decide(replace(inputs, password_source=True))
+    if with_one_time.method != DeliveryMethod.PROTECTED_PDF:
+        return choice
+    return replace(with_one_time, one_time_password=True)
 
 
 def restricted_kinds_text() -> str:

@@ -4,9 +4,11 @@ password, and the one-time password staff read out for one message.
 The password never travels with the PDF. Either the patient sets a document password
 in the portal (``document_password_set``; read by the worker with
 ``document_password_of``), or the sender gets a one-time password on screen to tell the
-recipient by phone (``one_time_password_issue``; read once by the worker with
-``one_time_password_consume``). Both are encrypted, never hashed: the worker needs the
-value to lock the PDF (see ``messaging.models.DocumentPassword``).
+recipient by phone (``one_time_password_issue``, with the send: ``message_send_by_staff``;
+read once by the worker with ``one_time_password_consume``, or discarded unused with
+``one_time_password_discard`` when the message is delivered without it). Both are
+encrypted, never hashed: the worker needs the value to lock the PDF (see
+``messaging.models.DocumentPassword``).
 
 Kept apart from ``messaging.services`` (as ``delivery_settings`` is). No value is ever
 logged, audited, put in an exception or in task arguments: audit rows carry ids only,
@@ -27,7 +29,13 @@ from audit.services import event_record
 from messaging import policies
 from messaging.actions import MessagingAction
 from messaging.errors import MessagingError
-from messaging.models import DocumentPassword, Message, MessageState, OneTimePassword
+from messaging.models import (
+    Channel,
+    DocumentPassword,
+    Message,
+    MessageState,
+    OneTimePassword,
+)
 from messaging.protected_pdf import password_new
 
 if TYPE_CHECKING:
@@ -146,40 +154,86 @@ def one_time_password_issue(*, actor: User, message_id: uuid.UUID | str) -> str:
     return password
 
 
-def message_send_with_one_time_password(
+def message_send_by_staff(
     *,
     actor: User,
     draft: Draft,
     attachments: Sequence[CheckedUpload] = (),
     warnings_acknowledged: bool = False,
 ) -> tuple[Message, str | None]:
-    """Send ``draft`` (``services.message_compose``) and issue its one-time password in the
-    same transaction, so the worker, which starts after the commit, finds it. The password
-    is returned once, for the sender's screen; None for a submit replayed (its send key
-    already sent: the first submit's password stands) or a draft refused."""
-    from messaging import services  # services -> delivery -> content delivery -> here
+    """Send ``draft`` (``services.message_compose``) from the composer or a thread reply.
+    Where the delivery decision for the message as sent (its body and every attachment)
+    is the locked PDF with a one-time password (``delivery_settings.delivery_choice_for``),
+    the password is issued in the same transaction, so the worker, which starts after the
+    commit, finds it. It is returned once, for the sender's screen; None when none is
+    needed, for a submit replayed (its send key already sent: the first submit's password
+    stands) or a draft refused."""
+    # services -> delivery -> content delivery -> here; delivery settings -> here
+    from messaging import delivery_settings, services
+    from messaging.content_delivery import content_size
 
-    replayed = (
-        Message.objects.filter(send_key=draft.send_key).exclude(state=MessageState.DRAFT).exists()
-    )
-    with transaction.atomic():
-        message = services.message_compose(
+    def send() -> Message:
+        return services.message_compose(
             actor=actor,
             draft=draft,
             attachments=attachments,
             send=True,
             warnings_acknowledged=warnings_acknowledged,
         )
+
+    body_size = len(draft.body.encode())
+    if not delivery_settings.delivery_choice_for(
+        patient=draft.patient, size_bytes=body_size, categories=draft.content_categories
+    ).one_time_password:
+        # No password to give: the send keeps its own transactions (uploads stored first).
+        return send(), None
+    replayed = (
+        Message.objects.filter(send_key=draft.send_key).exclude(state=MessageState.DRAFT).exists()
+    )
+    with transaction.atomic():
+        message = send()
         if replayed or message.state != MessageState.SENT:
+            return message, None
+        # Decided again with the attachments: content over the e-mail ceiling goes by portal.
+        choice = delivery_settings.delivery_choice_for(
+            patient=draft.patient,
+            size_bytes=content_size(message),
+            categories=draft.content_categories,
+        )
+        # A postal-only patient's message goes by letter: no e-mail, so nothing to lock.
+        by_email = message.deliveries.filter(channel=Channel.EMAIL).exists()
+        if not choice.one_time_password or not by_email:
             return message, None
         return message, one_time_password_issue(actor=actor, message_id=message.pk)
 
 
-@transaction.atomic
 def one_time_password_consume(*, message_id: uuid.UUID | str) -> str | None:
     """The message's one-time password, read once by the worker: the row (and its key) is
     deleted in the same transaction, so a second read finds nothing. None if there is none
     or its key was destroyed."""
+    return _one_time_password_take(message_id=message_id, discarded_for="")[1]
+
+
+def one_time_password_pending(message_id: uuid.UUID | str) -> bool:
+    """Whether a one-time password waits for this message (no decryption)."""
+    return OneTimePassword.objects.filter(message_id=message_id).exists()
+
+
+def one_time_password_discard(*, message_id: uuid.UUID | str, reason: str) -> bool:
+    """Discard the message's one-time password unused, when its delivery is settled
+    without it (fell back to the portal, sent by another method, failed for good): a
+    password read out on the phone must never open a later PDF. The row goes with its
+    key; the audit row has ids and ``reason`` (a code) only. False if none was pending."""
+    return _one_time_password_take(message_id=message_id, discarded_for=reason or "unused")[0]
+
+
+@transaction.atomic
+def _one_time_password_take(
+    *, message_id: uuid.UUID | str, discarded_for: str
+) -> tuple[bool, str | None]:
+    """Delete the message's one-time password row (its key with it) and audit it: read
+    first (used), or unread when ``discarded_for`` gives the reason. Returns whether there
+    was one, and the password read (None if discarded, none, or its key destroyed)."""
     row = (
         OneTimePassword.objects.select_for_update(of=("self",))
         .select_related("data_key", "message__thread")
@@ -187,20 +241,22 @@ def one_time_password_consume(*, message_id: uuid.UUID | str) -> str | None:
         .first()
     )
     if row is None:
-        return None
-    password = None if row.is_erased else str(row.password)
+        return False, None
+    password = None if discarded_for or row.is_erased else str(row.password)
     target_id, patient_id = str(row.pk), row.message.thread.patient_id
     row.delete()
+    details: dict[str, object] = {"message": str(message_id)}
+    if discarded_for:
+        details["reason"] = discarded_for[:64]
+    else:
+        details["readable"] = password is not None
     event_record(
-        action=MessagingAction.ONE_TIME_PASSWORD_USED,
+        action=MessagingAction.ONE_TIME_PASSWORD_DISCARDED
+        if discarded_for
+        else MessagingAction.ONE_TIME_PASSWORD_USED,
         target_type="messaging.onetimepassword",
         target_id=target_id,
         patient_id=patient_id,
-        details={"message": str(message_id), "readable": password is not None},
+        details=details,
     )
-    return password
-
-
-def one_time_password_pending(message_id: uuid.UUID | str) -> bool:
-    """Whether a one-time password waits for this message (no decryption)."""
-    return OneTimePassword.objects.filter(message_id=message_id).exists()
+    return True, password

@@ -154,6 +154,12 @@ class ReplyForm(_BodyForm):
     pass
 
 
+class StaffReplyForm(ReplyForm):
+    """A staff reply: it may hold sensitive content the policy keeps off e-mail."""
+
+    sensitive = sensitive_field()
+
+
 def new_send_key() -> uuid.UUID:
     return uuid.uuid4()
 

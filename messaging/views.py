@@ -23,6 +23,7 @@ from encryption.files import file_response
 from encryption.uploads import CheckedUpload, checked_uploads
 from messaging import delivery as deliveries
 from messaging import delivery_settings, document_passwords, policies, selectors, services
+from messaging.delivery_decision import DeliveryChoice
 from messaging.errors import MessagingError
 from messaging.forms import (
     ComposeForm,
@@ -30,6 +31,7 @@ from messaging.forms import (
     PatientSearchForm,
     ReplyForm,
     ResendForm,
+    StaffReplyForm,
     TemplateForm,
     new_send_key,
     sensitive_marked,
@@ -43,11 +45,13 @@ PAGE_SIZE = 25
 
 
 def reply_submitted(
-    request: HttpRequest, send: Callable[[ReplyForm, list[CheckedUpload]], object]
+    request: HttpRequest,
+    send: Callable[[Any, list[CheckedUpload]], object],
+    form_class: type[ReplyForm] = ReplyForm,
 ) -> tuple[ReplyForm, bool]:
     """Validate a reply form and its files, then call ``send``; refusals land on the form.
     Shared by the staff and the patient reply views."""
-    form = ReplyForm(request.POST, request.FILES)
+    form = form_class(request.POST, request.FILES)
     valid = form.is_valid()
     uploads = checked_uploads(request, form)
     if not valid or uploads is None:
@@ -156,11 +160,6 @@ def _compose(
     # What decides for the content so far: its size and the sensitive kinds marked.
     size = len((form["body"].value() or "").encode()) + sum(a.file.size for a in attachments)
     marked = sensitive_marked(form)
-    # The patient chose the locked PDF and set no password: the sender gets a one-time
-    # password when they send, shown once on the page that answers the send.
-    one_time = delivery_settings.one_time_password_needed(
-        patient=patient, size_bytes=size, categories=marked
-    )
     if request.method == "POST":
         valid = form.is_valid()
         uploads = checked_uploads(request, form)
@@ -178,22 +177,19 @@ def _compose(
                 content_categories=tuple(form.cleaned_data["sensitive"]),
             )
             try:
-                if send and one_time:
-                    message, one_time_password = (
-                        document_passwords.message_send_with_one_time_password(
-                            actor=request_user(request),
-                            draft=compose_draft,
-                            attachments=uploads,
-                            warnings_acknowledged=form.cleaned_data["acknowledge"],
-                        )
+                if send:
+                    message, one_time_password = document_passwords.message_send_by_staff(
+                        actor=request_user(request),
+                        draft=compose_draft,
+                        attachments=uploads,
+                        warnings_acknowledged=form.cleaned_data["acknowledge"],
                     )
                 else:
                     message = services.message_compose(
                         actor=request_user(request),
                         draft=compose_draft,
                         attachments=uploads,
-                        send=send,
-                        warnings_acknowledged=form.cleaned_data["acknowledge"],
+                        send=False,
                     )
             except MessagingError as error:
                 if error.code == "subject_warning":
@@ -209,17 +205,7 @@ def _compose(
                     )
                     return redirect("messaging:draft", message_id=message.pk)
                 if one_time_password is not None:
-                    # Answered here, not redirected: the password is in this response only
-                    # (no URL, no session, no log). A reload re-posts the same send key,
-                    # which sends nothing and issues nothing.
-                    user = request_user(request)
-                    services.thread_view_record(actor=user, thread=message.thread)
-                    return _thread_page(
-                        request,
-                        message.thread,
-                        ReplyForm(initial={"send_key": new_send_key()}),
-                        one_time_password=one_time_password,
-                    )
+                    return _one_time_password_page(request, message, one_time_password)
                 flash.success(
                     request, "Message sent. The patient is notified by e-mail without its content."
                 )
@@ -232,9 +218,8 @@ def _compose(
         "messaging/compose.html",
         {
             "delivery": delivery_settings.delivery_choice_for(
-                patient=patient, size_bytes=size, categories=marked, one_time_password=one_time
+                patient=patient, size_bytes=size, categories=marked
             ),
-            "one_time": one_time,
             "form": form,
             "patient": patient,
             "draft": draft,
@@ -243,6 +228,23 @@ def _compose(
             "templates": selectors.templates_active(),
             "area": "staff",
         },
+    )
+
+
+@sensitive_variables("one_time_password")  # the name it has in _thread_page's frame too
+def _one_time_password_page(
+    request: HttpRequest, message: Message, one_time_password: str
+) -> HttpResponse:
+    """What answers a send (composer or reply) that issued a one-time password: the thread
+    with the password on it. Answered here, not redirected: the password is in this
+    response only (no URL, no session, no log). A reload re-posts the same send key, which
+    sends nothing and issues nothing."""
+    services.thread_view_record(actor=request_user(request), thread=message.thread)
+    return _thread_page(
+        request,
+        message.thread,
+        _staff_reply_form(),
+        one_time_password=one_time_password,
     )
 
 
@@ -258,7 +260,7 @@ def thread(request: HttpRequest, thread_id: str) -> HttpResponse:
     user = request_user(request)
     found = selectors.thread_for(user=user, thread_id=thread_id)
     services.thread_view_record(actor=user, thread=found)
-    return _thread_page(request, found, ReplyForm(initial={"send_key": new_send_key()}))
+    return _thread_page(request, found, _staff_reply_form())
 
 
 def _thread_page(
@@ -269,6 +271,8 @@ def _thread_page(
     one_time_password: str | None = None,
 ) -> HttpResponse:
     user = request_user(request)
+    if "sensitive" in reply_form.fields:  # a copy per form: the class keeps its own help
+        reply_form.fields["sensitive"].help_text += " " + delivery_settings.restricted_kinds_text()
     shown = selectors.thread_messages(user=user, thread=found, page=request.GET.get("page"))
     items = list(shown.object_list)
     receipts = selectors.read_receipts(thread=found, messages=items)
@@ -296,6 +300,7 @@ def _thread_page(
             "rows": rows,
             "page": shown,
             "reply_form": reply_form,
+            "delivery": _reply_delivery(user, found, reply_form),
             "one_time_password": one_time_password,
             "assign_form": AssignForm(
                 initial={"assignee": found.assigned_to_id},
@@ -307,6 +312,22 @@ def _thread_page(
     )
 
 
+def _staff_reply_form() -> StaffReplyForm:
+    return StaffReplyForm(initial={"send_key": new_send_key()})
+
+
+def _reply_delivery(user: User, found: Any, reply_form: ReplyForm) -> DeliveryChoice | None:
+    """How a reply would reach the patient (the composer's decision, for the body typed and
+    the kinds marked so far); None where no reply can be sent."""
+    if found.is_erased or not policies.may_message(user, found.patient):
+        return None
+    size = len((reply_form["body"].value() or "").encode())
+    return delivery_settings.delivery_choice_for(
+        patient=found.patient, size_bytes=size, categories=sensitive_marked(reply_form)
+    )
+
+
+@sensitive_variables("one_time_password")
 @sensitive_post_parameters("body")
 @require_POST
 @staff_only
@@ -317,7 +338,11 @@ def thread_reply(request: HttpRequest, thread_id: str) -> HttpResponse:
         flash.error(request, THREAD_REMOVED)
         return redirect("messaging:thread", thread_id=found.pk)
 
-    def send(form: ReplyForm, uploads: list[CheckedUpload]) -> object:
+    one_time_password: str | None = None
+    message: Message | None = None
+
+    def send(form: StaffReplyForm, uploads: list[CheckedUpload]) -> object:
+        nonlocal message, one_time_password
         draft = services.Draft(
             send_key=form.cleaned_data["send_key"],
             patient=found.patient,
@@ -325,10 +350,16 @@ def thread_reply(request: HttpRequest, thread_id: str) -> HttpResponse:
             body=form.cleaned_data["body"],
             category=found.category,
             thread=found,
+            content_categories=tuple(form.cleaned_data["sensitive"]),
         )
-        return services.message_compose(actor=user, draft=draft, attachments=uploads, send=True)
+        message, one_time_password = document_passwords.message_send_by_staff(
+            actor=user, draft=draft, attachments=uploads
+        )
+        return message
 
-    form, sent = reply_submitted(request, send)
+    form, sent = reply_submitted(request, send, StaffReplyForm)
+    if sent and message is not None and one_time_password is not None:
+        return _one_time_password_page(request, message, one_time_password)
     if sent:
         flash.success(request, "Reply sent.")
         return redirect("messaging:thread", thread_id=found.pk)

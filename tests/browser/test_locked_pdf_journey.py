@@ -16,10 +16,10 @@ import pytest
 from django.urls import reverse
 from pypdf import PasswordType, PdfReader
 
-from messaging import delivery_settings
-from messaging.models import MIB
+from messaging.models import DeliveryMethod
 from tests.browser.helpers import sign_in_with_totp
 from tests.conftest import body_text
+from tests.messaging.factories import delivery_method_chosen, delivery_policy_saved, message_sent
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,17 +30,7 @@ THREAD_URL = re.compile(r"/messages/threads/[^/]+/$")
 
 
 def _policy(personas: Any) -> None:
-    delivery_settings.delivery_policy_update(
-        actor=personas.privacy_officer,
-        values=delivery_settings.PolicyValues(
-            tls_email=False,
-            protected_pdf=True,
-            plain_email=False,
-            email_max_bytes=10 * MIB,
-            restricted_categories=frozenset(),
-            third_party_tls=False,
-        ),
-    )
+    delivery_policy_saved(personas, tls_email=False, plain_email=False)
 
 
 def test_the_patient_gets_a_locked_pdf_that_opens_with_their_password(
@@ -77,3 +67,27 @@ def test_the_patient_gets_a_locked_pdf_that_opens_with_their_password(
     reader = PdfReader(io.BytesIO(bytes(attachment.get_content())))
     assert reader.decrypt(DOCUMENT_PASSWORD) != PasswordType.NOT_DECRYPTED
     assert SUBJECT in reader.pages[0].extract_text()
+
+
+def test_a_reply_gives_the_clinician_a_one_time_password_that_opens_the_pdf(
+    page: Any, personas: Any, smtp_server: Any
+) -> None:
+    """The patient chose the locked PDF and set no password: the clinician's reply from the
+    thread page says so, and its answer shows the password to read out, once."""
+    started = message_sent(author=personas.clinician, patient=personas.patient, subject=SUBJECT)
+    delivery_method_chosen(personas, DeliveryMethod.PROTECTED_PDF)
+    sign_in_with_totp(page, personas.clinician)
+    page.goto(reverse("messaging:thread", args=[started.thread_id]))
+    page.get_by_text(re.compile("with a one-time password you will read to the patient")).wait_for()
+    page.get_by_label("Message", exact=True).fill(BODY)
+    page.get_by_role("button", name="Send reply").click()
+    page.get_by_text("Tell the patient this password by phone").wait_for()
+    password = page.locator(".one-time-password").inner_text()
+    assert password not in page.url
+
+    notice, mail = smtp_server.messages  # the first message's notice, then the reply's PDF
+    assert not list(notice.iter_attachments())
+    [attachment] = list(mail.iter_attachments())
+    reader = PdfReader(io.BytesIO(bytes(attachment.get_content())))
+    assert reader.decrypt(password) != PasswordType.NOT_DECRYPTED
+    assert BODY in "\n".join(p.extract_text() for p in reader.pages)

@@ -9,8 +9,8 @@ from typing import Any
 
 from consent.models import Purpose, RecordCategory
 from encryption.uploads import attachment_check
-from messaging import guests, services
-from messaging.models import GuestPackage, Message
+from messaging import delivery_settings, guests, services
+from messaging.models import MIB, GuestPackage, Message
 from tests.conftest import body_text
 from tests.consent.factories import RECIPIENT_EMAIL
 from tests.encryption.pdfs import PDF_BYTES
@@ -55,6 +55,29 @@ def message_sent(
         ),
         attachments=[attachment_check(name=name, data=data) for name, data in files],
         send=send,
+    )
+
+
+def delivery_policy_saved(personas: Any, *, max_mib: int = 10, **enabled: bool) -> None:
+    """The officer saves the policy: every e-mail method enabled unless ``enabled`` says
+    otherwise (``protected_pdf=False``), none to third parties, nothing restricted."""
+    methods = {"tls_email": True, "protected_pdf": True, "plain_email": True, **enabled}
+    delivery_settings.delivery_policy_update(
+        actor=personas.privacy_officer,
+        values=delivery_settings.PolicyValues(
+            **methods,
+            email_max_bytes=max_mib * MIB,
+            restricted_categories=frozenset(),
+            third_party_tls=False,
+        ),
+    )
+
+
+def delivery_method_chosen(personas: Any, method: str) -> None:
+    """Every e-mail method enabled by the officer; the patient chooses ``method``."""
+    delivery_policy_saved(personas)
+    delivery_settings.delivery_preference_set(
+        actor=personas.patient, patient=personas.patient, method=method
     )
 
 

@@ -48,6 +48,7 @@ from messaging.models import (
 )
 from tests.conftest import body_text
 from tests.messaging.factories import PDF_BYTES, message_sent
+from tests.messaging.factories import delivery_method_chosen as _choosing
 from tests.messaging.tls_servers import Leaf, Server, free_port, smtp_serve
 
 pytestmark = pytest.mark.django_db
@@ -90,24 +91,6 @@ def _queued(personas: Any) -> Delivery:
         author=personas.clinician, patient=personas.patient, subject=SUBJECT, body=BODY
     )
     return Delivery.objects.get(message=message)
-
-
-def _choosing(personas: Any, method: str) -> None:
-    """Every e-mail method enabled by the officer; the patient chooses ``method``."""
-    delivery_settings.delivery_policy_update(
-        actor=personas.privacy_officer,
-        values=delivery_settings.PolicyValues(
-            tls_email=True,
-            protected_pdf=True,
-            plain_email=True,
-            email_max_bytes=10 * MIB,
-            restricted_categories=frozenset(),
-            third_party_tls=False,
-        ),
-    )
-    delivery_settings.delivery_preference_set(
-        actor=personas.patient, patient=personas.patient, method=method
-    )
 
 
 def _waiver(personas: Any) -> None:

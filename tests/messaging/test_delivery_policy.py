@@ -168,16 +168,27 @@ class TestInputsFromTheDatabase:
         )
         assert inputs.password_source
 
-    def test_the_locked_pdf_is_chosen_once_a_document_password_is_set(self, personas: Any) -> None:
+    def test_the_locked_pdf_needs_a_one_time_password_until_one_is_set(self, personas: Any) -> None:
         policy_saved(personas)
         preference_set(personas, DeliveryMethod.PROTECTED_PDF)
         choice = delivery_settings.delivery_choice_for(patient=personas.patient)
-        assert choice.method == DeliveryMethod.PORTAL
+        assert (choice.method, choice.one_time_password) == (DeliveryMethod.PROTECTED_PDF, True)
         document_password_set(
             actor=personas.patient, patient=personas.patient, password="my document secret"
         )
         choice = delivery_settings.delivery_choice_for(patient=personas.patient)
-        assert choice.method == DeliveryMethod.PROTECTED_PDF
+        assert (choice.method, choice.one_time_password) == (DeliveryMethod.PROTECTED_PDF, False)
+
+    def test_no_one_time_password_where_something_else_refuses_the_locked_pdf(
+        self, personas: Any
+    ) -> None:
+        policy_saved(personas)
+        preference_set(personas, DeliveryMethod.PROTECTED_PDF)
+        choice = delivery_settings.delivery_choice_for(
+            patient=personas.patient, size_bytes=11 * MIB
+        )
+        assert (choice.method, choice.one_time_password) == (DeliveryMethod.PORTAL, False)
+        assert "larger than the e-mail limit" in choice.reason
 
     def test_the_preference_must_be_enabled(self, personas: Any) -> None:
         with pytest.raises(delivery_settings.MessagingError):
@@ -202,7 +213,10 @@ class TestShownToStaff:
         preference_set(personas, DeliveryMethod.PROTECTED_PDF)
         url = reverse("messaging:compose", args=[personas.patient.pk])
         page = client_for(personas.clinician).get(url).content.decode()
-        assert "Will be delivered by <strong>password-protected PDF by e-mail</strong>" in page
+        assert (
+            "Will be delivered by <strong>password-protected PDF by e-mail (with a one-time "
+            "password you will read to the patient)</strong>"
+        ) in page
         assert "a one-time password is shown once" in page
 
     def test_the_composer_shows_the_patients_choice_when_it_applies(

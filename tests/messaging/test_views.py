@@ -364,6 +364,19 @@ class TestThreadPage:
         )
         assert message.thread.messages.filter(state=MessageState.SENT).count() == 2
 
+    def test_a_staff_reply_keeps_its_sensitive_kinds(self, personas: Any, client_for: Any) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        client = client_for(personas.clinician)
+        page = client.get(reverse("messaging:thread", args=[message.thread_id])).content.decode()
+        assert "Sensitive content (optional)" in page
+        assert "Kept off e-mail here: Psychotherapy notes" in page  # the default policy
+        client.post(
+            reverse("messaging:thread_reply", args=[message.thread_id]),
+            {"send_key": str(uuid.uuid4()), "body": "Notes", "sensitive": ["psychotherapy_notes"]},
+        )
+        reply = message.thread.messages.exclude(pk=message.pk).get()
+        assert reply.content_categories == ["psychotherapy_notes"]
+
     def test_assigning_to_someone_who_cannot_see_the_thread_is_refused(
         self, personas: Any, client_for: Any
     ) -> None:
