@@ -195,3 +195,24 @@ def test_the_web_server_refuses_the_owners_credentials(variable: str) -> None:
     )
     assert result.returncode != 0
     assert "must not be given DATABASE_OWNER_URL" in result.stderr
+
+
+@pytest.mark.parametrize("process", [["worker", "--pool", "solo"], ["beat", "-s", "/dev/null"]])
+def test_celery_refuses_the_owners_credentials(process: list[str]) -> None:
+    from django.db import connection
+
+    db = connection.settings_dict
+    owner = (
+        f"postgresql://portal_owner@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "config", *process],
+        env={**os.environ, "APP_MODE": "test", "DATABASE_OWNER_URL": owner},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "must not be given DATABASE_OWNER_URL" in result.stdout + result.stderr
