@@ -7,6 +7,7 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -199,12 +200,9 @@ def test_the_web_server_refuses_the_owners_credentials(variable: str) -> None:
 
 @pytest.mark.parametrize("process", [["worker", "--pool", "solo"], ["beat", "-s", "/dev/null"]])
 def test_celery_refuses_the_owners_credentials(process: list[str]) -> None:
-    from django.db import connection
-
-    db = connection.settings_dict
-    owner = (
-        f"postgresql://portal_owner@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    )
+    # The same database as the DATABASE_URL the child reads, another role.
+    app = urlsplit(os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/portal")
+    owner = urlunsplit(app._replace(netloc=f"portal_owner@{app.netloc.rpartition('@')[2]}"))
     result = subprocess.run(
         [sys.executable, "-m", "celery", "-A", "config", *process],
         env={**os.environ, "APP_MODE": "test", "DATABASE_OWNER_URL": owner},
