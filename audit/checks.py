@@ -48,6 +48,15 @@ def app_role_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                 id="audit.W002",
             )
         ]
+    if state.granted_more:
+        return [
+            checks.Warning(
+                f"the application's database role {role} is granted TRUNCATE, TRIGGER, "
+                "UPDATE or DELETE on an audit table (SELECT and INSERT are all it needs)",
+                hint="Run manage.py db_grants as the owner (DATABASE_OWNER_URL): it revokes them.",
+                id="audit.W004",
+            )
+        ]
     return []
 
 

@@ -36,6 +36,7 @@ class RoleState:
     exists: bool
     superuser: bool = False
     can_own_audit_tables: bool = False  # owns them, or is a member of the role that does
+    granted_more: bool = False  # TRUNCATE, TRIGGER, UPDATE or DELETE on one of them
 
 
 def role_state(role: str) -> RoleState:
@@ -43,10 +44,14 @@ def role_state(role: str) -> RoleState:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT r.rolsuper, EXISTS (
-                SELECT 1 FROM pg_class c
+            WITH audit AS (
+                SELECT c.oid, c.relowner FROM pg_class c
                 WHERE c.oid IN (SELECT to_regclass(t) FROM unnest(%s::text[]) AS t)
-                  AND pg_has_role(r.oid, c.relowner, 'MEMBER'))
+            )
+            SELECT r.rolsuper,
+                EXISTS (SELECT 1 FROM audit a WHERE pg_has_role(r.oid, a.relowner, 'MEMBER')),
+                EXISTS (SELECT 1 FROM audit a WHERE has_table_privilege(
+                    r.oid, a.oid, 'TRUNCATE, TRIGGER, UPDATE, DELETE'))
             FROM pg_roles r WHERE r.rolname = %s
             """,
             [audit_tables(), role],
@@ -54,7 +59,8 @@ def role_state(role: str) -> RoleState:
         row = cursor.fetchone()
     if row is None:
         return RoleState(exists=False)
-    return RoleState(exists=True, superuser=bool(row[0]), can_own_audit_tables=bool(row[1]))
+    superuser, owner, more = (bool(value) for value in row)
+    return RoleState(True, superuser, can_own_audit_tables=owner, granted_more=more)
 
 
 class RoleError(Exception):

@@ -81,7 +81,7 @@ else:
 # migration step (and the restore drill), is the role that owns the tables. A process
 # given it connects as the owner and grants the application's role what it needs
 # (`manage.py db_grants`); DATABASE_APP_ROLE names that role for the grants and for the
-# check that it owns nothing (audit.W001-W003).
+# check that it owns nothing (audit.W001-W004).
 DATABASE_APP_ROLE = str(DATABASES["default"]["USER"])
 _owner_url = env.secret("DATABASE_OWNER_URL")
 if _owner_url:

@@ -178,6 +178,16 @@ class TestTheCheck:
         with override_settings(DATABASE_APP_ROLE=app_role):
             assert [message.id for message in app_role_check()] == ["audit.W002"]
 
+    def test_it_warns_when_the_role_may_truncate_an_audit_table(self, app_role: str) -> None:
+        with connection.cursor() as cursor:  # rolled back with the test
+            cursor.execute(
+                sql.SQL("GRANT TRUNCATE ON audit_auditcheckpoint TO {}").format(
+                    sql.Identifier(app_role)
+                )
+            )
+        with override_settings(DATABASE_APP_ROLE=app_role):
+            assert [message.id for message in app_role_check()] == ["audit.W004"]
+
 
 @pytest.mark.django_db
 class TestTheGrantsCommand:
