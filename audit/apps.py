@@ -7,7 +7,12 @@ class AuditConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from audit import actions, registry
+        from django.core import checks
 
+        from audit import actions, registry
+        from audit.checks import app_role_check
+
+        # check --deploy: the web and workers' database role cannot rewrite the trail.
+        checks.register(app_role_check, checks.Tags.security, deploy=True)
         registry.register(actions.AuditAction)
         registry.register_target_types(actions.TARGET_TYPES)

@@ -75,6 +75,26 @@ else:
     REDIS_URL = env.string("REDIS_URL")
     # Off in the demo too (people sign in to it): a developer turns it on for their own use.
     DEBUG = env.boolean("DEBUG", False)
+# Two database roles (README "Running in production", step 3): DATABASE_URL is the role
+# the web, workers and beat use, which owns nothing and so cannot alter, disable the
+# triggers of, truncate or drop the audit tables; DATABASE_OWNER_URL, given only to the
+# migration step (and the restore drill), is the role that owns the tables. A process
+# given it connects as the owner and grants the application's role what it needs
+# (`manage.py db_grants`); DATABASE_APP_ROLE names that role for the grants and for the
+# check that it owns nothing (audit.W001-W004).
+DATABASE_APP_ROLE = str(DATABASES["default"]["USER"])
+_owner_url = env.secret("DATABASE_OWNER_URL")
+if _owner_url:
+    _owner = parse_database_url(_owner_url, name="DATABASE_OWNER_URL")
+    _app = DATABASES["default"]
+    if not DATABASE_APP_ROLE or _owner["USER"] == DATABASE_APP_ROLE:
+        raise ConfigError(
+            "DATABASE_URL must name the application's role, not the owner's, when "
+            "DATABASE_OWNER_URL is set"
+        )
+    if any(_owner[part] != _app[part] for part in ("NAME", "HOST", "PORT")):
+        raise ConfigError("DATABASE_OWNER_URL must name the same database as DATABASE_URL")
+    DATABASES = {"default": _owner}
 # Earlier seal keys, so seals and checkpoints made before a rotation still verify.
 AUDIT_SEAL_RETIRED_KEYS = env.csv("AUDIT_SEAL_RETIRED_KEYS")
 if PRODUCTION and any(published(key) for key in AUDIT_SEAL_RETIRED_KEYS):

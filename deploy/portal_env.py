@@ -7,6 +7,12 @@ Reads ``PORTAL_ENV_FILE`` (default /etc/portal/portal.env): ``KEY=value`` lines,
 lines and ``#`` comments, values optionally in quotes; spaces need no quoting (a shell's
 ``source`` would break on ``RECORDS_PRIVACY_CONTACT=The Privacy Officer, (555) ...``).
 The command runs from the installation folder (the one holding this script's parent).
+
+``--owner`` (first) also reads ``PORTAL_OWNER_ENV_FILE`` (default /etc/portal/owner.env,
+root's alone): the owner's DATABASE_OWNER_URL, for the commands that must connect as the
+owner of the tables (the restore drill). Run those with ``sudo`` as root:
+
+    sudo /opt/portal/deploy/portal_env.py --owner .venv/bin/python deploy/restore_drill.py DIR
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = "/etc/portal/portal.env"
+OWNER_DEFAULT = "/etc/portal/owner.env"
 
 
 def env_file_read(path: Path) -> dict[str, str]:
@@ -37,15 +44,22 @@ def env_file_read(path: Path) -> dict[str, str]:
 
 
 def main(argv: list[str]) -> int:
+    owner = argv[1:2] == ["--owner"]
+    if owner:
+        argv = argv[:1] + argv[2:]
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
-    path = Path(os.environ.get("PORTAL_ENV_FILE") or DEFAULT)
-    try:
-        loaded = env_file_read(path)
-    except OSError as error:
-        print(f"cannot read {path}: {error.strerror}", file=sys.stderr)
-        return 2
+    paths = [Path(os.environ.get("PORTAL_ENV_FILE") or DEFAULT)]
+    if owner:
+        paths.append(Path(os.environ.get("PORTAL_OWNER_ENV_FILE") or OWNER_DEFAULT))
+    loaded: dict[str, str] = {}
+    for path in paths:
+        try:
+            loaded.update(env_file_read(path))
+        except OSError as error:
+            print(f"cannot read {path}: {error.strerror}", file=sys.stderr)
+            return 2
     os.chdir(ROOT)
     os.execvpe(argv[1], argv[1:], {**os.environ, **loaded})
     return 0  # not reached

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Restore a backup into a scratch database and file store, and prove it is usable.
 
-`deploy/restore_drill.py BACKUP_DIR [--keep]`, with the production environment loaded
-(the keys must be this installation's). Steps, each of which must pass:
+`deploy/restore_drill.py BACKUP_DIR [--keep]`, with the production environment and the
+owner's loaded (``deploy/portal_env.py --owner``: the keys must be this installation's,
+and the owner of the tables creates the scratch database). Steps, each of which must pass:
 
 1. the checksums in SHA256SUMS match;
 2. a new database ``<name>_drill_<time>`` on the same server gets the dump (pg_restore);
@@ -58,9 +59,13 @@ def main(argv: list[str]) -> int:
         print("usage: deploy/restore_drill.py BACKUP_DIR [--keep]", file=sys.stderr)
         return 2
     backup = Path(args[0])
-    source = os.environ.get("DATABASE_URL", "")
+    # As the owner: it creates the scratch database, and the copy is then its own.
+    source = os.environ.get("DATABASE_OWNER_URL", "")
     if not source:
-        print("DATABASE_URL must be set (source /etc/portal/portal.env)", file=sys.stderr)
+        print(
+            "DATABASE_OWNER_URL must be set: run through deploy/portal_env.py --owner",
+            file=sys.stderr,
+        )
         return 2
     step("checksums")
     if not checksums_ok(backup):
@@ -92,7 +97,11 @@ def main(argv: list[str]) -> int:
             step("unpack the file store")
             with tarfile.open(backup / "files.tar") as tar:
                 tar.extractall(media / "encrypted", filter="data")
-        env = {**os.environ, "DATABASE_URL": scratch_url, "MEDIA_ROOT": str(media)}
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("DATABASE_OWNER_URL")},
+            "DATABASE_URL": scratch_url,
+            "MEDIA_ROOT": str(media),
+        }
         manage = [sys.executable, str(ROOT / "manage.py")]
         step("audit_verify on the restored copy")
         subprocess.run([*manage, "audit_verify"], env=env, check=True)

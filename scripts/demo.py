@@ -6,6 +6,12 @@ var/pgdata; ``DATABASE_URL`` overrides it), migrates and seeds, then runs three
 children: the web server, a Celery worker and Celery beat. Notices go through the
 worker, audit events are sealed within seconds, sweeps and daily jobs run.
 
+Two database roles, as in production: migrations and ``db_grants`` run as the owner
+(the embedded server's superuser, given as DATABASE_OWNER_URL), the seeding and the
+three children as ``portal_app``, which owns nothing and cannot alter, truncate or
+drop the audit tables. With your own ``DATABASE_URL``, give ``DATABASE_OWNER_URL`` too
+for the same split (else everything runs as DATABASE_URL's role).
+
 Ctrl-C or SIGTERM stops every child (each in its own process group, so nothing is
 left behind), Redis if this command started it, and the embedded PostgreSQL. A second
 `make run` starts cleanly on the same data.
@@ -36,6 +42,8 @@ LOGS = VAR / "log"
 SECRETS = VAR / "demo-secrets.env"
 # The demo's own Redis databases on a shared server (the broker; the cache takes the next).
 DEMO_REDIS_DB = 4
+# The role the web, worker and beat use on the embedded server (it owns nothing).
+APP_ROLE = "portal_app"
 
 
 class Stop(Exception):
@@ -112,7 +120,8 @@ def _stop_on_signal(signum: int, frame: FrameType | None) -> None:
     raise Stop
 
 
-def embedded_database(supervisor: Supervisor) -> str:
+def embedded_database(supervisor: Supervisor) -> tuple[str, str]:
+    """Start the embedded server: (the owner's URL, the application role's URL)."""
     # pgserver keeps its lock file in the runtime directory; /tmp when XDG's is unset.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
     import pgserver
@@ -127,7 +136,10 @@ def embedded_database(supervisor: Supervisor) -> str:
     )
     if "1 row" not in server.psql("SELECT 1 FROM pg_database WHERE datname = 'portal';"):
         server.psql("CREATE DATABASE portal;")
-    return str(server.get_uri("portal"))
+    if "1 row" not in server.psql("SELECT 1 FROM pg_roles WHERE rolname = 'portal_app';"):
+        server.psql("CREATE ROLE portal_app LOGIN;")
+    app = server.get_postmaster_info().get_uri(user=APP_ROLE, database="portal")
+    return str(server.get_uri("portal")), str(app)
 
 
 def demo_redis(supervisor: Supervisor, env: dict[str, str]) -> str:
@@ -167,12 +179,17 @@ def run(supervisor: Supervisor) -> int:
     if port != 8000:
         env.setdefault("PORTAL_BASE_URL", f"http://localhost:{port}")
     if not env.get("DATABASE_URL"):
-        env["DATABASE_URL"] = embedded_database(supervisor)
+        env["DATABASE_OWNER_URL"], env["DATABASE_URL"] = embedded_database(supervisor)
     env["REDIS_URL"] = env.get("REDIS_URL") or demo_redis(supervisor, env)
+    # Only migrate and db_grants hold the owner's URL; the rest run as the application.
+    owner_env = dict(env)
+    env.pop("DATABASE_OWNER_URL", None)
 
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([sys.executable, str(ROOT / "scripts" / "messages.py")], check=True)
-    subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], env=env, check=True)
+    subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], env=owner_env, check=True)
+    if owner_env.get("DATABASE_OWNER_URL"):
+        subprocess.run([*manage, "db_grants", "-v", "0"], env=owner_env, check=True)
     subprocess.run([*manage, "demo_prepare"], env=env, check=True)
 
     celery = [sys.executable, "-m", "celery", "-A", "config"]

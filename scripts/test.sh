@@ -15,12 +15,18 @@ step "mypy";                 .venv/bin/mypy .
 step "layers (import-linter)"; .venv/bin/lint-imports --no-logo --no-cache
 step "translations (compile)"; $PY scripts/messages.py
 step "migrations are complete"; $PY manage.py makemigrations --check --dry-run
-step "check --deploy under production settings"
+step "check --deploy under production settings, as the application's role"
 # A throwaway signing certificate stands in for the organisation's (records.E001 loads it).
 signing_dir="$(mktemp -d)"
-trap 'rm -rf "$signing_dir"' EXIT
+trap 'rm -rf "$signing_dir"; $PY scripts/db_split.py drop' EXIT
 $PY manage.py records_demo_certificate --directory "$signing_dir" >/dev/null
-APP_MODE=production \
+# Production's two roles on a scratch database: migrated and granted as the owner, then
+# checked as the application's role (audit.W001/W002 if it could rewrite the trail).
+eval "$($PY scripts/db_split.py create)"
+DATABASE_OWNER_URL="$SPLIT_OWNER_URL" DATABASE_URL="$SPLIT_APP_URL" \
+  $PY manage.py migrate --no-input -v 0
+DATABASE_OWNER_URL="$SPLIT_OWNER_URL" DATABASE_URL="$SPLIT_APP_URL" $PY manage.py db_grants
+DATABASE_URL="$SPLIT_APP_URL" APP_MODE=production \
   RECORDS_SIGNING_CERT_FILE="$signing_dir/demo-cert.pem" \
   RECORDS_SIGNING_KEY_FILE="$signing_dir/demo-key.pem" \
   SECRET_KEY="$($PY -c 'import secrets; print(secrets.token_urlsafe(64))')" \

@@ -118,3 +118,20 @@ def parse_database_url(url: str, *, name: str = "DATABASE_URL") -> dict[str, obj
         "PORT": str(port) if port else "",
         "OPTIONS": query,
     }
+
+
+OWNER_VARIABLES = ("DATABASE_OWNER_URL", "DATABASE_OWNER_URL_FILE")
+
+
+def owner_credentials_problem(process: str, environ: Mapping[str, str]) -> str | None:
+    """Why ``process`` (the web, a worker, beat) must not start, or None.
+
+    Only the migration step holds the owner's credentials: a web or worker process given
+    them would connect as the owner and could rewrite the audit tables.
+    """
+    if any(environ.get(name) for name in OWNER_VARIABLES):
+        return (
+            f"{process} must not be given DATABASE_OWNER_URL (only migrations and db_grants "
+            "run as the owner): remove it from its environment"
+        )
+    return None

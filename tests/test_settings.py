@@ -7,6 +7,7 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -160,3 +161,56 @@ def test_coverage_measures_every_package_of_the_product() -> None:
         if path.parent.name not in ("tests", "bench", "scripts", "deploy")
     }
     assert packages <= measured
+
+
+class TestTheOwnersDatabaseUrl:
+    """DATABASE_OWNER_URL (the migration step's) beside DATABASE_URL (the application's)."""
+
+    OWNER = "postgresql://portal_owner@127.0.0.1:5432/portal"
+
+    def test_production_starts_with_both_roles(self) -> None:
+        app = "postgresql://portal_app@127.0.0.1:5432/portal"
+        result = settings_load({**GOOD, "DATABASE_URL": app, "DATABASE_OWNER_URL": self.OWNER})
+        assert result.returncode == 0, result.stderr
+
+    def test_it_refuses_the_same_role_twice(self) -> None:
+        owner = self.OWNER
+        result = settings_load({**GOOD, "DATABASE_URL": owner, "DATABASE_OWNER_URL": owner})
+        assert "DATABASE_URL must name the application's role" in result.stderr
+
+    def test_it_refuses_another_database(self) -> None:
+        app = "postgresql://portal_app@127.0.0.1:5432/elsewhere"
+        result = settings_load({**GOOD, "DATABASE_URL": app, "DATABASE_OWNER_URL": self.OWNER})
+        assert "DATABASE_OWNER_URL must name the same database" in result.stderr
+
+
+@pytest.mark.parametrize("variable", ["DATABASE_OWNER_URL", "DATABASE_OWNER_URL_FILE"])
+def test_the_web_server_refuses_the_owners_credentials(variable: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", "import config.asgi"],
+        env={**os.environ, "APP_MODE": "test", variable: "postgresql://portal_owner@/portal"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "must not be given DATABASE_OWNER_URL" in result.stderr
+
+
+@pytest.mark.parametrize("process", [["worker", "--pool", "solo"], ["beat", "-s", "/dev/null"]])
+def test_celery_refuses_the_owners_credentials(process: list[str]) -> None:
+    # The same database as the DATABASE_URL the child reads, another role.
+    app = urlsplit(os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/portal")
+    owner = urlunsplit(app._replace(netloc=f"portal_owner@{app.netloc.rpartition('@')[2]}"))
+    result = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "config", *process],
+        env={**os.environ, "APP_MODE": "test", "DATABASE_OWNER_URL": owner},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "must not be given DATABASE_OWNER_URL" in result.stdout + result.stderr

@@ -18,16 +18,18 @@ import os
 import re
 import socket
 import struct
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from tests.conftest import body_text
-from tests.deploy.topology import Topology, topology_running
+from tests.deploy.topology import ROOT, Topology, env_file_read, topology_running
 from tests.messaging.factories import PDF_BYTES
 
 pytestmark = [pytest.mark.browser, pytest.mark.deploy]
@@ -188,7 +190,7 @@ def test_a_clinic_goes_live_and_a_patient_picks_up_a_message(
     assert backup.returncode == 0, backup.stderr
     folder = Path(backup.stdout.strip())
     assert {p.name for p in folder.iterdir()} == {"database.dump", "files.tar", "SHA256SUMS"}
-    drill = topology.run(sys.executable, "deploy/restore_drill.py", str(folder))
+    drill = topology.run(sys.executable, "deploy/restore_drill.py", str(folder), owner=True)
     assert drill.returncode == 0, drill.stdout + drill.stderr
     assert "audit chain intact" in drill.stdout
     assert re.search(r"Checked \d+ rows .* and [1-9]\d* files", drill.stdout)
@@ -222,3 +224,29 @@ def test_readiness_and_liveness_answer_through_the_proxy(topology: Topology) -> 
     status, headers, body = answer
     assert (status, body) == (200, b"ok\n")
     assert headers["Cache-Control"] == "no-store"
+
+
+def test_the_application_runs_as_a_role_that_cannot_rewrite_the_trail(topology: Topology) -> None:
+    """Two roles (README step 3): check --deploy is clean with the kit's environment, and
+    the web's own credentials cannot empty or drop the audit table the kit migrated."""
+    check = topology.manage("check", "--deploy", "--fail-level", "WARNING")
+    assert check.returncode == 0, check.stdout + check.stderr
+    with psycopg.connect(topology.env["DATABASE_URL"], autocommit=True) as app:
+        assert app.execute("SELECT current_user").fetchone() == (topology.app_role,)
+        for attack in ("TRUNCATE audit_auditevent", "DROP TABLE audit_auditevent"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                app.execute(attack)
+
+
+def test_the_web_server_refuses_the_owners_credentials(topology: Topology) -> None:
+    owner = env_file_read(topology.owner_env_file)
+    web = subprocess.run(
+        [sys.executable, "-c", "import config.wsgi"],
+        cwd=ROOT,
+        env={**topology.env, **owner},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert web.returncode != 0
+    assert "must not be given DATABASE_OWNER_URL" in web.stderr

@@ -199,6 +199,10 @@ class Topology:
         server = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
         self.redis_url = urlunsplit(urlsplit(server)._replace(path=f"/{REDIS_DB}"))
         self.admin_url = self._database_url("postgres")
+        # The two roles of README "Running in production" step 3 (the server trusts
+        # loopback here, so the URLs carry no password).
+        self.owner_role = f"{self.database}_owner"
+        self.app_role = f"{self.database}_app"
 
     # -- environment (what /etc/portal/portal.env holds) ---------------------------------
 
@@ -218,7 +222,7 @@ class Topology:
             "SECRET_KEY": secrets.token_urlsafe(64),
             "AUDIT_SEAL_KEY": secrets.token_urlsafe(48),
             "ENCRYPTION_KEYS": f"smoke-1:{secrets.token_urlsafe(32)}",
-            "DATABASE_URL": self._database_url(self.database),
+            "DATABASE_URL": self._database_url(self.database, role=self.app_role),
             "ALLOWED_HOSTS": "localhost",
             "PORTAL_BASE_URL": self.base_url,
             "WEBAUTHN_RP_ID": "localhost",
@@ -240,10 +244,14 @@ class Topology:
         }
 
     def _write_env_file(self) -> None:
-        """/etc/portal/portal.env, and the environment systemd would give each unit."""
+        """/etc/portal/portal.env and owner.env, and the environment systemd would give
+        each unit (every unit but the migration step gets portal.env alone)."""
         self.env_file = self.folder / "portal.env"
         lines = [f"{key}={value}" for key, value in self._environment().items()]
         self.env_file.write_text("# written by tests/deploy/topology.py\n" + "\n".join(lines))
+        self.owner_env_file = self.folder / "owner.env"
+        owner_url = self._database_url(self.database, role=self.owner_role)
+        self.owner_env_file.write_text(f"DATABASE_OWNER_URL={owner_url}\n")
         keep = ("HOME", "LANG", "LC_ALL", "TZ")
         self.process_env = {
             **{name: os.environ[name] for name in keep if name in os.environ},
@@ -252,19 +260,35 @@ class Topology:
         }
         self.env = {**self.process_env, **env_file_read(self.env_file)}
 
-    def run(self, *command: str) -> subprocess.CompletedProcess[str]:
-        """An operator's command, through deploy/portal_env.py as the README says."""
+    def run(self, *command: str, owner: bool = False) -> subprocess.CompletedProcess[str]:
+        """An operator's command, through deploy/portal_env.py as the README says
+        (``owner``: with ``--owner``, as the restore drill runs)."""
+        flags = ["--owner"] if owner else []
         return subprocess.run(
-            [sys.executable, str(DEPLOY / "portal_env.py"), *command],
-            env=self.process_env,
+            [sys.executable, str(DEPLOY / "portal_env.py"), *flags, *command],
+            env={**self.process_env, "PORTAL_OWNER_ENV_FILE": str(self.owner_env_file)},
             capture_output=True,
             text=True,
             check=False,
             timeout=300,
         )
 
-    def _database_url(self, name: str) -> str:
-        return urlunsplit(urlsplit(self.server_url)._replace(path=f"/{name}"))
+    def _database_url(self, name: str, *, role: str = "") -> str:
+        parts = urlsplit(self.server_url)._replace(path=f"/{name}")
+        if role:
+            parts = parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port or 5432}")
+        return urlunsplit(parts)
+
+    def _unit_env(self, unit: str) -> dict[str, str]:
+        """The environment systemd gives ``unit``: its EnvironmentFile= lines, in order."""
+        files = {
+            "/etc/portal/portal.env": self.env_file,
+            "/etc/portal/owner.env": self.owner_env_file,
+        }
+        env = dict(self.process_env)
+        for line in unit_lines(unit, "EnvironmentFile"):
+            env.update(env_file_read(files[line]))
+        return env
 
     def _command(self, line: str, instance: str = "") -> list[str]:
         line = line.replace("/opt/portal/.venv/bin", VENV_BIN)
@@ -286,27 +310,32 @@ class Topology:
 
     def start(self) -> None:
         with psycopg.connect(self.admin_url, autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{self.database}"')
+            # The owner creates the restore drill's scratch database too.
+            connection.execute(f'CREATE ROLE "{self.owner_role}" LOGIN CREATEDB')
+            connection.execute(f'CREATE ROLE "{self.app_role}" LOGIN')
+            connection.execute(f'CREATE DATABASE "{self.database}" OWNER "{self.owner_role}"')
         for db in (REDIS_DB, REDIS_DB + 1):  # the broker's and the cache's
             url = urlunsplit(urlsplit(self.redis_url)._replace(path=f"/{db}"))
             redis.Redis.from_url(url).flushdb()
         self._write_env_file()
         self.smtp.controller.start()
         # The upgrade step: migrations and static files (portal-migrate.service).
+        migrate_env = self._unit_env("portal-migrate.service")
         for line in unit_lines("portal-migrate.service", "ExecStart"):
             subprocess.run(
-                self._command(line), cwd=ROOT, env=self.env, check=True, capture_output=True
+                self._command(line), cwd=ROOT, env=migrate_env, check=True, capture_output=True
             )
         for index, port in enumerate(self.web_ports, start=1):
             (bind,) = unit_lines("portal-web@.service", "Environment")
             key, value = bind.replace("%i", str(port)).split("=", 1)
             (command,) = unit_lines("portal-web@.service", "ExecStart")
-            self._start(f"web{index}", self._command(command, str(port)), {**self.env, key: value})
+            web_env = {**self._unit_env("portal-web@.service"), key: value}
+            self._start(f"web{index}", self._command(command, str(port)), web_env)
         (worker,) = unit_lines("portal-worker.service", "ExecStart")
         worker = replaced(worker, {"--concurrency 4": "--concurrency 2"})
-        self._start("worker", self._command(worker), self.env)
+        self._start("worker", self._command(worker), self._unit_env("portal-worker.service"))
         (beat,) = unit_lines("portal-beat.service", "ExecStart")
-        self._start("beat", self._command(beat), self.env)
+        self._start("beat", self._command(beat), self._unit_env("portal-beat.service"))
         self._start("nginx", self._nginx(), self.env)
         self._wait_ready()
 
@@ -429,6 +458,8 @@ http {{
         self.smtp.controller.stop()
         with psycopg.connect(self.admin_url, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+            for role in (self.app_role, self.owner_role):
+                connection.execute(f'DROP ROLE IF EXISTS "{role}"')
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

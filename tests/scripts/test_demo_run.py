@@ -102,6 +102,12 @@ UNSEALED = (
 )
 SEALED = "SELECT count(*) FROM audit_auditseal"
 NOTICES_SENT = "SELECT count(*) FROM messaging_delivery WHERE state = 'sent'"
+# The web, worker and beat connect as the application's role, as in production.
+CONNECTIONS_AS = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = 'portal' "
+    "AND backend_type = 'client backend' AND pid <> pg_backend_pid() AND usename {}"
+)
+APP_ROLE_CAN_TRUNCATE = "SELECT has_table_privilege('portal_app', 'audit_auditevent', 'TRUNCATE')"
 
 
 @pytest.fixture
@@ -135,6 +141,11 @@ def test_the_demo_runs_its_jobs_and_stops_everything(var_dir: Path) -> None:
     processes = _demo_processes(demo, pgdata)
     commands = " ".join(" ".join(p.cmdline()) for p in processes)
     assert all(part in commands for part in ("worker", "beat", "runserver", "postgres"))
+    # Every connection but this test's is the application's role, which may not truncate.
+    assert _query(pgdata, CONNECTIONS_AS.format("= 'portal_app'")) >= 1
+    assert _query(pgdata, CONNECTIONS_AS.format("<> 'portal_app'")) == 0
+    assert _query(pgdata, "SELECT count(*) FROM pg_roles WHERE rolname = 'portal_app'") == 1
+    assert _query(pgdata, APP_ROLE_CAN_TRUNCATE) == 0
     _stop(demo, signal.SIGTERM, processes)
 
     # Again on the same data, then Ctrl-C as a terminal sends it (to the whole group).
