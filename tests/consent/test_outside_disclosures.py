@@ -5,6 +5,7 @@ PDF; and the suspension of 164.528(a)(2)."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from typing import Any
 
@@ -13,12 +14,12 @@ import time_machine
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
+from pypdf import PdfReader
 
 from accounts.models import User
 from audit.models import AuditEvent
 from consent import selectors, services
 from consent.models import Disclosure
-from tests.consent.test_accounting import pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -26,6 +27,11 @@ RECIPIENT = "Springfield County Health Department"
 ADDRESS = "400 Civic Plaza, Springfield"
 DESCRIPTION = "Positive tuberculosis culture of 3 March"
 STATEMENT = "Report of a notifiable disease required by the state health code"
+
+
+def pdf_text(data: bytes) -> str:
+    reader = PdfReader(io.BytesIO(data))
+    return " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
 
 
 def form_url(patient: User) -> str:
