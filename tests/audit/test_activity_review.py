@@ -10,7 +10,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -222,6 +223,18 @@ class TestLists:
         event(at(local, END + timedelta(days=1), 0), **by(personas.clinician), patient_id=1)
         lists = review.review_lists(review.Period(START, END))
         assert lists["outside_care_team"].total == 1
+
+    def test_every_query_on_the_events_is_bounded_by_the_period(
+        self, personas: Any, local: ZoneInfo
+    ) -> None:
+        seed(personas, local, random.Random(5))
+        with CaptureQueriesContext(connection) as queries:
+            review.review_lists(review.Period(START, END))
+        on_events = [q["sql"] for q in queries.captured_queries if "audit_auditevent" in q["sql"]]
+        assert len(on_events) >= 7
+        for sql in on_events:
+            assert '"audit_auditevent"."occurred_at" >=' in sql, sql
+            assert '"audit_auditevent"."occurred_at" <' in sql, sql
 
     def test_the_named_action_codes_are_all_registered(self) -> None:
         assert not [code for code in review.NAMED_ACTIONS if not registry.is_registered(code)]
