@@ -9,9 +9,11 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import actions, signals  # noqa: F401 - connects receivers
+        from accounts.selectors import pairs_on_care_team
         from audit import registry
 
         registry.register(actions.AccountsAction)
+        registry.register_care_teams(pairs_on_care_team)
         registry.register_target_types(
             {
                 "accounts.user": "Account details",

@@ -10,6 +10,8 @@ class AuditAction(models.TextChoices):
     VERIFIED = "audit.verified", "Audit chain verified"
     SEALED = "audit.sealed", "Audit events sealed"
     ACCESS_HISTORY_VIEWED = "audit.access_history_viewed", "Own access history viewed"
+    ACTIVITY_REVIEW_VIEWED = "audit.activity_review_viewed", "Activity review lists viewed"
+    ACTIVITY_REVIEWED = "audit.activity_reviewed", "Period marked reviewed"
 
 
 # What a patient is told was looked at, per target type this app records.
@@ -17,4 +19,5 @@ TARGET_TYPES = {
     "audit.auditevent": "Access log entry",
     "audit.search": "Access log search",
     "audit.export": "Access log export",
+    "audit.activityreview": "Activity review",
 }

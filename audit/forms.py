@@ -7,6 +7,7 @@ from django import forms
 from audit import registry
 from audit.models import Outcome
 from audit.registry import Person
+from audit.review import Period
 from audit.selectors import EventFilters
 
 
@@ -84,3 +85,27 @@ class EventSearchForm(forms.Form):
             date_from=data.get("date_from"),
             date_to=data.get("date_to"),
         )
+
+
+class ReviewPeriodForm(forms.Form):
+    """The activity review's period: local days, both inclusive."""
+
+    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def period(self) -> Period:
+        return Period(start=self.cleaned_data["start"], end=self.cleaned_data["end"])
+
+
+class ReviewRecordForm(ReviewPeriodForm):
+    start = forms.DateField(widget=forms.HiddenInput)
+    end = forms.DateField(widget=forms.HiddenInput)
+    findings = forms.CharField(
+        label="Findings",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=(
+            "What you looked into and what you concluded, or “Nothing to report”. Name people "
+            "by audit event number or MRN; write no health information here."
+        ),
+    )

@@ -100,3 +100,37 @@ class AuditCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"checkpoint through #{self.through_event_id}"
+
+
+class ActivityReview(models.Model):
+    """The privacy officer's record that a period's activity was reviewed (45 CFR
+    164.308(a)(1)(ii)(D)): the period (local days, both inclusive), who reviewed it and
+    when, what they found, and the counts the review lists showed at that moment.
+
+    The reviewer is copied (id and label), as an event's actor is. ``findings`` is the
+    officer's own text and may name people by audit event number or MRN; only the
+    privacy officer's screens and the evidence pack show it, never a log or an event.
+    Append-only like the events: a later review of the same period adds a row.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    reviewed_at = models.DateTimeField(db_default=Now())
+    reviewed_by_id = models.BigIntegerField()
+    reviewed_by_label = models.CharField(max_length=200)
+    findings = models.TextField(max_length=5000)
+    counts = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-reviewed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(period_start__lte=models.F("period_end")),
+                name="audit_review_period_order",
+            )
+        ]
+        indexes = [models.Index(fields=["period_end"], name="audit_review_period_end")]
+
+    def __str__(self) -> str:
+        return f"activity review {self.period_start}..{self.period_end}"

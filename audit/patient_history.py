@@ -132,6 +132,8 @@ INTERNAL: frozenset[str] = frozenset(
         "audit.verified",
         "audit.sealed",
         "audit.access_history_viewed",
+        "audit.activity_review_viewed",
+        "audit.activity_reviewed",
         # Sign-in and security of an account: the person's own steps
         "accounts.sign_in",
         "accounts.sign_in_failed",
@@ -179,6 +181,9 @@ INTERNAL: frozenset[str] = frozenset(
         "consent.authorizations_listed",
         "consent.authorization_refused",
         "consent.disclosure_refused",
+        # A disclosure made outside the portal is listed in the accounting, which honours
+        # a suspension (164.528(a)(2)); "shared" here would reveal a suspended one.
+        "consent.outside_disclosure_recorded",
         # Delivery machinery (the system, not a person) and what guests did themselves
         # (a guest's pickup is on the accounting of disclosures)
         "messaging.notice_sent",

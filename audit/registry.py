@@ -9,7 +9,7 @@ patient's "who viewed my information" page shows instead of ``app.model`` labels
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -113,3 +113,23 @@ def action_groups() -> list[tuple[str, list[tuple[str, str]]]]:
             area = prefix.capitalize()
         named.append((area, sorted(choices, key=lambda choice: choice[1].lower())))
     return sorted(named)
+
+
+# Who is on which patient's care team: ``accounts`` knows, and registers the answer.
+# Given (staff id, patient id) pairs, the pairs where the staff member is on the team.
+CareTeams = Callable[[Iterable[tuple[int, int]]], set[tuple[int, int]]]
+
+
+def _everyone_on_the_team(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
+    return set(pairs)
+
+
+_care_teams: list[CareTeams] = [_everyone_on_the_team]
+
+
+def register_care_teams(on_team: CareTeams) -> None:
+    _care_teams[0] = on_team
+
+
+def care_teams() -> CareTeams:
+    return _care_teams[0]

@@ -12,9 +12,9 @@ from django.db.models import Case, CharField, Count, Max, QuerySet, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from audit import patient_history, policies
+from audit import patient_history, policies, review
 from audit.context import Actor
-from audit.models import AuditEvent
+from audit.models import ActivityReview, AuditEvent
 
 PAGE_SIZE = 50
 
@@ -157,3 +157,22 @@ def access_history_page(*, user: Actor, page_number: Any = 1) -> Page:
     ]
     page.object_list = groups
     return page
+
+
+# --- activity review (the compliance dashboard and the evidence pack call these) --------
+
+
+def activity_review_summary(start: date, end: date) -> dict[str, Any]:
+    """Each review list's count for the local days ``start``..``end`` (inclusive) and when
+    that period was last reviewed (``audit.review.summary``)."""
+    return review.summary(review.Period(start=start, end=end))
+
+
+def last_review() -> ActivityReview | None:
+    """The most recent activity review, whatever period it covered."""
+    return review.last_review()
+
+
+def activity_reviews_in(start: date, end: date) -> list[ActivityReview]:
+    """The reviews whose period overlaps ``start``..``end``, oldest first."""
+    return list(review.reviews_in(review.Period(start=start, end=end)))

@@ -13,12 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
+from django.utils import timezone
 
 from audit import context as audit_context
+from audit import policies, review
 from audit.actions import AuditAction
 from audit.context import Actor
-from audit.models import ActorKind, AuditEvent, Outcome
+from audit.models import ActivityReview, ActorKind, AuditEvent, Outcome
+from audit.review import Period
 from audit.selectors import EventFilters
 
 logger = logging.getLogger("audit.chain")
@@ -173,3 +176,67 @@ def access_history_view_record(*, patient_id: int) -> AuditEvent:
         target_type="audit.access_history",
         patient_id=patient_id,
     )
+
+
+# --- activity review (45 CFR 164.308(a)(1)(ii)(D)) --------------------------------------
+
+
+def activity_review_view_record(*, period: Period, counts: dict[str, int]) -> AuditEvent:
+    """The privacy officer opened the review lists: the period and each list's count."""
+    return event_record(
+        action=AuditAction.ACTIVITY_REVIEW_VIEWED,
+        target_type="audit.activityreview",
+        details={**period.codes(), **counts},
+    )
+
+
+class ReviewError(Exception):
+    """A review the rules refuse; ``message`` is for the privacy officer."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@transaction.atomic
+def activity_review_record(*, actor: Actor, period: Period, findings: str) -> ActivityReview:
+    """Mark ``period`` reviewed, with the officer's findings and the lists' counts now.
+
+    The findings stay in the review row: the event holds the period and the counts."""
+    if not policies.may_review_audit_log(actor):
+        raise ReviewError("Only the privacy officer marks a period reviewed.")
+    findings = findings.strip()
+    if not findings:
+        raise ReviewError("Write what you found, or “Nothing to report”.")
+    problem = period_problem(period)
+    if problem:
+        raise ReviewError(problem)
+    counts = review.counts_of(review.review_lists(period))
+    assert actor is not None and actor.pk is not None
+    label = getattr(actor, "audit_label", None)
+    made = ActivityReview.objects.create(
+        period_start=period.start,
+        period_end=period.end,
+        reviewed_by_id=actor.pk,
+        reviewed_by_label=(label() if callable(label) else str(actor.pk))[:200],
+        findings=findings,
+        counts=counts,
+    )
+    event_record(
+        action=AuditAction.ACTIVITY_REVIEWED,
+        actor=actor,
+        target=made,
+        details={**period.codes(), **counts},
+    )
+    return made
+
+
+def period_problem(period: Period) -> str:
+    """Why ``period`` cannot be reviewed, or ""."""
+    if period.start > period.end:
+        return "The period must start before it ends."
+    if period.end > timezone.localdate():
+        return "The period cannot end in the future."
+    if period.end - period.start >= review.LONGEST_PERIOD:
+        return "Review at most a year at a time."
+    return ""

@@ -12,6 +12,8 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from django.conf import settings
+from django.contrib import messages as flash
 from django.http import (
     Http404,
     HttpRequest,
@@ -26,10 +28,10 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from audit import policies, registry, selectors, services
-from audit.forms import EventSearchForm
+from audit import policies, registry, review, selectors, services
+from audit.forms import EventSearchForm, ReviewPeriodForm, ReviewRecordForm
 from audit.models import AuditEvent
 from core.decorators import allowed_if, fresh_otp_required_for_download
 
@@ -230,3 +232,145 @@ def _json_chunks(events: Iterable[AuditEvent]) -> Iterator[str]:
         yield separator + json.dumps(_export_row(event), sort_keys=True)
         separator = ",\n"
     yield "\n]\n"
+
+
+# --- activity review (45 CFR 164.308(a)(1)(ii)(D)) --------------------------------------
+
+
+def _search_link(**codes: Any) -> str:
+    return f"{reverse('audit:search')}?{urlencode({k: v for k, v in codes.items() if v})}"
+
+
+def _review_rows(
+    request: HttpRequest, period: review.Period, lists: dict[str, review.ReviewList]
+) -> dict[str, list[dict[str, Any]]]:
+    """Each list's rows with people's names (one lookup) and a link to the events."""
+    ids: set[int] = set()
+    for name in ("outside_care_team", "after_hours", "bulk_reads"):
+        for row in lists[name].rows:
+            ids |= {row.get("actor_id") or 0, row.get("patient_id") or 0}
+    for name in ("exports", "lockouts", "admin"):
+        ids |= {row["actor_id"] or 0 for row in lists[name].rows}
+        ids |= {row["patient_id"] or 0 for row in lists[name].rows}
+    for row in lists["failed_sign_ins"].rows:
+        if row["kind"] == "account" and str(row["target_id"]).isdigit():
+            ids.add(int(row["target_id"]))
+    named = registry.people().named(user=request.user, ids=[pk for pk in ids if pk])
+    span = {"date_from": period.start.isoformat(), "date_to": period.end.isoformat()}
+    shown: dict[str, list[dict[str, Any]]] = {}
+    for name, listed in lists.items():
+        rows = []
+        for row in listed.rows:
+            item = dict(row)
+            item["actor"] = named.get(row.get("actor_id") or 0)
+            item["patient"] = named.get(row.get("patient_id") or 0)
+            if name == "outside_care_team":
+                item["url"] = _search_link(
+                    actor_id=row["actor_id"], patient_id=row["patient_id"], **span
+                )
+            elif name in ("after_hours", "bulk_reads"):
+                day = (row.get("day") or timezone.localtime(row["hour"]).date()).isoformat()
+                item["url"] = _search_link(actor_id=row["actor_id"], date_from=day, date_to=day)
+            elif name == "failed_sign_ins":
+                day = timezone.localtime(row["hour"]).date().isoformat()
+                account = row.get("target_id") or ""
+                item["account"] = named.get(int(account)) if str(account).isdigit() else None
+                item["url"] = _search_link(
+                    action="accounts.sign_in_failed", date_from=day, date_to=day
+                )
+            else:
+                item["action_label"] = registry.label_for(row["action"])
+                item["url"] = reverse("audit:event_detail", args=[row["id"]])
+            rows.append(item)
+        shown[name] = rows
+    return shown
+
+
+def _review_page(
+    request: HttpRequest,
+    *,
+    period_form: ReviewPeriodForm,
+    period: review.Period,
+    record_form: ReviewRecordForm,
+    status: int = 200,
+) -> HttpResponse:
+    lists = review.review_lists(period)
+    counts = review.counts_of(lists)
+    services.activity_review_view_record(period=period, counts=counts)
+    return render(
+        request,
+        "audit/activity_review.html",
+        {
+            "period_form": period_form,
+            "period": period,
+            "lists": lists,
+            "rows": _review_rows(request, period, lists),
+            "record_form": record_form,
+            "covering": review.last_review_covering(period),
+            "reviews": review.reviews_recent(),
+            "settings": {
+                "start": settings.AUDIT_WORKING_HOURS_START,
+                "end": settings.AUDIT_WORKING_HOURS_END,
+                "bulk": settings.AUDIT_BULK_READS_PER_HOUR,
+                "failed": settings.AUDIT_FAILED_SIGN_INS_PER_HOUR,
+            },
+            "row_limit": review.ROW_LIMIT,
+        },
+        status=status,
+    )
+
+
+@never_cache
+@require_GET
+@allowed_if(policies.may_review_audit_log)
+def activity_review(request: HttpRequest) -> HttpResponse:
+    """The review lists for a period (the last seven days unless chosen), the form to mark
+    it reviewed, and the reviews made so far. Each opening is recorded."""
+    default = review.Period.default()
+    bound = "start" in request.GET or "end" in request.GET
+    period_form = ReviewPeriodForm(request.GET if bound else None, initial=default.codes())
+    period = default
+    if bound and period_form.is_valid():
+        problem = services.period_problem(period_form.period())
+        if problem:
+            period_form.add_error(None, problem)
+        else:
+            period = period_form.period()
+    record_form = ReviewRecordForm(initial=period.codes())
+    return _review_page(
+        request,
+        period_form=period_form,
+        period=period,
+        record_form=record_form,
+        status=400 if period_form.errors else 200,
+    )
+
+
+@sensitive_post_parameters("findings")
+@never_cache
+@require_POST
+@allowed_if(policies.may_review_audit_log)
+def activity_review_record(request: HttpRequest) -> HttpResponse:
+    form = ReviewRecordForm(request.POST)
+    if form.is_valid():
+        period = form.period()
+        try:
+            services.activity_review_record(
+                actor=request.user, period=period, findings=form.cleaned_data["findings"]
+            )
+        except services.ReviewError as error:
+            form.add_error(None, error.message)
+        else:
+            flash.success(request, "Period marked reviewed.")
+            return redirect(f"{reverse('audit:activity_review')}?{urlencode(period.codes())}")
+    default = review.Period.default()
+    period = default
+    if form.is_valid() and not services.period_problem(form.period()):
+        period = form.period()
+    return _review_page(
+        request,
+        period_form=ReviewPeriodForm(initial=period.codes()),
+        period=period,
+        record_form=form,
+        status=400,
+    )

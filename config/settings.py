@@ -100,6 +100,19 @@ AUDIT_SEAL_RETIRED_KEYS = env.csv("AUDIT_SEAL_RETIRED_KEYS")
 if PRODUCTION and any(published(key) for key in AUDIT_SEAL_RETIRED_KEYS):
     raise ConfigError("AUDIT_SEAL_RETIRED_KEYS holds a value published in the source code")
 
+# Activity review (audit/review.py, 45 CFR 164.308(a)(1)(ii)(D)): what the privacy
+# officer's lists call out. Working hours are local (TIME_ZONE), start inclusive, end
+# exclusive, Monday to Friday; staff reads of patient data outside them are listed.
+AUDIT_WORKING_HOURS_START = env.integer("AUDIT_WORKING_HOURS_START", 7, minimum=0)
+AUDIT_WORKING_HOURS_END = env.integer("AUDIT_WORKING_HOURS_END", 19, minimum=1)
+if not AUDIT_WORKING_HOURS_START < AUDIT_WORKING_HOURS_END <= 24:
+    raise ConfigError("AUDIT_WORKING_HOURS_START must come before AUDIT_WORKING_HOURS_END (<= 24)")
+# More patient-data events than this by one member of staff within one clock hour.
+AUDIT_BULK_READS_PER_HOUR = env.integer("AUDIT_BULK_READS_PER_HOUR", 50, minimum=1)
+# This many failed sign-ins or second factors within one clock hour, per account or
+# per address (lock-outs are listed whatever the count).
+AUDIT_FAILED_SIGN_INS_PER_HOUR = env.integer("AUDIT_FAILED_SIGN_INS_PER_HOUR", 5, minimum=1)
+
 # Encryption at rest (encryption/): key-encryption keys and the encrypted file store.
 # Local keys are "id:base64key,..." (32-byte AES keys); the database records which is
 # primary, so these variables only need to hold every key still in use. Demo and tests

@@ -19,6 +19,10 @@ class ConsentAction(models.TextChoices):
     SCAN_DOWNLOADED = "consent.scan_downloaded", "Authorization scan downloaded"
     DISCLOSURE_REFUSED = "consent.disclosure_refused", "Disclosure refused"
     DISCLOSURE_RECORDED = "consent.disclosure_recorded", "Disclosure recorded"
+    OUTSIDE_DISCLOSURE_RECORDED = (
+        "consent.outside_disclosure_recorded",
+        "Disclosure made outside the portal recorded",
+    )
     ACCOUNTING_VIEWED = "consent.accounting_viewed", "Accounting of disclosures viewed"
     ACCOUNTING_EXPORTED = "consent.accounting_exported", "Accounting of disclosures exported"
     WAIVER_STATEMENT_PUBLISHED = (

@@ -19,7 +19,14 @@ from django.utils.translation import gettext
 from django_stubs_ext import StrOrPromise
 
 from consent import services
-from consent.models import Authorization, Purpose, RecordCategory
+from consent.models import (
+    LEGAL_BASIS_CITATIONS,
+    Authorization,
+    LegalBasis,
+    Purpose,
+    RecordCategory,
+    SuspensionBasis,
+)
 from consent.selectors import AUTHORIZATION_STATES
 
 # terms_missing codes -> the field that gives the element.
@@ -267,3 +274,92 @@ class WaiverRecordForm(forms.Form):
     action = forms.ChoiceField(choices=[("accept", "accept"), ("revoke", "revoke")])
     statement_version = forms.IntegerField(min_value=1, required=False)
     signed_statement = forms.BooleanField(required=False)
+
+
+def _basis_choices() -> list[tuple[str, str]]:
+    return [
+        (basis.value, f"{basis.label} ({LEGAL_BASIS_CITATIONS[basis]})") for basis in LegalBasis
+    ]
+
+
+class OutsideDisclosureForm(forms.Form):
+    """A disclosure made outside the portal under 45 CFR 164.512, with the elements of
+    164.528(b)(2). The rules (dates, suspension) are ``services.outside_disclosure_refusal``'s;
+    the form puts its finding on top."""
+
+    legal_basis = forms.ChoiceField(
+        label="Purpose under 45 CFR 164.512",
+        choices=_basis_choices,
+        widget=forms.RadioSelect,
+    )
+    disclosed_on = forms.DateField(label="Date of the disclosure", widget=_date())
+    recipient_name = forms.CharField(
+        label="Recipient: name of the person or organisation", max_length=400
+    )
+    recipient_address = forms.CharField(
+        label="Recipient's address, if known",
+        max_length=800,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    description = forms.CharField(
+        label="Brief description of the information disclosed",
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    categories = forms.MultipleChoiceField(
+        label="Kinds of record (optional)",
+        choices=RecordCategory.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    purpose_statement = forms.CharField(
+        label="Brief statement of the purpose",
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=(
+            "What the patient will read as the reason, for example “Report of a notifiable "
+            "disease to the county health department”. You may summarise the written request."
+        ),
+    )
+    suspended_until = forms.DateField(
+        label="Suspend the patient's accounting of this disclosure until (optional)",
+        required=False,
+        widget=_date(),
+        help_text=(
+            "Only when a health oversight agency or a law enforcement official asks. The "
+            "patient does not see this entry before that day; staff see it, marked."
+        ),
+    )
+    suspension_basis = forms.ChoiceField(
+        label="The agency's or official's statement was",
+        choices=[("", "No suspension"), *SuspensionBasis.choices],
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    not_exempt = forms.BooleanField(
+        label="I have checked that this disclosure is none of the kinds not accounted for.",
+        error_messages={"required": "Confirm that the disclosure is not one of the exempt kinds."},
+    )
+
+    def entry(self) -> services.OutsideDisclosure:
+        data = self.cleaned_data
+        return services.OutsideDisclosure(
+            disclosed_on=data["disclosed_on"],
+            legal_basis=data["legal_basis"],
+            recipient_name=data["recipient_name"],
+            recipient_address=data.get("recipient_address") or "",
+            description=data["description"],
+            purpose_statement=data["purpose_statement"],
+            categories=list(data.get("categories") or []),
+            suspended_until=data.get("suspended_until"),
+            suspension_basis=data.get("suspension_basis") or "",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not self.errors:
+            refusal = services.outside_disclosure_refusal(self.entry())
+            if refusal:
+                raise forms.ValidationError(refusal)
+        return cleaned

@@ -48,6 +48,51 @@ class Purpose(models.TextChoices):
     OTHER = "other", _("Other (described)")
 
 
+class LegalBasis(models.TextChoices):
+    """Why a disclosure made outside the portal was permitted without the patient's
+    authorization: the purposes of 45 CFR 164.512 that the accounting must list
+    (164.528(a)). Worded for the patient, who reads them in the accounting; the staff
+    form adds each paragraph's citation (``LEGAL_BASIS_CITATIONS``)."""
+
+    REQUIRED_BY_LAW = "required_by_law", _("Required by law")
+    PUBLIC_HEALTH = "public_health", _("Public health (such as reporting a disease)")
+    ABUSE_NEGLECT = "abuse_neglect", _("Report of abuse, neglect or domestic violence")
+    HEALTH_OVERSIGHT = "health_oversight", _("Health oversight (such as an audit or inspection)")
+    JUDICIAL = "judicial", _("Court order, subpoena or other legal proceeding")
+    LAW_ENFORCEMENT = "law_enforcement", _("Law enforcement")
+    DECEDENTS = "decedents", _("Coroner, medical examiner or funeral director")
+    ORGAN_DONATION = "organ_donation", _("Organ, eye or tissue donation")
+    RESEARCH = "research", _("Research approved without your authorization")
+    SERIOUS_THREAT = "serious_threat", _("To prevent a serious threat to health or safety")
+    WORKERS_COMPENSATION = "workers_compensation", _("Workers' compensation")
+
+
+LEGAL_BASIS_CITATIONS = {
+    LegalBasis.REQUIRED_BY_LAW: "164.512(a)",
+    LegalBasis.PUBLIC_HEALTH: "164.512(b)",
+    LegalBasis.ABUSE_NEGLECT: "164.512(c)",
+    LegalBasis.HEALTH_OVERSIGHT: "164.512(d)",
+    LegalBasis.JUDICIAL: "164.512(e)",
+    LegalBasis.LAW_ENFORCEMENT: "164.512(f)",
+    LegalBasis.DECEDENTS: "164.512(g)",
+    LegalBasis.ORGAN_DONATION: "164.512(h)",
+    LegalBasis.RESEARCH: "164.512(i)",
+    LegalBasis.SERIOUS_THREAT: "164.512(j)",
+    LegalBasis.WORKERS_COMPENSATION: "164.512(l)",
+}
+
+# 164.528(a)(2): only a health oversight agency or a law enforcement official may ask
+# for the patient's accounting of their disclosure to be suspended.
+SUSPENDABLE_BASES = (LegalBasis.HEALTH_OVERSIGHT, LegalBasis.LAW_ENFORCEMENT)
+
+
+class SuspensionBasis(models.TextChoices):
+    # 164.528(a)(2)(i): a written statement names how long; (ii): an oral one holds
+    # the entry back for at most 30 days from the statement.
+    WRITTEN = "written", _("Written statement from the agency or official")
+    ORAL = "oral", _("Oral statement (at most 30 days)")
+
+
 class Source(models.TextChoices):
     PORTAL = "portal", _("Signed in the portal")
     PAPER = "paper", _("Signed paper form, scanned")
@@ -188,7 +233,16 @@ class Disclosure(EncryptedModel):
     authorization relied on. ``accounting_required`` is False for disclosures the rule
     excludes (those under an authorization, 164.528(a)(1)(iv)); we record them anyway
     and show them to the patient. ``source_type``/``source_id`` name what was released.
+
+    Disclosures made outside the portal (a report to the health department, records
+    handed over under a subpoena) are recorded by staff: ``legal_basis`` names the
+    164.512 purpose, ``purpose_detail`` holds the statement of purpose, there is no
+    authorization, ``source_type`` is ``OUTSIDE_SOURCE`` and the accounting is required.
+    ``suspended_until`` keeps such an entry out of what the patient sees until that day
+    (164.528(a)(2)); staff see it throughout, marked.
     """
+
+    OUTSIDE_SOURCE = "consent.outside"
 
     patient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="disclosures"
@@ -213,6 +267,10 @@ class Disclosure(EncryptedModel):
     accounting_required = models.BooleanField(default=False)
     source_type = models.CharField(max_length=64)
     source_id = models.CharField(max_length=64)
+    legal_basis = models.CharField(max_length=32, choices=LegalBasis.choices, blank=True)
+    suspended_until = models.DateField(null=True, blank=True)
+    suspension_basis = models.CharField(max_length=16, choices=SuspensionBasis.choices, blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         indexes = [
@@ -221,11 +279,36 @@ class Disclosure(EncryptedModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["source_type", "source_id"], name="consent_disclosure_once_per_source"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(legal_basis="") | Q(legal_basis__in=LegalBasis.values),
+                name="consent_disclosure_basis_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(suspended_until__isnull=True)
+                | (
+                    Q(legal_basis__in=[b.value for b in SUSPENDABLE_BASES])
+                    & Q(suspension_basis__in=SuspensionBasis.values)
+                ),
+                name="consent_disclosure_suspension_basis",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Disclosure {self.pk}"
+
+    @property
+    def purpose_label(self) -> str:
+        """The 164.512 purpose for a disclosure staff recorded, else the authorization's."""
+        if self.legal_basis:
+            return str(LegalBasis(self.legal_basis).label)
+        return str(Purpose(self.purpose).label)
+
+    @property
+    def legal_basis_citation(self) -> str:
+        return (
+            LEGAL_BASIS_CITATIONS.get(LegalBasis(self.legal_basis), "") if self.legal_basis else ""
+        )
 
 
 class WaiverStatement(models.Model):

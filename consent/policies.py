@@ -43,6 +43,12 @@ def may_handle_consent(user: Actor) -> bool:
     return _staff(user)
 
 
+def may_record_outside_disclosures(user: Actor) -> bool:
+    """Disclosures made outside the portal (164.512) are recorded at the records desk
+    and by the privacy officer, who receive subpoenas, agency requests and reports."""
+    return _staff(user) and user.role in ALL_PATIENTS_ROLES
+
+
 def is_privacy_officer(user: Actor) -> bool:
     return _staff(user) and user.role == Role.PRIVACY_OFFICER
 

@@ -57,6 +57,16 @@ def accounting_of(patient: User) -> QuerySet[Disclosure]:
     )
 
 
+def accounting_shown_to_patient(patient: User) -> QuerySet[Disclosure]:
+    """What the patient reads (the portal page and the PDF staff hand them): the
+    accounting without the entries an agency or official had suspended (164.528(a)(2)),
+    until the day the suspension ends."""
+    today = timezone.localdate()
+    return accounting_of(patient).filter(
+        Q(suspended_until__isnull=True) | Q(suspended_until__lte=today)
+    )
+
+
 # --- staff and privacy-officer screens -------------------------------------------------------
 
 # The officer's list filters (codes only: they go into URLs and audit details).

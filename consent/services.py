@@ -6,6 +6,7 @@ deletes anything (45 CFR 164.530(j)); corrections and revocations add to the rec
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -23,15 +24,18 @@ from consent.actions import ConsentAction
 from consent.decision import Decision
 from consent.errors import ConsentError
 from consent.models import (
+    SUSPENDABLE_BASES,
     Authorization,
     AuthorizationStatus,
     CommunicationPreference,
     Disclosure,
     EmailWaiver,
+    LegalBasis,
     Purpose,
     RecordCategory,
     RevocationSource,
     Source,
+    SuspensionBasis,
     WaiverMethod,
     WaiverStatement,
 )
@@ -444,6 +448,117 @@ def disclosure_record(
         },
     )
     return entry
+
+
+# 164.528(a)(2)(ii): an oral statement suspends the accounting for at most 30 days.
+ORAL_SUSPENSION_DAYS = 30
+# 164.528(a)(3): an accounting covers six years; older entries would never be shown.
+OUTSIDE_DISCLOSURE_OLDEST = timedelta(days=365 * 6)
+
+
+@dataclass(frozen=True)
+class OutsideDisclosure:
+    """The elements of 164.528(b)(2) for a disclosure made outside the portal."""
+
+    disclosed_on: date
+    legal_basis: str
+    recipient_name: str
+    recipient_address: str
+    description: str
+    purpose_statement: str
+    categories: Sequence[str] = ()
+    suspended_until: date | None = None
+    suspension_basis: str = ""
+
+
+def outside_disclosure_refusal(entry: OutsideDisclosure) -> str:
+    """Why ``entry`` cannot be recorded, in words for the person filling the form; ""
+    when it can."""
+    today = timezone.localdate()
+    if entry.legal_basis not in LegalBasis.values:
+        return "Choose the 164.512 purpose the disclosure was made under."
+    if not entry.recipient_name.strip():
+        return "Missing: who received the information."
+    if not entry.description.strip():
+        return "Missing: a brief description of the information disclosed."
+    if not entry.purpose_statement.strip():
+        return "Missing: a brief statement of the purpose of the disclosure."
+    if entry.disclosed_on > today:
+        return "The date of the disclosure cannot be in the future."
+    if entry.disclosed_on < today - OUTSIDE_DISCLOSURE_OLDEST:
+        return "That date is more than six years ago: it falls outside every accounting."
+    if any(category not in RecordCategory.values for category in entry.categories):
+        return "Choose kinds of record from the list."
+    if entry.suspended_until is None:
+        return "" if not entry.suspension_basis else "Give the date the suspension ends."
+    if entry.legal_basis not in SUSPENDABLE_BASES:
+        return (
+            "Only a health oversight agency or a law enforcement official may ask for the "
+            "accounting to be suspended (45 CFR 164.528(a)(2))."
+        )
+    if entry.suspension_basis not in SuspensionBasis.values:
+        return "Say whether the agency's statement was written or oral."
+    if entry.suspended_until <= today:
+        return "The suspension must end after today."
+    if entry.suspension_basis == SuspensionBasis.ORAL and entry.suspended_until > today + timedelta(
+        days=ORAL_SUSPENSION_DAYS
+    ):
+        return (
+            "An oral statement suspends the accounting for at most 30 days "
+            "(45 CFR 164.528(a)(2)(ii)); ask for a written statement to hold it longer."
+        )
+    return ""
+
+
+@transaction.atomic
+def outside_disclosure_record(
+    *, actor: User, patient: User, entry: OutsideDisclosure
+) -> Disclosure:
+    """A disclosure staff made outside the portal under 164.512, into the accounting.
+
+    The recipient, description and statement of purpose are stored encrypted; the audit
+    event holds the purpose code and whether the entry is suspended, never the text.
+    """
+    if actor.role not in (Role.RECORDS_CLERK, Role.PRIVACY_OFFICER) or not actor.is_active:
+        raise ConsentError("not_allowed", "Only the records desk records these disclosures.")
+    if patient.role != Role.PATIENT:
+        raise ConsentError("not_a_patient", "Disclosures are recorded for patients.")
+    refusal = outside_disclosure_refusal(entry)
+    if refusal:
+        raise ConsentError("invalid", refusal)
+    disclosed_at = timezone.make_aware(
+        datetime.combine(entry.disclosed_on, time.min), timezone.get_current_timezone()
+    )
+    disclosure = Disclosure.objects.create(
+        patient=patient,
+        disclosed_at=disclosed_at,
+        recipient_name=entry.recipient_name.strip(),
+        recipient_address=entry.recipient_address.strip(),
+        description=entry.description.strip(),
+        purpose=Purpose.OTHER,
+        purpose_detail=entry.purpose_statement.strip(),
+        categories=list(dict.fromkeys(entry.categories)),
+        authorization=None,
+        disclosed_by=actor,
+        accounting_required=True,
+        source_type=Disclosure.OUTSIDE_SOURCE,
+        source_id=uuid.uuid4().hex,
+        legal_basis=entry.legal_basis,
+        suspended_until=entry.suspended_until,
+        suspension_basis=entry.suspension_basis if entry.suspended_until else "",
+    )
+    event_record(
+        actor=actor,
+        action=ConsentAction.OUTSIDE_DISCLOSURE_RECORDED,
+        target=disclosure,
+        patient_id=patient.pk,
+        details={
+            "legal_basis": entry.legal_basis,
+            "disclosed_on": entry.disclosed_on.isoformat(),
+            "suspended": entry.suspended_until is not None,
+        },
+    )
+    return disclosure
 
 
 # --- unencrypted e-mail waiver ---------------------------------------------------------------

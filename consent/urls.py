@@ -12,6 +12,11 @@ urlpatterns = [
         name="paper_record",
     ),
     path("patients/<int:patient_id>/waiver/", views.waiver_record, name="waiver_record"),
+    path(
+        "patients/<int:patient_id>/disclosures/new/",
+        views.outside_disclosure_record,
+        name="outside_disclosure_record",
+    ),
     path("patients/<int:patient_id>/accounting.pdf", views.accounting_pdf, name="accounting_pdf"),
     path("authorizations/", views.authorizations, name="authorizations"),
     path("authorizations/<uuid:authorization_id>/", views.authorization, name="authorization"),

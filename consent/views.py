@@ -29,6 +29,7 @@ from consent.fhir import authorization_to_fhir
 from consent.forms import (
     AuthorizationForm,
     AuthorizationSearchForm,
+    OutsideDisclosureForm,
     RevokeForm,
     WaiverRecordForm,
     WaiverStatementForm,
@@ -96,6 +97,8 @@ def patient(request: HttpRequest, patient_id: int) -> HttpResponse:
             "statement": selectors.statement_current(),
             "preferences": selectors.preferences_of(found),
             "entries": entries,
+            "today": timezone.localdate(),
+            "may_record_outside": policies.may_record_outside_disclosures(user),
             "since": selectors.accounting_since(),
             "area": "staff",
         },
@@ -363,6 +366,34 @@ def fhir_export(request: HttpRequest, authorization_id: uuid.UUID) -> HttpRespon
     return response
 
 
+# --- disclosures made outside the portal -----------------------------------------------------
+
+
+@sensitive_post_parameters()
+@never_cache
+@require_http_methods(["GET", "POST"])
+@allowed_if(policies.may_record_outside_disclosures)
+def outside_disclosure_record(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """A disclosure made outside the portal under 164.512, into the patient's accounting."""
+    user = request_user(request)
+    found = selectors.patient_for_consent(user=user, patient_id=patient_id)
+    form = OutsideDisclosureForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.outside_disclosure_record(actor=user, patient=found, entry=form.entry())
+        except ConsentError as error:
+            form.add_error(None, error.message)
+        else:
+            flash.success(request, "Disclosure recorded in the patient's accounting.")
+            return redirect("consent:patient", patient_id=found.pk)
+    return render(
+        request,
+        "consent/outside_disclosure_form.html",
+        {"form": form, "patient": found, "area": "staff"},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
 # --- the accounting --------------------------------------------------------------------------
 
 
@@ -374,7 +405,7 @@ def accounting_pdf(request: HttpRequest, patient_id: int) -> HttpResponse:
     """The patient's accounting of disclosures, six years back (45 CFR 164.528)."""
     user = request_user(request)
     found = selectors.patient_for_consent(user=user, patient_id=patient_id)
-    entries = list(selectors.accounting_of(found))
+    entries = list(selectors.accounting_shown_to_patient(found))
     pdf = accounting.accounting_pdf(patient=found, entries=entries, requested_by=user)
     reads.accounting_export_record(patient=found, entries=len(entries))
     stamp = timezone.localdate().isoformat()

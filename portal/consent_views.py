@@ -236,13 +236,13 @@ def sharing_revoke(request: HttpRequest, authorization_id: Any) -> HttpResponse:
 @patients_only
 def accounting(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
-    page = Paginator(
-        selectors.accounting_of(user).select_related("data_key"), ACCOUNTING_PAGE_SIZE
-    ).get_page(request.GET.get("page"))
+    page = Paginator(selectors.accounting_shown_to_patient(user), ACCOUNTING_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     rows = [
         {
             "entry": entry,
-            "purpose": _labels([entry.purpose], Purpose)[0],
+            "purpose": entry.purpose_label,
             "categories": _labels(list(entry.categories), RecordCategory),
         }
         for entry in page.object_list

@@ -40,6 +40,7 @@ PUBLISHED = frozenset(
         "6d1a824b4ec0d9b5b2adf2b6c0d4fdf293256101e96d8da84018407ede16e82e",  # config/settings.py
         "79cc9839fa0b46b4ac369aed4cc17fa25238e594adbb933f0d0c8373d3b5977c",  # config/settings.py
         "9e68e45ab822129d7569f8c6186cbd39619dcfea0e001c05ac5b0233169b81e0",  # config/settings.py
+        "62a5c26b163dd82075742f7c1ec7fd455de31e1d84eee28bc6300221d9352e75",  # consent/migrations/0003_outside_disclosures.py
         "5698a34f837e0db07eb50706846b3bc46b9e3377ce25f565f669fcd9cbeecdc2",  # consent/fhir.py
         "6449fa2f63bd44a8b2084e952eb3b6440bce09be9e082551ad4aacaf8fc987dc",  # consent/fhir.py
         "72ac9f20ebdf6222712acfe579b68b464d77c31f1081fee327c4e87c8844f7a1",  # consent/fhir.py

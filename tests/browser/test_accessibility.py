@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -75,13 +76,29 @@ def _overflow(page: Any, found: Findings, label: str) -> None:
 
 def _patient_pages(patient: Any, clinician: Any) -> dict[str, str]:
     """Every page of a signed-in patient, with a thread that has a message and a file."""
-    from consent.services import waiver_statement_publish
+    from consent.services import (
+        OutsideDisclosure,
+        outside_disclosure_record,
+        waiver_statement_publish,
+    )
     from tests.consent.factories import authorization_signed
 
     message = message_sent(author=clinician, patient=patient, subject="Your blood test results")
     authorization = authorization_signed(patient=patient)
     officer = User.objects.get(role=Role.PRIVACY_OFFICER)
     waiver_statement_publish(actor=officer, text="Ordinary e-mail is not encrypted.")
+    outside_disclosure_record(  # the accounting shows one made outside the portal too
+        actor=officer,
+        patient=patient,
+        entry=OutsideDisclosure(
+            disclosed_on=date.today() - timedelta(days=2),
+            legal_basis="public_health",
+            recipient_name="County Health Department",
+            recipient_address="1 Civic Plaza",
+            description="Notifiable disease report",
+            purpose_statement="Required by the state health code",
+        ),
+    )
     return {
         "home": reverse("accounts:home"),
         "inbox": reverse("portal:inbox"),
@@ -187,6 +204,36 @@ class TestAxeFindsNoSeriousViolations:
         # The idle warning, as static/js/idle-warning.js shows it a minute before sign-out.
         page.evaluate("() => { document.getElementById('idle-warning').hidden = false; }")
         _audit(page, found, "idle warning")
+        assert not found, _report(found)
+
+    def test_on_the_activity_review_and_the_outside_disclosure_form(
+        self, open_page: Any, personas: Any
+    ) -> None:
+        from audit.services import event_record
+
+        event_record(
+            action="directory.patient_page_viewed",
+            actor=personas.clinician,
+            patient_id=personas.other_patient.pk,
+        )
+        event_record(action="accounts.admin_change", actor=personas.privacy_officer)
+        page = open_page(axe=True)
+        found: Findings = {}
+        sign_in_with_totp(page, personas.privacy_officer)
+        page.goto(reverse("audit:activity_review"))
+        _audit(page, found, "activity_review")
+        page.get_by_role("button", name="Mark this period reviewed").click()
+        page.locator(".error-summary").wait_for()
+        _audit(page, found, "activity_review with an error")
+        page.get_by_label("Findings").fill("Nothing to report")
+        page.get_by_role("button", name="Mark this period reviewed").click()
+        page.get_by_text("Period marked reviewed.").wait_for()
+        _audit(page, found, "activity_review reviewed")
+        page.goto(reverse("consent:outside_disclosure_record", args=[personas.patient.pk]))
+        _audit(page, found, "outside_disclosure_form")
+        page.get_by_role("button", name="Record the disclosure").click()
+        page.locator(".error-summary").wait_for()
+        _audit(page, found, "outside_disclosure_form with errors")
         assert not found, _report(found)
 
     def test_on_the_guest_pickup_pages(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.access import (
     OFFICER,
+    RECORDS,
     SIGNED_IN,
     STAFF,
     Route,
@@ -21,6 +22,12 @@ ROUTES: dict[str, Route] = {
         methods=("POST",),
         kwargs=lambda p: {"patient_id": p.patient.pk},
         ok_status=(302,),
+    ),
+    "consent:outside_disclosure_record": Route(
+        SIGNED_IN,
+        RECORDS,
+        methods=("GET", "POST"),
+        kwargs=lambda p: {"patient_id": p.patient.pk},
     ),
     "consent:accounting_pdf": Route(
         SIGNED_IN, STAFF, kwargs=lambda p: {"patient_id": p.patient.pk}
