@@ -225,8 +225,7 @@ def anchors_write(*, limit: int = BATCH) -> int:
     failure is logged (by kind, no content) and retried on the next run; what was
     written before it is recorded.
     """
-    sink = sink_get()
-    if sink is None:
+    if settings.AUDIT_ANCHOR_SINK == "none":
         return 0
     written = 0
     with transaction.atomic():
@@ -234,7 +233,11 @@ def anchors_write(*, limit: int = BATCH) -> int:
             cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", list(_ANCHOR_LOCK))
             if not cursor.fetchone()[0]:
                 return 0
-        for checkpoint in anchors_pending()[:limit]:
+        pending = list(anchors_pending()[:limit])
+        sink = sink_get() if pending else None  # an S3 client only when there is work
+        if sink is None:
+            return 0
+        for checkpoint in pending:
             try:
                 location = sink.write(Anchor.of(checkpoint))
             except AnchorError as error:

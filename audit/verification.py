@@ -204,12 +204,16 @@ class _Walk:
         self.head = chain.GENESIS
         self.count = 0
         self.checkpoints = 0
+        # The public chain (``chain.public_link``) restarts at each checkpoint's head.
+        self.public = chain.GENESIS
+        self.prev_through = 0
 
     def run(self, max_sealed: int) -> None:
         checkpoints = _stream(_CHECKPOINT_SQL, [], "audit_verify_checkpoints")
         checkpoint = next(checkpoints, None)
         # The hot loop keeps its state in locals: it runs once per event ever written.
         keys_get, canonical, seal_hash = self.keys.get, chain.canonical, chain.seal_hash
+        public_link = chain.public_link
         n_fields, id_column = _N_FIELDS, _ID_COLUMN
         last_id, head, count = 0, chain.GENESIS, 0
         try:
@@ -226,7 +230,9 @@ class _Walk:
                 if key is None:
                     raise _Broken(event_id, "the seal names an unknown key")
                 prev_id = prev_id or 0
-                if seal_hash(key.secret, prev_id, prev_hash, canonical(row)) != stored:
+                canonical_event = canonical(row)
+                self.public = public_link(self.public, canonical_event)
+                if seal_hash(key.secret, prev_id, prev_hash, canonical_event) != stored:
                     raise _Broken(event_id, "the event does not match its seal")
                 if prev_id != last_id or prev_hash != head:
                     if prev_id > last_id:
@@ -266,6 +272,13 @@ class _Walk:
             raise _Broken(through, "the event a checkpoint names is missing")
         if head_hash != self.head or count != self.count:
             raise _Broken(through, "the chain does not match its signed checkpoint")
+        public_head, prev_through = checkpoint[8:10]
+        if algorithm == chain.ED25519 and (
+            public_head != self.public or (prev_through or 0) != self.prev_through
+        ):
+            raise _Broken(through, "the public chain does not match its signed checkpoint")
+        self.public = public_head or chain.GENESIS
+        self.prev_through = through
         self.checkpoints += 1
 
 

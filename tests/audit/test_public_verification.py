@@ -16,7 +16,7 @@ from audit import chain
 from audit.models import AuditCheckpoint, AuditEvent
 from audit.public import trail_export
 from audit.sealing import events_seal
-from audit.signing import public_key_pem
+from audit.signing import key_create, public_key_pem
 from audit.verification import chain_verify
 
 from .conftest import record, seal_as_before_ed25519, triggers_disabled
@@ -64,6 +64,17 @@ class TestCheckpointSigning:
         assert algorithms == ["hmac-sha256"] * 2 + ["ed25519"] * 3
         report = chain_verify(record=False)
         assert report.ok and (report.events_checked, report.checkpoints_checked) == (8, 5)
+
+    def test_checkpoints_signed_before_a_key_rotation_verify_with_the_retired_public_key(
+        self, trail: list[AuditEvent], public_key_file: Path, settings: Any, tmp_path: Path
+    ) -> None:
+        settings.AUDIT_SIGNING_KEY_FILE = str(tmp_path / "rotated.pem")
+        key_create(tmp_path / "rotated.pem")
+        record(1)
+        events_seal()
+        assert not chain_verify(record=False).ok
+        settings.AUDIT_SIGNING_RETIRED_PUBLIC_KEY_FILES = [str(public_key_file)]
+        assert chain_verify(record=False).ok
 
     def test_a_forged_ed25519_checkpoint_is_found(self, trail: list[AuditEvent]) -> None:
         forger = Ed25519PrivateKey.generate()
