@@ -247,7 +247,9 @@ def anchors_write(*, limit: int = BATCH) -> int:
                     error,
                 )
                 break
-            AuditAnchor.objects.create(checkpoint=checkpoint, sink=sink.name, location=location)
+            AuditAnchor.objects.create(
+                checkpoint=checkpoint, sink=sink.name, location=location[:300]
+            )
             written += 1
     return written
 

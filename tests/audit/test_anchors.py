@@ -20,10 +20,11 @@ from django.db import connection
 from audit.anchors import anchors_write
 from audit.models import AuditAnchor, AuditCheckpoint
 from audit.sealing import events_seal
+from audit.signing import public_key_load
 from audit.verification import chain_verify
 from tests.encryption.conftest import moto_endpoint  # noqa: F401 - the moto server fixture
 
-from .conftest import record, triggers_disabled
+from .conftest import record, seal_as_before_ed25519, triggers_disabled
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -59,6 +60,19 @@ class TestFileAnchors:
             (c.through_event_id, c.head_hash) for c in checkpoints
         ]
         assert AuditAnchor.objects.count() == 2
+
+    def test_checkpoints_made_before_anchoring_are_anchored_too(
+        self, settings: Any, tmp_path: Path, public_key_file: Path
+    ) -> None:
+        record(2)
+        seal_as_before_ed25519()
+        _sealed_twice()
+        settings.AUDIT_ANCHOR_SINK = "file"
+        settings.AUDIT_ANCHOR_PATH = str(tmp_path / "anchors.jsonl")
+        assert anchors_write() == 3
+        assert "3 anchors match" in chain_verify(record=False).summary()
+        public = chain_verify(record=False, public_key=public_key_load(public_key_file))
+        assert "3 anchors match" in public.summary()
 
     def test_an_untouched_trail_verifies_with_its_anchors(self, anchor_file: Path) -> None:
         _sealed_twice()
