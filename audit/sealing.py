@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit import chain
+from audit.anchors import anchors_write
 from audit.models import AuditCheckpoint, AuditEvent, AuditSeal
 from audit.signing import signing_key
 
@@ -135,8 +136,6 @@ def events_seal(
             break
     # After the batches commit: a sink that is down loses no checkpoint, and the next run
     # writes what this one could not.
-    from audit.anchors import anchors_write
-
     anchors_write()
     return SealReport(sealed, through, batches, held_back=horizon is None)
 

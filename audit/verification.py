@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from audit import chain
 from audit.actions import AuditAction
 from audit.anchors import (
+    Anchor,
     AnchorReport,
     anchor_signature_ok,
     anchors_check,
@@ -19,7 +20,7 @@ from audit.anchors import (
     sink_get,
 )
 from audit.models import Outcome
-from audit.public import Anchor, checkpoint_record, public_walk_database
+from audit.public import checkpoint_record, public_walk_database
 from audit.sealing import (
     _CHECKPOINT_SQL,
     _CHECKPOINT_TABLE,
@@ -40,7 +41,7 @@ EVENTS_THROUGH_SQL = f"""
 """  # noqa: S608 - table and column names are constants
 
 
-def checkpoint_ed25519_ok(row: tuple[Any, ...], public: dict[str, Ed25519PublicKey]) -> bool:
+def _checkpoint_ed25519_ok(row: tuple[Any, ...], public: dict[str, Ed25519PublicKey]) -> bool:
     record: Anchor = checkpoint_record(row)
     return anchor_signature_ok(record, public, None) is True
 
@@ -95,13 +96,13 @@ class _Broken(Exception):
 def chain_verify(
     *,
     record: bool = True,
-    public_key: Ed25519PublicKey | None = None,
+    public_keys_only: list[Ed25519PublicKey] | None = None,
     allow_behind: bool = False,
 ) -> ChainReport:
     """Recompute every seal and checkpoint signature; name the first event that fails;
     then compare the anchors outside the database with the checkpoints in it.
 
-    With ``public_key`` only the public chain and the Ed25519 checkpoints are checked
+    With ``public_keys_only`` only the public chain and the Ed25519 checkpoints are checked
     (what an auditor without the secrets can do); the seals need ``AUDIT_SEAL_KEY``.
 
     Reads one consistent snapshot (REPEATABLE READ) with server-side cursors, so memory
@@ -110,11 +111,11 @@ def chain_verify(
     ``audit.verified`` event, committed even when the chain is broken.
     """
     anchors = anchors_read()
-    if public_key is None:
+    if not public_keys_only:
         keys: chain.Keyring | None = keyring()
         public = public_keys()
     else:
-        keys, public = None, {chain.public_key_id(public_key): public_key}
+        keys, public = None, {chain.public_key_id(key): key for key in public_keys_only}
     starts_transaction = not connection.in_atomic_block
     with transaction.atomic():
         if starts_transaction:
@@ -132,7 +133,7 @@ def chain_verify(
             "checkpoints_checked": report.checkpoints_checked,
             "unsealed": report.unsealed,
         }
-        if public_key is not None:
+        if public_keys_only:
             details["public_key_only"] = True
         if report.anchors is not None:
             details["anchors_checked"] = report.anchors.checked
@@ -252,7 +253,7 @@ class _Walk:
     def _checkpoint_check(self, checkpoint: tuple[Any, ...]) -> None:
         through, head_hash, count, key_id, signature, created_at, _pk, algorithm = checkpoint[:8]
         if algorithm == chain.ED25519:
-            if not checkpoint_ed25519_ok(checkpoint, self.public_keys):
+            if not _checkpoint_ed25519_ok(checkpoint, self.public_keys):
                 raise _Broken(through, "a checkpoint signature does not match")
         else:
             key = self.keys.get(key_id)

@@ -71,7 +71,7 @@ class TestFileAnchors:
         settings.AUDIT_ANCHOR_PATH = str(tmp_path / "anchors.jsonl")
         assert anchors_write() == 3
         assert "3 anchors match" in chain_verify(record=False).summary()
-        public = chain_verify(record=False, public_key=public_key_load(public_key_file))
+        public = chain_verify(record=False, public_keys_only=[public_key_load(public_key_file)])
         assert "3 anchors match" in public.summary()
 
     def test_an_untouched_trail_verifies_with_its_anchors(self, anchor_file: Path) -> None:
@@ -85,7 +85,7 @@ class TestFileAnchors:
     ) -> None:
         first, latest = _sealed_twice()
         _roll_back_to(first)
-        assert chain_verify(record=False, public_key=None).events_checked == 2  # chain alone: fine
+        assert chain_verify(record=False).events_checked == 2  # chain alone: fine
         with pytest.raises(
             CommandError, match=f"database is behind anchor {anchor_file}:2 "
         ) as failure:

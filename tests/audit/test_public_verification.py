@@ -41,6 +41,12 @@ def _verify(*args: Any) -> str:
     return out.getvalue()
 
 
+def _stdout(*args: str) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
 def _export(path: Path, *args: str) -> Path:
     call_command("audit_export", "--output", str(path), *args, stdout=io.StringIO())
     return path
@@ -106,6 +112,22 @@ class TestVerifyWithThePublicKeyOnly:
             )
         with pytest.raises(CommandError, match=f"events #{trail[5].pk} to #{trail[6].pk}"):
             _verify("--public-key", str(public_key_file))
+
+    def test_after_a_rotation_the_auditor_gives_both_public_keys(
+        self, public_key_file: Path, settings: Any, tmp_path: Path
+    ) -> None:
+        settings.AUDIT_SIGNING_KEY_FILE = str(tmp_path / "rotated.pem")
+        new_public = _stdout("audit_signing_key", "--new", str(tmp_path / "rotated.pem"))
+        (tmp_path / "rotated-public.pem").write_text(new_public)
+        record(1)
+        events_seal()
+        keys = [
+            "--public-key",
+            str(public_key_file),
+            "--public-key",
+            str(tmp_path / "rotated-public.pem"),
+        ]
+        assert "audit chain intact: 7 sealed events, 6 checkpoints" in _verify(*keys)
 
     def test_another_public_key_fails(self, tmp_path: Path, without_secrets: None) -> None:
         other = tmp_path / "other.pem"

@@ -25,7 +25,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--public-key",
             type=Path,
-            help="PEM file of the checkpoint signing public key; no secret is used",
+            action="append",
+            help="PEM file of a checkpoint signing public key (repeat for retired keys); "
+            "no secret is used",
         )
         parser.add_argument(
             "--export",
@@ -41,27 +43,28 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        public_key = None
-        if options["public_key"] is not None:
-            try:
-                public_key = public_key_load(options["public_key"])
-            except ConfigError as error:
-                raise CommandError(str(error)) from None
+        try:
+            given = [public_key_load(path) for path in options["public_key"] or []]
+        except ConfigError as error:
+            raise CommandError(str(error)) from None
         if options["export"] is not None:
-            if public_key is None:
+            if not given:
                 raise CommandError("--export needs --public-key")
-            self._export(options["export"], public_key)
+            self._export(options["export"], {chain.public_key_id(key): key for key in given})
             return
-        with system_actor("audit_verify command"):
-            report = chain_verify(public_key=public_key, allow_behind=options["allow_behind"])
+        try:
+            with system_actor("audit_verify command"):
+                report = chain_verify(public_keys_only=given, allow_behind=options["allow_behind"])
+        except ConfigError as error:  # a key file missing or unreadable on this host
+            raise CommandError(str(error)) from None
         if not report.ok:
             raise CommandError(report.summary(), returncode=2)
         self.stdout.write(report.summary())
 
-    def _export(self, path: Path, public_key: Any) -> None:
+    def _export(self, path: Path, keys: dict[str, Any]) -> None:
         try:
             with path.open(encoding="utf-8") as lines:
-                report = export_verify(lines, {chain.public_key_id(public_key): public_key})
+                report = export_verify(lines, keys)
         except (OSError, UnicodeDecodeError) as error:
             raise CommandError(f"cannot read {path}: {error}") from None
         if report.first_bad_event_id is not None:
