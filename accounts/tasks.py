@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import smtplib
+from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
@@ -137,3 +138,12 @@ def sign_in_ceiling_alert(user_id: int) -> None:
             template="accounts/email/sign_in_ceiling",
             context={"account_id": user_id},
         )
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def audit_digest() -> int:
+    """Daily: yesterday's audit digest (counts and checkpoint heads) to the privacy officers."""
+    from accounts.services.audit_digest import audit_digest_send
+
+    with system_actor("task:audit_digest"):
+        return audit_digest_send(day=timezone.now().date() - timedelta(days=1))

@@ -28,6 +28,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
 FORMAT_TAG = "audit-event/1"
 GENESIS = "0" * 64
 
@@ -143,3 +147,67 @@ def checkpoint_signature(key: bytes, message: bytes) -> str:
 
 def signature_matches(expected: str, given: str) -> bool:
     return hmac.compare_digest(expected, given)
+
+
+# ---------------------------------------------------------------------------------------
+# Public verification: Ed25519 checkpoints over an unkeyed chain.
+#
+# The seals above need the secret to check. So that an auditor holding only the public
+# key can check an exported trail, an Ed25519 checkpoint also signs a *public head*: a
+# plain SHA-256 chain over the same canonical events,
+# ``link = SHA-256(prev_link + "\n" + canonical)`` in hex, that starts from the previous
+# checkpoint's public head (``GENESIS`` after an HMAC checkpoint, which has none). The
+# signed message names the previous checkpoint's event too, so batches cannot be
+# dropped or re-ordered:
+#
+#   ``audit-checkpoint/2|<through>|<count>|<head_hash>|<public_head>|<prev_through>|
+#   <created_at>|<key_id>``
+#
+# The signature is Ed25519 over those UTF-8 bytes, in hex; ``key_id`` is the first 16
+# hex digits of SHA-256 over the raw 32-byte public key.
+
+ED25519 = "ed25519"
+HMAC_SHA256 = "hmac-sha256"
+
+
+def public_link(prev_link: str, canonical_event: bytes) -> str:
+    return hashlib.sha256(prev_link.encode() + b"\n" + canonical_event).hexdigest()
+
+
+def checkpoint_message_v2(
+    *,
+    through_event_id: int,
+    count: int,
+    head_hash: str,
+    public_head: str,
+    prev_through_event_id: int,
+    created_at: str,
+    key_id: str,
+) -> bytes:
+    fields = (
+        through_event_id,
+        count,
+        head_hash,
+        public_head,
+        prev_through_event_id,
+        created_at,
+        key_id,
+    )
+    return "|".join(["audit-checkpoint/2", *map(str, fields)]).encode()
+
+
+def public_key_id(public_key: Ed25519PublicKey) -> str:
+    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def ed25519_sign(private_key: Ed25519PrivateKey, message: bytes) -> str:
+    return private_key.sign(message).hex()
+
+
+def ed25519_verifies(public_key: Ed25519PublicKey, message: bytes, signature: str) -> bool:
+    try:
+        public_key.verify(bytes.fromhex(signature), message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True

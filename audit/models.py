@@ -82,10 +82,17 @@ class AuditCheckpoint(models.Model):
     and the head hash is H", one per sealing batch.
 
     The chain proves each seal against its predecessor; a checkpoint also proves the
-    length, so cutting events off the end of the chain is found too. The signature is
-    an HMAC-SHA256 with a key derived from ``AUDIT_SEAL_KEY``; ``key_id`` names which
-    key, so old checkpoints remain verifiable after a rotation. Append-only.
+    length, so cutting events off the end of the chain is found too. New checkpoints are
+    signed with Ed25519 (``AUDIT_SIGNING_KEY_FILE``) over the head and a public head
+    (``audit.chain``), so anyone with the public key can check them; older ones carry an
+    HMAC-SHA256 under a key derived from ``AUDIT_SEAL_KEY`` and still verify with it.
+    ``key_id`` names which key, so old checkpoints remain verifiable after a rotation.
+    Append-only; each is also written to an anchor outside the database (``AuditAnchor``).
     """
+
+    class Algorithm(models.TextChoices):
+        HMAC_SHA256 = "hmac-sha256", "HMAC-SHA256"
+        ED25519 = "ed25519", "Ed25519"
 
     id = models.BigAutoField(primary_key=True)
     through_event_id = models.BigIntegerField(unique=True)
@@ -93,13 +100,38 @@ class AuditCheckpoint(models.Model):
     count = models.BigIntegerField()
     created_at = models.DateTimeField()
     key_id = models.CharField(max_length=16)
-    signature = models.CharField(max_length=64)
+    algorithm = models.CharField(
+        max_length=16, choices=Algorithm.choices, default=Algorithm.HMAC_SHA256
+    )
+    # Ed25519 only: the unkeyed chain's head and the checkpoint before this one.
+    public_head = models.CharField(max_length=64, blank=True)
+    prev_through_event_id = models.BigIntegerField(null=True, blank=True)
+    signature = models.CharField(max_length=128)
 
     class Meta:
         ordering = ["through_event_id"]
 
     def __str__(self) -> str:
         return f"checkpoint through #{self.through_event_id}"
+
+
+class AuditAnchor(models.Model):
+    """A checkpoint that has been written to the anchor sink outside the database.
+
+    The row is written after the sink accepted the checkpoint, so a checkpoint without
+    one is still to be anchored (the sealing task retries every run, and
+    ``audit_verify`` counts them). Append-only like the rest of the trail.
+    """
+
+    checkpoint = models.OneToOneField(
+        AuditCheckpoint, primary_key=True, on_delete=models.PROTECT, related_name="anchor"
+    )
+    sink = models.CharField(max_length=8)
+    location = models.CharField(max_length=300)
+    written_at = models.DateTimeField(db_default=Now())
+
+    def __str__(self) -> str:
+        return f"anchor of checkpoint {self.checkpoint_id}"
 
 
 class ActivityReview(models.Model):

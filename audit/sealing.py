@@ -2,7 +2,8 @@
 
 A periodic job (``audit.tasks.seal_events``, every 10 s) runs ``events_seal``. It seals
 only ids no open transaction can still precede, takes its own advisory lock (a second
-sealer returns at once) and never makes a writer wait.
+sealer returns at once) and never makes a writer wait. Each checkpoint is signed with
+Ed25519 (``audit.signing``) and then written to the anchor sink (``audit.anchors``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit import chain
+from audit.anchors import anchors_write
 from audit.models import AuditCheckpoint, AuditEvent, AuditSeal
+from audit.signing import signing_key
 
 logger = logging.getLogger("audit.chain")
 
@@ -53,7 +56,8 @@ VERIFY_ROWS_SQL = f"""
 """  # noqa: S608
 _CHECKPOINT_SQL = f"""
     SELECT through_event_id, head_hash, count, key_id, signature,
-           to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), id
+           to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), id,
+           algorithm, public_head, prev_through_event_id
     FROM {_CHECKPOINT_TABLE} ORDER BY through_event_id
 """  # noqa: S608
 STREAM_CHUNK = 5000
@@ -130,6 +134,9 @@ def events_seal(
         through = last_id
         if added < batch_size:
             break
+    # After the batches commit: a sink that is down loses no checkpoint, and the next run
+    # writes what this one could not.
+    anchors_write()
     return SealReport(sealed, through, batches, held_back=horizon is None)
 
 
@@ -138,6 +145,11 @@ def _seal_batch(
 ) -> tuple[int, int]:
     """Seal up to ``batch_size`` events after ``last_id`` and sign the new head."""
     key, key_id = keys.current.secret, keys.current.key_id
+    previous = AuditCheckpoint.objects.order_by("-through_event_id").first()
+    prev_through = previous.through_event_id if previous is not None else 0
+    public = (
+        previous.public_head if previous is not None and previous.public_head else chain.GENESIS
+    )
     with connection.cursor() as cursor:
         cursor.execute(SEAL_ROWS_SQL, [last_id, horizon, batch_size])
         rows = cursor.fetchall()
@@ -146,14 +158,22 @@ def _seal_batch(
         seals = []
         for row in rows:
             event_id = row[_ID_COLUMN]
-            digest = chain.seal_hash(key, last_id, head, chain.canonical(row))
+            canonical = chain.canonical(row)
+            digest = chain.seal_hash(key, last_id, head, canonical)
+            public = chain.public_link(public, canonical)
             seals.append((event_id, last_id or None, head, digest, key_id))
             last_id, head = event_id, digest
         columns = "event_id, prev_event_id, prev_hash, hash, key_id"
         with cursor.copy(f"COPY {_SEAL_TABLE} ({columns}) FROM STDIN") as copy:
             for seal in seals:
                 copy.write_row(seal)
-    _checkpoint_write(keys, through_event_id=last_id, head_hash=head, count=count + len(rows))
+    _checkpoint_write(
+        through_event_id=last_id,
+        head_hash=head,
+        count=count + len(rows),
+        public_head=public,
+        prev_through_event_id=prev_through,
+    )
     return len(rows), last_id
 
 
@@ -211,23 +231,35 @@ def _chain_head() -> tuple[int, str, int]:
 
 
 def _checkpoint_write(
-    keys: chain.Keyring, *, through_event_id: int, head_hash: str, count: int
+    *,
+    through_event_id: int,
+    head_hash: str,
+    count: int,
+    public_head: str,
+    prev_through_event_id: int,
 ) -> AuditCheckpoint:
+    private_key = signing_key()
+    key_id = chain.public_key_id(private_key.public_key())
     created_at = timezone.now().astimezone(UTC)
-    message = chain.checkpoint_message(
+    message = chain.checkpoint_message_v2(
         through_event_id=through_event_id,
-        head_hash=head_hash,
         count=count,
+        head_hash=head_hash,
+        public_head=public_head,
+        prev_through_event_id=prev_through_event_id,
         created_at=_iso(created_at),
-        key_id=keys.current.key_id,
+        key_id=key_id,
     )
     checkpoint = AuditCheckpoint.objects.create(
         through_event_id=through_event_id,
         head_hash=head_hash,
         count=count,
         created_at=created_at,
-        key_id=keys.current.key_id,
-        signature=chain.checkpoint_signature(keys.current.secret, message),
+        key_id=key_id,
+        algorithm=AuditCheckpoint.Algorithm.ED25519,
+        public_head=public_head,
+        prev_through_event_id=prev_through_event_id,
+        signature=chain.ed25519_sign(private_key, message),
     )
     # The head also goes to the log, outside the database: a copy there is what shows
     # that the end of the chain was cut off together with its checkpoints.

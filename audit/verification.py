@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db import connection, transaction
 
 from audit import chain
 from audit.actions import AuditAction
+from audit.anchors import (
+    Anchor,
+    AnchorReport,
+    anchor_signature_ok,
+    anchors_check,
+    anchors_read,
+    sink_get,
+)
 from audit.models import Outcome
+from audit.public import checkpoint_record, public_walk_database
 from audit.sealing import (
     _CHECKPOINT_SQL,
+    _CHECKPOINT_TABLE,
+    _EVENT_COLUMNS,
     _EVENT_TABLE,
     _ID_COLUMN,
     _N_FIELDS,
@@ -22,6 +34,16 @@ from audit.sealing import (
     keyring,
 )
 from audit.services import event_record
+from audit.signing import public_keys
+
+EVENTS_THROUGH_SQL = f"""
+    SELECT {_EVENT_COLUMNS} FROM {_EVENT_TABLE} e WHERE e.id <= %s ORDER BY e.id
+"""  # noqa: S608 - table and column names are constants
+
+
+def _checkpoint_ed25519_ok(row: tuple[Any, ...], public: dict[str, Ed25519PublicKey]) -> bool:
+    record: Anchor = checkpoint_record(row)
+    return anchor_signature_ok(record, public, None) is True
 
 
 @dataclass(frozen=True)
@@ -31,22 +53,38 @@ class ChainReport:
     unsealed: int
     first_bad_event_id: int | None = None
     problem: str = ""
+    anchors: AnchorReport | None = None
+    # With only the public key: events covered by HMAC checkpoints, which it cannot check.
+    unverifiable: int = 0
 
     @property
     def ok(self) -> bool:
-        return self.first_bad_event_id is None
+        return self.first_bad_event_id is None and not (self.anchors and self.anchors.problem)
 
     def summary(self) -> str:
-        if self.ok:
+        if self.first_bad_event_id is not None:
             return (
-                f"audit chain intact: {self.events_checked} sealed events, "
-                f"{self.checkpoints_checked} checkpoints, {self.unsealed} events not yet sealed"
+                f"audit chain broken at sequence number {self.first_bad_event_id}: {self.problem} "
+                f"({self.events_checked} events verified before it, "
+                f"{self.unsealed} events not yet sealed)"
             )
-        return (
-            f"audit chain broken at sequence number {self.first_bad_event_id}: {self.problem} "
-            f"({self.events_checked} events verified before it, "
-            f"{self.unsealed} events not yet sealed)"
+        if self.anchors is not None and self.anchors.problem:
+            return f"audit anchors do not match the database: {self.anchors.problem}"
+        text = (
+            f"audit chain intact: {self.events_checked} sealed events, "
+            f"{self.checkpoints_checked} checkpoints, {self.unsealed} events not yet sealed"
         )
+        if self.unverifiable:
+            text += (
+                f"; {self.unverifiable} events are covered only by HMAC checkpoints, "
+                "which need AUDIT_SEAL_KEY to verify"
+            )
+        if self.anchors is not None:
+            text += (
+                f"; {self.anchors.checked} anchors match, "
+                f"{self.anchors.pending} checkpoints not yet anchored"
+            )
+        return text
 
 
 class _Broken(Exception):
@@ -55,28 +93,55 @@ class _Broken(Exception):
         self.problem = problem
 
 
-def chain_verify(*, record: bool = True) -> ChainReport:
-    """Recompute every seal and checkpoint signature; name the first event that fails.
+def chain_verify(
+    *,
+    record: bool = True,
+    public_keys_only: list[Ed25519PublicKey] | None = None,
+    allow_behind: bool = False,
+) -> ChainReport:
+    """Recompute every seal and checkpoint signature; name the first event that fails;
+    then compare the anchors outside the database with the checkpoints in it.
+
+    With ``public_keys_only`` only the public chain and the Ed25519 checkpoints are checked
+    (what an auditor without the secrets can do); the seals need ``AUDIT_SEAL_KEY``.
 
     Reads one consistent snapshot (REPEATABLE READ) with server-side cursors, so memory
-    stays flat however long the log is. With ``record`` the run is itself an
+    stays flat however long the log is. The anchors are read before the snapshot, so
+    each one's checkpoint is already committed. With ``record`` the run is itself an
     ``audit.verified`` event, committed even when the chain is broken.
     """
-    keys = keyring()
+    anchors = anchors_read()
+    if not public_keys_only:
+        keys: chain.Keyring | None = keyring()
+        public = public_keys()
+    else:
+        keys, public = None, {chain.public_key_id(key): key for key in public_keys_only}
     starts_transaction = not connection.in_atomic_block
     with transaction.atomic():
         if starts_transaction:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        report = _chain_walk(keys)
+        report = _chain_walk(keys, public) if keys is not None else _public_walk(public)
+        if report.first_bad_event_id is None and sink_get() is not None:
+            checked = anchors_check(
+                anchors, public_keys=public, keyring=keys, allow_behind=allow_behind
+            )
+            report = replace(report, anchors=checked)
     if record:
         details: dict[str, Any] = {
             "events_checked": report.events_checked,
             "checkpoints_checked": report.checkpoints_checked,
             "unsealed": report.unsealed,
         }
-        if not report.ok:
+        if public_keys_only:
+            details["public_key_only"] = True
+        if report.anchors is not None:
+            details["anchors_checked"] = report.anchors.checked
+            details["anchors_pending"] = report.anchors.pending
+        if report.first_bad_event_id is not None:
             details["first_bad_event_id"] = report.first_bad_event_id
+        elif not report.ok:
+            details["anchor_mismatch"] = True
         with transaction.atomic():
             event_record(
                 action=AuditAction.VERIFIED,
@@ -86,7 +151,26 @@ def chain_verify(*, record: bool = True) -> ChainReport:
     return report
 
 
-def _chain_walk(keys: chain.Keyring) -> ChainReport:
+def _public_walk(public: dict[str, Ed25519PublicKey]) -> ChainReport:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT coalesce(max(through_event_id), 0) FROM {_CHECKPOINT_TABLE}")  # noqa: S608
+        through = cursor.fetchone()[0]
+        cursor.execute(f"SELECT count(*) FROM {_EVENT_TABLE} WHERE id > %s", [through])  # noqa: S608
+        unsealed = int(cursor.fetchone()[0])
+    checkpoints = _stream(_CHECKPOINT_SQL, [], "audit_verify_checkpoints")
+    events = _stream(EVENTS_THROUGH_SQL, [through], "audit_verify_events")
+    walked = public_walk_database(public, events, checkpoints)
+    return ChainReport(
+        walked.verified,
+        walked.checkpoints,
+        unsealed + walked.uncovered,
+        walked.first_bad_event_id,
+        walked.problem,
+        unverifiable=walked.unverified,
+    )
+
+
+def _chain_walk(keys: chain.Keyring, public: dict[str, Ed25519PublicKey]) -> ChainReport:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT max(event_id) FROM {_SEAL_TABLE}")  # noqa: S608
         max_sealed = cursor.fetchone()[0] or 0
@@ -95,7 +179,7 @@ def _chain_walk(keys: chain.Keyring) -> ChainReport:
             [max_sealed],
         )
         unsealed = int(cursor.fetchone()[0])
-    walk = _Walk(keys)
+    walk = _Walk(keys, public)
     try:
         walk.run(max_sealed)
         if walk.last_id < max_sealed:
@@ -114,18 +198,23 @@ def _chain_walk(keys: chain.Keyring) -> ChainReport:
 class _Walk:
     """The verifier's running state: last verified id, head hash, events counted."""
 
-    def __init__(self, keys: chain.Keyring) -> None:
+    def __init__(self, keys: chain.Keyring, public_keys: dict[str, Ed25519PublicKey]) -> None:
         self.keys = keys
+        self.public_keys = public_keys
         self.last_id = 0
         self.head = chain.GENESIS
         self.count = 0
         self.checkpoints = 0
+        # The public chain (``chain.public_link``) restarts at each checkpoint's head.
+        self.public = chain.GENESIS
+        self.prev_through = 0
 
     def run(self, max_sealed: int) -> None:
         checkpoints = _stream(_CHECKPOINT_SQL, [], "audit_verify_checkpoints")
         checkpoint = next(checkpoints, None)
         # The hot loop keeps its state in locals: it runs once per event ever written.
         keys_get, canonical, seal_hash = self.keys.get, chain.canonical, chain.seal_hash
+        public_link = chain.public_link
         n_fields, id_column = _N_FIELDS, _ID_COLUMN
         last_id, head, count = 0, chain.GENESIS, 0
         try:
@@ -142,7 +231,9 @@ class _Walk:
                 if key is None:
                     raise _Broken(event_id, "the seal names an unknown key")
                 prev_id = prev_id or 0
-                if seal_hash(key.secret, prev_id, prev_hash, canonical(row)) != stored:
+                canonical_event = canonical(row)
+                self.public = public_link(self.public, canonical_event)
+                if seal_hash(key.secret, prev_id, prev_hash, canonical_event) != stored:
                     raise _Broken(event_id, "the event does not match its seal")
                 if prev_id != last_id or prev_hash != head:
                     if prev_id > last_id:
@@ -160,24 +251,35 @@ class _Walk:
             checkpoint = next(checkpoints, None)
 
     def _checkpoint_check(self, checkpoint: tuple[Any, ...]) -> None:
-        through, head_hash, count, key_id, signature, created_at, _pk = checkpoint
-        key = self.keys.get(key_id)
-        if key is None:
-            raise _Broken(through, "a checkpoint is signed with an unknown key")
-        message = chain.checkpoint_message(
-            through_event_id=through,
-            head_hash=head_hash,
-            count=count,
-            created_at=created_at,
-            key_id=key_id,
-        )
-        expected = chain.checkpoint_signature(key.secret, message)
-        if not chain.signature_matches(expected, signature):
-            raise _Broken(through, "a checkpoint signature does not match")
+        through, head_hash, count, key_id, signature, created_at, _pk, algorithm = checkpoint[:8]
+        if algorithm == chain.ED25519:
+            if not _checkpoint_ed25519_ok(checkpoint, self.public_keys):
+                raise _Broken(through, "a checkpoint signature does not match")
+        else:
+            key = self.keys.get(key_id)
+            if key is None:
+                raise _Broken(through, "a checkpoint is signed with an unknown key")
+            message = chain.checkpoint_message(
+                through_event_id=through,
+                head_hash=head_hash,
+                count=count,
+                created_at=created_at,
+                key_id=key_id,
+            )
+            expected = chain.checkpoint_signature(key.secret, message)
+            if not chain.signature_matches(expected, signature):
+                raise _Broken(through, "a checkpoint signature does not match")
         if through != self.last_id:
             raise _Broken(through, "the event a checkpoint names is missing")
         if head_hash != self.head or count != self.count:
             raise _Broken(through, "the chain does not match its signed checkpoint")
+        public_head, prev_through = checkpoint[8:10]
+        if algorithm == chain.ED25519 and (
+            public_head != self.public or (prev_through or 0) != self.prev_through
+        ):
+            raise _Broken(through, "the public chain does not match its signed checkpoint")
+        self.public = public_head or chain.GENESIS
+        self.prev_through = through
         self.checkpoints += 1
 
 

@@ -113,6 +113,43 @@ AUDIT_BULK_READS_PER_HOUR = env.integer("AUDIT_BULK_READS_PER_HOUR", 50, minimum
 # per address (lock-outs are listed whatever the count).
 AUDIT_FAILED_SIGN_INS_PER_HOUR = env.integer("AUDIT_FAILED_SIGN_INS_PER_HOUR", 5, minimum=1)
 
+# Checkpoint signing (Ed25519): the sealer's private key, a PEM file readable by the
+# worker only. Verifiers need only its public key (`manage.py audit_signing_key
+# --public`). Demo and tests make one under var/audit-signing/ on first use; production
+# refuses to start without it. Public keys (PEM files) of retired signing keys keep
+# checkpoints signed before a rotation verifiable.
+AUDIT_SIGNING_DEMO_DIR = VAR_DIR / "audit-signing"
+if PRODUCTION and env.raw("AUDIT_SIGNING_KEY_FILE") is None:
+    raise ConfigError(
+        "AUDIT_SIGNING_KEY_FILE must be set in production (the Ed25519 key that signs audit "
+        "checkpoints; make one with `manage.py audit_signing_key --new PATH`)"
+    )
+AUDIT_SIGNING_KEY_FILE = env.string("AUDIT_SIGNING_KEY_FILE") or str(
+    AUDIT_SIGNING_DEMO_DIR / "ed25519-key.pem"
+)
+AUDIT_SIGNING_RETIRED_PUBLIC_KEY_FILES = env.csv("AUDIT_SIGNING_RETIRED_PUBLIC_KEY_FILES")
+
+# Anchors: every checkpoint head is also written outside the database, so a database
+# restored from before a checkpoint is found by `audit_verify`. "file" appends JSON lines
+# to AUDIT_ANCHOR_PATH (on a separate, append-only volume); "s3" writes one object per
+# checkpoint to a bucket with Object Lock in compliance mode, retained
+# AUDIT_ANCHOR_RETAIN_DAYS. Production must choose (even "none", which check --deploy
+# then warns about, audit.W005); demo and tests default to none.
+if PRODUCTION and env.raw("AUDIT_ANCHOR_SINK") is None:
+    raise ConfigError("AUDIT_ANCHOR_SINK must be set in production: file, s3 or none")
+AUDIT_ANCHOR_SINK = env.choice("AUDIT_ANCHOR_SINK", ("file", "s3", "none"), "none")
+AUDIT_ANCHOR_PATH = env.string("AUDIT_ANCHOR_PATH") or ""
+AUDIT_ANCHOR_S3_BUCKET = env.string("AUDIT_ANCHOR_S3_BUCKET") or ""
+AUDIT_ANCHOR_S3_PREFIX = env.string("AUDIT_ANCHOR_S3_PREFIX") or "audit-anchors"
+AUDIT_ANCHOR_S3_REGION = env.string("AUDIT_ANCHOR_S3_REGION")
+AUDIT_ANCHOR_S3_ENDPOINT_URL = env.string("AUDIT_ANCHOR_S3_ENDPOINT_URL")
+# Six years and two leap days, the HIPAA documentation floor (45 CFR 164.316(b)(2)).
+AUDIT_ANCHOR_RETAIN_DAYS = env.integer("AUDIT_ANCHOR_RETAIN_DAYS", 2192, minimum=1)
+if AUDIT_ANCHOR_SINK == "file" and not AUDIT_ANCHOR_PATH:
+    raise ConfigError("AUDIT_ANCHOR_SINK=file needs AUDIT_ANCHOR_PATH")
+if AUDIT_ANCHOR_SINK == "s3" and not AUDIT_ANCHOR_S3_BUCKET:
+    raise ConfigError("AUDIT_ANCHOR_SINK=s3 needs AUDIT_ANCHOR_S3_BUCKET")
+
 # Encryption at rest (encryption/): key-encryption keys and the encrypted file store.
 # Local keys are "id:base64key,..." (32-byte AES keys); the database records which is
 # primary, so these variables only need to hold every key still in use. Demo and tests
@@ -572,6 +609,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "inter
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {
     "audit-seal": {"task": "audit.tasks.seal_events", "schedule": 10.0},
+    # Daily to the privacy officers: counts and checkpoint heads, another copy outside.
+    "audit-digest": {
+        "task": "accounts.tasks.audit_digest",
+        "schedule": crontab(hour=6, minute=45),
+    },
     # /readyz reports a deployment whose beat (or every worker) has stopped.
     "health-heartbeat": {"task": "health.tasks.heartbeat", "schedule": 30.0},
     "invitations-sweep": {"task": "accounts.tasks.invitations_sweep", "schedule": 120.0},

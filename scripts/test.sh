@@ -20,6 +20,7 @@ step "check --deploy under production settings, as the application's role"
 signing_dir="$(mktemp -d)"
 trap 'rm -rf "$signing_dir"; $PY scripts/db_split.py drop' EXIT
 $PY manage.py records_demo_certificate --directory "$signing_dir" >/dev/null
+$PY manage.py audit_signing_key --new "$signing_dir/audit-signing-key.pem" >/dev/null 2>&1
 # Production's two roles on a scratch database: migrated and granted as the owner, then
 # checked as the application's role (audit.W001/W002 if it could rewrite the trail).
 eval "$($PY scripts/db_split.py create)"
@@ -29,6 +30,8 @@ DATABASE_OWNER_URL="$SPLIT_OWNER_URL" DATABASE_URL="$SPLIT_APP_URL" $PY manage.p
 DATABASE_URL="$SPLIT_APP_URL" APP_MODE=production \
   RECORDS_SIGNING_CERT_FILE="$signing_dir/demo-cert.pem" \
   RECORDS_SIGNING_KEY_FILE="$signing_dir/demo-key.pem" \
+  AUDIT_SIGNING_KEY_FILE="$signing_dir/audit-signing-key.pem" \
+  AUDIT_ANCHOR_SINK=file AUDIT_ANCHOR_PATH="$signing_dir/audit-anchors.jsonl" \
   SECRET_KEY="$($PY -c 'import secrets; print(secrets.token_urlsafe(64))')" \
   AUDIT_SEAL_KEY="$($PY -c 'import secrets; print(secrets.token_urlsafe(48))')" \
   ENCRYPTION_KEYS="ci:$($PY -c 'import secrets; print(secrets.token_urlsafe(32))')" \

@@ -27,6 +27,9 @@ GOOD = {
     "RECORDS_SIGNING_CERT_FILE": "/run/secrets/records-signing-cert.pem",
     "RECORDS_SIGNING_KEY_FILE": "/run/secrets/records-signing-key.pem",
     "RECORDS_PRIVACY_CONTACT": "The Privacy Officer, (555) 010-0100",
+    "AUDIT_SIGNING_KEY_FILE": "/run/secrets/audit-signing-key.pem",
+    "AUDIT_ANCHOR_SINK": "s3",
+    "AUDIT_ANCHOR_S3_BUCKET": "portal-audit-anchors",
 }
 
 

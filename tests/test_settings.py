@@ -33,6 +33,8 @@ def test_production_starts_with_everything_set() -> None:
         "PORTAL_BASE_URL",
         "WEBAUTHN_RP_ID",
         "RECORDS_PRIVACY_CONTACT",
+        "AUDIT_SIGNING_KEY_FILE",
+        "AUDIT_ANCHOR_SINK",
     ],
 )
 def test_production_refuses_to_start_without(missing: str) -> None:

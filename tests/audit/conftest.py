@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -71,3 +72,63 @@ def other_connection(db: Any) -> Iterator[psycopg.Connection[Any]]:
     finally:
         other.rollback()
         other.close()
+
+
+def seal_as_before_ed25519() -> None:
+    """Seal pending events the way the sealer did before Ed25519: HMAC checkpoints."""
+    from django.utils import timezone
+
+    from audit import chain, sealing
+    from audit.models import AuditCheckpoint
+
+    def hmac_checkpoint(
+        *, through_event_id: int, head_hash: str, count: int, **_: Any
+    ) -> AuditCheckpoint:
+        keys = sealing.keyring()
+        created_at = timezone.now()
+        message = chain.checkpoint_message(
+            through_event_id=through_event_id,
+            head_hash=head_hash,
+            count=count,
+            created_at=sealing._iso(created_at),
+            key_id=keys.current.key_id,
+        )
+        return AuditCheckpoint.objects.create(
+            through_event_id=through_event_id,
+            head_hash=head_hash,
+            count=count,
+            created_at=created_at,
+            key_id=keys.current.key_id,
+            signature=chain.checkpoint_signature(keys.current.secret, message),
+        )
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sealing, "_checkpoint_write", hmac_checkpoint)
+        sealing.events_seal()
+
+
+@pytest.fixture
+def public_key_file(tmp_path: Path) -> Path:
+    """The checkpoint key's public half, as an operator hands it to an auditor."""
+    from audit.signing import public_key_pem, signing_key
+
+    path = tmp_path / "audit-public.pem"
+    path.write_text(public_key_pem(signing_key().public_key()))
+    return path
+
+
+@pytest.fixture
+def without_secrets(settings: Any, tmp_path: Path) -> None:
+    """What an auditor has: neither the seal key nor the signing key (used after sealing)."""
+    settings.AUDIT_SEAL_KEY = "not the seal key, and long enough to look like one"
+    settings.AUDIT_SIGNING_KEY_FILE = str(tmp_path / "no-such-key.pem")
+
+
+@pytest.fixture
+def anchor_file(settings: Any, tmp_path: Path) -> Path:
+    """Anchors appended to a file (a separate volume in production)."""
+    path = tmp_path / "anchors" / "audit-anchors.jsonl"
+    path.parent.mkdir()
+    settings.AUDIT_ANCHOR_SINK = "file"
+    settings.AUDIT_ANCHOR_PATH = str(path)
+    return path

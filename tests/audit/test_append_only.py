@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.db import IntegrityError, connection, transaction
 
@@ -9,11 +11,12 @@ from audit.sealing import events_seal
 
 from .conftest import record
 
-TABLES = ("audit_auditevent", "audit_auditseal", "audit_auditcheckpoint")
+TABLES = ("audit_auditevent", "audit_auditseal", "audit_auditcheckpoint", "audit_auditanchor")
+KEY_COLUMN = {"audit_auditseal": "event_id", "audit_auditanchor": "checkpoint_id"}
 
 
 @pytest.fixture
-def sealed_event(db: None) -> None:
+def sealed_event(db: None, anchor_file: Path) -> None:
     record(1)
     events_seal()
     with connection.cursor() as cursor:
@@ -35,7 +38,7 @@ def _refused(sql: str) -> None:
 @pytest.mark.parametrize("table", TABLES)
 class TestAppendOnly:
     def test_update_is_refused(self, table: str) -> None:
-        column = "id" if table != "audit_auditseal" else "event_id"
+        column = KEY_COLUMN.get(table, "id")
         _refused(f"UPDATE {table} SET {column} = {column}")
 
     def test_delete_is_refused(self, table: str) -> None:

@@ -217,6 +217,19 @@ class Topology:
             check=True,
             capture_output=True,
         )
+        subprocess.run(
+            [
+                sys.executable,
+                "manage.py",
+                "audit_signing_key",
+                "--new",
+                str(signing / "audit-signing-key.pem"),
+            ],
+            cwd=ROOT,
+            env={**os.environ, "APP_MODE": "test"},
+            check=True,
+            capture_output=True,
+        )
         return {
             "APP_MODE": "production",
             "SECRET_KEY": secrets.token_urlsafe(64),
@@ -229,6 +242,10 @@ class Topology:
             "REDIS_URL": self.redis_url,
             "RECORDS_SIGNING_CERT_FILE": str(signing / "demo-cert.pem"),
             "RECORDS_SIGNING_KEY_FILE": str(signing / "demo-key.pem"),
+            "AUDIT_SIGNING_KEY_FILE": str(signing / "audit-signing-key.pem"),
+            # Anchors on a file outside the database (a separate volume in production).
+            "AUDIT_ANCHOR_SINK": "file",
+            "AUDIT_ANCHOR_PATH": str(self.folder / "audit-anchors.jsonl"),
             "RECORDS_PRIVACY_CONTACT": "The Privacy Officer, (555) 010-0100",
             "DEFAULT_FROM_EMAIL": "no-reply@localhost",
             "EMAIL_HOST": "localhost",
