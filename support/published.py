@@ -77,5 +77,17 @@ PUBLISHED = frozenset(
         "57a9e66fdd1746a0aa1fbab2de2ee0d412b620036b0c676872c1d31e628ce54a",  # tests/test_settings.py
         "4b01349fc43da4a9dac5a728136e9af6d4b51c192ff4cda4d78ce6d787eb4615",  # tests/accounts/test_fresh_return.py
         "c8bba509a9f7dcefb2cf417ac8f200e2ed17962caa44a22b850927e7e896d375",  # tests/audit/test_search_people.py
+        "065e31211c7d0e4662c0cc20137ae34d60c909c9c68c4b6db6d2958d32e4d356",  # deploy/owner.env.example
+        "1c4de208af08f4fecf6c356489d23184aa07af46a016ef3937815036549be1cf",  # deploy/portal.env.example
+        "4e92ea4395eb5610a952d5c747aa2a20fe8b151855dc4383ca87f5d167bd0637",  # deploy/portal.env.example
+        "7003470d8575865bf904852f178cfa14d239aa9199e7dcf8417f0d6ec86181cd",  # deploy/owner.env.example
+        "850828e95e75ed8fe124a41bcbaabb853cf1f5f380ee5edbecd75b9794a86157",  # tests/test_settings.py
+        "92a6e70fc66d811bb829a54ce4bf8400a63e47326e0dcd255c10fc9779f7bd21",  # tests/test_settings.py
+        "93df2ed3c338909b4b31cbf83938ef086595761574f3d7db6a6d0c6fb2bea8f4",  # compliance/traceability.toml
+        "b7b532e9f821ca4629241ec39fa53d417d06486ecff1e8991819c10d050d276e",  # tests/test_settings.py
+        "c3e7143f82c4bd2408c181c3b0a413de0168c96e294d5f7645e1f53cb95f6ef2",  # compliance/traceability.toml
+        "d632467e20bca8b7b9e14a7622604fd7e2fac90f80fbb8a66d517f18bcad550f",  # tests/test_settings.py
+        "dd8b8bc715ed17ee51352196e09b5f7e635fa10f1004c64886c2926e56a3beba",  # tests/test_settings.py
+        "f29cad8a8680d9464e6cf30edd4bdfeaae849203f2e642ec5f19fdda9eb9a7a6",  # tests/test_settings.py
     }
 )
