@@ -29,7 +29,7 @@ ALLOWED_VIEWS = frozenset({ACKNOWLEDGE_VIEW, "accounts:sign_out", "accounts:sess
 # The privacy officer must acknowledge too, but may still publish: a version published
 # with a mistake is corrected by publishing the next one, without first having to
 # declare the mistaken text read and understood.
-OFFICER_VIEWS = frozenset({"compliance:policies", "compliance:policy_publish"})
+OFFICER_VIEWS = frozenset({"compliance:policies", "compliance:policy_publish", "compliance:policy"})
 
 
 class PolicyAcknowledgementMiddleware:
