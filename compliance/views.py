@@ -55,6 +55,8 @@ def acknowledge(request: HttpRequest) -> HttpResponse:
             return redirect(reverse("compliance:acknowledge") + (f"?{query}" if query else ""))
         return redirect(next_url or "accounts:home")
     pending = list(selectors.policies_pending_for(user))
+    if not pending and next_url and request.method == "GET":
+        return redirect(next_url)  # acknowledged meanwhile (another tab): carry on
     shown = pending[0] if pending else None
     if shown is not None:
         services.policy_read_record(actor=user, document=shown)

@@ -163,3 +163,19 @@ class TestThePrivacyOfficerWithAPolicyPending:
         client = client_for(personas.privacy_officer)
         assert _sent_to_acknowledge(client.get(reverse("compliance:associates")))
         assert _sent_to_acknowledge(client.get(reverse("audit:search")))
+
+
+class TestAfterAcknowledging:
+    def test_the_page_passes_straight_on_to_where_they_were_going(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        acknowledged_by_all(policy_published(personas.privacy_officer), personas.clinician)
+        inbox = reverse("messaging:inbox")
+        response = client_for(personas.clinician).get(ACKNOWLEDGE, {"next": inbox})
+        assert response.status_code == 302 and response["Location"] == inbox
+
+    def test_it_never_passes_on_to_another_site(self, personas: Any, client_for: Any) -> None:
+        acknowledged_by_all(policy_published(personas.privacy_officer), personas.clinician)
+        client = client_for(personas.clinician)
+        response = client.get(ACKNOWLEDGE, {"next": "https://evil.test/"})
+        assert response.status_code == 200
