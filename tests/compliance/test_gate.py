@@ -147,7 +147,22 @@ class TestNothingIsGated:
         assert response["Location"].startswith(reverse("accounts:mfa_verify"))
 
 
+# The officer keeps the policies screens while gated (compliance.middleware.OFFICER_VIEWS).
+OFFICER_OPEN = OPEN | {"compliance:policies", "compliance:policy_publish", "compliance:policy"}
+
+
 class TestThePrivacyOfficerWithAPolicyPending:
+    @pytest.mark.parametrize("name", sorted(set(ROUTES) - OFFICER_OPEN))
+    def test_reaches_nothing_but_the_policies_screens(
+        self, name: str, personas: Any, client_for: Any, request: Any, settings: Any
+    ) -> None:
+        url = _url(name, personas, request, settings)
+        policy_published(personas.privacy_officer)
+        client = client_for(personas.privacy_officer)
+        for method in ROUTES[name].methods:
+            response = getattr(client, method.lower())(url)
+            assert _sent_to_acknowledge(response), (method, response.status_code)
+
     def test_may_still_publish_a_correction(self, personas: Any, client_for: Any) -> None:
         policy_published(personas.privacy_officer)
         client = client_for(personas.privacy_officer)
