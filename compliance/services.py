@@ -22,6 +22,7 @@ from compliance.models import (
     PolicyAcknowledgement,
     PolicyDocument,
 )
+from compliance.policies import acknowledges_policies
 from encryption.files import file_store
 from encryption.models import EncryptedFile
 from encryption.uploads import CheckedUpload
@@ -69,6 +70,8 @@ def policy_acknowledge(*, actor: Actor, document: PolicyDocument) -> PolicyAckno
     """``actor`` read and understood this version. Only the current version can be
     acknowledged (a page left open while a new one was published is refused, so nobody
     is recorded as agreeing to a text that no longer applies). Twice is once."""
+    if not acknowledges_policies(actor):
+        raise ComplianceError("not_workforce", "Only staff acknowledge workforce policies.")
     with transaction.atomic():
         locked = PolicyDocument.objects.select_for_update().get(pk=document.pk)
         if not locked.is_current:

@@ -63,6 +63,11 @@ class TestPolicyAcknowledge:
         assert PolicyAcknowledgement.objects.count() == 1
         assert AuditEvent.objects.filter(action="compliance.policy_acknowledged").count() == 1
 
+    def test_a_patient_cannot_acknowledge(self, personas: Any) -> None:
+        document = policy_published(personas.privacy_officer)
+        with pytest.raises(ComplianceError):
+            services.policy_acknowledge(actor=personas.patient, document=document)
+
     def test_the_database_refuses_to_edit_or_remove_one(self, personas: Any) -> None:
         document = policy_published(personas.privacy_officer)
         acknowledged_by_all(document, personas.clinician)
