@@ -282,6 +282,8 @@ UPLOAD_VIEWS = frozenset(
         "consent:paper_record",
         "consent:correct",
         "records:documents",
+        "compliance:associate_add",
+        "compliance:associate_renew",
     }
 )
 DATA_UPLOAD_MAX_NUMBER_FILES = 20
@@ -336,6 +338,7 @@ INSTALLED_APPS = [
     "retention.apps.RetentionConfig",
     "directory.apps.DirectoryConfig",
     "portal.apps.PortalConfig",
+    "compliance.apps.ComplianceConfig",
 ]
 if APP_MODE == "test":
     # A small model with encrypted fields for tests/encryption (never in demo or production).
@@ -362,6 +365,8 @@ MIDDLEWARE = [
     "audit.middleware.AuditContextMiddleware",
     "accounts.middleware.SessionLifetimeMiddleware",
     "accounts.middleware.RequireVerifiedMiddleware",
+    # Staff who have not acknowledged the current workforce policies reach only that page.
+    "compliance.middleware.PolicyAcknowledgementMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "encryption.middleware.ErasedMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -626,6 +631,11 @@ CELERY_BEAT_SCHEDULE = {
     "record-builds-sweep": {"task": "records.tasks.builds_sweep", "schedule": 120.0},
     # Nightly, outside working hours; a second run erases nothing twice.
     "retention-purge": {"task": "retention.tasks.purge", "schedule": crontab(hour=2, minute=30)},
+    # Daily: privacy officers hear of a business associate agreement 30 days before renewal.
+    "associate-renewal-alerts": {
+        "task": "compliance.tasks.renewal_alerts",
+        "schedule": crontab(hour=7, minute=5),
+    },
 }
 CELERY_TIMEZONE = TIME_ZONE
 # /readyz fails once beat's heartbeat (every 30 s, run by a worker) is older than this.

@@ -9,8 +9,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 class Command(BaseCommand):
     help = (
-        "Seed the demo (personas, a welcome message, consent examples) and make the demo "
-        "signing certificate, in one process. Idempotent; demo mode only."
+        "Seed the demo (personas, a welcome message, consent examples, an acknowledged "
+        "workforce policy) and make the demo signing certificate, in one process. "
+        "Idempotent; demo mode only."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -20,6 +21,7 @@ class Command(BaseCommand):
             "seed_demo",
             "seed_demo_messages",
             "seed_demo_consent",
+            "seed_demo_policies",
             "records_demo_certificate",
         ):
             call_command(command, stdout=self.stdout, stderr=self.stderr)
