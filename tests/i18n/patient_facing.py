@@ -42,6 +42,9 @@ STAFF_ONLY = frozenset(
         "accounts/email/sign_in_ceiling.html",
         "accounts/email/sign_in_ceiling.txt",
         "accounts/email/sign_in_ceiling_subject.txt",
+        "accounts/email/audit_digest.html",
+        "accounts/email/audit_digest.txt",
+        "accounts/email/audit_digest_subject.txt",
     }
 )
 
