@@ -31,6 +31,8 @@ class ChainReport:
     unsealed: int
     first_bad_event_id: int | None = None
     problem: str = ""
+    # The last event whose seal was verified (0: none), noted with each recorded run.
+    through_event_id: int = 0
 
     @property
     def ok(self) -> bool:
@@ -70,20 +72,27 @@ def chain_verify(*, record: bool = True) -> ChainReport:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         report = _chain_walk(keys)
     if record:
-        details: dict[str, Any] = {
-            "events_checked": report.events_checked,
-            "checkpoints_checked": report.checkpoints_checked,
-            "unsealed": report.unsealed,
-        }
-        if not report.ok:
-            details["first_bad_event_id"] = report.first_bad_event_id
         with transaction.atomic():
             event_record(
                 action=AuditAction.VERIFIED,
                 outcome=Outcome.SUCCESS if report.ok else Outcome.ERROR,
-                details=details,
+                details=verification_details(report),
             )
     return report
+
+
+def verification_details(report: ChainReport) -> dict[str, Any]:
+    """What the ``audit.verified`` event keeps of a run: counts, and up to which event the
+    chain was verified (the compliance dashboard's "last successful audit_verify")."""
+    details: dict[str, Any] = {
+        "events_checked": report.events_checked,
+        "checkpoints_checked": report.checkpoints_checked,
+        "unsealed": report.unsealed,
+        "through_event_id": report.through_event_id,
+    }
+    if not report.ok:
+        details["first_bad_event_id"] = report.first_bad_event_id
+    return details
 
 
 def _chain_walk(keys: chain.Keyring) -> ChainReport:
@@ -107,8 +116,15 @@ def _chain_walk(keys: chain.Keyring) -> ChainReport:
                 )
                 raise _Broken(cursor.fetchone()[0], "the sealed event is missing")
     except _Broken as broken:
-        return ChainReport(walk.count, walk.checkpoints, unsealed, broken.event_id, broken.problem)
-    return ChainReport(walk.count, walk.checkpoints, unsealed)
+        return ChainReport(
+            walk.count,
+            walk.checkpoints,
+            unsealed,
+            broken.event_id,
+            broken.problem,
+            through_event_id=walk.last_id,
+        )
+    return ChainReport(walk.count, walk.checkpoints, unsealed, through_event_id=walk.last_id)
 
 
 class _Walk:

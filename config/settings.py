@@ -265,6 +265,7 @@ INSTALLED_APPS = [
     "records.apps.RecordsConfig",
     "retention.apps.RetentionConfig",
     "directory.apps.DirectoryConfig",
+    "evidence.apps.EvidenceConfig",
     "portal.apps.PortalConfig",
 ]
 if APP_MODE == "test":

@@ -18,5 +18,6 @@ urlpatterns = [
     path("records/", include("records.urls")),
     path("retention/", include("retention.urls")),
     path("directory/", include("directory.urls")),
+    path("evidence/", include("evidence.urls")),
     path("admin/", admin.site.urls),
 ]
