@@ -132,6 +132,9 @@ INTERNAL: frozenset[str] = frozenset(
         "audit.verified",
         "audit.sealed",
         "audit.access_history_viewed",
+        # The compliance dashboard and evidence pack: counts, never one patient's record
+        "evidence.dashboard_viewed",
+        "evidence.pack_exported",
         # Sign-in and security of an account: the person's own steps
         "accounts.sign_in",
         "accounts.sign_in_failed",

@@ -125,7 +125,7 @@ class Figure:
     @property
     def display(self) -> str:
         if self.value is None:
-            return "None" if self.kind == "when" else "Not available"
+            return "Never" if self.kind == "when" else "Not available"
         if self.kind == "share":
             return f"{float(self.value) * 100:.1f} %"
         if self.kind == "when":
