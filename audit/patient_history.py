@@ -134,6 +134,9 @@ INTERNAL: frozenset[str] = frozenset(
         "audit.access_history_viewed",
         "audit.activity_review_viewed",
         "audit.activity_reviewed",
+        # The compliance dashboard and evidence pack: counts, never one patient's record
+        "evidence.dashboard_viewed",
+        "evidence.pack_exported",
         # Sign-in and security of an account: the person's own steps
         "accounts.sign_in",
         "accounts.sign_in_failed",

@@ -56,6 +56,8 @@ class ChainReport:
     anchors: AnchorReport | None = None
     # With only the public key: events covered by HMAC checkpoints, which it cannot check.
     unverifiable: int = 0
+    # The last event whose seal was verified (0: none), noted with each recorded run.
+    through_event_id: int = 0
 
     @property
     def ok(self) -> bool:
@@ -128,27 +130,35 @@ def chain_verify(
             )
             report = replace(report, anchors=checked)
     if record:
-        details: dict[str, Any] = {
-            "events_checked": report.events_checked,
-            "checkpoints_checked": report.checkpoints_checked,
-            "unsealed": report.unsealed,
-        }
-        if public_keys_only:
-            details["public_key_only"] = True
-        if report.anchors is not None:
-            details["anchors_checked"] = report.anchors.checked
-            details["anchors_pending"] = report.anchors.pending
-        if report.first_bad_event_id is not None:
-            details["first_bad_event_id"] = report.first_bad_event_id
-        elif not report.ok:
-            details["anchor_mismatch"] = True
         with transaction.atomic():
             event_record(
                 action=AuditAction.VERIFIED,
                 outcome=Outcome.SUCCESS if report.ok else Outcome.ERROR,
-                details=details,
+                details=verification_details(report, public_key_only=bool(public_keys_only)),
             )
     return report
+
+
+def verification_details(report: ChainReport, *, public_key_only: bool = False) -> dict[str, Any]:
+    """What the ``audit.verified`` event keeps of a run: counts, up to which event the
+    chain was verified (the compliance dashboard's "last successful audit_verify"), and
+    what the anchors showed."""
+    details: dict[str, Any] = {
+        "events_checked": report.events_checked,
+        "checkpoints_checked": report.checkpoints_checked,
+        "unsealed": report.unsealed,
+        "through_event_id": report.through_event_id,
+    }
+    if public_key_only:
+        details["public_key_only"] = True
+    if report.anchors is not None:
+        details["anchors_checked"] = report.anchors.checked
+        details["anchors_pending"] = report.anchors.pending
+    if report.first_bad_event_id is not None:
+        details["first_bad_event_id"] = report.first_bad_event_id
+    elif not report.ok:
+        details["anchor_mismatch"] = True
+    return details
 
 
 def _public_walk(public: dict[str, Ed25519PublicKey]) -> ChainReport:
@@ -167,6 +177,7 @@ def _public_walk(public: dict[str, Ed25519PublicKey]) -> ChainReport:
         walked.first_bad_event_id,
         walked.problem,
         unverifiable=walked.unverified,
+        through_event_id=through if walked.first_bad_event_id is None else 0,
     )
 
 
@@ -191,8 +202,15 @@ def _chain_walk(keys: chain.Keyring, public: dict[str, Ed25519PublicKey]) -> Cha
                 )
                 raise _Broken(cursor.fetchone()[0], "the sealed event is missing")
     except _Broken as broken:
-        return ChainReport(walk.count, walk.checkpoints, unsealed, broken.event_id, broken.problem)
-    return ChainReport(walk.count, walk.checkpoints, unsealed)
+        return ChainReport(
+            walk.count,
+            walk.checkpoints,
+            unsealed,
+            broken.event_id,
+            broken.problem,
+            through_event_id=walk.last_id,
+        )
+    return ChainReport(walk.count, walk.checkpoints, unsealed, through_event_id=walk.last_id)
 
 
 class _Walk:

@@ -337,6 +337,7 @@ INSTALLED_APPS = [
     "records.apps.RecordsConfig",
     "retention.apps.RetentionConfig",
     "directory.apps.DirectoryConfig",
+    "evidence.apps.EvidenceConfig",
     "portal.apps.PortalConfig",
     "compliance.apps.ComplianceConfig",
 ]

@@ -19,5 +19,6 @@ urlpatterns = [
     path("retention/", include("retention.urls")),
     path("directory/", include("directory.urls")),
     path("compliance/", include("compliance.urls")),
+    path("evidence/", include("evidence.urls")),
     path("admin/", admin.site.urls),
 ]

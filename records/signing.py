@@ -74,8 +74,13 @@ class _Signer:
     not_after: datetime
 
 
-def package_sign(pdf: bytes) -> bytes:
-    """The package with the organisation's PAdES signature appended (incremental update)."""
+def package_sign(
+    pdf: bytes, *, reason: str = SIGNATURE_REASON, field_name: str = SIGNATURE_FIELD
+) -> bytes:
+    """The package with the organisation's PAdES signature appended (incremental update).
+
+    Other signed documents of the organisation (the evidence pack's report) name their
+    own ``reason`` and signature field."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
@@ -83,10 +88,10 @@ def package_sign(pdf: bytes) -> bytes:
     if loaded.not_after <= datetime.now(UTC):
         raise ConfigError("RECORDS_SIGNING_CERT_FILE holds a certificate that has expired")
     metadata = signers.PdfSignatureMetadata(
-        field_name=SIGNATURE_FIELD,
+        field_name=field_name,
         md_algorithm="sha256",
         subfilter=fields.SigSeedSubFilter.PADES,
-        reason=SIGNATURE_REASON,
+        reason=reason,
         location=settings.ORGANISATION_NAME,
         name=loaded.name,
         certify=True,

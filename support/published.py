@@ -67,6 +67,7 @@ PUBLISHED = frozenset(
         "700e8734643f34fd0866a5cc55b2a0b3793b68679fcf4c76e7dcb2382c936919",  # tests/encryption/test_keyring.py
         "918c28f73f02ffcb653102a34bf5fbc3b7393e46945b7e99a19eafae2d80e724",  # tests/encryption/test_verify_command.py
         "dda886a02895156c352aa532168214b29587bc3b2106c6bb492cbe3990dfd8ed",  # tests/encryption/test_verify_command.py
+        "d8b5c499ae2455315e1b11f6747c5341e44205434386e5e8001a8c56af60a5eb",  # tests/evidence/test_pack.py
         "fb39b90e607b83142abf8d057cfda25adef59543184e28cbff3e0ac9ef01caee",  # tests/messaging/test_delivery.py
         "d2fb5f91dedcf68bdc8097f5518e4014ded41a543f8b13d7a2a667f3749a2f37",  # tests/scripts/test_services.py
         "e42bf65cffb80bffcfe91142c0da3be405f1702e85e0c6a583d8f8efb691b922",  # tests/scripts/test_services.py

@@ -176,7 +176,12 @@ class TestVerifyCommand:
         call_command("audit_verify", stdout=io.StringIO())
         verified = AuditEvent.objects.get(action="audit.verified")
         assert verified.actor_label == "audit_verify command"
-        assert verified.details == {"events_checked": 5, "checkpoints_checked": 2, "unsealed": 1}
+        assert verified.details == {
+            "events_checked": 5,
+            "checkpoints_checked": 2,
+            "unsealed": 1,
+            "through_event_id": events[-1].pk,  # the last one verified
+        }
 
     def test_a_failed_run_is_recorded_as_an_error(self, events: list[AuditEvent]) -> None:
         with triggers_disabled() as cursor:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.urls import reverse
 
 from accounts.models import AuthenticatorApp
+from core.sessions import SESSION_OTP_AT
 from tests.accounts.helpers import totp_now
 from tests.conftest import PASSWORD
 
@@ -20,6 +23,16 @@ def sign_in_with_totp(page: Any, user: Any) -> None:
     page.get_by_label("Code").fill(totp_now(AuthenticatorApp.objects.get(user=user)))
     page.get_by_role("button", name="Verify").click()
     page.locator("details[data-menu]").wait_for(state="attached")  # signed in
+
+
+def second_factor_goes_stale(page: Any) -> None:
+    """Time passes: the last second factor is no longer fresh (the session, as stored)."""
+    name = django_settings.SESSION_COOKIE_NAME
+    [cookie] = [c for c in page.context.cookies() if c["name"] == name]
+    engine = import_module(django_settings.SESSION_ENGINE)
+    session = engine.SessionStore(session_key=cookie["value"])
+    session[SESSION_OTP_AT] = 0
+    session.save()
 
 
 def virtual_authenticator(page: Any) -> None:

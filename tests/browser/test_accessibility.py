@@ -271,6 +271,21 @@ class TestAxeFindsNoSeriousViolations:
         _audit(page, found, "guest_package")
         assert not found, _report(found)
 
+    def test_on_the_compliance_dashboard(self, open_page: Any, personas: Any) -> None:
+        page = open_page(axe=True)
+        found: Findings = {}
+        sign_in_with_totp(page, personas.privacy_officer)
+        page.goto(reverse("evidence:dashboard"))
+        for summary in page.locator("main details > summary").all():
+            summary.click()  # the tables behind the figures, opened
+        _audit(page, found, "evidence dashboard")
+        page.get_by_label("From").fill("2026-10-31")
+        page.get_by_label("To (inclusive)").fill("2026-10-01")
+        page.get_by_role("button", name="Download the evidence pack").click()
+        page.locator(".error-summary").wait_for()
+        _audit(page, found, "evidence dashboard with an error")
+        assert not found, _report(found)
+
 
 class TestReflow:
     def test_portal_pages_fit_a_375px_screen(self, open_page: Any, personas: Any) -> None:

@@ -6,22 +6,19 @@ from __future__ import annotations
 
 import csv
 import io
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 from django.urls import reverse
 
 from accounts.models import AuthenticatorApp
 from audit.actions import AuditAction
 from audit.models import AuditEvent
 from audit.services import event_record
-from core.sessions import SESSION_OTP_AT
 from tests.accounts.helpers import totp_now
 from tests.browser.axe import axe_violations, missing_references
-from tests.browser.helpers import sign_in_with_totp
+from tests.browser.helpers import second_factor_goes_stale, sign_in_with_totp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -54,16 +51,6 @@ def _accesses(personas: Any) -> None:
     event_record(action="messaging.inbox_listed", actor=personas.clinician, patient_id=patient.pk)
 
 
-def _second_factor_goes_stale(page: Any) -> None:
-    """Time passes: the last second factor is no longer fresh (the session, as stored)."""
-    name = django_settings.SESSION_COOKIE_NAME
-    [cookie] = [c for c in page.context.cookies() if c["name"] == name]
-    engine = import_module(django_settings.SESSION_ENGINE)
-    session = engine.SessionStore(session_key=cookie["value"])
-    session[SESSION_OTP_AT] = 0
-    session.save()
-
-
 def _search_by_name(page: Any, personas: Any) -> None:
     page.get_by_role("link", name="Audit log", exact=True).click()
     page.get_by_label("Patient").fill("Quartermaine")
@@ -88,7 +75,7 @@ def test_the_officer_searches_by_name_and_the_export_returns_to_the_search(
     assert fits["table"] <= fits["card"] and fits["page"] <= fits["window"], fits
     search_url = page.url
 
-    _second_factor_goes_stale(page)
+    second_factor_goes_stale(page)
     page.get_by_role("link", name="Export as CSV").click()
     page.get_by_role("heading", name="Confirm it's you").wait_for()
     assert page.get_by_role("link", name="Cancel and go back").is_visible()
