@@ -36,6 +36,9 @@ def test_a_published_policy_gates_staff_until_they_acknowledge_it(
     officer = open_page(axe=True)
     sign_in_with_totp(officer, personas.privacy_officer)
     officer.get_by_role("navigation", name="Main").get_by_role("link", name="Compliance").click()
+    officer.get_by_role("navigation", name="Compliance records").get_by_role(
+        "link", name="Workforce policies"
+    ).click()
     officer.get_by_role("heading", name="Workforce policies", exact=True).wait_for()
     _accessible(officer, found, "policies (none published)")
 

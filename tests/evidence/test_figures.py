@@ -11,13 +11,14 @@ import pytest
 import time_machine
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts.actions import AccountsAction
 from accounts.models import IdentityMethod, Role, User
 from accounts.services import recovery_issue
-from audit.models import AuditCheckpoint, AuditEvent, AuditSeal
+from audit.models import ActivityReview, AuditAnchor, AuditCheckpoint, AuditEvent, AuditSeal
 from audit.sealing import events_seal
 from audit.services import event_record
 from audit.verification import chain_verify
@@ -26,12 +27,13 @@ from consent.models import RevocationSource
 from encryption.files import files_storage
 from encryption.models import DataKey, EncryptedFile
 from encryption.services import object_erase
-from evidence import figures
+from evidence import figures, hooks
 from evidence.figures import Period
 from messaging.models import Channel, Delivery, DeliveryState
 from records import deadlines
 from records import services as records
 from retention.services import hold_place, hold_release
+from tests.compliance.factories import acknowledged_by_all, associate_added, policy_published
 from tests.consent.factories import authorization_signed
 from tests.messaging.factories import message_sent, package_send
 from tests.records.factories import built, request_received, request_verified
@@ -278,3 +280,88 @@ class TestRetention:
         assert values["holds_in_force"] == 1
         assert values["objects_erased"] == sum(run.purged.values()) > 0
         assert values["purges_in_period"] == 1
+
+
+class TestAnchors:
+    def test_the_last_checkpoint_names_its_anchor(
+        self, personas: Any, settings: Any, tmp_path: Any
+    ) -> None:
+        settings.AUDIT_ANCHOR_SINK = "file"
+        settings.AUDIT_ANCHOR_PATH = str(tmp_path / "audit-anchors.jsonl")
+        events_seal(wait_seconds=0)
+        [anchor] = AuditAnchor.objects.order_by("-checkpoint__through_event_id")[:1]
+        values = _values(figures.audit(period=_period(), now=timezone.now()))
+        assert values["last_checkpoint_anchor"] == anchor.location
+        assert str(tmp_path) in anchor.location
+
+
+class TestWorkforce:
+    def test_nothing_is_asked_before_a_policy_is_published(self, personas: Any) -> None:
+        section = hooks.workforce_section(
+            user=personas.privacy_officer, period=_period(), now=timezone.now()
+        )
+        assert section is None
+
+    def test_staff_who_have_not_acknowledged_the_current_policy(self, personas: Any) -> None:
+        document = policy_published(personas.privacy_officer)
+        acknowledged_by_all(document, personas.clinician, personas.privacy_officer)
+        section = hooks.workforce_section(
+            user=personas.privacy_officer, period=_period(), now=timezone.now()
+        )
+        assert section is not None
+        values = _values(section)
+        staff = User.objects.filter(
+            role__in=[Role.CLINICIAN, Role.RECORDS_CLERK, Role.PRIVACY_OFFICER], is_active=True
+        ).count()
+        assert values["active_staff"] == staff
+        assert values["staff_pending"] == staff - 2
+        assert values["acknowledged_in_period"] == 2
+        [row] = section.tables[0].rows
+        assert (row["version"], row["acknowledged by"]) == (1, 2)
+
+
+class TestActivityReview:
+    def test_when_the_period_was_reviewed_and_by_whom(self, personas: Any, client_for: Any) -> None:
+        period = _period()
+        client_for(personas.privacy_officer).post(
+            reverse("audit:activity_review_record"),
+            {
+                "start": period.first_day.isoformat(),
+                "end": period.last_day.isoformat(),
+                "findings": "Nothing out of the ordinary.",
+            },
+        )
+        review = ActivityReview.objects.get()
+        section = hooks.activity_review_section(
+            user=personas.privacy_officer, period=period, now=timezone.now()
+        )
+        assert section is not None
+        values = _values(section)
+        assert values["period_reviewed_at"] == review.reviewed_at.isoformat()
+        assert values["last_review_at"] == review.reviewed_at.isoformat()
+        [row] = section.tables[0].rows
+        assert row["findings"] == "Nothing out of the ordinary."
+
+
+class TestBusinessAssociates:
+    def test_in_use_renewing_and_lapsed(self, personas: Any) -> None:
+        today = timezone.localdate()
+        officer = personas.privacy_officer
+        associate_added(officer, name="Northwind Backup Ltd")
+        associate_added(officer, name="Relay Mail Inc", renewal_on=today + timedelta(days=10))
+        associate_added(
+            officer,
+            name="Old Scanner Co",
+            signed_on=today - timedelta(days=800),
+            renewal_on=today - timedelta(days=5),
+        )
+        section = hooks.business_associates_section(
+            user=officer, period=_period(), now=timezone.now()
+        )
+        assert section is not None
+        assert _values(section) == {"in_use": 3, "renewing_30_days": 1, "lapsed": 1}
+        assert {row["name"] for row in section.tables[0].rows} == {
+            "Northwind Backup Ltd",
+            "Relay Mail Inc",
+            "Old Scanner Co",
+        }
