@@ -42,6 +42,7 @@ from django.utils import timezone, translation
 
 from accounts.models import User
 from audit.models import AuditCheckpoint
+from audit.signing import public_key_pem, public_keys
 from evidence import figures, hooks
 from evidence.figures import Period, Section, Table
 from records.signing import package_sign
@@ -100,6 +101,10 @@ def pack_build(*, user: User, period: Period, now: datetime | None = None) -> Pa
         _add_stream(
             archive, entries, "audit/checkpoints.json", _checkpoint_chunks(period, checkpoints)
         )
+        # The keys that check the checkpoints' Ed25519 signatures (``audit_verify
+        # --public-key``, ``--export``): the current one and any retired by a rotation.
+        keys = "".join(public_key_pem(key) for key in public_keys().values())
+        _add(archive, entries, "audit/public-keys.pem", keys.encode())
         matrix = traceability_path()
         has_matrix = matrix.is_file()
         if has_matrix:

@@ -17,8 +17,10 @@ import pytest
 from django.urls import reverse
 from pypdf import PdfReader
 
-from audit.models import AuditCheckpoint
+from audit import chain
+from audit.models import AuditAnchor, AuditCheckpoint
 from audit.sealing import events_seal
+from audit.signing import public_key_load
 from evidence.pack import TRACEABILITY
 from records.signing import signature_status
 from tests.messaging.factories import message_sent
@@ -131,6 +133,32 @@ class TestCheckpoints:
         assert listed[-1]["head_hash"] == expected[-1].head_hash
         assert listed[-1]["signature"] == expected[-1].signature
         assert all(c["anchor"] is None for c in listed)
+
+    def test_each_anchored_checkpoint_names_its_anchor(
+        self, pack_download: Callable[..., Any], personas: Any, settings: Any, tmp_path: Path
+    ) -> None:
+        settings.AUDIT_ANCHOR_SINK = "file"
+        settings.AUDIT_ANCHOR_PATH = str(tmp_path / "audit-anchors.jsonl")
+        events_seal(wait_seconds=0)
+        anchors = {a.checkpoint_id: a.location for a in AuditAnchor.objects.all()}
+        assert anchors
+        _, _, archive = pack_download()
+        listed = json.loads(archive.read("audit/checkpoints.json"))["checkpoints"]
+        by_through = {c.through_event_id: c.pk for c in AuditCheckpoint.objects.all()}
+        for row in listed:
+            assert row["anchor"]["location"] == anchors[by_through[row["through_event_id"]]]
+
+    def test_the_public_key_that_signed_them_is_in_the_pack(
+        self, pack_download: Callable[..., Any], personas: Any, tmp_path: Path
+    ) -> None:
+        events_seal(wait_seconds=0)
+        _, _, archive = pack_download()
+        pem = tmp_path / "public-keys.pem"
+        pem.write_bytes(archive.read("audit/public-keys.pem"))
+        key_id = chain.public_key_id(public_key_load(pem))
+        signed = AuditCheckpoint.objects.filter(algorithm=chain.ED25519)
+        assert signed.exists() and {c.key_id for c in signed} == {key_id}
+        assert b"PRIVATE" not in archive.read("audit/public-keys.pem")
 
     def test_a_period_before_them_holds_none(self, pack_download: Callable[..., Any]) -> None:
         events_seal(wait_seconds=0)
