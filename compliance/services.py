@@ -6,6 +6,8 @@ Renewal alerts are in ``compliance.alerts``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 from django.db import transaction
@@ -131,6 +133,47 @@ def _store(upload: CheckedUpload) -> EncryptedFile:
     return file_store(source=upload.reader(), name=upload.name, content_type=upload.content_type)
 
 
+@contextmanager
+def _agreement_scan(
+    scan: CheckedUpload, *, signed_on: date, renewal_on: date
+) -> Iterator[EncryptedFile]:
+    """The dates checked and the scan stored; the caller's writes run in one transaction,
+    and the stored scan is erased if they fail."""
+    _dates_check(signed_on=signed_on, renewal_on=renewal_on)
+    stored = _store(scan)
+    try:
+        with transaction.atomic():
+            yield stored
+    except BaseException:
+        stored.delete()
+        raise
+
+
+def _agreement_record(
+    *,
+    actor: Actor,
+    associate: BusinessAssociate,
+    action: str,
+    signed_on: date,
+    renewal_on: date,
+    scan: EncryptedFile,
+) -> AssociateAgreement:
+    agreement = AssociateAgreement.objects.create(
+        associate=associate,
+        signed_on=signed_on,
+        renewal_on=renewal_on,
+        scan=scan,
+        recorded_by=actor,
+    )
+    event_record(
+        actor=actor,
+        action=action,
+        target=associate,
+        details={"agreement_id": agreement.pk, "renewal_on": renewal_on.isoformat()},
+    )
+    return agreement
+
+
 def associate_add(
     *,
     actor: Actor,
@@ -141,27 +184,16 @@ def associate_add(
     scan: CheckedUpload,
 ) -> BusinessAssociate:
     """Add a vendor to the register with its signed agreement (the scan encrypted)."""
-    _dates_check(signed_on=signed_on, renewal_on=renewal_on)
-    stored = _store(scan)
-    try:
-        with transaction.atomic():
-            associate = BusinessAssociate.objects.create(name=name, service=service, added_by=actor)
-            agreement = AssociateAgreement.objects.create(
-                associate=associate,
-                signed_on=signed_on,
-                renewal_on=renewal_on,
-                scan=stored,
-                recorded_by=actor,
-            )
-            event_record(
-                actor=actor,
-                action=ComplianceAction.ASSOCIATE_ADDED,
-                target=associate,
-                details={"agreement_id": agreement.pk, "renewal_on": renewal_on.isoformat()},
-            )
-    except BaseException:
-        stored.delete()
-        raise
+    with _agreement_scan(scan, signed_on=signed_on, renewal_on=renewal_on) as stored:
+        associate = BusinessAssociate.objects.create(name=name, service=service, added_by=actor)
+        _agreement_record(
+            actor=actor,
+            associate=associate,
+            action=ComplianceAction.ASSOCIATE_ADDED,
+            signed_on=signed_on,
+            renewal_on=renewal_on,
+            scan=stored,
+        )
     return associate
 
 
@@ -176,27 +208,15 @@ def associate_renew(
     """Record a renewed (or amended) agreement; it becomes the current one."""
     if associate.ended_on is not None:
         raise ComplianceError("ended", "This business associate's agreement has ended.")
-    _dates_check(signed_on=signed_on, renewal_on=renewal_on)
-    stored = _store(scan)
-    try:
-        with transaction.atomic():
-            agreement = AssociateAgreement.objects.create(
-                associate=associate,
-                signed_on=signed_on,
-                renewal_on=renewal_on,
-                scan=stored,
-                recorded_by=actor,
-            )
-            event_record(
-                actor=actor,
-                action=ComplianceAction.ASSOCIATE_RENEWED,
-                target=associate,
-                details={"agreement_id": agreement.pk, "renewal_on": renewal_on.isoformat()},
-            )
-    except BaseException:
-        stored.delete()
-        raise
-    return agreement
+    with _agreement_scan(scan, signed_on=signed_on, renewal_on=renewal_on) as stored:
+        return _agreement_record(
+            actor=actor,
+            associate=associate,
+            action=ComplianceAction.ASSOCIATE_RENEWED,
+            signed_on=signed_on,
+            renewal_on=renewal_on,
+            scan=stored,
+        )
 
 
 def associate_end(*, actor: Actor, associate: BusinessAssociate, ended_on: date) -> None:

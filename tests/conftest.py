@@ -6,11 +6,13 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -327,3 +329,34 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         from tests.access import route_names
 
         metafunc.parametrize("name", route_names(metafunc.cls.ROUTES, kind))
+
+
+PDFSIG = shutil.which("pdfsig") or "/usr/bin/pdfsig"
+
+
+@pytest.fixture
+def pdfsig(tmp_path: Path) -> Callable[[bytes], list[str]]:
+    """Run poppler's pdfsig on a PDF; its report's lines, stripped.
+
+    HOME is a fresh directory so no user's NSS database or browser profile changes what
+    it trusts; -no-ocsp keeps it off the network (our certificate names no responder).
+    """
+    if not os.path.exists(PDFSIG):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"pdfsig not found at {PDFSIG} (CI=true: no skipping)")
+        pytest.skip("pdfsig (Debian poppler-utils) is not installed")
+
+    def run(pdf: bytes) -> list[str]:
+        path = tmp_path / "signed.pdf"
+        path.write_bytes(pdf)
+        result = subprocess.run(
+            [PDFSIG, "-no-ocsp", str(path)],
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        return [line.strip() for line in result.stdout.splitlines()]
+
+    return run

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import re
-import shutil
 import stat
-import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -47,8 +44,6 @@ from tests.records.factories import (
     pdf_pages,
 )
 
-PDFSIG = shutil.which("pdfsig") or "/usr/bin/pdfsig"
-
 
 def one_byte_changed(pdf: bytes) -> bytes:
     """The package with one letter of its title changed, inside the signed byte range."""
@@ -58,34 +53,6 @@ def one_byte_changed(pdf: bytes) -> bytes:
     altered = bytearray(pdf)
     altered[position] = ord("K")  # "Copy" -> "Kopy"
     return bytes(altered)
-
-
-@pytest.fixture
-def pdfsig(tmp_path: Path) -> Callable[[bytes], list[str]]:
-    """Run poppler's pdfsig on a PDF; its report's lines, stripped.
-
-    HOME is a fresh directory so no user's NSS database or browser profile changes what
-    it trusts; -no-ocsp keeps it off the network (our certificate names no responder).
-    """
-    if not os.path.exists(PDFSIG):
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"pdfsig not found at {PDFSIG} (CI=true: no skipping)")
-        pytest.skip("pdfsig (Debian poppler-utils) is not installed")
-
-    def run(pdf: bytes) -> list[str]:
-        path = tmp_path / "package.pdf"
-        path.write_bytes(pdf)
-        result = subprocess.run(
-            [PDFSIG, "-no-ocsp", str(path)],
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        return [line.strip() for line in result.stdout.splitlines()]
-
-    return run
 
 
 class TestPyHankoValidation:
