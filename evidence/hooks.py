@@ -107,7 +107,7 @@ def activity_review_section(*, user: Actor, period: Period, now: datetime) -> Se
         "exports": "Exports",
         "failed_sign_ins": "Repeated failed sign-ins",
         "lockouts": "Lock-outs",
-        "admin_use": "Administrative actions",
+        "admin": "Administrative actions",
     }
     counts: dict[str, int] = summary["counts"]
     figures = [

@@ -341,6 +341,9 @@ class TestActivityReview:
         assert values["last_review_at"] == review.reviewed_at.isoformat()
         [row] = section.tables[0].rows
         assert row["findings"] == "Nothing out of the ordinary."
+        labels = {figure.key: figure.label for figure in section.figures}
+        assert labels["admin"] == "Administrative actions"  # every list named, none by its code
+        assert all("_" not in label for label in labels.values())
 
 
 class TestBusinessAssociates:
