@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import secrets
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import IO, Any, Protocol, cast
 
@@ -38,7 +38,7 @@ from django.utils.http import content_disposition_header
 from encryption import crypto, services
 from encryption.crypto import Readable
 from encryption.errors import DecryptionFailed
-from encryption.models import EncryptedFile
+from encryption.models import DataKey, EncryptedFile
 
 logger = logging.getLogger(__name__)
 STORAGE_ALIAS = "encrypted_files"
@@ -87,32 +87,80 @@ def file_store(
     the error propagates: no orphan ciphertext, no live key for it.
     """
     record = EncryptedFile(original_name=name, content_type=content_type)
-    dek = services.object_dek(record)
-    storage = files_storage()
-    wanted_name = _storage_name()
+    services.object_dek(record)
     stored_name: str | None = None
     try:
-        counted = crypto.CountingReader(source)
-        ciphertext = crypto.IterStream(
-            crypto.stream_encrypt(dek, counted, _owner(record), chunk_size=chunk_size)
-        )
-        stored_name = storage.save(wanted_name, _CiphertextUpload(ciphertext))
-        record.storage_name = stored_name
-        record.size = counted.count
+        stored_name = _encrypt_into_store(record, source, chunk_size)
         with transaction.atomic():  # a savepoint: a failed INSERT leaves the caller usable
             record.save(force_insert=True)
     except BaseException:
-        _upload_undo(storage, stored_name or wanted_name, record)
+        _upload_undo(files_storage(), stored_name or record.storage_name, record)
         raise
     return record
 
 
-def _upload_undo(storage: Storage, name: str, record: EncryptedFile) -> None:
-    """Best effort; a failure here is logged and the original error still propagates."""
+def file_encrypt(
+    *,
+    source: Readable,
+    name: str,
+    data_key: DataKey,
+    content_type: str = "application/octet-stream",
+    chunk_size: int = crypto.DEFAULT_CHUNK_SIZE,
+) -> EncryptedFile:
+    """Encrypt ``source`` into the store under ``data_key`` (``services.data_keys_wrap``,
+    not yet saved); return the record, not yet saved either.
+
+    For a caller that saves the key, the record and its own object in one transaction
+    (``services.data_keys_save``, then ``bulk_create``), after the upload and outside
+    any transaction, and calls ``files_discard`` if that transaction does not commit.
+    Until it commits nothing in the database knows the key, so a crash in between
+    leaves ciphertext that nothing can decrypt (``orphans_delete`` removes it).
+    A failure here deletes what reached the store before it propagates.
+    """
+    record = EncryptedFile(original_name=name, content_type=content_type, data_key=data_key)
+    stored_name: str | None = None
     try:
-        storage.delete(name)  # also a partial object; deleting a missing one is a no-op
+        stored_name = _encrypt_into_store(record, source, chunk_size)
+    except BaseException:
+        _stored_delete(stored_name or record.storage_name)
+        raise
+    return record
+
+
+def files_discard(records: Sequence[EncryptedFile]) -> None:
+    """The stored ciphertext of ``file_encrypt`` records whose transaction did not commit
+    (their keys and rows went with it). Best effort, like ``_upload_undo``."""
+    for record in records:
+        _stored_delete(record.storage_name)
+
+
+def _encrypt_into_store(record: EncryptedFile, source: Readable, chunk_size: int) -> str:
+    """Encrypt under the record's key into a new stored object; fills in the record's
+    storage name (first, so a failure can delete a partial object) and size."""
+    dek = services.object_dek(record)
+    record.storage_name = _storage_name()
+    counted = crypto.CountingReader(source)
+    ciphertext = crypto.IterStream(
+        crypto.stream_encrypt(dek, counted, _owner(record), chunk_size=chunk_size)
+    )
+    stored_name = files_storage().save(record.storage_name, _CiphertextUpload(ciphertext))
+    record.storage_name = stored_name
+    record.size = counted.count
+    return stored_name
+
+
+def _stored_delete(name: str) -> None:
+    if not name:
+        return  # failed before a name was chosen: nothing reached the store
+    try:
+        files_storage().delete(name)  # also a partial object; deleting a missing one is a no-op
     except Exception:
         logger.exception("encrypted upload failed; its stored object could not be deleted")
+
+
+def _upload_undo(storage: Storage, name: str, record: EncryptedFile) -> None:
+    """Best effort; a failure here is logged and the original error still propagates."""
+    _stored_delete(name)
     try:
         services.dek_destroy(data_key_id=record.data_key_id)
     except Exception:

@@ -6,8 +6,9 @@ every erasure is recorded in the audit log, with ids and counts only.
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -40,6 +41,7 @@ def _kek_provider(key_id: str) -> str:
 def _forget_providers(*, setting: str, **kwargs: Any) -> None:
     if setting.startswith("ENCRYPTION_"):
         _kek_providers.clear()
+        _primary_forget()
 
 
 # -- the primary KEK ---------------------------------------------------------------------
@@ -79,6 +81,29 @@ def _kek_bootstrap() -> Kek:
 
 # -- data keys ---------------------------------------------------------------------------
 
+# The primary KEK's row (its id and provider: no key material, which stays in the keyring
+# or in KMS), remembered for a few seconds so that a send does not read it for each of its
+# keys. Never trusted blindly: the transaction that writes the keys reads the row again
+# under its lock, and a row that is no longer the primary (a rotation or retirement in any
+# process) or is gone makes this process read it afresh and wrap the keys again. A
+# rotation or retirement here, or a change of the ENCRYPTION_ settings, forgets it at once.
+PRIMARY_REMEMBERED_SECONDS = 10.0
+_primary: list[tuple[float, Kek]] = []  # at most one: (when read, monotonic; the row)
+
+
+def _primary_forget() -> None:
+    _primary.clear()
+
+
+def _primary_remembered() -> tuple[Kek, bool]:
+    """The primary, and whether it was remembered (read by an earlier call) or read now."""
+    now = time.monotonic()
+    if _primary and now - _primary[0][0] <= PRIMARY_REMEMBERED_SECONDS:
+        return _primary[0][1], True
+    kek = kek_primary()
+    _primary[:] = [(now, kek)]
+    return kek, False
+
 
 def data_key_create() -> DataKey:
     """A fresh DEK, wrapped under the primary KEK; the plaintext key stays in memory only."""
@@ -86,14 +111,66 @@ def data_key_create() -> DataKey:
 
 
 def data_keys_create(*, count: int) -> list[DataKey]:
-    """``count`` fresh DEKs in one INSERT (imports, benchmarks, bulk_create of objects).
+    """``count`` fresh DEKs in one INSERT (bulk sends, imports, bulk_create of objects).
 
-    The primary is read and the keys wrapped outside any transaction (a KMS call must not
-    hold one); the INSERT then runs in one with a lock on the KEK row that
-    ``kek_retire`` waits for (``_kek_lock_usable``): either retirement committed first
-    and this is refused, or retirement waits for this commit and counts these keys.
+    The primary is read (or remembered, above) and the keys wrapped outside any
+    transaction (a KMS call must not hold one); the INSERT then runs in one with a lock
+    on the KEK row that ``kek_retire`` waits for (``_kek_lock_usable``): either
+    retirement committed first and this is refused, or retirement waits for this commit
+    and counts these keys. A remembered primary that the locked row no longer shows as
+    the primary is forgotten, and the keys are wrapped again under the primary read now.
     """
-    kek = kek_primary()
+    kek, remembered = _primary_remembered()
+    while True:
+        made = _data_keys_wrapped(kek, count)
+        with transaction.atomic():
+            row = _kek_lock(kek.key_id)
+            if row != (KekState.PRIMARY, kek.provider):
+                _primary_forget()
+            if not remembered or row == (KekState.PRIMARY, kek.provider):
+                _kek_check_usable(kek.key_id, row)
+                DataKey.objects.bulk_create(made)
+                return made
+        # Nothing was written (the savepoint or transaction above is empty): once more.
+        kek, remembered = kek_primary(), False
+
+
+def data_keys_wrap(*, count: int) -> list[DataKey]:
+    """``count`` fresh DEKs wrapped under the primary, not yet saved: for a caller that
+    encrypts with them before its transaction (files) and saves them in it with
+    ``data_keys_save``, so that keys, files and object commit together or not at all."""
+    return _data_keys_wrapped(_primary_remembered()[0], count) if count else []
+
+
+def data_keys_save(keys: Sequence[DataKey]) -> None:
+    """INSERT keys from ``data_keys_wrap``, in the caller's transaction, under the KEK row
+    lock of ``data_keys_create``. When the locked row shows their KEK is no longer the
+    primary (rotated or retired since it was remembered), the same DEKs are wrapped again
+    under the primary read now, so no process writes under an old KEK after a rotation
+    (with KMS that call then runs inside the transaction: once per process and rotation).
+    """
+    if not keys:
+        return
+    kek = keys[0].kek
+    assert kek is not None  # wrapped by data_keys_wrap, so under a KEK
+    row = _kek_lock(kek.key_id)
+    if row != (KekState.PRIMARY, kek.provider):
+        _primary_forget()
+        primary = kek_primary()
+        if (primary.key_id, primary.provider) != (kek.key_id, kek.provider):
+            target = keyring().provider(primary.provider)
+            for data_key in keys:
+                assert data_key._dek is not None
+                data_key.wrapped = target.wrap(
+                    primary.key_id, data_key._dek, dek_id=str(data_key.id)
+                )
+                data_key.kek = primary
+        kek, row = primary, _kek_lock(primary.key_id)
+    _kek_check_usable(kek.key_id, row)
+    DataKey.objects.bulk_create(keys)
+
+
+def _data_keys_wrapped(kek: Kek, count: int) -> list[DataKey]:
     provider = keyring().provider(kek.provider)
     made = []
     for _ in range(count):
@@ -102,9 +179,6 @@ def data_keys_create(*, count: int) -> list[DataKey]:
         data_key.wrapped = provider.wrap(kek.key_id, dek, dek_id=str(data_key.id))
         data_key._dek = dek
         made.append(data_key)
-    with transaction.atomic():
-        _kek_lock_usable(kek.key_id)
-        DataKey.objects.bulk_create(made)
     return made
 
 
@@ -121,13 +195,23 @@ def _kek_lock_usable(key_id: str) -> None:
     PRIMARY or ACTIVE both pass (a key written just after a rotation is moved by the
     next ``keys_rewrap``); RETIRED (or gone) does not.
     """
+    _kek_check_usable(key_id, _kek_lock(key_id))
+
+
+def _kek_lock(key_id: str) -> tuple[str, str] | None:
+    """``FOR KEY SHARE`` on KEK ``key_id`` (see ``_kek_lock_usable``): its state and
+    provider as committed now, or None when there is no such KEK."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT state FROM {connection.ops.quote_name(Kek._meta.db_table)} "  # noqa: S608
+            f"SELECT state, provider FROM {connection.ops.quote_name(Kek._meta.db_table)} "  # noqa: S608
             "WHERE key_id = %s FOR KEY SHARE",
             [key_id],
         )
         row = cursor.fetchone()
+    return (row[0], row[1]) if row is not None else None
+
+
+def _kek_check_usable(key_id: str, row: tuple[str, str] | None) -> None:
     if row is None or row[0] not in (KekState.PRIMARY, KekState.ACTIVE):
         raise KeyringError(
             f"key {key_id!r} was retired while data keys were being wrapped under it; "
@@ -295,6 +379,7 @@ def keys_rotate(*, key_id: str, provider: str | None = None) -> Kek:
         Kek.objects.filter(pk=old.pk).update(state=KekState.ACTIVE)
         kek.state, kek.promoted_at = KekState.PRIMARY, timezone.now()
         kek.save(update_fields=["state", "promoted_at"])
+        _primary_forget()  # this process wraps under it at once (others: data_keys_create)
         event_record(
             action=EncryptionAction.KEY_ROTATED,
             target=kek,
@@ -387,6 +472,7 @@ def kek_retire(*, key_id: str) -> Kek:
             else:
                 kek.state, kek.retired_at = KekState.RETIRED, timezone.now()
                 kek.save(update_fields=["state", "retired_at"])
+                _primary_forget()
                 event_record(
                     action=EncryptionAction.KEY_RETIRED, target=kek, details={"key_id": key_id}
                 )

@@ -28,19 +28,22 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import get_connection
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.core.signals import setting_changed
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.dispatch import receiver
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.emails import email_render
+from accounts.emails import RenderedEmail, email_render
 from accounts.models import User
 from accounts.services import email_change_request
 from audit.models import Outcome
 from audit.services import EventSpec, event_record, events_record
 from messaging.actions import MessagingAction
-from messaging.content_delivery import content_deliver
+from messaging.content_delivery import content_deliver, deliveries_for_content
 from messaging.document_passwords import one_time_password_discard
 from messaging.errors import MessagingError
 from messaging.models import Channel, Delivery, DeliveryState, Message, WebhookReceipt
@@ -154,35 +157,34 @@ def delivery_send(*, delivery_id: uuid.UUID | str) -> str:
 
 
 def deliveries_send(*, delivery_ids: Sequence[uuid.UUID | str]) -> dict[str, str]:
-    """Send every notice among ``delivery_ids`` that is still due, over one SMTP connection.
+    """Send every notice among ``delivery_ids`` that is still due, over one SMTP connection
+    (the one the process kept from its last task, when it still answers).
 
     Returns each id's outcome: sent, failed, retry or not_due. The notice is the same
     for every patient (nothing about the message is in it), so it is rendered once for
-    each language the patients read.
+    each language the patients read (``notice_rendered``: once per process).
     """
     outcomes = {str(pk): "not_due" for pk in delivery_ids}
     claimed = _claim(delivery_ids)
     if not claimed:
         return outcomes
     deadline = time.monotonic() + _lease().total_seconds() / 2
-    deliveries = _contents_send(
-        list(Delivery.objects.filter(pk__in=claimed).select_related("message__thread__patient")),
-        outcomes,
-        deadline,
+    claimed_rows = Delivery.objects.filter(pk__in=claimed).select_related(
+        "message__thread__patient"
     )
+    deliveries = _contents_send(list(deliveries_for_content(claimed_rows)), outcomes, deadline)
     if not deliveries:
         return outcomes
-    sign_in_url = settings.PORTAL_BASE_URL + reverse("accounts:sign_in")
     notices = {
-        language: email_render(
-            template=NOTICE_TEMPLATE, context={"sign_in_url": sign_in_url}, language=language
-        )
+        language: notice_rendered(language)
         for language in {d.message.thread.patient.language for d in deliveries}
     }
-    connection = get_connection()
+    connection: Any = None
+    sound = False  # whether the connection may serve the next task
     sent: list[Delivery] = []
     try:
-        connection.open()
+        connection = _relay_take()
+        sound = True
         for position, delivery in enumerate(deliveries):
             if time.monotonic() > deadline:
                 # A slow relay: hand the rest back before our claim could lapse and
@@ -199,6 +201,7 @@ def deliveries_send(*, delivery_ids: Sequence[uuid.UUID | str]) -> dict[str, str
             try:
                 connection.send_messages([email])
             except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as error:
+                sound = False
                 code = _smtp_code(error)
                 outcomes[str(delivery.pk)] = (
                     _failed(delivery, DeliveryState.FAILED, f"smtp_{code}")
@@ -210,6 +213,7 @@ def deliveries_send(*, delivery_ids: Sequence[uuid.UUID | str]) -> dict[str, str
                 )
             except (OSError, smtplib.SMTPException):
                 # The connection is gone: this notice and the rest wait for a retry.
+                sound = False
                 for later in deliveries[position:]:
                     outcomes[str(later.pk)] = _retry_later(later, "connection")
                 break
@@ -220,14 +224,90 @@ def deliveries_send(*, delivery_ids: Sequence[uuid.UUID | str]) -> dict[str, str
                     outcomes.update({str(d.pk): "sent" for d in sent})
                     sent = []
     except (OSError, smtplib.SMTPException):  # could not even connect
+        sound = False
         for delivery in deliveries:
             outcomes[str(delivery.pk)] = _retry_later(delivery, "connection")
     finally:
-        with contextlib.suppress(OSError, smtplib.SMTPException):
-            connection.close()
+        if connection is not None:
+            _relay_give_back(connection, sound=sound)
     _mark_sent(sent)
     outcomes.update({str(d.pk): "sent" for d in sent})
     return outcomes
+
+
+# --- the connection to the relay --------------------------------------------------------------
+
+# Most notice tasks carry one notice (a clinician pressed Send), so a worker process keeps
+# its SMTP connection to the relay for the next task instead of opening one per task. It
+# is proven with NOOP before it is used again, closed after any error or refusal and when
+# found unused for longer than this (meanwhile the relay's own idle timeout may close it
+# from its side), and dropped when the settings change (another relay).
+RELAY_IDLE_SECONDS = 20.0
+_relay: list[tuple[float, SMTPBackend]] = []  # at most one: (last used, monotonic; it)
+
+
+def _relay_take() -> Any:
+    """An open connection to the relay: the kept one if it still answers, else a new one."""
+    while _relay:
+        used_at, kept = _relay.pop()
+        if time.monotonic() - used_at <= RELAY_IDLE_SECONDS and _relay_answers(kept):
+            return kept
+        _relay_close(kept)
+    connection = get_connection()
+    connection.open()
+    return connection
+
+
+def _relay_answers(connection: SMTPBackend) -> bool:
+    if connection.connection is None:
+        return False
+    try:
+        return bool(connection.connection.noop()[0] == 250)
+    except (OSError, smtplib.SMTPException):
+        return False
+
+
+def _relay_give_back(connection: Any, *, sound: bool) -> None:
+    """Keep a sound SMTP connection for the next task; close anything else."""
+    if sound and isinstance(connection, SMTPBackend) and connection.connection is not None:
+        _relay.append((time.monotonic(), connection))
+    else:
+        _relay_close(connection)
+
+
+def _relay_close(connection: Any) -> None:
+    with contextlib.suppress(OSError, smtplib.SMTPException):
+        connection.close()
+
+
+@receiver(setting_changed)
+def _relay_forget(**kwargs: Any) -> None:
+    while _relay:
+        _relay_close(_relay.pop()[1])
+
+
+# The notice says the same to every patient who reads a language (no name, nothing about
+# the message), so a worker renders it once per language, not once per task: again only
+# after a settings change (the organisation's name, the portal's address, the languages).
+_notices: dict[tuple[str, str], RenderedEmail] = {}
+
+
+def notice_rendered(language: str) -> RenderedEmail:
+    """The "you have a secure message" notice in ``language`` (the site's when empty)."""
+    sign_in_url = settings.PORTAL_BASE_URL + reverse("accounts:sign_in")
+    key = (language, sign_in_url)
+    if key not in _notices:
+        if len(_notices) >= 64:  # a bound, not a policy: languages are few
+            _notices.clear()
+        _notices[key] = email_render(
+            template=NOTICE_TEMPLATE, context={"sign_in_url": sign_in_url}, language=language
+        )
+    return _notices[key]
+
+
+@receiver(setting_changed)
+def _notices_forget(**kwargs: Any) -> None:
+    _notices.clear()
 
 
 def _contents_send(

@@ -2,7 +2,9 @@
 
 Each function does the whole change (domain rules, save, audit event, follow-up after
 commit). Attachment bytes are encrypted into the file store before the transaction
-opens, and erased again if it does not commit, so no ciphertext outlives a rollback.
+opens, and erased again if it does not commit, so no ciphertext outlives a rollback. A
+send saves its files' data keys and rows in its own transaction, with the thread and the
+message: nothing of it is in the database until everything is.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from django.utils import timezone
 from accounts.models import User
 from audit.models import Outcome
 from audit.services import EventSpec, event_record, events_record
-from encryption.files import file_store
-from encryption.models import EncryptedFile
-from encryption.services import data_keys_create
+from encryption.files import file_encrypt, file_store, files_discard
+from encryption.models import DataKey, EncryptedFile
+from encryption.services import data_keys_create, data_keys_save, data_keys_wrap
 from encryption.uploads import CheckedUpload
 from messaging import dlp, policies
 from messaging.actions import MessagingAction
@@ -96,20 +98,29 @@ def message_compose(
     if send and (draft.thread is None or draft.thread.last_message_at is None):
         _subject_guard(actor=actor, draft=draft, acknowledged=warnings_acknowledged)
     _attachments_within_total(existing, attachments)
-    stored: list[EncryptedFile] = []
+    # The data keys of the files, a new thread and a new message are wrapped now and
+    # saved in the send's one transaction with everything else (one INSERT for all): the
+    # files are encrypted into the store before it opens, so a slow upload holds none.
+    objects = (existing is None and draft.thread is None) + (existing is None)
+    keys = data_keys_wrap(count=len(attachments) + objects)
+    encrypted: list[EncryptedFile] = []
     try:
-        for upload in attachments:
-            stored.append(_store(upload))  # inside the try: a failed third file erases two
+        for upload, key in zip(attachments, keys, strict=False):
+            encrypted.append(_encrypt(upload, key))  # in the try: a failed third file discards two
         with transaction.atomic():
-            message = _compose_in_transaction(actor, draft, existing, stored, send)
+            data_keys_save(keys)
+            EncryptedFile.objects.bulk_create(encrypted)
+            message = _compose_in_transaction(
+                actor, draft, existing, encrypted, send, keys[len(attachments) :]
+            )
     except IntegrityError:
-        _erase(stored)  # a concurrent submit with the same key won the race
+        files_discard(encrypted)  # a concurrent submit with the same key won the race
         winner = Message.objects.filter(send_key=draft.send_key, author=actor).first()
         if winner is None:
             raise
         return winner
     except BaseException:
-        _erase(stored)
+        files_discard(encrypted)  # the keys and rows rolled back: only ciphertext is left
         raise
     return message
 
@@ -157,6 +168,15 @@ def _store(upload: CheckedUpload) -> EncryptedFile:
     return file_store(source=upload.reader(), name=upload.name, content_type=upload.content_type)
 
 
+def _encrypt(upload: CheckedUpload, data_key: DataKey) -> EncryptedFile:
+    return file_encrypt(
+        source=upload.reader(),
+        name=upload.name,
+        content_type=upload.content_type,
+        data_key=data_key,
+    )
+
+
 def _erase(files: Sequence[EncryptedFile]) -> None:
     for record in files:
         record.delete()  # destroys the data key; the ciphertext goes after commit
@@ -184,8 +204,14 @@ def thread_lock_live(*, thread_id: uuid.UUID) -> None:
 
 
 def _compose_in_transaction(
-    actor: User, draft: Draft, existing: Message | None, files: Sequence[EncryptedFile], send: bool
+    actor: User,
+    draft: Draft,
+    existing: Message | None,
+    files: Sequence[EncryptedFile],
+    send: bool,
+    keys: Sequence[DataKey],
 ) -> Message:
+    """``keys``: saved already, one for each of a new thread and a new message."""
     now = timezone.now()
     if existing is not None:
         message = Message.objects.select_for_update().get(pk=existing.pk)
@@ -201,6 +227,9 @@ def _compose_in_transaction(
         thread.patient = draft.patient
         thread.subject = draft.subject
         thread.category = draft.category
+    fresh = [obj for obj in (thread, message) if obj.data_key_id is None]
+    for obj, key in zip(fresh, keys, strict=True):
+        obj.data_key = key  # saved with the files' keys, not one INSERT per object
     message.body = draft.body
     message.content_categories = sorted(set(draft.content_categories)) or None
     message.expires_at = draft.expires_at

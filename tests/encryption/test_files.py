@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from encryption import crypto, files
+from encryption import crypto, files, services
 from encryption.errors import DecryptionFailed, Erased
 from encryption.models import DataKey, EncryptedFile
 from tests.encryption.conftest import payload
@@ -263,6 +263,51 @@ class TestFailedUploads:
         assert stored_files(file_store_dir) == []
         assert list(DataKey.objects.values_list("wrapped", "kek_id")) == [(None, None)]
         assert DataKey.objects.get().destroyed_at is not None  # the caller's transaction works
+
+
+class TestEncryptedBeforeTheTransaction:
+    """``file_encrypt``: the ciphertext first, the key and the row in the caller's
+    transaction, with its own object; nothing readable if that does not commit."""
+
+    def test_key_and_row_saved_in_the_callers_transaction_read_back(
+        self, file_store_dir: Path
+    ) -> None:
+        [key] = services.data_keys_wrap(count=1)
+        record = files.file_encrypt(
+            source=io.BytesIO(payload(3 * CHUNK)), name="scan.pdf", data_key=key, chunk_size=CHUNK
+        )
+        assert not DataKey.objects.exists() and not EncryptedFile.objects.exists()
+        with transaction.atomic():
+            services.data_keys_save([key])
+            EncryptedFile.objects.bulk_create([record])
+        assert read(record) == payload(3 * CHUNK)
+        assert EncryptedFile.objects.get(pk=record.pk).original_name == "scan.pdf"
+
+    def test_a_source_that_breaks_off_leaves_nothing_in_the_store(
+        self, file_store_dir: Path
+    ) -> None:
+        [key] = services.data_keys_wrap(count=1)
+        with pytest.raises(Interrupted):
+            files.file_encrypt(
+                source=FailingSource(payload(6 * CHUNK), fail_after=3 * CHUNK),
+                name="scan.pdf",
+                data_key=key,
+                chunk_size=CHUNK,
+            )
+        assert stored_files(file_store_dir) == []
+
+    def test_a_transaction_that_did_not_commit_leaves_no_ciphertext(
+        self, file_store_dir: Path
+    ) -> None:
+        [key] = services.data_keys_wrap(count=1)
+        record = files.file_encrypt(source=io.BytesIO(b"never sent"), name="a.pdf", data_key=key)
+        with pytest.raises(Interrupted), transaction.atomic():
+            services.data_keys_save([key])
+            EncryptedFile.objects.bulk_create([record])
+            raise Interrupted
+        files.files_discard([record])
+        assert stored_files(file_store_dir) == []
+        assert not DataKey.objects.exists() and not EncryptedFile.objects.exists()
 
 
 class TestS3:

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent, Outcome
 from encryption import services
@@ -163,6 +164,71 @@ class TestRotate:
             str(Kek.objects.get(key_id="k2").pk),
         )
         assert "keys_rewrap" in out
+
+
+def kek_reads(queries: CaptureQueriesContext) -> list[str]:
+    """The statements that read the KEK table (the primary, or its row lock)."""
+    return [q["sql"] for q in queries.captured_queries if '"encryption_kek"' in q["sql"]]
+
+
+def primary_changed_elsewhere(old_state: str) -> None:
+    """What another process's rotation (and retirement) leaves: k2 primary, k1 not."""
+    Kek.objects.filter(key_id="k1").update(state=old_state)
+    Kek.objects.create(key_id="k2", provider="local", state=KekState.PRIMARY)
+
+
+class TestPrimaryRemembered:
+    """A process remembers the primary briefly; the write's row lock still has the last word."""
+
+    def test_keys_made_again_soon_read_only_the_kek_row_lock(self) -> None:
+        services.data_keys_create(count=1)
+        with CaptureQueriesContext(connection) as queries:
+            services.data_keys_create(count=3)
+        [lock] = kek_reads(queries)
+        assert "FOR KEY SHARE" in lock
+
+    def test_a_rotation_in_another_process_is_used_at_the_next_key(self) -> None:
+        services.data_key_create()  # k1 remembered
+        primary_changed_elsewhere(KekState.ACTIVE)
+        assert services.data_key_create().kek_id == "k2"
+        assert DataKey.objects.filter(kek_id="k1").count() == 1  # only the first
+
+    def test_a_remembered_primary_retired_elsewhere_is_replaced_not_refused(self) -> None:
+        services.data_key_create()
+        primary_changed_elsewhere(KekState.RETIRED)
+        note = note_create(subject="after the retirement")
+        assert note.data_key.kek_id == "k2"
+        assert note_reload(note).subject == "after the retirement"
+
+    def test_a_change_of_the_keys_setting_forgets_it(self, settings: Any) -> None:
+        services.data_key_create()
+        settings.ENCRYPTION_KEYS = f"k1:{KEY_1},k2:{KEY_2}"  # the same keys, set again
+        with CaptureQueriesContext(connection) as queries:
+            services.data_key_create()
+        assert len(kek_reads(queries)) == 2  # the primary read again, then the lock
+
+
+class TestKeysSavedLater:
+    """``data_keys_wrap`` now, ``data_keys_save`` in the caller's transaction later."""
+
+    def test_keys_whose_kek_was_retired_meanwhile_are_saved_under_the_primary(self) -> None:
+        keys = services.data_keys_wrap(count=2)
+        primary_changed_elsewhere(KekState.RETIRED)
+        with transaction.atomic():
+            services.data_keys_save(keys)
+        assert set(DataKey.objects.values_list("kek_id", flat=True)) == {"k2"}
+        note = Note.objects.create(data_key=keys[0], subject="s", body="saved under k2")
+        assert note_reload(note).body == "saved under k2"  # unwrapped from the row, under k2
+
+    def test_keys_whose_kek_was_rotated_meanwhile_are_saved_under_the_new_primary(
+        self,
+    ) -> None:
+        keys = services.data_keys_wrap(count=1)
+        primary_changed_elsewhere(KekState.ACTIVE)
+        with transaction.atomic():
+            services.data_keys_save(keys)
+        assert DataKey.objects.get().kek_id == "k2"
+        assert services.data_keys_wrap(count=1)[0].kek_id == "k2"  # read afresh since
 
 
 class TestRewrap:
@@ -340,16 +406,17 @@ class TestRetireRaces:
             lambda: in_other_connection(lambda: services.keys_rotate(key_id="k2")),
         )
         retire = OtherConnection(lambda: services.kek_retire(key_id="k1"))
-        original_lock = services._kek_lock_usable
+        original_lock = services._kek_lock
 
-        def lock_then_let_retire_try(key_id: str) -> None:
-            original_lock(key_id)
+        def lock_then_let_retire_try(key_id: str) -> tuple[str, str] | None:
+            row = original_lock(key_id)
             # From here to the commit, retire must wait for this transaction instead of
             # counting zero data keys (the INSERT is not committed) and retiring k1.
             retire.start()
             wait_until_blocked_on_a_lock(retire)
+            return row
 
-        monkeypatch.setattr(services, "_kek_lock_usable", lock_then_let_retire_try)
+        monkeypatch.setattr(services, "_kek_lock", lock_then_let_retire_try)
         data_key = services.data_key_create()
         retire.finish()
         assert isinstance(retire.error, KeyringError)

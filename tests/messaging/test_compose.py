@@ -7,8 +7,11 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
+from encryption.models import DataKey, EncryptedFile
+from encryption.services import kek_primary
 from messaging import services
 from messaging.errors import MessagingError
 from messaging.models import Delivery, Message, MessageState, Thread
@@ -48,7 +51,6 @@ class TestIdempotentSend:
         assert AuditEvent.objects.filter(action="messaging.message_sent").count() == 1
 
     def test_a_resubmission_stores_no_second_copy_of_the_attachment(self, personas: Any) -> None:
-        from encryption.models import EncryptedFile
 
         key = uuid.uuid4()
         message_sent(author=personas.clinician, patient=personas.patient, send_key=key)
@@ -153,6 +155,66 @@ class TestStorage:
             dump = " ".join(row[0] or "" for row in cursor.fetchall()).lower()
         for secret in ("zebrafish", "quokka", "platypus"):
             assert secret not in dump
+
+
+def statements(queries: CaptureQueriesContext, start: str) -> int:
+    return sum(q["sql"].startswith(start) for q in queries.captured_queries)
+
+
+class TestOneTransaction:
+    """A send saves its keys, files, thread, message, event and notice row in one
+    transaction (here inside the test's: one savepoint), the keys in one INSERT."""
+
+    def test_a_send_with_one_attachment_is_one_transaction(self, personas: Any) -> None:
+        kek_primary()  # a new installation registers its first key once, in its own
+        with CaptureQueriesContext(connection) as queries:
+            message = message_sent(author=personas.clinician, patient=personas.patient)
+        assert statements(queries, "SAVEPOINT") == 1
+        assert statements(queries, 'INSERT INTO "encryption_datakey"') == 1
+        [attachment] = message.attachments.select_related("file")
+        keys = {message.thread.data_key_id, message.data_key_id, attachment.file.data_key_id}
+        assert len(keys) == 3 and DataKey.objects.filter(pk__in=keys).count() == 3
+
+    def test_a_send_without_attachments_writes_its_two_keys_at_once(self, personas: Any) -> None:
+        kek_primary()
+        with CaptureQueriesContext(connection) as queries:
+            message_sent(author=personas.clinician, patient=personas.patient, files=[])
+        assert statements(queries, 'INSERT INTO "encryption_datakey"') == 1
+        assert statements(queries, "SAVEPOINT") == 1
+
+    def test_a_send_that_does_not_commit_leaves_no_key_row_or_ciphertext(
+        self, personas: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from encryption import files
+
+        encrypted: list[Any] = []
+
+        def encrypt_spied(**kwargs: Any) -> Any:
+            encrypted.append(files.file_encrypt(**kwargs))
+            return encrypted[-1]
+
+        def notice_row_fails(**kwargs: Any) -> None:
+            raise RuntimeError("the notice row could not be written")
+
+        monkeypatch.setattr(services, "file_encrypt", encrypt_spied)
+        monkeypatch.setattr("messaging.delivery.delivery_create", notice_row_fails)
+        keys_before = DataKey.objects.count()
+        with pytest.raises(RuntimeError):
+            message_sent(author=personas.clinician, patient=personas.patient)
+        assert not Message.objects.exists() and not EncryptedFile.objects.exists()
+        assert DataKey.objects.count() == keys_before
+        [record] = encrypted
+        assert record.storage_name and not files.files_storage().exists(record.storage_name)
+
+    def test_the_attachment_and_body_read_back_under_their_keys(self, personas: Any) -> None:
+        from encryption.files import file_chunks
+
+        sent = message_sent(author=personas.clinician, patient=personas.patient)
+        message = Message.objects.get(pk=sent.pk)
+        [attachment] = message.attachments.select_related("file")
+        assert b"".join(file_chunks(attachment.file)) == PDF_BYTES
+        assert message.body == "Please bring your medication list."
+        assert message.thread.subject == "Your appointment"
 
 
 class TestRecall:

@@ -622,3 +622,116 @@ def test_a_refused_sender_is_retried_not_blamed_on_the_patients_address(
     assert delivery_send(delivery_id=delivery.pk) == "retry"
     delivery.refresh_from_db()
     assert (delivery.state, delivery.failure) == ("pending", "smtp_550")
+
+
+class TestWorkerCost:
+    """What the worker does per notice stays the same however many a task sends."""
+
+    def _queued(self, personas: Any, count: int) -> list[str]:
+        return [str(_unsent(personas).pk) for _ in range(count)]
+
+    def test_a_batch_of_notices_costs_the_queries_of_one(
+        self, personas: Any, smtp_server: Any
+    ) -> None:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from messaging.delivery import deliveries_send
+
+        deliveries_send(delivery_ids=self._queued(personas, 1))  # warm: templates, caches
+        one, four = self._queued(personas, 1), self._queued(personas, 4)
+        with CaptureQueriesContext(connection) as for_one:
+            deliveries_send(delivery_ids=one)
+        with CaptureQueriesContext(connection) as for_four:
+            assert set(deliveries_send(delivery_ids=four).values()) == {"sent"}
+        assert len(for_four) == len(for_one)
+        assert len(_notices(smtp_server.messages)) == 6
+
+    def test_the_notice_is_rendered_once_for_many_tasks(
+        self, personas: Any, smtp_server: Any
+    ) -> None:
+        from django.test.signals import template_rendered
+
+        rendered: list[str] = []
+
+        def seen(sender: Any, template: Any, **kwargs: Any) -> None:
+            rendered.append(template.name)
+
+        template_rendered.connect(seen)
+        try:
+            for delivery_id in self._queued(personas, 3):
+                assert delivery_send(delivery_id=delivery_id) == "sent"
+        finally:
+            template_rendered.disconnect(seen)
+        assert rendered.count("messaging/email/new_message.html") == 1
+        assert len(_notices(smtp_server.messages)) == 3
+
+    def test_a_changed_organisation_name_is_in_the_next_notice(
+        self, personas: Any, smtp_server: Any, settings: Any
+    ) -> None:
+        assert delivery_send(delivery_id=_unsent(personas).pk) == "sent"
+        settings.ORGANISATION_NAME = "Riverside Family Practice"
+        assert delivery_send(delivery_id=_unsent(personas).pk) == "sent"
+        assert "Riverside Family Practice" in _everything(smtp_server.messages[-1])
+        assert "Riverside Family Practice" not in _everything(smtp_server.messages[0])
+
+    def test_a_waiting_one_time_password_is_discarded_for_a_portal_patient(
+        self, personas: Any, smtp_server: Any
+    ) -> None:
+        from messaging.document_passwords import (
+            one_time_password_issue,
+            one_time_password_pending,
+        )
+
+        delivery = _unsent(personas)  # the patient never chose a method: portal pickup
+        one_time_password_issue(actor=personas.clinician, message_id=delivery.message_id)
+        assert delivery_send(delivery_id=delivery.pk) == "sent"
+        assert not one_time_password_pending(delivery.message_id)
+        [event] = _events("messaging.one_time_password_discarded")
+        assert event.details["reason"] == "portal"
+
+    def test_tasks_in_a_row_share_one_connection_to_the_relay(
+        self, personas: Any, smtp_server: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        connects = _connects_counted(monkeypatch)
+        for delivery_id in self._queued(personas, 3):
+            assert delivery_send(delivery_id=delivery_id) == "sent"
+        assert len(connects) == 1
+        assert len(_notices(smtp_server.messages)) == 3
+
+    def test_a_kept_connection_that_no_longer_answers_is_replaced(
+        self, personas: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from aiosmtpd.controller import Controller
+
+        class ClosingRelay(ScriptedMailbox):
+            async def handle_NOOP(self, server: Any, session: Any, envelope: Any, arg: str) -> str:
+                return "421 4.4.2 Idle too long, closing"
+
+        relay = ClosingRelay()
+        controller = Controller(relay, hostname="127.0.0.1", port=free_port())
+        controller.start()
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        connects = _connects_counted(monkeypatch)
+        try:
+            for delivery_id in self._queued(personas, 2):
+                assert delivery_send(delivery_id=delivery_id) == "sent"
+        finally:
+            controller.stop()
+        assert len(connects) == 2 and len(_notices(relay.messages)) == 2
+
+
+def _connects_counted(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Each TCP connection Django's SMTP backend opens (smtplib itself still connects)."""
+    import smtplib
+
+    original, connects = smtplib.SMTP.connect, []
+
+    def counted(self: smtplib.SMTP, *args: Any, **kwargs: Any) -> Any:
+        connects.append(args)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(smtplib.SMTP, "connect", counted)
+    return connects
