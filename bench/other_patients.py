@@ -22,9 +22,9 @@ from messaging.models import UNREAD_FOREVER, Message
 def messages_load(
     *, sample: Message, patients: Sequence[int], count: int, per_thread: int = 10
 ) -> int:
-    """Insert ``count`` messages (rounded down to whole threads) for ``patients``, copying
+    """Insert ``count`` messages (rounded up to whole threads) for ``patients``, copying
     ``sample``'s ciphertext, author and keys' wrapping. Returns the messages inserted."""
-    threads = count // per_thread
+    threads = -(-count // per_thread)
     values: dict[str, Any] = {
         "threads": threads,
         "per_thread": per_thread,

@@ -11,8 +11,10 @@ size"): with ``BENCH_OTHER_SMALL`` (10,000) and with ``BENCH_OTHER_MESSAGES``
 (1,000,000), loaded in bulk by ``bench/other_patients.py`` (server-side INSERT ... SELECT,
 not the services), ANALYZE after each load. Each size: the inbox under the same gunicorn
 load, and in process (``IN_PROCESS`` GETs through the test client, median). Prints the
-ratio large/small of p50 and in-process median (target <= 1.2). The run deletes the
-messages it loaded at the end, so the next run starts small again; with
+ratio large/small of p50 and in-process median (target <= 1.2). Loading a million takes
+about a minute here; the run deletes what it loaded at the end (about three more
+minutes, mostly the deferred foreign-key checks at commit), so the next run starts
+small again; with
 ``BENCH_KEEP_OTHERS=1`` it keeps them (a later run then measures its "small" size with
 whatever the table holds, and says so).
 """
@@ -114,7 +116,9 @@ def others_topped_up(patient: User, clerk: User, to: int) -> int:
         return there
     others = [
         User.objects.create_user(
-            email=f"other.{RUN}.{i}@bench.example.test", full_name="Other", role=Role.PATIENT
+            email=f"other.{RUN}.{len(LOADED)}.{i}@bench.example.test",
+            full_name="Other",
+            role=Role.PATIENT,
         ).pk
         for i in range(OTHER_PATIENTS)
     ]
