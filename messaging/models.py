@@ -7,7 +7,7 @@ clear is ids, states and times, which is what lists, deadlines and retention nee
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -25,11 +25,23 @@ class Category(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+# ``Thread.patient_unread_until`` for an unopened message that never expires.
+UNREAD_FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
+
+
 class Thread(EncryptedModel):
     """A conversation between a patient and their care team, under one encrypted subject.
 
     ``last_message_at`` stays empty while the thread holds only a draft, which keeps
     drafts out of every inbox. Assignment and "handled" are the care team's triage.
+
+    ``patient_unread_until`` is the patient's "new" mark, kept with the messages by the
+    services that send, open, recall and erase them (``services.threads_unread_recount``):
+    until when the thread holds a message from the care team that the patient has not
+    opened, the latest expiry among them (``UNREAD_FOREVER`` when one never expires);
+    empty when there is none. The inbox compares it with the clock, so a message that
+    expires stops counting on time with no write, and the list reads no message rows to
+    know it (as other patients' messages pile up, the inbox stays as fast).
     """
 
     patient = models.ForeignKey(
@@ -50,11 +62,22 @@ class Thread(EncryptedModel):
         blank=True,
     )
     handled_at = models.DateTimeField(null=True, blank=True)
+    patient_unread_until = models.DateTimeField(null=True, blank=True)
+    # The care team's unread count: the patient's messages no one on the team has read
+    # yet, kept by ``services.reply_send`` and ``services.thread_view_record``.
+    staff_unread = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [
+            # The patient's inbox: their threads, newest first (``selectors.patient_inbox``).
             models.Index(fields=["patient", "-last_message_at"], name="messaging_thread_patient"),
             models.Index(fields=["-last_message_at"], name="messaging_thread_recent"),
+            # The staff inbox's open conversations, unread first (``selectors.staff_inbox``).
+            models.Index(
+                fields=["-staff_unread", "-last_message_at"],
+                condition=models.Q(last_message_at__isnull=False, handled_at__isnull=True),
+                name="messaging_thread_open",
+            ),
         ]
 
     def __str__(self) -> str:

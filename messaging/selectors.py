@@ -10,9 +10,9 @@ from typing import Any
 from django.core.paginator import Page, Paginator
 from django.db.models import (
     BooleanField,
-    Count,
     Exists,
     ExpressionWrapper,
+    F,
     Min,
     OuterRef,
     Prefetch,
@@ -109,18 +109,12 @@ def staff_inbox(*, user: Actor, view: str = "open") -> QuerySet[Thread]:
     return (
         threads.select_related("data_key", "patient", "assigned_to")
         .annotate(
-            unread=Count(
-                "messages",
-                filter=Q(
-                    messages__from_patient=True,
-                    messages__staff_read_at__isnull=True,
-                    messages__state=MessageState.SENT,
-                ),
-            ),
+            # Kept on the thread by the services: the sort reads no message rows.
+            unread=F("staff_unread"),
             notice_failed=Exists(failed),
             letter_to_print=Exists(letter_due),
         )
-        .order_by("-unread", "-last_message_at")
+        .order_by("-staff_unread", "-last_message_at")
     )
 
 
@@ -284,14 +278,13 @@ def threads_showing_subject(*, thread_ids: list[Any]) -> set[Any]:
 
 
 def patient_inbox(*, user: Actor) -> QuerySet[Thread]:
-    """The patient's threads: those with unopened messages first, then newest first."""
+    """The patient's threads: those with unopened messages first, then newest first.
+
+    The "new" mark is the thread's own ``patient_unread_until``, so the sort reads the
+    patient's thread rows (index ``messaging_thread_patient``) and no message; the
+    newest message's details are read for the page's rows only.
+    """
     now = timezone.now()  # the application's clock, as ``Message.is_expired`` uses
-    unopened = Message.objects.filter(
-        thread=OuterRef("pk"),
-        from_patient=False,
-        state=MessageState.SENT,
-        opened_at__isnull=True,
-    ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
     latest = Message.objects.filter(
         thread=OuterRef("pk"), state__in=(MessageState.SENT, MessageState.RECALLED)
     ).order_by("-created_at")
@@ -302,7 +295,11 @@ def patient_inbox(*, user: Actor) -> QuerySet[Thread]:
         # 20 data keys are read.
         .prefetch_related("data_key")
         .annotate(
-            has_unread=Exists(unopened),
+            # Never NULL (a NULL would sort first): false for a thread with no mark.
+            has_unread=ExpressionWrapper(
+                Q(patient_unread_until__isnull=False, patient_unread_until__gt=now),
+                output_field=BooleanField(),
+            ),
             # What became of the newest message, so the list can say "withdrawn" or
             # "expired" instead of promising something the thread will not show.
             latest_state=Subquery(latest.values("state")[:1]),
@@ -335,9 +332,12 @@ class Waiting:
 def patient_waiting(*, user: Actor) -> Waiting:
     """Unread messages from the care team to this patient, in two small queries."""
     now = timezone.now()
+    # Only the threads whose "new" mark is still on hold such messages: the query starts
+    # from those few, not from every unopened message in the table.
+    marked = policies.threads_visible_to(user).filter(patient_unread_until__gt=now)
     unread = (
         Message.objects.filter(
-            thread__in=policies.threads_visible_to(user),
+            thread__in=marked,
             from_patient=False,
             state=MessageState.SENT,
             opened_at__isnull=True,

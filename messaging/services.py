@@ -13,9 +13,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Max, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
@@ -29,6 +32,7 @@ from messaging import dlp, policies
 from messaging.actions import MessagingAction
 from messaging.errors import MessagingError
 from messaging.models import (
+    UNREAD_FOREVER,
     Attachment,
     ContentCategory,
     Message,
@@ -239,6 +243,8 @@ def _compose_in_transaction(
     thread.save()
     message.thread = thread
     message.save()
+    if send:  # the thread is locked: by ``thread_lock_live``, or by the save just above
+        threads_unread_recount(thread_ids=[thread.pk])
     first = message.attachments.count() if existing is not None else 0
     Attachment.objects.bulk_create(
         Attachment(message=message, file=record, position=first + i)
@@ -300,7 +306,9 @@ def reply_send(
                 Attachment(message=message, file=record, position=i)
                 for i, record in enumerate(stored)
             )
-            Thread.objects.filter(pk=thread.pk).update(last_message_at=now, handled_at=None)
+            Thread.objects.filter(pk=thread.pk).update(
+                last_message_at=now, handled_at=None, staff_unread=F("staff_unread") + 1
+            )
             event_record(
                 action=MessagingAction.REPLY_SENT,
                 target=message,
@@ -370,6 +378,7 @@ def messages_send_bulk(*, actor: User, items: Sequence[BulkItem]) -> list[Messag
                 subject=item.subject,
                 category=item.category,
                 last_message_at=now,
+                patient_unread_until=UNREAD_FOREVER,  # one message, unopened, no expiry
                 data_key=keys_made[2 * i],
             )
             for i, item in enumerate(todo)
@@ -405,6 +414,39 @@ def messages_send_bulk(*, actor: User, items: Sequence[BulkItem]) -> list[Messag
     return messages
 
 
+# --- the patient's "new" mark ----------------------------------------------------------------
+
+
+def threads_lock(*, thread_ids: Any) -> None:
+    """Lock the threads' rows for this transaction, always after the message rows a
+    service locks (as the retention purge does), so the two never wait on each other."""
+    list(Thread.objects.select_for_update().filter(pk__in=thread_ids).values_list("pk"))
+
+
+def threads_unread_recount(*, thread_ids: Any) -> None:
+    """Set each thread's ``patient_unread_until`` from its messages, in one UPDATE: sent
+    by the care team, not opened, not erased; the latest expiry among them.
+
+    Called last by every service that changes one of those, with the threads locked by
+    an earlier statement: a send and an opening in one thread then run one after the
+    other, and the second one's recount sees the first one's message.
+    """
+    unopened = (
+        Message.objects.filter(
+            thread=OuterRef("pk"),
+            from_patient=False,
+            state=MessageState.SENT,
+            opened_at__isnull=True,
+            data_key__destroyed_at__isnull=True,
+        )
+        .order_by()
+        .values("thread")
+        .annotate(until=Max(Coalesce("expires_at", Value(UNREAD_FOREVER))))
+        .values("until")
+    )
+    Thread.objects.filter(pk__in=thread_ids).update(patient_unread_until=Subquery(unopened))
+
+
 # --- reading ------------------------------------------------------------------------------
 
 
@@ -432,9 +474,14 @@ def messages_open(*, actor: User, messages: Sequence[Message]) -> set[uuid.UUID]
         for m in messages
         if states.get(m.pk) == MessageState.SENT and not m.is_expired(now) and not m.is_erased
     ]
-    first_time = [m.pk for m in readable if m.opened_at is None and not m.from_patient]
+    first_time = [m for m in readable if m.opened_at is None and not m.from_patient]
     if first_time:
-        Message.objects.filter(pk__in=first_time, opened_at__isnull=True).update(opened_at=now)
+        thread_ids = {m.thread_id for m in first_time}
+        threads_lock(thread_ids=thread_ids)
+        Message.objects.filter(pk__in=[m.pk for m in first_time], opened_at__isnull=True).update(
+            opened_at=now
+        )
+        threads_unread_recount(thread_ids=thread_ids)
     if readable:
         events_record(
             action=MessagingAction.MESSAGE_OPENED,
@@ -454,9 +501,11 @@ def messages_open(*, actor: User, messages: Sequence[Message]) -> set[uuid.UUID]
 @transaction.atomic
 def thread_view_record(*, actor: User, thread: Thread) -> None:
     """Staff opened the thread: audited, and the patient's messages count as read."""
-    thread.messages.filter(from_patient=True, staff_read_at__isnull=True).update(
+    read = thread.messages.filter(from_patient=True, staff_read_at__isnull=True).update(
         staff_read_at=timezone.now()
     )
+    if read:  # relative, so a reply counted meanwhile stays counted
+        Thread.objects.filter(pk=thread.pk).update(staff_unread=F("staff_unread") - read)
     event_record(action=MessagingAction.THREAD_VIEWED, target=thread, patient_id=thread.patient_id)
 
 
@@ -525,8 +574,10 @@ def message_recall(*, actor: User, message: Message) -> Message:
             "already_opened",
             "The patient has already opened this message, so it can no longer be recalled.",
         )
+    threads_lock(thread_ids=[locked.thread_id])
     locked.state, locked.recalled_at = MessageState.RECALLED, timezone.now()
     locked.save(update_fields=["state", "recalled_at"])
+    threads_unread_recount(thread_ids=[locked.thread_id])
     event_record(
         action=MessagingAction.MESSAGE_RECALLED,
         target=locked,

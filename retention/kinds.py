@@ -22,6 +22,7 @@ from accounts.models import Invitation, Role
 from consent.models import Authorization
 from encryption.models import EncryptedFile
 from messaging.models import Attachment, Category, GuestPackage, Message, MessageState, Thread
+from messaging.services import threads_unread_recount
 from records.models import RecordRequest, RequestDocument, RequestState
 from retention.models import HoldScope, LegalHold
 from retention.rules import ClockStart, RecordKind
@@ -37,6 +38,8 @@ class Erasure:
     data_key_ids: list[Any] = field(default_factory=list)
     storage_names: list[str] = field(default_factory=list)
     delete: Callable[[], Any] | None = None  # a row with nothing encrypted is deleted
+    # Run once the keys are destroyed, in the same transaction (a count kept elsewhere).
+    then: Callable[[], Any] | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
     def add_file(self, file: EncryptedFile) -> None:
@@ -94,7 +97,12 @@ class MessageKind(Kind):
         )
 
     def erase(self, obj: Message) -> Erasure:
-        erasure = Erasure("messaging.message", data_key_ids=[obj.data_key_id])
+        erasure = Erasure(
+            "messaging.message",
+            data_key_ids=[obj.data_key_id],
+            # An erased message can no longer be opened: it stops counting as new.
+            then=lambda: threads_unread_recount(thread_ids=[obj.thread_id]),
+        )
         for attachment in obj.attachments.select_related("file__data_key"):
             erasure.add_file(attachment.file)
         # The subject goes with the thread's last readable sent message, and any draft left

@@ -295,6 +295,8 @@ def _batch_erase(*, run: PurgeRun, kind: str, now: datetime, size: int) -> list[
             data_keys_destroy(data_key_ids=erasure.data_key_ids, at=erased_at)
             if erasure.delete is not None:
                 erasure.delete()
+            if erasure.then is not None:
+                erasure.then()
             tombstones.append(
                 Tombstone(
                     kind=policy.kind,

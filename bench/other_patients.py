@@ -1,0 +1,99 @@
+"""Other patients' threads and messages, loaded fast for size checks (bench and tests).
+
+``messages_load`` writes ``count`` messages in threads of ``per_thread`` spread over
+``patients`` with a few server-side ``INSERT ... SELECT generate_series`` statements: no
+service, no encryption (each row copies the ciphertext and wrapped key of a real thread
+and message, which are never decrypted under another row's id). Each row still has its
+own data key, as the services make them. Like real traffic, the newest message of
+three threads in ten is from the care team and unopened (with the thread's "new" mark
+set to agree), and the patient's reply in one in ten is unread by staff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection, transaction
+
+from messaging.models import UNREAD_FOREVER, Message
+
+
+def messages_load(
+    *, sample: Message, patients: Sequence[int], count: int, per_thread: int = 10
+) -> int:
+    """Insert ``count`` messages (rounded up to whole threads) for ``patients``, copying
+    ``sample``'s ciphertext, author and keys' wrapping. Returns the messages inserted."""
+    threads = -(-count // per_thread)
+    values: dict[str, Any] = {
+        "threads": threads,
+        "per_thread": per_thread,
+        "patients": list(patients),
+        "thread": sample.thread_id,
+        "message": sample.pk,
+        "forever": UNREAD_FOREVER,
+    }
+    statements = [
+        """CREATE TEMP TABLE other_threads ON COMMIT DROP AS
+        SELECT gen_random_uuid() AS id, gen_random_uuid() AS key_id, g,
+               (%(patients)s::bigint[])[1 + g %% cardinality(%(patients)s::bigint[])]
+                   AS patient_id,
+               now() - g * interval '1 minute' AS at
+        FROM generate_series(0, %(threads)s - 1) AS g""",
+        """CREATE TEMP TABLE other_messages ON COMMIT DROP AS
+        SELECT gen_random_uuid() AS id, gen_random_uuid() AS key_id, t.id AS thread_id,
+               t.g, n, t.at - (%(per_thread)s - n) * interval '1 second' AS at
+        FROM other_threads AS t, generate_series(1, %(per_thread)s) AS n""",
+        """INSERT INTO encryption_datakey (id, kek_id, wrapped, created_at)
+        SELECT key_id, k.kek_id, k.wrapped, now()
+        FROM (SELECT key_id FROM other_threads UNION ALL SELECT key_id FROM other_messages) AS x,
+             (SELECT kek_id, wrapped FROM encryption_datakey
+              WHERE id = (SELECT data_key_id FROM messaging_message WHERE id = %(message)s)) AS k
+        """,
+        """INSERT INTO messaging_thread (id, data_key_id, patient_id, subject, category,
+            created_by_id, created_at, last_message_at, patient_unread_until, staff_unread)
+        SELECT o.id, o.key_id, o.patient_id, s.subject, s.category, s.created_by_id, o.at,
+               o.at, CASE WHEN o.g %% 10 < 3 THEN %(forever)s END,
+               CASE WHEN o.g %% 10 = 9 THEN 1 ELSE 0 END
+        FROM other_threads AS o,
+             (SELECT subject, category, created_by_id FROM messaging_thread
+              WHERE id = %(thread)s) AS s""",
+        """INSERT INTO messaging_message (id, data_key_id, thread_id, author_id, from_patient,
+            body, state, send_key, created_at, sent_at, opened_at, staff_read_at)
+        SELECT o.id, o.key_id, o.thread_id,
+               CASE WHEN last AND o.g %% 10 = 9 THEN t.patient_id ELSE s.author_id END,
+               last AND o.g %% 10 = 9, s.body, 'sent', gen_random_uuid(), o.at, o.at,
+               CASE WHEN last AND (o.g %% 10 < 3 OR o.g %% 10 = 9) THEN NULL ELSE o.at END,
+               CASE WHEN last AND o.g %% 10 = 9 THEN NULL ELSE o.at END
+        FROM (SELECT *, n = %(per_thread)s AS last FROM other_messages) AS o
+        JOIN other_threads AS t ON t.id = o.thread_id,
+             (SELECT body, author_id FROM messaging_message WHERE id = %(message)s) AS s""",
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement, values)
+    with connection.cursor() as cursor:  # as autovacuum would after a load this size
+        cursor.execute("ANALYZE encryption_datakey, messaging_thread, messaging_message")
+    return threads * per_thread
+
+
+def messages_unload(*, patients: Sequence[int], keep: Message) -> None:
+    """Delete what ``messages_load`` inserted for ``patients``: every thread of theirs but
+    ``keep``'s (sent through the services, with its notice and audit trail), with its
+    messages and the data keys of both."""
+    values: dict[str, Any] = {"patients": list(patients), "thread": keep.thread_id}
+    statements = [
+        """CREATE TEMP TABLE gone_threads ON COMMIT DROP AS
+        SELECT id, data_key_id FROM messaging_thread
+        WHERE patient_id = ANY(%(patients)s::bigint[]) AND id <> %(thread)s""",
+        """CREATE TEMP TABLE gone_messages ON COMMIT DROP AS
+        SELECT id, data_key_id FROM messaging_message
+        WHERE thread_id IN (SELECT id FROM gone_threads)""",
+        "DELETE FROM messaging_message WHERE id IN (SELECT id FROM gone_messages)",
+        "DELETE FROM messaging_thread WHERE id IN (SELECT id FROM gone_threads)",
+        """DELETE FROM encryption_datakey WHERE id IN
+        (SELECT data_key_id FROM gone_messages UNION ALL SELECT data_key_id FROM gone_threads)""",
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement, values)
