@@ -91,5 +91,6 @@ PUBLISHED = frozenset(
         "dd8b8bc715ed17ee51352196e09b5f7e635fa10f1004c64886c2926e56a3beba",  # tests/test_settings.py
         "f29cad8a8680d9464e6cf30edd4bdfeaae849203f2e642ec5f19fdda9eb9a7a6",  # tests/test_settings.py
         "770f027e62aacf7f75cfb255b24a5f00ea6e24ff86728fd9a16229c63cb85bba",  # compliance/migrations/0002_acknowledgements_append_only.py
+        "5f2b771dfb50378c47967a13d7b088bb44d5c247eff1182f9846202223308d4e",  # tests/messaging/test_unread_marks.py
     }
 )
