@@ -90,6 +90,7 @@ NOT_A_SEND = {
     # The patient writing to their care team: information goes to the covered entity.
     "messaging.services.reply_send": "from the patient to staff",
     "messaging.services.composer_open_record": "audit of opening the composer",
+    "messaging.delivery.notice_rendered": "renders the notice's text (no content), sends nothing",
 }
 
 
