@@ -10,6 +10,7 @@ from typing import Any
 from django.core.paginator import Page, Paginator
 from django.db.models import (
     BooleanField,
+    Count,
     Exists,
     ExpressionWrapper,
     F,
@@ -19,6 +20,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Window,
 )
 from django.http import Http404
 from django.utils import timezone
@@ -330,12 +332,13 @@ class Waiting:
 
 
 def patient_waiting(*, user: Actor) -> Waiting:
-    """Unread messages from the care team to this patient, in two small queries."""
+    """Unread messages from the care team to this patient: the count and the newest one's
+    author and date in one query (the count is a window over the same rows)."""
     now = timezone.now()
     # Only the threads whose "new" mark is still on hold such messages: the query starts
     # from those few, not from every unopened message in the table.
     marked = policies.threads_visible_to(user).filter(patient_unread_until__gt=now)
-    unread = (
+    newest = (
         Message.objects.filter(
             thread__in=marked,
             from_patient=False,
@@ -344,17 +347,19 @@ def patient_waiting(*, user: Actor) -> Waiting:
         )
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         .exclude(thread__data_key__destroyed_at__isnull=False)
+        .annotate(unread=Window(Count("pk")))
+        .order_by("-sent_at", "-created_at")
+        .values_list("unread", "author__full_name", "author__role", "sent_at", "created_at")
+        .first()
     )
-    count = unread.count()
-    if not count:
+    if newest is None:
         return Waiting(unread=0)
-    newest = unread.select_related("author").order_by("-sent_at", "-created_at").first()
-    assert newest is not None
+    count, author_name, author_role, sent_at, created_at = newest
     return Waiting(
         unread=count,
-        newest_author=newest.author.full_name,
-        newest_author_role=newest.author.role,
-        newest_at=newest.sent_at or newest.created_at,
+        newest_author=author_name,
+        newest_author_role=author_role,
+        newest_at=sent_at or created_at,
     )
 
 
@@ -369,11 +374,15 @@ class StaffQueue:
 def staff_queue(*, user: Actor) -> StaffQueue:
     """Open conversations this person may open that hold unread patient replies, and
     those whose e-mail notice failed: the same rows as ``staff_inbox``, counted."""
-    threads = staff_inbox(user=user, view="open").order_by()
-    return StaffQueue(
-        unread_threads=threads.filter(Q(unread__gt=0)).count(),
-        failed_notices=threads.filter(Q(notice_failed=True)).count(),
+    counts = (
+        staff_inbox(user=user, view="open")
+        .order_by()
+        .aggregate(
+            unread_threads=Count("pk", filter=Q(unread__gt=0)),
+            failed_notices=Count("pk", filter=Q(notice_failed=True)),
+        )
     )
+    return StaffQueue(**counts)
 
 
 # --- guest packages: the staff's reads ------------------------------------------------------

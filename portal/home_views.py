@@ -34,7 +34,12 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _patient_home(request: HttpRequest, user: User) -> HttpResponse:
-    team = list(user.care_team.select_related("staff").filter(staff__is_active=True))
+    # Only what the page shows: each column fetched is a column built into a model.
+    team = list(
+        user.care_team.select_related("staff")
+        .filter(staff__is_active=True)
+        .only("patient_id", "staff__full_name", "staff__role")
+    )
     for member in team:
         member.role_label = role_label(member.staff.role)  # type: ignore[attr-defined]
     waiting = messaging_selectors.patient_waiting(user=user)
@@ -45,7 +50,11 @@ def _patient_home(request: HttpRequest, user: User) -> HttpResponse:
             "care_team": team,
             "waiting": waiting,
             "newest_role": role_label(waiting.newest_author_role),
-            "requests": list(records_selectors.requests_open_of(user=user)),
+            "requests": list(
+                records_selectors.requests_open_of(user=user).only(
+                    "pk", "patient_id", "received_at", "due_at"
+                )
+            ),
             "ending": consent_selectors.authorizations_ending_soon(user),
             "ending_days": consent_selectors.ENDING_SOON_DAYS,
         },
