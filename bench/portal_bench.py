@@ -1,269 +1,442 @@
-"""The patient portal under load: the inbox and a message page, against a bare Django view.
+"""The signed-in pages under load, against a bare Django view, and constant with size.
 
-A patient with 1,000 messages (1,000 threads, sent through the bulk service) is signed
-in with a verified second factor; gunicorn (2 sync workers) serves the portal and the
-baseline (``bench/baseline_app.py``: one query, one template) in turn, A B A B, loaded by
-the same closed-loop client as ``http_bench``. Prints requests/s, p50 and p99 for each,
-the ratio portal/baseline (target >= 0.5) and each page's query count.
+Issue 21's targets, all as ratios measured in the same run:
 
-Then the inbox at two sizes of *other* patients' messages (issue 21, "constant with
-size"): with ``BENCH_OTHER_SMALL`` (10,000) and with ``BENCH_OTHER_MESSAGES``
-(1,000,000), loaded in bulk by ``bench/other_patients.py`` (server-side INSERT ... SELECT,
-not the services), ANALYZE after each load. Each size: the inbox under the same gunicorn
-load, and in process (``IN_PROCESS`` GETs through the test client, median). Prints the
-ratio large/small of p50 and in-process median (target <= 1.2). Loading a million takes
-about a minute here; the run deletes what it loaded at the end (about three more
-minutes, mostly the deferred foreign-key checks at commit), so the next run starts
-small again; with
-``BENCH_KEEP_OTHERS=1`` it keeps them (a later run then measures its "small" size with
-whatever the table holds, and says so).
+* the signed-in home page (a patient's) >= 0.40 of the bare view's requests/s
+  (``bench/baseline_app.py``: one query, one template);
+* every other page below >= 0.5 of the home page's requests/s, with p99 <= 3 x its p50;
+* each page "constant with size": its p50 with ``BENCH_OTHER_LARGE`` (1,000,000) rows of
+  *other* patients in the big tables within 1.2 x its p50 with ``BENCH_OTHER_SMALL``
+  (10,000).
+
+Two databases, so both sizes are measured side by side in one run: ``<bench db>_pages``
+(re-made each run from a migrated template, then loaded with the small size) and
+``<bench db>_pages_1m`` (kept between runs, because loading a million rows into each big
+table takes minutes and audit events cannot be deleted; made the first time, migrated and
+topped up on later runs; ``BENCH_REBUILD_LARGE=1`` makes it again). Each is prepared by a
+child process of this script (``--prepare``), which creates the personas (a patient with
+``BENCH_PORTAL_MESSAGES`` messages from their clinician, a records clerk, a privacy
+officer, every one with a confirmed authenticator and, for staff, the workforce policy
+acknowledged), loads the other patients' rows (messages: ``bench/other_patients.py``;
+record requests and audit events: ``bench/other_requests.py``, ``bench/other_audit.py``)
+with bulk SQL, not through the services, runs ANALYZE, counts each page's queries and times
+each page in process (test client, median of ``IN_PROCESS`` GETs), and prints JSON.
+
+Then gunicorn (2 sync workers) serves the bare view and the portal on each database, and
+the closed-loop client of ``http_bench`` (4 clients) loads every page in turn, A B A B,
+``ROUNDS`` times. Prints requests/s, p50, p99, queries, the ratios and PASS or MISS for
+each target; exits 1 if any target is missed.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 import uuid
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("APP_MODE", "test")
-os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from accounts.models import (  # noqa: E402
-    AuthenticatorApp,
-    IdentityMethod,
-    PatientProfile,
-    Role,
-    User,
-)
-from audit.context import system_actor  # noqa: E402
-from bench.http_bench import free_port, load, serve  # noqa: E402
-from bench.other_patients import messages_load, messages_unload  # noqa: E402
-from core.sessions import SESSION_AUTH_AT, SESSION_LAST_SEEN, SESSION_OTP_AT, now_ts  # noqa: E402
-from messaging.models import Message, Thread  # noqa: E402
-from messaging.services import BulkItem, messages_send_bulk  # noqa: E402
-
 MESSAGES = int(os.environ.get("BENCH_PORTAL_MESSAGES", "1000"))
 OTHER_SMALL = int(os.environ.get("BENCH_OTHER_SMALL", "10000"))
-OTHER_LARGE = int(os.environ.get("BENCH_OTHER_MESSAGES", "1000000"))
+OTHER_LARGE = int(
+    os.environ.get("BENCH_OTHER_LARGE", os.environ.get("BENCH_OTHER_MESSAGES", "1000000"))
+)
 OTHER_PATIENTS = 200
-IN_PROCESS = 200
-ROUNDS = 3
-TARGET = 0.5
+IN_PROCESS = int(os.environ.get("BENCH_IN_PROCESS", "100"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+HOME_TARGET = 0.40
+PAGE_TARGET = 0.5
+TAIL_TARGET = 3.0
 SIZE_TARGET = 1.2
-RUN = uuid.uuid4().hex[:8]
-LOADED: list[tuple[list[int], Message]] = []  # (patients, the sample kept) per load
+TAG = "pages-bench"
+# Redis databases for the two portals' caches (sessions are cached there): one each, so
+# neither reads the other's keys.
+REDIS_DBS = {"small": ("13", "14"), "large": ("13", "15")}
 
 
-def patient_with_messages() -> tuple[User, User]:
-    clerk = User.objects.create_user(
-        email=f"clerk.{RUN}@bench.example.test", full_name="Bench Clerk", role=Role.RECORDS_CLERK
+# --- the child: prepare one database ---------------------------------------------------
+
+
+def _prepare(count: int) -> dict[str, Any]:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import logging
+
+    import django
+
+    django.setup()
+    logging.getLogger("celery").setLevel(logging.WARNING)  # the eager notices, one line each
+
+    from django.db import connection, reset_queries
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from accounts.models import (
+        AuthenticatorApp,
+        CareTeamMember,
+        IdentityMethod,
+        PatientProfile,
+        Role,
+        User,
     )
-    patient = User.objects.create_user(
-        email=f"patient.{RUN}@bench.example.test",
-        full_name="Bench Patient",
-        role=Role.PATIENT,
-        email_verified_at=timezone.now(),
-    )
-    PatientProfile.objects.create(
-        user=patient,
-        legal_name="Bench Patient",
-        date_of_birth=date(1970, 1, 1),
-        mrn=f"B-{RUN}",
-        identity_verified_by=clerk,
-        identity_method=IdentityMethod.PHOTO_ID_IN_PERSON,
-        identity_verified_at=timezone.now(),
-    )
-    AuthenticatorApp.objects.create(user=patient, name="bench", confirmed=True)
-    with system_actor("bench:portal"):
-        for start in range(0, MESSAGES, 500):
-            items = [
-                BulkItem(
-                    send_key=uuid.uuid4(),
-                    patient=patient,
-                    subject=f"Your care team wrote ({i})",
-                    body=f"Message {i}: please book a follow-up visit.",
-                    category="clinical",
-                )
-                for i in range(start, min(start + 500, MESSAGES))
-            ]
-            messages_send_bulk(actor=clerk, items=items)
-    return patient, clerk
+    from audit.context import system_actor
+    from compliance import services as compliance_services
+    from compliance.models import PolicyKind
+    from compliance.selectors import policies_pending_for
+    from core.sessions import SESSION_AUTH_AT, SESSION_LAST_SEEN, SESSION_OTP_AT, now_ts
+    from messaging.models import Message, Thread
+    from messaging.services import BulkItem, messages_send_bulk
 
-
-def others_topped_up(patient: User, clerk: User, to: int) -> int:
-    """Other patients' messages in the table: at least ``to`` (only the difference is
-    loaded). Returns how many there are."""
-    there = Message.objects.exclude(thread__patient=patient).count()
-    if there >= to:
-        return there
-    others = [
-        User.objects.create_user(
-            email=f"other.{RUN}.{len(LOADED)}.{i}@bench.example.test",
-            full_name="Other",
-            role=Role.PATIENT,
-        ).pk
-        for i in range(OTHER_PATIENTS)
-    ]
-    with system_actor("bench:portal"):
-        [sample] = messages_send_bulk(
-            actor=clerk,
-            items=[
-                BulkItem(
-                    send_key=uuid.uuid4(),
-                    patient=User.objects.get(pk=others[0]),
-                    subject="Your care team wrote",
-                    body="Please book a follow-up visit.",
-                    category="clinical",
-                )
-            ],
+    def staff(role: str, name: str) -> User:
+        user, created = User.objects.get_or_create(
+            email=f"{role}.{TAG}@bench.example.test",
+            defaults={"full_name": name, "role": role, "email_verified_at": timezone.now()},
         )
-    LOADED.append((others, sample))
-    started = time.perf_counter()
-    loaded = messages_load(sample=sample, patients=others, count=to - there - 1)
-    print(f"  loaded {loaded:,} other patients' messages in {time.perf_counter() - started:.0f}s")
-    return there + 1 + loaded
+        if created:
+            AuthenticatorApp.objects.create(user=user, name="bench", confirmed=True)
+        return user
 
+    clerk = staff(Role.RECORDS_CLERK, "Bench Clerk")
+    clinician = staff(Role.CLINICIAN, "Bench Clinician")
+    officer = staff(Role.PRIVACY_OFFICER, "Bench Officer")
+    patient = User.objects.filter(email=f"patient.{TAG}@bench.example.test").first()
+    if patient is None:
+        patient = User.objects.create_user(
+            email=f"patient.{TAG}@bench.example.test",
+            full_name="Bench Patient",
+            role=Role.PATIENT,
+            email_verified_at=timezone.now(),
+        )
+        PatientProfile.objects.create(
+            user=patient,
+            legal_name="Bench Patient",
+            date_of_birth=date(1970, 1, 1),
+            mrn=f"B-{TAG}",
+            identity_verified_by=clerk,
+            identity_method=IdentityMethod.PHOTO_ID_IN_PERSON,
+            identity_verified_at=timezone.now(),
+        )
+        AuthenticatorApp.objects.create(user=patient, name="bench", confirmed=True)
+        CareTeamMember.objects.create(patient=patient, staff=clinician, added_by=clerk)
+        with system_actor("bench:pages"):
+            for start in range(0, MESSAGES, 500):
+                messages_send_bulk(
+                    actor=clinician,
+                    items=[
+                        BulkItem(
+                            send_key=uuid.uuid4(),
+                            patient=patient,
+                            subject=f"Your care team wrote ({i})",
+                            body=f"Message {i}: please book a follow-up visit.",
+                            category="clinical",
+                        )
+                        for i in range(start, min(start + 500, MESSAGES))
+                    ],
+                )
+            compliance_services.policy_publish(
+                actor=officer,
+                kind=PolicyKind.PRIVACY_SECURITY,
+                title="Privacy and security policy",
+                text="Bench policy text.",
+            )
+    for member in (clerk, clinician, officer):
+        for document in policies_pending_for(member):
+            compliance_services.policy_acknowledge(actor=member, document=document)
 
-def in_process_ms(client: Client, path: str) -> float:
-    client.get(path)  # warm-up
-    times = []
-    for _ in range(IN_PROCESS):
-        started = time.perf_counter()
-        client.get(path)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
+    loaded = _others_topped_up(patient=patient, clerk=clerk, count=count)
+    with connection.cursor() as cursor:  # as autovacuum would after a load
+        cursor.execute("ANALYZE")
 
+    thread = Thread.objects.filter(patient=patient).order_by("-last_message_at").first()
+    assert thread is not None
+    pages: dict[str, tuple[User, str]] = {
+        "home": (patient, "/"),
+        "portal inbox": (patient, "/portal/messages/"),
+        "portal message": (patient, f"/portal/messages/{thread.pk}/"),
+        "staff inbox": (clinician, "/messages/"),
+        "staff thread": (clinician, f"/messages/threads/{thread.pk}/"),
+        "records queue": (clerk, "/records/"),
+        "audit search": (officer, "/audit/"),
+        "patient directory": (clerk, "/directory/"),
+    }
+    cookies: dict[int, str] = {}
+    clients: dict[int, Client] = {}
+    for user, _ in pages.values():
+        if user.pk in clients:
+            continue
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(user)
+        session = client.session
+        session[SESSION_AUTH_AT] = session[SESSION_LAST_SEEN] = now_ts()
+        session["otp_device_id"] = AuthenticatorApp.objects.get(user=user).persistent_id
+        session[SESSION_OTP_AT] = now_ts()
+        session.save()
+        clients[user.pk] = client
+        cookies[user.pk] = f"sessionid={session.session_key}"
+    from django.conf import settings
 
-def verified_session(patient: User) -> tuple[Client, str]:
-    """A session as after password and TOTP (the sign-in itself is ``http_bench``'s job)."""
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(patient)
-    session = client.session
-    session[SESSION_AUTH_AT] = session[SESSION_LAST_SEEN] = now_ts()
-    session["otp_device_id"] = AuthenticatorApp.objects.get(user=patient).persistent_id
-    session[SESSION_OTP_AT] = now_ts()
-    session.save()
-    return client, f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
-
-
-def query_count(client: Client, path: str) -> int:
-    with CaptureQueriesContext(connection) as captured:
+    out: dict[str, Any] = {"loaded": loaded, "pages": {}}
+    for name, (user, path) in pages.items():
+        client = clients[user.pk]
         response = client.get(path)
-    if response.status_code != 200:
-        raise RuntimeError(f"GET {path} answered {response.status_code}")
-    return len(captured)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {path} answered {response.status_code}")
+        reset_queries()  # the test client's request_started does it too, mid-capture
+        with CaptureQueriesContext(connection) as captured:
+            client.get(path)
+        queries = len(captured)  # now: the next request's request_started empties the log
+        times = []
+        for _ in range(IN_PROCESS):
+            started = time.perf_counter()
+            client.get(path)
+            times.append(time.perf_counter() - started)
+        out["pages"][name] = {
+            "path": path,
+            "cookie": cookies[user.pk].replace("sessionid", settings.SESSION_COOKIE_NAME),
+            "queries": queries,
+            "in_process_ms": statistics.median(times) * 1000,
+        }
+    out["messages"] = Message.objects.count()
+    return out
+
+
+def _others_topped_up(*, patient: Any, clerk: Any, count: int) -> dict[str, int]:
+    """Other patients' rows in each big table: at least ``count`` (only the difference is
+    loaded). Returns what each table holds."""
+    from accounts.models import Role, User
+    from audit.context import system_actor
+    from bench.other_patients import messages_load
+    from messaging.models import Message
+    from messaging.services import BulkItem, messages_send_bulk
+
+    held: dict[str, int] = {}
+    there = Message.objects.exclude(thread__patient=patient).count()
+    if there < count:
+        run = uuid.uuid4().hex[:8]
+        others = [
+            User.objects.create_user(
+                email=f"other.{run}.{i}@bench.example.test", full_name="Other", role=Role.PATIENT
+            ).pk
+            for i in range(OTHER_PATIENTS)
+        ]
+        with system_actor("bench:pages"):
+            [sample] = messages_send_bulk(
+                actor=clerk,
+                items=[
+                    BulkItem(
+                        send_key=uuid.uuid4(),
+                        patient=User.objects.get(pk=others[0]),
+                        subject="Your care team wrote",
+                        body="Please book a follow-up visit.",
+                        category="clinical",
+                    )
+                ],
+            )
+        started = time.perf_counter()
+        there += 1 + messages_load(sample=sample, patients=others, count=count - there - 1)
+        _say(
+            f"loaded other patients' messages to {there:,} in {time.perf_counter() - started:.0f}s"
+        )
+    held["messages"] = there
+    for module, label in (
+        ("bench.other_requests", "record requests"),
+        ("bench.other_audit", "audit events"),
+    ):
+        try:
+            loader = __import__(module, fromlist=["topped_up"]).topped_up
+        except ImportError:
+            continue
+        started = time.perf_counter()
+        held[label] = loader(count=count, exclude_patient=patient)
+        _say(f"{label}: {held[label]:,} ({time.perf_counter() - started:.0f}s)")
+    return held
+
+
+def _say(text: str) -> None:
+    print(f"  {text}", file=sys.stderr, flush=True)
+
+
+# --- the parent: databases, servers, load ------------------------------------------------
+
+
+def _admin(base: str, *statements: str) -> list[Any]:
+    import psycopg
+
+    results = []
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        for statement in statements:
+            cursor = conn.execute(statement)
+            results.append(cursor.fetchall() if cursor.description else None)
+    return results
+
+
+def _exists(base: str, name: str) -> bool:
+    [rows] = _admin(base, f"SELECT 1 FROM pg_database WHERE datname = '{name}'")
+    return bool(rows)
+
+
+def _databases(env: dict[str, str]) -> dict[str, str]:
+    """The template (migrated), the small database (made again) and the large one (kept)."""
+    url = env["DATABASE_URL"]
+    base, name = url.rsplit("/", 1)
+    template, small, large = f"{name}_pages_template", f"{name}_pages", f"{name}_pages_1m"
+    if not _exists(base, template):
+        _admin(base, f'CREATE DATABASE "{template}"')
+    manage = [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"]
+    subprocess.run(manage, cwd=ROOT, env={**env, "DATABASE_URL": f"{base}/{template}"}, check=True)
+    _admin(
+        base,
+        f'DROP DATABASE IF EXISTS "{small}"',
+        f'CREATE DATABASE "{small}" TEMPLATE "{template}"',
+    )
+    if os.environ.get("BENCH_REBUILD_LARGE") == "1":
+        _admin(base, f'DROP DATABASE IF EXISTS "{large}"')
+    if not _exists(base, large):
+        _admin(base, f'CREATE DATABASE "{large}" TEMPLATE "{template}"')
+    else:  # kept from an earlier run: bring it to this checkout's schema
+        subprocess.run(manage, cwd=ROOT, env={**env, "DATABASE_URL": f"{base}/{large}"}, check=True)
+    return {"small": f"{base}/{small}", "large": f"{base}/{large}"}
+
+
+def _size_env(env: dict[str, str], size: str, database: str) -> dict[str, str]:
+    redis = env.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
+    broker, cache = REDIS_DBS[size]
+    return {
+        **env,
+        "DATABASE_URL": database,
+        "REDIS_URL": f"{redis}/{broker}",
+        "REDIS_CACHE_URL": f"{redis}/{cache}",
+        "APP_MODE": "test",
+        "ALLOWED_HOSTS": "localhost",
+        "CELERY_TASK_ALWAYS_EAGER": "true",
+        "PYTHONPATH": str(ROOT),
+    }
 
 
 def main() -> int:
-    patient, clerk = patient_with_messages()
-    with connection.cursor() as cursor:  # as autovacuum would after a load this size
-        cursor.execute("ANALYZE")
-    small = others_topped_up(patient, clerk, OTHER_SMALL)
-    thread = Thread.objects.filter(patient=patient).order_by("-last_message_at").first()
-    assert thread is not None
-    client, cookie = verified_session(patient)
-    pages = {
-        "inbox": "/portal/messages/",
-        "message": f"/portal/messages/{thread.pk}/",
-        # For context, no target: the signed-in stack alone (session, user, second
-        # factor, CSP, audit context, templates) on a page that reads no patient data.
-        "home": "/",
-    }
-    counts = {name: query_count(client, path) for name, path in pages.items()}
+    from bench.http_bench import free_port, load, serve
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    portal_env = {**env, "APP_MODE": "test", "ALLOWED_HOSTS": "localhost"}
-    baseline_port, portal_port = free_port(), free_port()
-    baseline = serve("bench.baseline_app:application", baseline_port, env)
-    portal = serve("config.wsgi:application", portal_port, portal_env)
-    headers = {"Cookie": cookie}
-    results: dict[str, list[tuple[float, list[float]]]] = {"baseline": [], **{n: [] for n in pages}}
-    sizes: list[tuple[int, list[tuple[float, list[float]]], float]] = []
+    env = dict(os.environ)
+    started = time.perf_counter()
+    databases = _databases(env)
+    envs = {size: _size_env(env, size, url) for size, url in databases.items()}
+    prepared: dict[str, dict[str, Any]] = {}
+    for size, count in (("small", OTHER_SMALL), ("large", OTHER_LARGE)):
+        _say(f"preparing the {size} database ({count:,} other rows per table)")
+        result = subprocess.run(
+            [sys.executable, __file__, "--prepare", str(count)],
+            cwd=ROOT,
+            env=envs[size],
+            check=True,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        prepared[size] = json.loads(result.stdout.strip().splitlines()[-1])
+    _say(f"prepared in {time.perf_counter() - started:.0f}s")
+
+    ports = {"baseline": free_port(), "small": free_port(), "large": free_port()}
+    servers = [
+        serve("bench.baseline_app:application", ports["baseline"], envs["small"]),
+        serve("config.wsgi:application", ports["small"], envs["small"]),
+        serve("config.wsgi:application", ports["large"], envs["large"]),
+    ]
+    names = list(prepared["small"]["pages"])
+    runs: dict[tuple[str, str], list[tuple[float, list[float]]]] = {}
+
+    def measure(size: str, name: str) -> tuple[float, list[float]]:
+        page = prepared[size]["pages"][name]
+        return load(ports[size], page["path"], {"Cookie": page["cookie"]})
+
     try:
-        load(baseline_port, "/")
-        for path in pages.values():
-            load(portal_port, path, headers)  # warm-up
+        load(ports["baseline"], "/")
+        for size in ("small", "large"):
+            for name in names:
+                measure(size, name)  # warm-up: each worker's first request of each page
         for _ in range(ROUNDS):
-            results["baseline"].append(load(baseline_port, "/"))
-            for name, path in pages.items():
-                results[name].append(load(portal_port, path, headers))
-        # Constant with size: the inbox with few and with many other patients' messages.
-        for target in (OTHER_SMALL, OTHER_LARGE):
-            there = others_topped_up(patient, clerk, target) if target > small else small
-            if there > 2 * target:
-                print(f"  (the bench database already held {there:,} other messages)")
-            load(portal_port, pages["inbox"], headers)  # warm-up after the load
-            runs = [load(portal_port, pages["inbox"], headers) for _ in range(ROUNDS)]
-            sizes.append((there, runs, in_process_ms(client, pages["inbox"])))
+            runs.setdefault(("baseline", ""), []).append(load(ports["baseline"], "/"))
+            for size in ("small", "large"):
+                for name in names:
+                    runs.setdefault((size, name), []).append(measure(size, name))
     finally:
-        for process in (baseline, portal):
+        for process in servers:
             process.terminate()
             process.wait(timeout=10)
-        if os.environ.get("BENCH_KEEP_OTHERS") != "1":
-            for others, sample in LOADED:
-                messages_unload(patients=others, keep=sample)
+    return _report(prepared, runs, names)
 
-    def p99(values: list[float]) -> float:
-        return statistics.quantiles(values, n=100)[98]
 
-    base_rps = statistics.median(r[0] for r in results["baseline"])
-    print(f"portal: gunicorn 2 sync workers, {ROUNDS} rounds, a patient with {MESSAGES:,} messages")
-    print(f"  {'':<34}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'queries':>9}{'ratio':>8}")
-    status = 0
-    for name in ("baseline", *pages):
-        rps = statistics.median(r[0] for r in results[name])
-        latencies = [x for r in results[name] for x in r[1]]
-        label = {
-            "baseline": "bare Django view (1 query)",
-            "home": "portal home (the stack alone)",
-        }.get(name, f"portal {name} page")
-        queries = 1 if name == "baseline" else counts[name]
-        ratio = rps / base_rps
-        print(
-            f"  {label:<34}{rps:>9.0f}{statistics.median(latencies) * 1000:>9.1f}"
-            f"{p99(latencies) * 1000:>9.1f}{queries:>9}{ratio:>8.2f}"
-        )
-        if name in ("inbox", "message") and ratio < TARGET:
-            status = 1
-    verdict = "MISS" if status else "PASS"
-    print(f"target: each portal page >= {TARGET} x the bare view's req/s: {verdict}")
-
-    print("portal inbox with other patients' messages in the table")
-    print(f"  {'other messages':<20}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'in-process ms':>15}")
-    figures = []
-    for there, runs, inside in sizes:
-        latencies = [x for r in runs for x in r[1]]
+def _report(
+    prepared: dict[str, dict[str, Any]],
+    runs: dict[tuple[str, str], list[tuple[float, list[float]]]],
+    names: list[str],
+) -> int:
+    def figures(key: tuple[str, str]) -> tuple[float, float, float]:
+        latencies = [x for r in runs[key] for x in r[1]]
+        rps = statistics.median(r[0] for r in runs[key])
         p50 = statistics.median(latencies) * 1000
-        rps = statistics.median(r[0] for r in runs)
-        figures.append((p50, inside))
-        print(f"  {there:<20,}{rps:>9.0f}{p50:>9.1f}{p99(latencies) * 1000:>9.1f}{inside:>15.1f}")
-    (small_p50, small_in), (large_p50, large_in) = figures[0], figures[-1]
-    ratio = max(large_p50 / small_p50, large_in / small_in)
-    size_verdict = "PASS" if ratio <= SIZE_TARGET else "MISS"
+        p99 = statistics.quantiles(latencies, n=100)[98] * 1000
+        return rps, p50, p99
+
+    misses = []
+    base_rps, base_p50, base_p99 = figures(("baseline", ""))
+    home_rps = figures(("small", "home"))[0]
+    small, large = prepared["small"]["loaded"], prepared["large"]["loaded"]
     print(
-        f"target: large/small <= {SIZE_TARGET} (p50 {large_p50 / small_p50:.2f}, "
-        f"in process {large_in / small_in:.2f}): {size_verdict}"
+        f"pages: gunicorn 2 sync workers, 4 clients, {ROUNDS} rounds; "
+        f"a patient with {MESSAGES:,} messages"
     )
-    return status or (size_verdict == "MISS")
+    print(f"  other patients' rows: small {small}; large {large}")
+    header = (
+        f"  {'':<22}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'p99/p50':>8}{'queries':>8}{'ratio':>7}"
+    )
+    print(header + f"{'1M p50':>8}{'1M/10k':>7}{'in-proc ms':>12}{'1M in-proc':>11}")
+    print(f"  {'bare Django view':<22}{base_rps:>8.0f}{base_p50:>8.1f}{base_p99:>8.1f}")
+    for name in names:
+        rps, p50, p99 = figures(("small", name))
+        _, large_p50, _ = figures(("large", name))
+        small_page, large_page = prepared["small"]["pages"][name], prepared["large"]["pages"][name]
+        ratio = rps / (base_rps if name == "home" else home_rps)
+        growth = large_p50 / p50
+        inside = large_page["in_process_ms"] / small_page["in_process_ms"]
+        print(
+            f"  {name:<22}{rps:>8.0f}{p50:>8.1f}{p99:>8.1f}{p99 / p50:>8.1f}"
+            f"{small_page['queries']:>8}{ratio:>7.2f}{large_p50:>8.1f}{growth:>7.2f}"
+            f"{small_page['in_process_ms']:>12.1f}{large_page['in_process_ms']:>11.1f}"
+        )
+        target = HOME_TARGET if name == "home" else PAGE_TARGET
+        against = "the bare view" if name == "home" else "the home page"
+        if ratio < target:
+            misses.append(f"{name}: {ratio:.2f} of {against}'s req/s (target {target})")
+        if p99 > TAIL_TARGET * p50:
+            misses.append(f"{name}: p99 {p99 / p50:.1f} x p50 (target {TAIL_TARGET})")
+        if max(growth, inside) > SIZE_TARGET:
+            misses.append(
+                f"{name}: large/small p50 {growth:.2f}, in process {inside:.2f} "
+                f"(target <= {SIZE_TARGET})"
+            )
+        if large_page["queries"] != small_page["queries"]:
+            misses.append(
+                f"{name}: {small_page['queries']} queries small, {large_page['queries']} large"
+            )
+    print(
+        f"targets: home >= {HOME_TARGET} x bare; each page >= {PAGE_TARGET} x home, "
+        f"p99 <= {TAIL_TARGET} x p50; large/small <= {SIZE_TARGET}: "
+        + ("PASS" if not misses else "MISS")
+    )
+    for miss in misses:
+        print(f"  MISS {miss}")
+    return 1 if misses else 0
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--prepare"]:
+        print(json.dumps(_prepare(int(sys.argv[2]))))
+        raise SystemExit(0)
     raise SystemExit(main())
