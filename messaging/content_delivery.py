@@ -454,7 +454,15 @@ def guest_content_deliver(package: GuestPackage) -> bool:
     every package: the policy does not e-mail third parties (nothing logged), or it does
     and this package may not go (restricted content, too large) or could not go (no
     verified TLS, a refusal): logged, audited, and the reason kept for the sender. The
-    caller holds the package's row lock, so it goes once."""
+    caller holds the package's row lock, so it goes once.
+
+    The disclosure decision is asked again here, whatever the caller did: a package that
+    may not be picked up now (revoked, recalled, expired) goes by no method, and its
+    caller, which asks the same question, sends no link either."""
+    from messaging.guests import package_refusal  # guests calls this module: no cycle
+
+    if package_refusal(package) is not None:
+        return False
     size = len(package.body.encode()) + sum(a.file.size for a in package.attachments.all())
     inputs = delivery_settings.delivery_inputs_for(
         patient=package.patient,

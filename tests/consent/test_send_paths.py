@@ -30,6 +30,7 @@ SEND_MODULES = (
     "messaging.delivery",
     "messaging.guests",
     "messaging.guest_pickup",
+    "messaging.content_delivery",
     "messaging.selectors",
     "messaging.tasks",
     "records.services.intake",
@@ -54,6 +55,9 @@ TO_THE_PATIENT = {
     "messaging.tasks.delivery_send",
     "messaging.tasks.deliveries_send_batch",
     "messaging.tasks.deliveries_sweep",
+    # The message's own content to the patient's confirmed address, by the method the
+    # delivery decision chose (messaging.delivery offers each delivery to it first).
+    "messaging.content_delivery.content_deliver",
 }
 TO_A_THIRD_PARTY = {
     "messaging.guests.guest_package_send",
@@ -64,6 +68,10 @@ GUEST_FOLLOW_UPS = {
     "messaging.guests.guest_link_deliver",
     "messaging.guests.guest_code_deliver",
 }
+# The package itself by verified TLS, run inside guest_link_deliver; it asks the decision
+# again too (tests/messaging/test_guest_tls.py, with the TLS relay that would otherwise
+# receive it: TestAskedAgain).
+GUEST_CONTENT = {"messaging.content_delivery.guest_content_deliver"}
 # They send only through the services above: to the patient with message_compose, to a
 # directed third party with guest_package_send (tests/records/test_fulfilment.py shows a
 # refused decision sending nothing).
@@ -91,6 +99,7 @@ NOT_A_SEND = {
     "messaging.services.reply_send": "from the patient to staff",
     "messaging.services.composer_open_record": "audit of opening the composer",
     "messaging.delivery.notice_rendered": "renders the notice's text (no content), sends nothing",
+    "messaging.content_delivery.deliveries_for_content": "a read: which deliveries to offer",
 }
 
 
@@ -116,7 +125,14 @@ def _function(dotted: str) -> Callable[..., Any]:
 
 
 def test_every_send_service_is_classified() -> None:
-    classified = TO_THE_PATIENT | TO_A_THIRD_PARTY | GUEST_FOLLOW_UPS | DELEGATES | set(NOT_A_SEND)
+    classified = (
+        TO_THE_PATIENT
+        | TO_A_THIRD_PARTY
+        | GUEST_FOLLOW_UPS
+        | GUEST_CONTENT
+        | DELEGATES
+        | set(NOT_A_SEND)
+    )
     assert _send_functions() == classified
 
 

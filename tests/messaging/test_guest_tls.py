@@ -261,3 +261,24 @@ class TestTheSenderSeesTheMethodFirst:
         page = self._composer(client_for, personas)
         assert "Will be delivered by <strong>pickup link</strong>" in page
         assert "the organisation does not send e-mail to third parties" in page
+
+
+class TestAskedAgain:
+    def test_after_a_revocation_neither_the_package_nor_a_link_goes(
+        self, personas: Any, authorized: Any, tls_relay: Server, smtp_server: Any
+    ) -> None:
+        """Called on its own, with the policy e-mailing third parties over verified TLS
+        and the relay ready to take it: the decision, asked again, stops it."""
+        from consent.models import RevocationSource
+        from consent.services import authorization_revoke
+        from messaging.content_delivery import guest_content_deliver
+
+        _policy(personas)
+        package = package_send(personas)  # on_commit never runs here: nothing went out yet
+        authorization_revoke(
+            actor=personas.patient, authorization=authorized, source=RevocationSource.PORTAL
+        )
+        assert guest_content_deliver(package) is False
+        assert tls_relay.recorder.envelopes == []
+        assert smtp_server.messages == []
+        assert not Transmission.objects.filter(guest_package=package).exists()
