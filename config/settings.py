@@ -615,6 +615,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "inter
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {
     "audit-seal": {"task": "audit.tasks.seal_events", "schedule": 10.0},
+    # Nightly, before the digest that reports it: every seal, checkpoint and anchor.
+    "audit-verify": {
+        "task": "audit.tasks.chain_verify_nightly",
+        "schedule": crontab(hour=5, minute=30),
+    },
     # Daily to the privacy officers: counts and checkpoint heads, another copy outside.
     "audit-digest": {
         "task": "accounts.tasks.audit_digest",

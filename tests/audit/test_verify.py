@@ -6,13 +6,16 @@ Tampering is done as a database superuser would: with the triggers switched off.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from audit import chain
-from audit.models import AuditCheckpoint, AuditEvent, AuditSeal
+from audit.actions import AuditAction
+from audit.models import AuditCheckpoint, AuditEvent, AuditSeal, Outcome
 from audit.sealing import events_seal, keyring
+from audit.tasks import chain_verify_nightly
 from audit.verification import chain_verify
 
 from .conftest import INSERT_MINIMAL_EVENT_WITH_ID, record, rolled_back_id, triggers_disabled
@@ -190,3 +193,40 @@ class TestVerifyCommand:
             call_command("audit_verify")
         verified = AuditEvent.objects.get(action="audit.verified")
         assert (verified.outcome, verified.details["first_bad_event_id"]) == ("error", events[0].pk)
+
+
+@pytest.mark.django_db
+class TestNightlyVerification:
+    """The beat task that keeps "last successful audit_verify" current."""
+
+    def test_it_runs_before_the_digest_that_reports_it(self, settings: Any) -> None:
+        schedule = settings.CELERY_BEAT_SCHEDULE
+        verify, digest = schedule["audit-verify"], schedule["audit-digest"]
+        assert verify["task"] == chain_verify_nightly.name
+
+        def at(entry: dict[str, Any]) -> tuple[int, int]:
+            return min(entry["schedule"].hour), min(entry["schedule"].minute)
+
+        assert at(verify) < at(digest)
+
+    def test_an_intact_chain_is_recorded_as_verified(self, events: list[AuditEvent]) -> None:
+        assert chain_verify_nightly.delay().get() is True
+        run = AuditEvent.objects.filter(action=AuditAction.VERIFIED).get()
+        assert run.outcome == Outcome.SUCCESS
+        assert run.details["events_checked"] == 5
+
+    def test_a_broken_chain_is_recorded_and_logged_by_number_only(
+        self, events: list[AuditEvent], caplog: Any
+    ) -> None:
+        with triggers_disabled() as cursor:
+            cursor.execute(
+                """UPDATE audit_auditevent SET details = '{"thread_id": 4}' WHERE id = %s""",
+                [events[1].pk],
+            )
+        assert chain_verify_nightly.delay().get() is False
+        run = AuditEvent.objects.filter(action=AuditAction.VERIFIED).get()
+        assert run.outcome == Outcome.ERROR
+        assert run.details["first_bad_event_id"] == events[1].pk
+        [line] = [r for r in caplog.records if r.levelname == "ERROR"]
+        assert f"event {events[1].pk}" in line.getMessage()
+        assert "thread_id" not in line.getMessage()
