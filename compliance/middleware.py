@@ -20,7 +20,7 @@ from django.utils.http import urlencode
 
 from accounts.access import PUBLIC_PATH_PREFIXES, PUBLIC_VIEWS
 from compliance.policies import acknowledges_policies, manages_compliance
-from compliance.selectors import acknowledgement_pending
+from compliance.selectors import acknowledgement_pending_now
 
 ACKNOWLEDGE_VIEW = "compliance:acknowledge"
 # Reachable with policies pending. The keep-alive, so reading a long policy does not end
@@ -57,7 +57,7 @@ class PolicyAcknowledgementMiddleware:
             return None
         if name in OFFICER_VIEWS and manages_compliance(user):
             return None
-        if not acknowledgement_pending(user):
+        if not acknowledgement_pending_now(user):
             return None
         query = urlencode({"next": request.get_full_path()}) if request.method == "GET" else ""
         return redirect(reverse(ACKNOWLEDGE_VIEW) + (f"?{query}" if query else ""))

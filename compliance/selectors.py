@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -35,6 +36,47 @@ def policies_pending_for(user: Actor) -> QuerySet[PolicyDocument]:
         return PolicyDocument.objects.none()
     acknowledged = PolicyAcknowledgement.objects.filter(user=user, document=OuterRef("pk"))
     return policies_current().exclude(Exists(acknowledged))
+
+
+# The gate asks on every staff page whether anything current is unacknowledged. Two facts
+# make the answer keepable in each process: acknowledgements are never withdrawn (the
+# table is append-only), and the current versions change only when one is published. So
+# each process keeps the current versions' ids for a few seconds, and for each person the
+# ids they were last found to have acknowledged; a page view then needs no query. A
+# version published in another process gates people within CURRENT_POLICIES_SECONDS; in
+# the publishing process at once (``current_policies_forget``).
+CURRENT_POLICIES_SECONDS = 5.0
+_ACKNOWLEDGED_KEPT = 4096
+_current: tuple[float, frozenset[int]] | None = None
+_acknowledged: dict[int, frozenset[int]] = {}
+
+
+def current_policy_ids() -> frozenset[int]:
+    global _current
+    now = time.monotonic()
+    if _current is None or now - _current[0] > CURRENT_POLICIES_SECONDS:
+        _current = (now, frozenset(policies_current().values_list("pk", flat=True)))
+    return _current[1]
+
+
+def current_policies_forget() -> None:
+    global _current
+    _current = None
+    _acknowledged.clear()
+
+
+def acknowledgement_pending_now(user: Actor) -> bool:
+    """``acknowledgement_pending``, answered from what this process already knows when it
+    can (the gate's question on every staff page)."""
+    current = current_policy_ids()
+    if not current or current <= _acknowledged.get(user.pk, frozenset()):
+        return False
+    if acknowledgement_pending(user):
+        return True
+    if len(_acknowledged) >= _ACKNOWLEDGED_KEPT:
+        _acknowledged.clear()  # bounded; each person costs one query to come back
+    _acknowledged[user.pk] = current
+    return False
 
 
 def acknowledgement_pending(user: Actor) -> bool:

@@ -25,6 +25,7 @@ from compliance.models import (
     PolicyDocument,
 )
 from compliance.policies import acknowledges_policies
+from compliance.selectors import current_policies_forget
 from encryption.files import file_store
 from encryption.models import EncryptedFile
 from encryption.uploads import CheckedUpload
@@ -65,6 +66,8 @@ def policy_publish(*, actor: Actor, kind: str, title: str, text: str) -> PolicyD
                 "supersedes": current.pk if current is not None else None,
             },
         )
+        transaction.on_commit(current_policies_forget)
+    current_policies_forget()  # now too: inside an outer transaction, on_commit waits
     return document
 
 

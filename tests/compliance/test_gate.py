@@ -194,3 +194,50 @@ class TestAfterAcknowledging:
         client = client_for(personas.clinician)
         response = client.get(ACKNOWLEDGE, {"next": "https://evil.test/"})
         assert response.status_code == 200
+
+
+class TestTheGateOnEveryPage:
+    """Once a session has found the current versions acknowledged, its page views cost
+    the gate no query; a version published elsewhere still gates within seconds."""
+
+    def test_an_acknowledged_session_pays_no_query_for_the_gate(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        acknowledged_by_all(policy_published(personas.privacy_officer), personas.clinician)
+        client = client_for(personas.clinician)
+        inbox = reverse("messaging:inbox")
+        with CaptureQueriesContext(connection) as first:
+            assert client.get(inbox).status_code == 200
+        with CaptureQueriesContext(connection) as later:
+            assert client.get(inbox).status_code == 200
+        gate = [q for q in first.captured_queries if "compliance_policy" in q["sql"]]
+        assert gate and not [q for q in later.captured_queries if "compliance_" in q["sql"]]
+
+    def test_a_version_published_by_another_process_gates_within_seconds(
+        self, personas: Any, client_for: Any, monkeypatch: Any
+    ) -> None:
+        import time
+
+        from compliance import selectors
+        from compliance.models import PolicyDocument
+
+        first = policy_published(personas.privacy_officer)
+        acknowledged_by_all(first, personas.clinician)
+        client = client_for(personas.clinician)
+        assert client.get(reverse("accounts:home")).status_code == 200
+        # Another process publishes: this one's kept ids are not told.
+        PolicyDocument.objects.filter(pk=first.pk).update(superseded_at=first.published_at)
+        PolicyDocument.objects.create(
+            kind=first.kind,
+            version=2,
+            title=first.title,
+            text=first.text,
+            published_at=first.published_at,
+            published_by=personas.privacy_officer,
+        )
+        later = time.monotonic() + selectors.CURRENT_POLICIES_SECONDS + 1
+        monkeypatch.setattr(selectors.time, "monotonic", lambda: later)
+        assert _sent_to_acknowledge(client.get(reverse("accounts:home")))
