@@ -155,9 +155,12 @@ def plan_of(queryset: Any) -> str:
     return str(queryset[:20].explain())
 
 
-# The planner may take either index that leads with the patient (ours, or the foreign
-# key's own); what matters is that it starts from this patient's threads.
-BY_PATIENT = re.compile(r"Index (Only )?Scan using messaging_thread_patient\w* on messaging_thread")
+# The planner may take any index that leads with the patient (ours, the staff inbox's
+# ``messaging_thread_team``, or the foreign key's own); what matters is that it starts from
+# this patient's threads.
+BY_PATIENT = re.compile(
+    r"Index (Only )?Scan using messaging_thread_(patient\w*|team) on messaging_thread"
+)
 
 
 class TestWithManyOtherPatientsMessages:
