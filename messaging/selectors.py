@@ -247,15 +247,16 @@ def thread_messages(*, user: Actor, thread: Thread, page: Any = None) -> Page[Me
     oldest first within the page; the user's own draft in the thread too. The query count
     does not grow with the thread."""
     visible = Q(state__in=(MessageState.SENT, MessageState.RECALLED))
-    if not user.is_patient:
+    related = [
+        Prefetch("attachments", queryset=Attachment.objects.select_related("file__data_key"))
+    ]
+    if not user.is_patient:  # the notices are the care team's to see, not the patient's
         visible |= Q(state=MessageState.DRAFT, author=user)
+        related.append(Prefetch("deliveries", queryset=Delivery.objects.order_by("created_at")))
     messages = (
         thread.messages.filter(visible)
         .select_related("data_key", "author")
-        .prefetch_related(
-            Prefetch("attachments", queryset=Attachment.objects.select_related("file__data_key")),
-            Prefetch("deliveries", queryset=Delivery.objects.order_by("created_at")),
-        )
+        .prefetch_related(*related)
         .order_by("-created_at", "-pk")
     )
     shown = Paginator(messages, THREAD_PAGE_SIZE).get_page(page)
