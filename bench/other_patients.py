@@ -6,7 +6,8 @@ service, no encryption (each row copies the ciphertext and wrapped key of a real
 and message, which are never decrypted under another row's id). Each row still has its
 own data key, as the services make them. Like real traffic, the newest message of
 three threads in ten is from the care team and unopened (with the thread's "new" mark
-set to agree), and the patient's reply in one in ten is unread by staff.
+set to agree), the patient's reply in one in ten is unread by staff, and the care team
+marked the other six in ten handled.
 """
 
 from __future__ import annotations
@@ -51,10 +52,12 @@ def messages_load(
               WHERE id = (SELECT data_key_id FROM messaging_message WHERE id = %(message)s)) AS k
         """,
         """INSERT INTO messaging_thread (id, data_key_id, patient_id, subject, category,
-            created_by_id, created_at, last_message_at, patient_unread_until, staff_unread)
+            created_by_id, created_at, last_message_at, patient_unread_until, staff_unread,
+            handled_at)
         SELECT o.id, o.key_id, o.patient_id, s.subject, s.category, s.created_by_id, o.at,
                o.at, CASE WHEN o.g %% 10 < 3 THEN %(forever)s END,
-               CASE WHEN o.g %% 10 = 9 THEN 1 ELSE 0 END
+               CASE WHEN o.g %% 10 = 9 THEN 1 ELSE 0 END,
+               CASE WHEN o.g %% 10 BETWEEN 3 AND 8 THEN o.at END
         FROM other_threads AS o,
              (SELECT subject, category, created_by_id FROM messaging_thread
               WHERE id = %(thread)s) AS s""",
@@ -77,6 +80,32 @@ def messages_load(
     return threads * per_thread
 
 
+def notices_load(*, patients: Sequence[int]) -> int:
+    """Give each care-team message of ``patients`` that has none its e-mail notice, as the
+    services would: sent, except one in a hundred failed and one in a thousand a letter
+    still to print (a postal-only patient's). Returns the notices inserted."""
+    statement = """INSERT INTO messaging_delivery (id, message_id, channel, state, attempts,
+        created_at, next_attempt_at, sent_at, failed_at, failure, method, fallback_reason)
+    SELECT gen_random_uuid(), m.id, CASE WHEN x.n = 1 THEN 'letter' ELSE 'email' END,
+           CASE WHEN x.n %% 100 = 0 THEN 'failed' WHEN x.n = 1 THEN 'pending' ELSE 'sent' END,
+           1, m.created_at, m.created_at,
+           CASE WHEN x.n %% 100 <> 0 AND x.n <> 1 THEN m.created_at END,
+           CASE WHEN x.n %% 100 = 0 THEN m.created_at END,
+           CASE WHEN x.n %% 100 = 0 THEN 'rejected' ELSE '' END, 'portal', ''
+    FROM messaging_message AS m
+    JOIN messaging_thread AS t ON t.id = m.thread_id,
+         LATERAL (SELECT abs(hashtext(m.id::text)) %% 1000 AS n) AS x
+    WHERE t.patient_id = ANY(%(patients)s::bigint[]) AND NOT m.from_patient
+      AND m.state = 'sent'
+      AND NOT EXISTS (SELECT 1 FROM messaging_delivery AS d WHERE d.message_id = m.id)"""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement, {"patients": list(patients)})
+        inserted = cursor.rowcount
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE messaging_delivery")
+    return inserted
+
+
 def messages_unload(*, patients: Sequence[int], keep: Message) -> None:
     """Delete what ``messages_load`` inserted for ``patients``: every thread of theirs but
     ``keep``'s (sent through the services, with its notice and audit trail), with its
@@ -89,6 +118,7 @@ def messages_unload(*, patients: Sequence[int], keep: Message) -> None:
         """CREATE TEMP TABLE gone_messages ON COMMIT DROP AS
         SELECT id, data_key_id FROM messaging_message
         WHERE thread_id IN (SELECT id FROM gone_threads)""",
+        "DELETE FROM messaging_delivery WHERE message_id IN (SELECT id FROM gone_messages)",
         "DELETE FROM messaging_message WHERE id IN (SELECT id FROM gone_messages)",
         "DELETE FROM messaging_thread WHERE id IN (SELECT id FROM gone_threads)",
         """DELETE FROM encryption_datakey WHERE id IN

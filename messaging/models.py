@@ -78,6 +78,26 @@ class Thread(EncryptedModel):
                 condition=models.Q(last_message_at__isnull=False, handled_at__isnull=True),
                 name="messaging_thread_open",
             ),
+            # The other views of the inbox of someone who sees every thread (the privacy
+            # officer), in the same order: "all", and "handled" (most threads are).
+            models.Index(
+                fields=["-staff_unread", "-last_message_at"],
+                condition=models.Q(last_message_at__isnull=False),
+                name="messaging_thread_inbox",
+            ),
+            # A clinician's inbox starts from their care team: each patient's threads in
+            # the inbox's order, so a page reads the team's threads, never everyone's.
+            models.Index(
+                fields=["patient", "-staff_unread", "-last_message_at"],
+                condition=models.Q(last_message_at__isnull=False),
+                name="messaging_thread_team",
+            ),
+            # "Mine": the threads assigned to the reader, open, in the inbox's order.
+            models.Index(
+                fields=["assigned_to", "-staff_unread", "-last_message_at"],
+                condition=models.Q(last_message_at__isnull=False, handled_at__isnull=True),
+                name="messaging_thread_assigned",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -129,7 +149,8 @@ class Message(EncryptedModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["thread", "created_at"], name="messaging_message_thread"),
+            # A thread's page: its newest messages, in the page's order (``thread_messages``).
+            models.Index(fields=["thread", "created_at", "id"], name="messaging_message_page"),
             # The patient's "new" flag probes only the few messages not yet opened.
             models.Index(
                 fields=["thread"],
@@ -221,7 +242,14 @@ class Delivery(models.Model):
                 fields=["next_attempt_at"],
                 condition=models.Q(state="pending"),
                 name="messaging_delivery_due",
-            )
+            ),
+            # The failed notices not replaced, few however many were sent: the staff home's
+            # count of threads with one (``selectors.staff_queue``) reads these only.
+            models.Index(
+                fields=["message"],
+                condition=models.Q(state__in=["failed", "bounced"], replaced_by__isnull=True),
+                name="messaging_delivery_failed",
+            ),
         ]
 
     def __str__(self) -> str:

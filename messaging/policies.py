@@ -51,6 +51,18 @@ def threads_visible_to(user: Actor) -> QuerySet[Thread]:
     return threads.none()
 
 
+def sees_care_team_only(user: Actor) -> bool:
+    """Whether ``threads_visible_to`` limits this member of staff to their care teams'
+    patients (a clinician), so a list of their threads can start from those patients."""
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and user.is_staff_member
+        and not user.is_patient
+        and user.role not in ALL_PATIENTS_ROLES
+    )
+
+
 def guest_packages_visible_to(user: Actor) -> QuerySet[GuestPackage]:
     """Third-party packages staff may read, by the rule for threads: the privacy officer
     all, clinicians their care team's patients', records clerks only the ones they sent

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.paginator import Page, Paginator
 from django.db.models import (
     BooleanField,
@@ -25,7 +26,7 @@ from django.db.models import (
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import Actor, User
+from accounts.models import Actor, CareTeamMember, User
 from audit.models import AuditEvent
 from consent.models import Authorization, AuthorizationStatus
 from messaging import policies
@@ -88,36 +89,140 @@ def patient_for(*, user: Actor, patient_id: Any) -> User:
 INBOX_FILTERS = ("open", "mine", "unassigned", "handled", "all")
 
 
-def staff_inbox(*, user: Actor, view: str = "open") -> QuerySet[Thread]:
-    """The care team's threads with unread counts and a flag for undelivered notices."""
-    threads = policies.threads_visible_to(user).filter(last_message_at__isnull=False)
-    if view == "open":
-        threads = threads.filter(handled_at__isnull=True)
-    elif view == "mine":
-        threads = threads.filter(assigned_to=user, handled_at__isnull=True)
-    elif view == "unassigned":
-        threads = threads.filter(assigned_to__isnull=True, handled_at__isnull=True)
-    elif view == "handled":
-        threads = threads.filter(handled_at__isnull=False)
-    failed = Delivery.objects.filter(
-        message__thread=OuterRef("pk"),
-        state__in=(DeliveryState.FAILED, DeliveryState.BOUNCED),
-        replaced_by__isnull=True,
-    )
-    # 45 CFR 164.522(b): a postal-only patient's notice is a letter someone must print.
-    letter_due = Delivery.objects.filter(
-        message__thread=OuterRef("pk"), channel=Channel.LETTER, state=DeliveryState.PENDING
-    )
+# A notice that did not reach the patient and was not replaced by one that did.
+NOTICE_FAILED = Q(state__in=(DeliveryState.FAILED, DeliveryState.BOUNCED), replaced_by__isnull=True)
+# 45 CFR 164.522(b): a postal-only patient's notice is a letter someone must print.
+LETTER_DUE = Q(channel=Channel.LETTER, state=DeliveryState.PENDING)
+
+
+def _inbox_threads(user: Actor, view: str) -> QuerySet[Thread]:
     return (
-        threads.select_related("data_key", "patient", "assigned_to")
-        .annotate(
-            # Kept on the thread by the services: the sort reads no message rows.
-            unread=F("staff_unread"),
-            notice_failed=Exists(failed),
-            letter_to_print=Exists(letter_due),
-        )
-        .order_by("-staff_unread", "-last_message_at")
+        policies.threads_visible_to(user)
+        .filter(last_message_at__isnull=False)
+        .filter(_inbox_view(user, view))
+        .select_related("data_key", "patient", "assigned_to")
+        # Kept on the thread by the services: the sort reads no message rows.
+        .annotate(unread=F("staff_unread"))
+        .order_by(*INBOX_ORDER)
     )
+
+
+def staff_inbox(*, user: Actor, view: str = "open") -> QuerySet[Thread]:
+    """The care team's threads with unread counts and a flag for undelivered notices
+    (``staff_queue`` counts them; the inbox's page is ``staff_inbox_page``)."""
+    of_thread = Delivery.objects.filter(message__thread=OuterRef("pk"))
+    return _inbox_threads(user, view).annotate(
+        notice_failed=Exists(of_thread.filter(NOTICE_FAILED)),
+        letter_to_print=Exists(of_thread.filter(LETTER_DUE)),
+    )
+
+
+INBOX_ORDER = ("-staff_unread", "-last_message_at")
+INBOX_PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    """One page of the staff inbox, read without counting the whole inbox (the count of
+    every thread the privacy officer may see grows with the table): it knows whether a
+    next page exists, not how many there are. Answers what ``components/pagination.html``
+    asks of a page; ``paginator`` is None, so it shows no total."""
+
+    object_list: list[Thread]
+    number: int
+    more: bool
+    paginator: None = None
+
+    def has_next(self) -> bool:
+        return self.more
+
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    def has_other_pages(self) -> bool:
+        return self.more or self.number > 1
+
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+
+def _inbox_view(user: Actor, view: str) -> Q:
+    return {
+        "open": Q(handled_at__isnull=True),
+        "mine": Q(assigned_to=user.pk, handled_at__isnull=True),
+        "unassigned": Q(assigned_to__isnull=True, handled_at__isnull=True),
+        "handled": Q(handled_at__isnull=False),
+    }.get(view, Q())
+
+
+def staff_inbox_page(*, user: Actor, view: str = "open", page: Any = 1) -> InboxPage:
+    """A page of ``staff_inbox``, in three small queries however many threads other
+    patients have.
+
+    The first finds the page's threads by index, in order; the second reads those few;
+    the third their notices' flags. (In one query the planner weighs each flag's
+    subquery against every thread the filter matches, not the page's 25, and reads
+    every failed notice in the table to answer it.)
+
+    A clinician's threads are their care teams' patients' (``policies``): that page
+    starts from those patients, each one's first threads in the inbox's order (index
+    ``messaging_thread_team``, as many as the page needs), instead of walking everyone's
+    open threads until enough are the team's."""
+    number = int(page) if str(page).isdigit() and int(page) > 0 else 1
+    start = (number - 1) * INBOX_PAGE_SIZE
+    wanted = INBOX_PAGE_SIZE + 1  # one more than a page tells whether there is a next one
+    shown = _inbox_view(user, view)
+    if policies.sees_care_team_only(user) and view != "mine":
+        first = (
+            Thread.objects.filter(patient=OuterRef("patient_id"), last_message_at__isnull=False)
+            .filter(shown)
+            .order_by(*INBOX_ORDER)
+            .values("pk")[: start + wanted]
+        )
+        candidates = [
+            pk
+            for ids in CareTeamMember.objects.filter(staff=user.pk).values_list(
+                ArraySubquery(first), flat=True
+            )
+            for pk in ids
+        ]
+        skip = start
+    else:
+        candidates = list(
+            policies.threads_visible_to(user)
+            .filter(last_message_at__isnull=False)
+            .filter(shown)
+            .order_by(*INBOX_ORDER)
+            .values_list("pk", flat=True)[start : start + wanted]
+        )
+        skip = 0
+    rows = list(_inbox_threads(user, view).filter(pk__in=candidates)[skip : skip + wanted])
+    shown_threads = rows[:INBOX_PAGE_SIZE]
+    _notice_flags_set(shown_threads)
+    return InboxPage(object_list=shown_threads, number=number, more=len(rows) > INBOX_PAGE_SIZE)
+
+
+def _notice_flags_set(threads: list[Thread]) -> None:
+    """Each thread's ``notice_failed`` and ``letter_to_print``, in one query over these
+    threads' messages (as subqueries, the planner may read every pending letter in the
+    table once per thread: their index is small, however many there are)."""
+    failed: set[Any] = set()
+    letters: set[Any] = set()
+    if threads:
+        flagged = (
+            Delivery.objects.filter(message__thread__in=[t.pk for t in threads])
+            .filter(NOTICE_FAILED | LETTER_DUE)
+            .values_list("message__thread_id", "channel", "state")
+        )
+        for thread_id, channel, state in flagged:
+            due = channel == Channel.LETTER and state == DeliveryState.PENDING
+            (letters if due else failed).add(thread_id)
+    for thread in threads:
+        thread.notice_failed = thread.pk in failed  # type: ignore[attr-defined]
+        thread.letter_to_print = thread.pk in letters  # type: ignore[attr-defined]
 
 
 def thread_for(*, user: Actor, thread_id: Any) -> Thread:
@@ -144,15 +249,16 @@ def thread_messages(*, user: Actor, thread: Thread, page: Any = None) -> Page[Me
     oldest first within the page; the user's own draft in the thread too. The query count
     does not grow with the thread."""
     visible = Q(state__in=(MessageState.SENT, MessageState.RECALLED))
-    if not user.is_patient:
+    related = [
+        Prefetch("attachments", queryset=Attachment.objects.select_related("file__data_key"))
+    ]
+    if not user.is_patient:  # the notices are the care team's to see, not the patient's
         visible |= Q(state=MessageState.DRAFT, author=user)
+        related.append(Prefetch("deliveries", queryset=Delivery.objects.order_by("created_at")))
     messages = (
         thread.messages.filter(visible)
         .select_related("data_key", "author")
-        .prefetch_related(
-            Prefetch("attachments", queryset=Attachment.objects.select_related("file__data_key")),
-            Prefetch("deliveries", queryset=Delivery.objects.order_by("created_at")),
-        )
+        .prefetch_related(*related)
         .order_by("-created_at", "-pk")
     )
     shown = Paginator(messages, THREAD_PAGE_SIZE).get_page(page)
@@ -162,30 +268,32 @@ def thread_messages(*, user: Actor, thread: Thread, page: Any = None) -> Page[Me
 
 @dataclass(frozen=True)
 class Receipts:
-    """When the patient first opened each message and downloaded each attachment (audit log)."""
+    """When the patient first opened each message (``Message.opened_at``, set with the
+    first opening's audit event) and downloaded each attachment (the audit log)."""
 
     opened: dict[str, datetime]
     downloaded: dict[str, datetime]
 
 
 def read_receipts(*, thread: Thread, messages: list[Message]) -> Receipts:
-    message_ids = [str(m.pk) for m in messages]
+    """The page's receipts. The openings are on the messages already: the audit log is
+    read only for the page's attachments, if it has any (the patient's events grow with
+    every page they open)."""
+    opened = {str(m.pk): m.opened_at for m in messages if m.opened_at is not None}
     attachment_ids = [str(a.pk) for m in messages for a in m.attachments.all()]
-    rows = (
-        AuditEvent.objects.filter(
-            patient_id=thread.patient_id,
-            actor_id=thread.patient_id,
-            action__in=(MessagingAction.MESSAGE_OPENED, MessagingAction.ATTACHMENT_DOWNLOADED),
-            target_id__in=message_ids + attachment_ids,
-        )
-        .values("action", "target_id")
-        .annotate(first=Min("occurred_at"))
-    )
-    opened: dict[str, datetime] = {}
     downloaded: dict[str, datetime] = {}
-    for row in rows:
-        target = opened if row["action"] == MessagingAction.MESSAGE_OPENED else downloaded
-        target[row["target_id"]] = row["first"]
+    if attachment_ids:
+        rows = (
+            AuditEvent.objects.filter(
+                patient_id=thread.patient_id,
+                actor_id=thread.patient_id,
+                action=MessagingAction.ATTACHMENT_DOWNLOADED,
+                target_id__in=attachment_ids,
+            )
+            .values("target_id")
+            .annotate(first=Min("occurred_at"))
+        )
+        downloaded = {row["target_id"]: row["first"] for row in rows}
     return Receipts(opened, downloaded)
 
 

@@ -240,7 +240,11 @@ def _compose_in_transaction(
     if send:
         message.state, message.sent_at = MessageState.SENT, now
         thread.last_message_at, thread.handled_at = now, None
-    thread.save()
+    if thread._state.adding:
+        thread.save()
+    else:  # only what this send changes: a patient's reply counted meanwhile stays counted
+        fields = ["patient", "subject", "category", "data_key", "last_message_at", "handled_at"]
+        thread.save(update_fields=fields)
     message.thread = thread
     message.save()
     if send:  # the thread is locked: by ``thread_lock_live``, or by the save just above

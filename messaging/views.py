@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages as flash
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -73,10 +72,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
     view = request.GET.get("view", "open")
     if view not in selectors.INBOX_FILTERS:
         view = "open"
-    page = Paginator(
-        selectors.staff_inbox(user=request_user(request), view=view), PAGE_SIZE
-    ).get_page(request.GET.get("page"))
-    page.object_list = list(page.object_list)
+    page = selectors.staff_inbox_page(
+        user=request_user(request), view=view, page=request.GET.get("page", 1)
+    )
     services.inbox_view_record(actor=request_user(request), threads=page.object_list)
     return render(
         request,

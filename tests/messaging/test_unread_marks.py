@@ -155,9 +155,12 @@ def plan_of(queryset: Any) -> str:
     return str(queryset[:20].explain())
 
 
-# The planner may take either index that leads with the patient (ours, or the foreign
-# key's own); what matters is that it starts from this patient's threads.
-BY_PATIENT = re.compile(r"Index (Only )?Scan using messaging_thread_patient\w* on messaging_thread")
+# The planner may take any index that leads with the patient (ours, the staff inbox's
+# ``messaging_thread_team``, or the foreign key's own); what matters is that it starts from
+# this patient's threads.
+BY_PATIENT = re.compile(
+    r"Index (Only )?Scan using messaging_thread_(patient\w*|team) on messaging_thread"
+)
 
 
 class TestWithManyOtherPatientsMessages:
@@ -191,3 +194,20 @@ class TestWithManyOtherPatientsMessages:
             page_query_count(clinician, reverse("messaging:inbox")),
         ]
         assert after == before
+
+
+class TestASendKeepsWhatOthersWroteMeanwhile:
+    def test_a_staff_send_in_a_thread_read_before_the_patients_reply_keeps_its_count(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        first = sent(personas)
+        stale = Thread.objects.get(pk=first.thread_id)  # the thread as the composer read it
+        services.reply_send(
+            actor=personas.patient, thread=first.thread, body="Thanks", send_key=uuid.uuid4()
+        )
+        sent(personas, thread=stale)
+        assert staff_unread(first) == 1
+        # Reading it clears the count, instead of refusing a count below zero (a 500).
+        page = client_for(personas.clinician).get(reverse("messaging:thread", args=[stale.pk]))
+        assert page.status_code == 200
+        assert staff_unread(first) == 0
