@@ -23,7 +23,7 @@ from django.db.models import (
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import Actor, User
+from accounts.models import Actor, PatientProfile, User
 from audit.models import AuditEvent
 from consent.models import Authorization, AuthorizationStatus
 from messaging import policies
@@ -44,17 +44,29 @@ SEARCH_LIMIT = 20
 
 
 def patient_search(*, user: Actor, query: str) -> list[User]:
-    """By name (any part), exact MRN, or date of birth (YYYY-MM-DD); within the user's scope."""
+    """By name (any part), exact MRN, or date of birth (YYYY-MM-DD); within the user's scope.
+
+    Each way of matching reads its own index (the names' trigrams, the MRN in upper case,
+    the birth date) and the matches are joined by id: an OR across the account and the
+    profile would read every patient, and there may be a million."""
     query = query.strip()
     if len(query) < 2:
         return []
+    matches = (
+        User.objects.filter(full_name__icontains=query)
+        .values("pk")
+        .union(_profiles(query).values("user_id"))
+    )
     patients = policies.patients_messageable_by(user).select_related("patient_profile")
-    condition = Q(full_name__icontains=query) | Q(patient_profile__legal_name__icontains=query)
-    condition |= Q(patient_profile__mrn__iexact=query)
+    return list(patients.filter(pk__in=matches).order_by("full_name")[:SEARCH_LIMIT])
+
+
+def _profiles(query: str) -> QuerySet[PatientProfile]:
+    condition = Q(legal_name__icontains=query) | Q(mrn__iexact=query)
     born = _date(query)
     if born is not None:
-        condition |= Q(patient_profile__date_of_birth=born)
-    return list(patients.filter(condition).order_by("full_name")[:SEARCH_LIMIT])
+        condition |= Q(date_of_birth=born)
+    return PatientProfile.objects.filter(condition)
 
 
 def _uuid_or_404(value: Any) -> uuid.UUID:
