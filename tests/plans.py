@@ -20,7 +20,7 @@ def page_plans(client: Client, url: str, data: dict[str, Any] | None = None) -> 
     with connection.cursor() as cursor:
         for query in captured.captured_queries:
             sql = query["sql"]
-            if sql.lstrip().upper().startswith("SELECT"):
+            if sql.lstrip("( ").upper().startswith("SELECT"):
                 cursor.execute("EXPLAIN " + sql)
                 plans.append(sql + "\n" + "\n".join(row[0] for row in cursor.fetchall()))
     return plans
