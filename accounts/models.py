@@ -11,8 +11,9 @@ from urllib.parse import quote, urlencode
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models, transaction
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
@@ -90,6 +91,20 @@ class User(AbstractBaseUser, PermissionsMixin):
                 condition=models.Q(role__in=Role.values), name="accounts_user_role_valid"
             ),
         ]
+        indexes: ClassVar[list[Any]] = [
+            # The patient search's "any part of the name" (icontains is UPPER(..) LIKE
+            # '%..%'): trigrams find the few matches among a million patients.
+            GinIndex(
+                OpClass(Upper("full_name"), name="gin_trgm_ops"), name="accounts_user_name_trgm"
+            ),
+            # Staff by role (the queue's assignee list, the staff directory), in name
+            # order, without reading past the patients.
+            models.Index(
+                fields=["role", "full_name"],
+                condition=~models.Q(role="patient"),
+                name="accounts_user_staff",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.full_name or self.email
@@ -155,6 +170,17 @@ class PatientProfile(models.Model):
     identity_method = models.CharField(max_length=32, choices=IdentityMethod.choices)
     identity_verified_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # The patient search: a part of the legal name, the MRN in any case, a birth date.
+        indexes: ClassVar[list[Any]] = [
+            GinIndex(
+                OpClass(Upper("legal_name"), name="gin_trgm_ops"),
+                name="accounts_profile_name_trgm",
+            ),
+            models.Index(Upper("mrn"), name="accounts_profile_mrn_ci"),
+            models.Index(fields=["date_of_birth"], name="accounts_profile_born"),
+        ]
 
     def __str__(self) -> str:
         return f"Patient #{self.pk}"

@@ -127,3 +127,43 @@ def messages_unload(*, patients: Sequence[int], keep: Message) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement, values)
+
+
+def patients_load(*, count: int, verified_by: int, prefix: str = "other") -> int:
+    """Insert ``count`` active patients (account and verified profile) in two statements.
+
+    Their e-mail addresses are ``{prefix}.{n}@patients.test`` and their MRNs
+    ``{prefix}-{n}``; their names are made of letters no test or bench persona's name
+    uses ("Ona Qwrtz..."), so a search for a persona matches the persona alone, however
+    many other patients there are; birth dates run over eighty years. No password
+    (unusable), no invitation. Returns the patients inserted.
+    """
+    values: dict[str, Any] = {"count": count, "by": verified_by, "prefix": prefix}
+    statements = [
+        """CREATE TEMP TABLE other_people ON COMMIT DROP AS
+        SELECT g, 'Ona ' || initcap(translate(lpad(g::text, 7, '0'), '0123456789',
+                                              'qwrtzpsdfg')) AS name
+        FROM generate_series(0, %(count)s - 1) AS g""",
+        """CREATE TEMP TABLE other_users ON COMMIT DROP AS
+        WITH made AS (
+            INSERT INTO accounts_user (password, is_superuser, email, full_name, role,
+                is_active, email_verified_at, date_joined, security_stamp, language)
+            SELECT '!' || md5(random()::text), false,
+                   %(prefix)s || '.' || g || '@patients.test', name, 'patient', true,
+                   now(), now(), md5(random()::text), 'en'
+            FROM other_people ORDER BY g
+            RETURNING id, email, full_name)
+        SELECT * FROM made""",
+        """INSERT INTO accounts_patientprofile (user_id, legal_name, date_of_birth, mrn,
+            identity_verified_by_id, identity_method, identity_verified_at, created_at)
+        SELECT id, full_name, date '1940-01-01' + (id %% 29200)::int,
+               %(prefix)s || '-' || split_part(split_part(email, '@', 1), '.', 2),
+               %(by)s, 'photo_id_in_person', now(), now()
+        FROM other_users""",
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement, values)
+    with connection.cursor() as cursor:  # as autovacuum would after a load this size
+        cursor.execute("ANALYZE accounts_user, accounts_patientprofile")
+    return count

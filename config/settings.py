@@ -322,6 +322,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.forms",  # its widget templates, for FORM_RENDERER
+    # Index expressions with an operator class (the patient search's trigram indexes).
+    "django.contrib.postgres",
     # django-otp's framework; its TOTP and static-token plugins are replaced by
     # accounts.factors, whose secrets are encrypted or hashed (the plugins keep them in clear).
     "django_otp",

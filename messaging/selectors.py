@@ -26,7 +26,7 @@ from django.db.models import (
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import Actor, CareTeamMember, User
+from accounts.models import Actor, CareTeamMember, PatientProfile, User
 from audit.models import AuditEvent
 from consent.models import Authorization, AuthorizationStatus
 from messaging import policies
@@ -44,20 +44,53 @@ from messaging.models import (
 )
 
 SEARCH_LIMIT = 20
+TRIGRAM = 3  # the shortest text a trigram index finds anywhere in a name
+MATCHES_READ = 1000
 
 
 def patient_search(*, user: Actor, query: str) -> list[User]:
-    """By name (any part), exact MRN, or date of birth (YYYY-MM-DD); within the user's scope."""
+    """By name (any part), exact MRN, or date of birth (YYYY-MM-DD); within the user's scope.
+
+    Someone who sees every patient (there may be a million) gets the matches of each way
+    of matching from its own index (the names' trigrams, the MRN in upper case, the birth
+    date), joined by id: an OR across the account and the profile would read every
+    patient. A name of one or two letters has no trigram, so there it matches the start
+    of a word of the name ("Li" finds Li Wei and Ana Lima, not Julia). Someone who sees
+    their care team's patients searches those alone, from the team.
+    """
     query = query.strip()
     if len(query) < 2:
         return []
     patients = policies.patients_messageable_by(user).select_related("patient_profile")
-    condition = Q(full_name__icontains=query) | Q(patient_profile__legal_name__icontains=query)
-    condition |= Q(patient_profile__mrn__iexact=query)
     born = _date(query)
+    if getattr(user, "role", "") not in policies.ALL_PATIENTS_ROLES:
+        condition = Q(full_name__icontains=query) | Q(patient_profile__legal_name__icontains=query)
+        condition |= Q(patient_profile__mrn__iexact=query)
+        if born is not None:
+            condition |= Q(patient_profile__date_of_birth=born)
+        return list(patients.filter(condition).order_by("full_name")[:SEARCH_LIMIT])
+    profiles = _name_part("legal_name", query) | Q(mrn__iexact=query)
     if born is not None:
-        condition |= Q(patient_profile__date_of_birth=born)
-    return list(patients.filter(condition).order_by("full_name")[:SEARCH_LIMIT])
+        profiles |= Q(date_of_birth=born)
+    matches = (
+        User.objects.filter(_name_part("full_name", query))
+        .values_list("pk", flat=True)
+        .union(PatientProfile.objects.filter(profiles).values_list("user_id", flat=True), all=True)
+    )
+    # UNION ALL: it stops at the limit (a patient found twice is one in ``pk__in``).
+    # The ids first, in a query of their own: planned inside the page's query, a short
+    # name's matches are guessed at tens of thousands and every patient is read to join
+    # them. Past MATCHES_READ the search is too vague to list: the page shows the first
+    # few in name order of those read, and the user narrows it.
+    ids = list(matches[:MATCHES_READ])
+    return list(patients.filter(pk__in=ids).order_by("full_name")[:SEARCH_LIMIT])
+
+
+def _name_part(field: str, query: str) -> Q:
+    """Any part of the name; one or two letters (no trigram) at the start of a word."""
+    if len(query) >= TRIGRAM:
+        return Q(**{f"{field}__icontains": query})
+    return Q(**{f"{field}__istartswith": query}) | Q(**{f"{field}__icontains": f" {query}"})
 
 
 def _uuid_or_404(value: Any) -> uuid.UUID:

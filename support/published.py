@@ -92,5 +92,7 @@ PUBLISHED = frozenset(
         "f29cad8a8680d9464e6cf30edd4bdfeaae849203f2e642ec5f19fdda9eb9a7a6",  # tests/test_settings.py
         "770f027e62aacf7f75cfb255b24a5f00ea6e24ff86728fd9a16229c63cb85bba",  # compliance/migrations/0002_acknowledgements_append_only.py
         "5f2b771dfb50378c47967a13d7b088bb44d5c247eff1182f9846202223308d4e",  # tests/messaging/test_unread_marks.py
+        "3f7c1f1990815762d5179ee682e75f4d245e690f4167db0ab40263e3b12fb8b8",  # tests/records/test_queue_size.py
+        "b82babf66a487e6d7dbbfc64f201fb154b5ef75a1d5211b4412894b2b9a22f4d",  # audit/migrations/0005_events_by_time.py
     }
 )

@@ -15,7 +15,7 @@ from audit.services import event_record
 from encryption.files import file_store
 from encryption.models import EncryptedFile
 from encryption.uploads import CheckedUpload, mebibytes
-from records import policies
+from records import policies, weeks
 from records.actions import RecordsAction
 from records.errors import RecordsError
 from records.models import (
@@ -254,6 +254,7 @@ def request_fulfil(*, actor: User, request: RecordRequest) -> RecordRequest:
             locked.closed_at, locked.closed_by = now, actor
             locked.delivered_message_id, locked.delivered_package_id = message_id, package_id
             locked.save()
+            weeks.fulfilled_count(locked)
             event_record(
                 actor=actor,
                 action=RecordsAction.REQUEST_FULFILLED,

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from audit.services import event_record
-from records import deadlines
+from records import deadlines, weeks
 from records.actions import RecordsAction
 from records.models import (
     ArrivedBy,
@@ -107,6 +107,7 @@ def request_receive(
         original_due_at=due,
     )
     request.save()
+    weeks.received_count(request)
     event_record(
         actor=actor,
         action=RecordsAction.REQUEST_RECEIVED,

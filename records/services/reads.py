@@ -13,13 +13,15 @@ from records.models import (
 )
 
 
-def queue_view_record(*, actor: User, view: str, shown: int, total: int) -> None:
-    """The clerk's queue was listed: the filter and how many rows, never who."""
-    event_record(
-        action=RecordsAction.QUEUE_LISTED,
-        actor=actor,
-        details={"view": view, "shown": shown, "total": total},
-    )
+def queue_view_record(
+    *, actor: User, view: str, shown: int, total: int, capped: bool = False
+) -> None:
+    """The clerk's queue was listed: the filter and how many rows, never who. ``capped``:
+    the view holds more than ``total`` (the count stopped there)."""
+    details: dict[str, str | int | bool] = {"view": view, "shown": shown, "total": total}
+    if capped:
+        details["capped"] = True
+    event_record(action=RecordsAction.QUEUE_LISTED, actor=actor, details=details)
 
 
 def patient_list_record(*, actor: User, shown: int) -> None:
