@@ -282,7 +282,7 @@ def thread_messages(*, user: Actor, thread: Thread, page: Any = None) -> Page[Me
     oldest first within the page; the user's own draft in the thread too. The query count
     does not grow with the thread."""
     visible = Q(state__in=(MessageState.SENT, MessageState.RECALLED))
-    related = [
+    related: list[Prefetch[Any, Any, Any]] = [
         Prefetch("attachments", queryset=Attachment.objects.select_related("file__data_key"))
     ]
     if not user.is_patient:  # the notices are the care team's to see, not the patient's
