@@ -18,8 +18,9 @@ class _PoolKeepingWorkerFixup(celery_django.DjangoWorkerFixup):  # type: ignore[
     back to the process's pool (``close()`` does that with a pool) and the pool stays.
 
     Celery's own closes the whole pool before and after every task of a prefork worker,
-    so each task opened a pool (its threads) and a new PostgreSQL connection, and shut
-    them again: about a quarter of a notice's time in a profile. Kept, a connection is still checked when a
+    so each task opened a pool (its threads) and a new PostgreSQL connection (a server
+    process forked and warmed), and shut them again: about half the machine's work per
+    notice in ``bench/messaging_bench.py``. Kept, a connection is still checked when a
     task takes it (``CONN_HEALTH_CHECKS``: the pool's check), so one the server dropped
     is replaced, not failed on; the pool rolls back whatever a task left open. A new
     pool process still closes the pool it inherited (``on_worker_process_init``).
