@@ -57,6 +57,7 @@ PAGE_TARGET = 0.5
 TAIL_TARGET = 3.0
 SIZE_TARGET = 1.2
 TAG = "pages-bench"
+STAFF = ("clinician", "records_clerk", "privacy_officer")
 # Redis databases for the two portals' caches (sessions are cached there): one each, so
 # neither reads the other's keys.
 REDIS_DBS = {"small": ("13", "14"), "large": ("13", "15")}
@@ -209,26 +210,40 @@ def _prepare(count: int) -> dict[str, Any]:
 
 
 def _others_topped_up(*, patient: Any, clerk: Any, count: int) -> dict[str, int]:
-    """Other patients' rows in each big table: at least ``count`` (only the difference is
-    loaded). Returns what each table holds."""
+    """Other patients' rows in each big table (messages with their notices, record
+    requests, audit events, patients): at least ``count`` each; only the difference is
+    loaded, by bulk SQL (``bench/other_*.py``). Returns what each table holds."""
     from accounts.models import Role, User
     from audit.context import system_actor
-    from bench.other_patients import messages_load
+    from audit.models import AuditEvent
+    from bench.other_audit import events_load
+    from bench.other_patients import messages_load, notices_load, patients_load
+    from bench.other_requests import requests_load
+    from consent.models import RecordCategory
     from messaging.models import Message
     from messaging.services import BulkItem, messages_send_bulk
+    from records import services as records_services
+    from records.models import ArrivedBy, DeliverTo, RecordRequest
 
-    held: dict[str, int] = {}
-    there = Message.objects.exclude(thread__patient=patient).count()
-    if there < count:
+    def timed(label: str, load: Any) -> None:
+        started = time.perf_counter()
+        load()
+        _say(f"{label} loaded ({time.perf_counter() - started:.0f}s)")
+
+    def others_made() -> list[int]:
         run = uuid.uuid4().hex[:8]
-        others = [
+        return [
             User.objects.create_user(
                 email=f"other.{run}.{i}@bench.example.test", full_name="Other", role=Role.PATIENT
             ).pk
             for i in range(OTHER_PATIENTS)
         ]
+
+    mine = {"thread__patient": patient}
+    if (there := Message.objects.exclude(**mine).count()) < count:
+        others = others_made()
         with system_actor("bench:pages"):
-            [sample] = messages_send_bulk(
+            [message] = messages_send_bulk(
                 actor=clerk,
                 items=[
                     BulkItem(
@@ -240,24 +255,51 @@ def _others_topped_up(*, patient: Any, clerk: Any, count: int) -> dict[str, int]
                     )
                 ],
             )
-        started = time.perf_counter()
-        there += 1 + messages_load(sample=sample, patients=others, count=count - there - 1)
-        _say(
-            f"loaded other patients' messages to {there:,} in {time.perf_counter() - started:.0f}s"
+        timed(
+            "other patients' messages and notices",
+            lambda: (
+                messages_load(sample=message, patients=others, count=count - there - 1),
+                notices_load(patients=others),
+            ),
         )
-    held["messages"] = there
-    for module, label in (
-        ("bench.other_requests", "record requests"),
-        ("bench.other_audit", "audit events"),
-    ):
-        try:
-            loader = __import__(module, fromlist=["topped_up"]).topped_up
-        except ImportError:
-            continue
-        started = time.perf_counter()
-        held[label] = loader(count=count, exclude_patient=patient)
-        _say(f"{label}: {held[label]:,} ({time.perf_counter() - started:.0f}s)")
-    return held
+    if (there := RecordRequest.objects.exclude(patient=patient).count()) < count:
+        others = others_made()
+        owner = User.objects.get(pk=others[0])
+        with system_actor("bench:pages"):
+            request = records_services.request_receive(
+                actor=owner,
+                patient=owner,
+                spec=records_services.RequestSpec(
+                    categories=[RecordCategory.LAB_RESULTS],
+                    deliver_to=DeliverTo.PORTAL,
+                    details="Everything from my knee surgery",
+                ),
+                arrived_by=ArrivedBy.PORTAL,
+            )
+        timed(
+            "other patients' record requests",
+            lambda: requests_load(sample=request, patients=others, count=count - there - 1),
+        )
+    if (there := AuditEvent.objects.exclude(patient_id=patient.pk).count()) < count:
+        others = others_made()
+        staff = [(u.pk, u.role, u.full_name) for u in User.objects.filter(role__in=STAFF)]
+        timed(
+            "audit events about other patients",
+            lambda: events_load(actors=staff, patients=others, count=count - there),
+        )
+    if (there := User.objects.filter(role=Role.PATIENT).count()) < count:
+        timed(
+            "other patients",
+            lambda: patients_load(
+                count=count - there, verified_by=clerk.pk, prefix=f"other{uuid.uuid4().hex[:6]}"
+            ),
+        )
+    return {
+        "messages": Message.objects.exclude(**mine).count(),
+        "record requests": RecordRequest.objects.exclude(patient=patient).count(),
+        "audit events": AuditEvent.objects.exclude(patient_id=patient.pk).count(),
+        "patients": User.objects.filter(role=Role.PATIENT).count(),
+    }
 
 
 def _say(text: str) -> None:

@@ -124,30 +124,42 @@ def _lease() -> timedelta:
     return timedelta(seconds=settings.MESSAGING_NOTICE_LEASE_SECONDS)
 
 
-def _claim(delivery_ids: Sequence[uuid.UUID | str]) -> list[uuid.UUID]:
+def _claim(delivery_ids: Sequence[uuid.UUID | str]) -> list[Delivery]:
     """Claim the deliveries among ``delivery_ids`` that are due and not claimed by a live
-    worker; rows another worker is claiming right now are skipped, not waited for."""
+    worker; rows another worker is claiming right now are skipped, not waited for.
+
+    Returns them as ``deliveries_for_content`` reads them, with their patients, from the
+    claiming query itself: no second read per task. The locks are the delivery's, its
+    message's and its thread's (the patient's account row is read, not locked).
+    """
     now = timezone.now()
     with transaction.atomic():
         due = list(
-            Delivery.objects.select_for_update(skip_locked=True)
-            .filter(
-                Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
-                pk__in=list(delivery_ids),
-                channel=Channel.EMAIL,  # a letter waits for staff to print it
-                state=DeliveryState.PENDING,
-                next_attempt_at__lte=now,
+            deliveries_for_content(
+                Delivery.objects.select_for_update(
+                    skip_locked=True, of=("self", "message", "message__thread")
+                )
+                .filter(
+                    Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+                    pk__in=list(delivery_ids),
+                    channel=Channel.EMAIL,  # a letter waits for staff to print it
+                    state=DeliveryState.PENDING,
+                    next_attempt_at__lte=now,
+                )
+                .select_related("message__thread__patient")
             )
-            .select_related("message__thread")
         )
         # A notice whose workers kept dying mid-send has used its attempts like any other.
         exhausted = [d for d in due if d.attempts >= settings.MESSAGING_NOTICE_MAX_ATTEMPTS]
         for delivery in exhausted:
             _failed(delivery, DeliveryState.FAILED, "gave_up")
-        claimed = [d.pk for d in due if d not in exhausted]
-        Delivery.objects.filter(pk__in=claimed).update(
-            claimed_until=now + _lease(), attempts=F("attempts") + 1
+        claimed = [d for d in due if d not in exhausted]
+        claimed_until = now + _lease()
+        Delivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
+            claimed_until=claimed_until, attempts=F("attempts") + 1
         )
+    for delivery in claimed:  # as the UPDATE left the rows
+        delivery.claimed_until, delivery.attempts = claimed_until, delivery.attempts + 1
     return claimed
 
 
@@ -169,10 +181,7 @@ def deliveries_send(*, delivery_ids: Sequence[uuid.UUID | str]) -> dict[str, str
     if not claimed:
         return outcomes
     deadline = time.monotonic() + _lease().total_seconds() / 2
-    claimed_rows = Delivery.objects.filter(pk__in=claimed).select_related(
-        "message__thread__patient"
-    )
-    deliveries = _contents_send(list(deliveries_for_content(claimed_rows)), outcomes, deadline)
+    deliveries = _contents_send(claimed, outcomes, deadline)
     if not deliveries:
         return outcomes
     notices = {

@@ -237,17 +237,20 @@ def _compose_in_transaction(
     message.body = draft.body
     message.content_categories = sorted(set(draft.content_categories)) or None
     message.expires_at = draft.expires_at
+    new_thread = thread._state.adding
     if send:
         message.state, message.sent_at = MessageState.SENT, now
         thread.last_message_at, thread.handled_at = now, None
-    if thread._state.adding:
+        if new_thread:  # its one message, sent now: unopened, under a fresh key
+            thread.patient_unread_until = draft.expires_at or UNREAD_FOREVER
+    if new_thread:
         thread.save()
     else:  # only what this send changes: a patient's reply counted meanwhile stays counted
         fields = ["patient", "subject", "category", "data_key", "last_message_at", "handled_at"]
         thread.save(update_fields=fields)
     message.thread = thread
     message.save()
-    if send:  # the thread is locked: by ``thread_lock_live``, or by the save just above
+    if send and not new_thread:  # locked: by ``thread_lock_live``, or by the save above
         threads_unread_recount(thread_ids=[thread.pk])
     first = message.attachments.count() if existing is not None else 0
     Attachment.objects.bulk_create(

@@ -25,6 +25,7 @@ from config.celery import app
 from tests.messaging.tls_servers import Leaf, Server, ThrowawayCA, smtp_serve
 
 ROOT = Path(__file__).resolve().parents[2]
+WORKER_APPLICATION_NAME = "test-worker"  # pg_stat_activity shows the worker's connections
 
 
 class ScriptedMailbox:
@@ -130,6 +131,22 @@ def redis_url() -> str:
 @pytest.fixture
 def worker(redis_url: str, mailbox: ScriptedMailbox, settings: Any) -> Iterator[Any]:
     """A real Celery worker on the test database, fed through Redis (as in production)."""
+    with worker_running(redis_url, mailbox, settings, pool=["--pool", "solo"]) as process:
+        yield process
+
+
+@pytest.fixture
+def prefork_worker(redis_url: str, mailbox: ScriptedMailbox, settings: Any) -> Iterator[Any]:
+    """As ``worker``, with production's pool: prefork (one child process here)."""
+    pool = ["--pool", "prefork", "--concurrency", "1"]
+    with worker_running(redis_url, mailbox, settings, pool=pool) as process:
+        yield process
+
+
+@contextmanager
+def worker_running(
+    redis_url: str, mailbox: ScriptedMailbox, settings: Any, *, pool: list[str]
+) -> Iterator[Any]:
     db = connection.settings_dict
     host = db["HOST"] or "127.0.0.1"
     env = {
@@ -137,12 +154,13 @@ def worker(redis_url: str, mailbox: ScriptedMailbox, settings: Any) -> Iterator[
         "APP_MODE": "test",
         "REDIS_URL": redis_url,
         "CELERY_TASK_ALWAYS_EAGER": "false",
-        "DATABASE_URL": f"postgresql://{db['USER']}@{host}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": f"postgresql://{db['USER']}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+        f"?application_name={WORKER_APPLICATION_NAME}",  # its connections, told apart
         "EMAIL_HOST": settings.EMAIL_HOST,
         "EMAIL_PORT": str(settings.EMAIL_PORT),
         "MESSAGING_NOTICE_LEASE_SECONDS": str(settings.MESSAGING_NOTICE_LEASE_SECONDS),
     }
-    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo"]
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", *pool]
     command += ["--loglevel", "WARNING", "--without-heartbeat", "--without-gossip"]
     command += ["--without-mingle"]
     process = subprocess.Popen(

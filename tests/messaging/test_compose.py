@@ -14,7 +14,7 @@ from encryption.models import DataKey, EncryptedFile
 from encryption.services import kek_primary
 from messaging import services
 from messaging.errors import MessagingError
-from messaging.models import Delivery, Message, MessageState, Thread
+from messaging.models import UNREAD_FOREVER, Delivery, Message, MessageState, Thread
 from tests.messaging.factories import PDF_BYTES, message_sent
 
 pytestmark = pytest.mark.django_db
@@ -181,6 +181,13 @@ class TestOneTransaction:
             message_sent(author=personas.clinician, patient=personas.patient, files=[])
         assert statements(queries, 'INSERT INTO "encryption_datakey"') == 1
         assert statements(queries, "SAVEPOINT") == 1
+
+    def test_a_new_threads_new_mark_is_written_with_it_not_recounted(self, personas: Any) -> None:
+        with CaptureQueriesContext(connection) as queries:
+            message = message_sent(author=personas.clinician, patient=personas.patient)
+        assert statements(queries, 'UPDATE "messaging_thread"') == 0
+        thread = Thread.objects.get(pk=message.thread_id)
+        assert thread.patient_unread_until == UNREAD_FOREVER
 
     def test_a_send_that_does_not_commit_leaves_no_key_row_or_ciphertext(
         self, personas: Any, monkeypatch: pytest.MonkeyPatch

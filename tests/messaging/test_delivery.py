@@ -647,6 +647,18 @@ class TestWorkerCost:
         assert len(for_four) == len(for_one)
         assert len(_notices(smtp_server.messages)) == 6
 
+    def test_a_task_reads_its_delivery_once_in_the_query_that_claims_it(
+        self, personas: Any, smtp_server: Any
+    ) -> None:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        delivery_id = self._queued(personas, 1)[0]
+        with CaptureQueriesContext(connection) as queries:
+            assert delivery_send(delivery_id=delivery_id) == "sent"
+        reads = [q["sql"] for q in queries if q["sql"].startswith('SELECT "messaging_delivery"')]
+        assert len(reads) == 1 and "FOR UPDATE" in reads[0]
+
     def test_the_notice_is_rendered_once_for_many_tasks(
         self, personas: Any, smtp_server: Any
     ) -> None:
@@ -735,3 +747,23 @@ def _connects_counted(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
     monkeypatch.setattr(smtplib.SMTP, "connect", counted)
     return connects
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_does_not_wait_for_or_skip_a_patient_whose_account_row_is_locked(
+    personas: Any, smtp_server: Any
+) -> None:
+    """The claim reads the patient with the delivery, and locks only the delivery, its
+    message and its thread: a sign-in updating the account row meanwhile delays nothing."""
+    import psycopg
+    from django.db import connection
+
+    with celery_configured(broker_url="memory://", task_always_eager=False):  # not prompted
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+    delivery = Delivery.objects.get(message=message)
+    params = {**connection.get_connection_params()}
+    params.pop("cursor_factory", None)
+    with psycopg.connect(**params) as other:  # a transaction, left open until the end
+        other.execute("SELECT 1 FROM accounts_user WHERE id = %s FOR UPDATE", [personas.patient.pk])
+        assert delivery_send(delivery_id=delivery.pk) == "sent"
+    assert len(smtp_server.messages) == 1

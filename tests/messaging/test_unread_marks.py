@@ -71,6 +71,13 @@ class TestThePatientsNewMark:
         with time_machine.travel(timezone.now() + timedelta(days=2)):
             assert NEW in inbox_of(client_for, personas.patient)
 
+    def test_a_saved_draft_marks_its_thread_when_it_is_sent(self, personas: Any) -> None:
+        draft = sent(personas, send=False)
+        assert mark(draft) is None
+        expires = timezone.now() + timedelta(days=3)
+        message = sent(personas, send_key=draft.send_key, expires_at=expires)
+        assert message.pk == draft.pk and mark(message) == expires
+
     def test_opening_the_thread_clears_the_mark(self, personas: Any, client_for: Any) -> None:
         message = sent(personas)
         client_for(personas.patient).get(reverse("portal:thread", args=[message.thread_id]))
