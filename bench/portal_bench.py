@@ -366,7 +366,7 @@ def _size_env(env: dict[str, str], size: str, database: str) -> dict[str, str]:
 def main() -> int:
     from bench.http_bench import free_port, load, serve
 
-    env = dict(os.environ)
+    env = {**os.environ, "APP_MODE": "test"}
     started = time.perf_counter()
     databases = _databases(env)
     envs = {size: _size_env(env, size, url) for size, url in databases.items()}

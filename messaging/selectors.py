@@ -506,24 +506,44 @@ def patient_waiting(*, user: Actor) -> Waiting:
 
 @dataclass(frozen=True)
 class StaffQueue:
-    """A staff member's message queue on their home page: counts only."""
+    """A staff member's message queue on their home page: counts only, each up to
+    ``HOME_COUNT_CAP`` (``unread_more``/``failed_more``: there may be more)."""
 
     unread_threads: int
     failed_notices: int
+    unread_more: bool = False
+    failed_more: bool = False
 
 
-def staff_queue(*, user: Actor) -> StaffQueue:
-    """Open conversations this person may open that hold unread patient replies, and
-    those whose e-mail notice failed: the same rows as ``staff_inbox``, counted."""
-    counts = (
-        staff_inbox(user=user, view="open")
-        .order_by()
-        .aggregate(
-            unread_threads=Count("pk", filter=Q(unread__gt=0)),
-            failed_notices=Count("pk", filter=Q(notice_failed=True)),
+# The home page stops counting here: "1,000 or more" tells a member of staff as much as
+# an exact figure would, and counting every unread thread of a large organisation on each
+# view of the home page costs time that grows with the organisation. Failed notices are
+# meant to be few, and each one is work for the privacy officer: 100 or more says so.
+HOME_COUNT_CAP = 1000
+HOME_FAILED_CAP = 100
+
+
+def staff_queue(*, user: Actor, failed: bool = False) -> StaffQueue:
+    """Open conversations this person may open that hold unread patient replies and, with
+    ``failed``, those whose e-mail notice failed: the same rows as ``staff_inbox``,
+    counted up to a cap. Each count starts from the few rows it counts: the unread
+    threads from the open-inbox index (ordered by the unread count), the failed notices
+    from their own partial index (``messaging_delivery_failed``)."""
+    threads = _inbox_threads(user, "open").select_related(None).order_by()
+    unread = threads.filter(staff_unread__gt=0)[:HOME_COUNT_CAP].count()
+    failed_threads: list[Any] = []
+    if failed:
+        failed_threads = list(
+            Delivery.objects.filter(NOTICE_FAILED, message__thread__in=threads.values("pk"))
+            .order_by()
+            .values_list("message__thread", flat=True)[:HOME_FAILED_CAP]
         )
+    return StaffQueue(
+        unread_threads=unread,
+        failed_notices=len(set(failed_threads)),
+        unread_more=unread >= HOME_COUNT_CAP,
+        failed_more=len(failed_threads) >= HOME_FAILED_CAP,
     )
-    return StaffQueue(**counts)
 
 
 # --- guest packages: the staff's reads ------------------------------------------------------

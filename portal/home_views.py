@@ -72,7 +72,9 @@ def _staff_home(request: HttpRequest, user: User) -> HttpResponse:
             # The same policy as the outbox page itself, so the card never leads to a 404.
             "can_read_outbox": settings.APP_MODE == "demo"
             and account_policies.can_read_demo_outbox(user),
-            "messages_queue": messaging_selectors.staff_queue(user=user),
+            "messages_queue": messaging_selectors.staff_queue(
+                user=user, failed=user.role == Role.PRIVACY_OFFICER
+            ),
             "requests_queue": records_selectors.queue_counts(user=user) if works_requests else None,
             "alerts": records_selectors.alerts_unread(user=user).count() if works_requests else 0,
             "is_officer": user.role == Role.PRIVACY_OFFICER,

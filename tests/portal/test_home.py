@@ -185,5 +185,25 @@ class TestStaffHome:
         assert "<strong>1</strong> conversation where an e-mail notice failed." in page
         assert "notice failed" not in home_of(client_for(personas.clinician))
 
+    def test_past_the_cap_the_counts_say_or_more(
+        self, personas: Any, client_for: Any, monkeypatch: Any
+    ) -> None:
+        from messaging import selectors
+
+        monkeypatch.setattr(selectors, "HOME_COUNT_CAP", 2)
+        monkeypatch.setattr(selectors, "HOME_FAILED_CAP", 2)
+        for _ in range(3):
+            message = message_sent(author=personas.clinician, patient=personas.patient, files=[])
+            Delivery.objects.filter(message=message).update(state=DeliveryState.FAILED)
+            messaging_services.reply_send(
+                actor=personas.patient,
+                thread=message.thread,
+                body="Thank you.",
+                send_key=uuid.uuid4(),
+            )
+        page = home_of(client_for(personas.privacy_officer))
+        assert "<strong>2 or more</strong> conversations with unread patient replies." in page
+        assert "<strong>2 or more</strong> conversations where an e-mail notice failed." in page
+
     def test_a_clinician_has_no_request_queue(self, personas: Any, client_for: Any) -> None:
         assert 'data-testid="queue-requests"' not in home_of(client_for(personas.clinician))
