@@ -93,9 +93,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         ]
         indexes: ClassVar[list[Any]] = [
             # The patient search's "any part of the name" (icontains is UPPER(..) LIKE
-            # '%..%'): trigrams find the few matches among a million patients.
+            # '%..%'): trigrams find the few matches among a million patients. Without
+            # GIN's pending list (fastupdate): a new patient is indexed at once, so a
+            # search never reads an unmerged list, and the planner's cost stays steady.
             GinIndex(
-                OpClass(Upper("full_name"), name="gin_trgm_ops"), name="accounts_user_name_trgm"
+                OpClass(Upper("full_name"), name="gin_trgm_ops"),
+                name="accounts_user_name_trgm",
+                fastupdate=False,
             ),
             # Staff by role (the queue's assignee list, the staff directory), in name
             # order, without reading past the patients.
@@ -177,6 +181,7 @@ class PatientProfile(models.Model):
             GinIndex(
                 OpClass(Upper("legal_name"), name="gin_trgm_ops"),
                 name="accounts_profile_name_trgm",
+                fastupdate=False,  # as the account's name index
             ),
             models.Index(Upper("mrn"), name="accounts_profile_mrn_ci"),
             models.Index(fields=["date_of_birth"], name="accounts_profile_born"),

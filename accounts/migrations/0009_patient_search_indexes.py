@@ -6,6 +6,34 @@ import django.db.models.functions.text
 from django.db import migrations, models
 
 
+def _trigram_available(schema_editor) -> bool:
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")
+        return cursor.fetchone() is not None
+
+
+class TrigramExtensionIfAvailable(TrigramExtension):
+    """pg_trgm ships with PostgreSQL's contrib (Debian's server packages, managed services)
+    but not with the embedded server of the demo: there the patient search reads the
+    table instead of a trigram index (a demo's few patients)."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if _trigram_available(schema_editor):
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+
+class AddTrigramIndex(migrations.AddIndex):
+    """The trigram index, where pg_trgm could be created."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if _trigram_available(schema_editor):
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if _trigram_available(schema_editor):
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -15,10 +43,10 @@ class Migration(migrations.Migration):
 
     operations = [
         # pg_trgm is a trusted extension (PostgreSQL 13+): the database's owner may create it.
-        TrigramExtension(),
-        migrations.AddIndex(
+        TrigramExtensionIfAvailable(),
+        AddTrigramIndex(
             model_name='patientprofile',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('legal_name'), name='gin_trgm_ops'), name='accounts_profile_name_trgm'),
+            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('legal_name'), name='gin_trgm_ops'), fastupdate=False, name='accounts_profile_name_trgm'),
         ),
         migrations.AddIndex(
             model_name='patientprofile',
@@ -28,9 +56,9 @@ class Migration(migrations.Migration):
             model_name='patientprofile',
             index=models.Index(fields=['date_of_birth'], name='accounts_profile_born'),
         ),
-        migrations.AddIndex(
+        AddTrigramIndex(
             model_name='user',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('full_name'), name='gin_trgm_ops'), name='accounts_user_name_trgm'),
+            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('full_name'), name='gin_trgm_ops'), fastupdate=False, name='accounts_user_name_trgm'),
         ),
         migrations.AddIndex(
             model_name='user',

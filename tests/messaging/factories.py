@@ -7,6 +7,8 @@ import re
 import uuid
 from typing import Any
 
+from accounts.models import Role, User
+from bench.other_patients import messages_load
 from consent.models import Purpose, RecordCategory
 from encryption.uploads import attachment_check
 from messaging import delivery_settings, guests, services
@@ -114,3 +116,18 @@ def package_sent_with_link(personas: Any, smtp_server: Any, on_commit: Any, **kw
     match = LINK.search(body_text(smtp_server.messages[-1]))
     assert match is not None
     return match.group(1)
+
+
+OTHER_MESSAGES = 20_000
+
+
+def crowd(personas: Any) -> None:
+    """``OTHER_MESSAGES`` messages of twenty other patients, loaded in bulk, then ANALYZE."""
+    others = [personas.other_patient.pk] + [
+        User.objects.create_user(
+            email=f"crowd.{i}@mail.test", full_name=f"Crowd {i}", role=Role.PATIENT
+        ).pk
+        for i in range(19)
+    ]
+    sample = message_sent(author=personas.records_clerk, patient=personas.other_patient, files=[])
+    assert messages_load(sample=sample, patients=others, count=OTHER_MESSAGES) == OTHER_MESSAGES

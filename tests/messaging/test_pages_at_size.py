@@ -21,8 +21,7 @@ from bench.other_patients import notices_load
 from messaging import selectors, services
 from messaging.models import Delivery, Message, Thread
 from tests.conftest import page_query_count
-from tests.messaging.factories import message_sent
-from tests.messaging.test_unread_marks import crowd
+from tests.messaging.factories import crowd, message_sent
 
 pytestmark = pytest.mark.django_db
 

@@ -16,12 +16,11 @@ from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Role, User
-from bench.other_patients import messages_load
+from accounts.models import User
 from messaging import selectors, services
 from messaging.models import UNREAD_FOREVER, Message, Thread
 from tests.conftest import page_query_count
-from tests.messaging.factories import message_sent
+from tests.messaging.factories import crowd, message_sent
 from tests.retention.factories import purge, years_later
 
 pytestmark = pytest.mark.django_db
@@ -141,21 +140,6 @@ class TestTheCareTeamsUnreadCount:
         client.get(reverse("messaging:thread", args=[message.thread_id]))
         assert staff_unread(message) == 0
         assert "unread</span>" not in client.get(reverse("messaging:inbox")).content.decode()
-
-
-OTHER_MESSAGES = 20_000
-
-
-def crowd(personas: Any) -> None:
-    """``OTHER_MESSAGES`` messages of twenty other patients, loaded in bulk, then ANALYZE."""
-    others = [personas.other_patient.pk] + [
-        User.objects.create_user(
-            email=f"crowd.{i}@mail.test", full_name=f"Crowd {i}", role=Role.PATIENT
-        ).pk
-        for i in range(19)
-    ]
-    sample = message_sent(author=personas.records_clerk, patient=personas.other_patient, files=[])
-    assert messages_load(sample=sample, patients=others, count=OTHER_MESSAGES) == OTHER_MESSAGES
 
 
 def plan_of(queryset: Any) -> str:
