@@ -9,6 +9,7 @@ from audit.models import Outcome
 from audit.registry import Person
 from audit.review import Period
 from audit.selectors import EventFilters
+from core.forms import FixedChoicesSelect
 
 
 class EventSearchForm(forms.Form):
@@ -23,7 +24,8 @@ class EventSearchForm(forms.Form):
     staff = forms.CharField(required=False, max_length=100, label="Staff member", help_text="Name.")
     patient_id = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     actor_id = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
-    action = forms.ChoiceField(required=False)
+    # Every action code, grouped: a long list, drawn once per process (core.forms).
+    action = forms.ChoiceField(required=False, widget=FixedChoicesSelect)
     outcome = forms.ChoiceField(required=False, choices=[("", "Any"), *Outcome.choices])
     date_from = forms.DateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
