@@ -3,14 +3,19 @@ own select draws, for each value, attribute set and list of choices."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from core.forms import FixedChoicesSelect
 
-CHOICES = [("", "Any"), ("Messages", [("m.sent", "Message sent"), ("m.read", "Message read")])]
+CHOICES: list[Any] = [
+    ("", "Any"),
+    ("Messages", [("m.sent", "Message sent"), ("m.read", "Message read")]),
+]
 
 
-def _pair(choices: list[object]) -> tuple[forms.Select, FixedChoicesSelect]:
+def _pair(choices: list[Any]) -> tuple[forms.Select, FixedChoicesSelect]:
     return forms.Select(choices=choices), FixedChoicesSelect(choices=choices)
 
 
