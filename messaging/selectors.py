@@ -464,24 +464,40 @@ def patient_inbox(*, user: Actor) -> QuerySet[Thread]:
 @dataclass(frozen=True)
 class Waiting:
     """What the patient's home says about messages: how many unread, and the newest one's
-    author and date. No subject: the home page names no health information."""
+    author and date. No subject: the home page names no health information. ``more``:
+    counted in the newest ``WAITING_THREADS`` conversations only, and there are more."""
 
     unread: int
     newest_author: str = ""
     newest_author_role: str = ""
     newest_at: datetime | None = None
+    more: bool = False
+
+
+# The home page counts new messages in at most this many conversations (the newest with
+# something new), then says "at least": so its cost does not grow with a patient's own
+# backlog, nor with the size of the tables around it.
+WAITING_THREADS = 100
 
 
 def patient_waiting(*, user: Actor) -> Waiting:
     """Unread messages from the care team to this patient: the count and the newest one's
-    author and date in one query (the count is a window over the same rows)."""
+    author and date (a window over the same rows), in the newest ``WAITING_THREADS``
+    conversations whose "new" mark is on, found first from the patient's own index."""
     now = timezone.now()
     # Only the threads whose "new" mark is still on hold such messages: the query starts
     # from those few, not from every unopened message in the table.
-    marked = policies.threads_visible_to(user).filter(patient_unread_until__gt=now)
+    marked = list(
+        policies.threads_visible_to(user)
+        .filter(patient_unread_until__gt=now)
+        .order_by("-last_message_at")
+        .values_list("pk", flat=True)[: WAITING_THREADS + 1]
+    )
+    if not marked:
+        return Waiting(unread=0)
     newest = (
         Message.objects.filter(
-            thread__in=marked,
+            thread__in=marked[:WAITING_THREADS],
             from_patient=False,
             state=MessageState.SENT,
             opened_at__isnull=True,
@@ -501,6 +517,7 @@ def patient_waiting(*, user: Actor) -> Waiting:
         newest_author=author_name,
         newest_author_role=author_role,
         newest_at=sent_at or created_at,
+        more=len(marked) > WAITING_THREADS,
     )
 
 

@@ -98,12 +98,25 @@ class TestPatientHome:
         for _ in range(5):
             message_sent(author=personas.clinician, patient=personas.patient, files=[])
             request_received(patient=personas.patient)
-        # Session user, second factor, care team, unread messages (count and newest in
-        # one query), open requests, permissions ending: six, whatever waits.
-        with django_assert_max_num_queries(6):
+        # Session user, second factor, care team, open requests, permissions ending, and
+        # the unread messages: the marked conversations (none: nothing more), then the
+        # count and the newest in one query. Seven at most, whatever waits.
+        with django_assert_max_num_queries(7):
             page = home_of(client)
         assert "You have 5 new messages." in page
         assert len(empty) == 6
+
+    def test_past_the_newest_conversations_it_says_at_least(
+        self, personas: Any, client_for: Any, monkeypatch: Any
+    ) -> None:
+        from messaging import selectors
+
+        monkeypatch.setattr(selectors, "WAITING_THREADS", 2)
+        for _ in range(3):
+            message_sent(author=personas.clinician, patient=personas.patient, files=[])
+        assert "You have at least 2 new messages." in home_of(client_for(personas.patient))
+        monkeypatch.setattr(selectors, "WAITING_THREADS", 3)
+        assert "You have 3 new messages." in home_of(client_for(personas.patient))
 
 
 class TestInboxRows:
