@@ -121,6 +121,7 @@ def delivery_choice_for(
     recipient: Recipient = Recipient.PATIENT,
     size_bytes: int = 0,
     categories: Iterable[str] = (),
+    policy: DeliveryPolicy | None = None,
 ) -> DeliveryChoice:
     """The method for a message staff send to ``patient`` (or, with ``recipient``, to a
     third party the patient authorized) now: what the composer, the
@@ -129,7 +130,11 @@ def delivery_choice_for(
     and nothing else refuses it, the sender is given a one-time password when they send
     (``one_time_password`` on the choice) instead of the message going by portal."""
     inputs = delivery_inputs_for(
-        patient=patient, recipient=recipient, size_bytes=size_bytes, categories=categories
+        patient=patient,
+        recipient=recipient,
+        size_bytes=size_bytes,
+        categories=categories,
+        policy=policy,
     )
     choice = delivery_decide(inputs)
     if choice.wanted != DeliveryMethod.PROTECTED_PDF or inputs.password_source:
@@ -140,9 +145,10 @@ def delivery_choice_for(
     return replace(with_one_time, one_time_password=True)
 
 
-def restricted_kinds_text() -> str:
-    """The kinds this organisation keeps off e-mail, for a sensitive-content field's help."""
-    restricted = delivery_policy_current().restricted_categories
+def restricted_kinds_text(policy: DeliveryPolicy | None = None) -> str:
+    """The kinds this organisation keeps off e-mail, for a sensitive-content field's help
+    (from ``policy`` when the caller has read it already)."""
+    restricted = (policy or delivery_policy_current()).restricted_categories
     labels = [str(label) for code, label in ContentCategory.choices if code in restricted]
     if not labels:
         return "This organisation keeps no kind off e-mail."

@@ -36,7 +36,7 @@ from messaging.forms import (
     sensitive_marked,
 )
 from messaging.markup import body_render
-from messaging.models import MIB, Message, MessageTemplate
+from messaging.models import MIB, DeliveryPolicy, Message, MessageTemplate
 
 staff_only = allowed_if(policies.can_compose)
 logger = logging.getLogger(__name__)
@@ -269,8 +269,10 @@ def _thread_page(
     one_time_password: str | None = None,
 ) -> HttpResponse:
     user = request_user(request)
+    policy = delivery_settings.delivery_policy_current()  # read once for the whole page
     if "sensitive" in reply_form.fields:  # a copy per form: the class keeps its own help
-        reply_form.fields["sensitive"].help_text += " " + delivery_settings.restricted_kinds_text()
+        kinds = delivery_settings.restricted_kinds_text(policy)
+        reply_form.fields["sensitive"].help_text += " " + kinds
     shown = selectors.thread_messages(user=user, thread=found, page=request.GET.get("page"))
     items = list(shown.object_list)
     receipts = selectors.read_receipts(thread=found, messages=items)
@@ -298,7 +300,7 @@ def _thread_page(
             "rows": rows,
             "page": shown,
             "reply_form": reply_form,
-            "delivery": _reply_delivery(user, found, reply_form),
+            "delivery": _reply_delivery(user, found, reply_form, policy),
             "one_time_password": one_time_password,
             "assign_form": AssignForm(
                 initial={"assignee": found.assigned_to_id},
@@ -314,14 +316,19 @@ def _staff_reply_form() -> StaffReplyForm:
     return StaffReplyForm(initial={"send_key": new_send_key()})
 
 
-def _reply_delivery(user: User, found: Any, reply_form: ReplyForm) -> DeliveryChoice | None:
+def _reply_delivery(
+    user: User, found: Any, reply_form: ReplyForm, policy: DeliveryPolicy
+) -> DeliveryChoice | None:
     """How a reply would reach the patient (the composer's decision, for the body typed and
     the kinds marked so far); None where no reply can be sent."""
     if found.is_erased or not policies.may_message(user, found.patient):
         return None
     size = len((reply_form["body"].value() or "").encode())
     return delivery_settings.delivery_choice_for(
-        patient=found.patient, size_bytes=size, categories=sensitive_marked(reply_form)
+        patient=found.patient,
+        size_bytes=size,
+        categories=sensitive_marked(reply_form),
+        policy=policy,
     )
 
 
