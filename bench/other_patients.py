@@ -106,29 +106,6 @@ def notices_load(*, patients: Sequence[int]) -> int:
     return inserted
 
 
-def messages_unload(*, patients: Sequence[int], keep: Message) -> None:
-    """Delete what ``messages_load`` inserted for ``patients``: every thread of theirs but
-    ``keep``'s (sent through the services, with its notice and audit trail), with its
-    messages and the data keys of both."""
-    values: dict[str, Any] = {"patients": list(patients), "thread": keep.thread_id}
-    statements = [
-        """CREATE TEMP TABLE gone_threads ON COMMIT DROP AS
-        SELECT id, data_key_id FROM messaging_thread
-        WHERE patient_id = ANY(%(patients)s::bigint[]) AND id <> %(thread)s""",
-        """CREATE TEMP TABLE gone_messages ON COMMIT DROP AS
-        SELECT id, data_key_id FROM messaging_message
-        WHERE thread_id IN (SELECT id FROM gone_threads)""",
-        "DELETE FROM messaging_delivery WHERE message_id IN (SELECT id FROM gone_messages)",
-        "DELETE FROM messaging_message WHERE id IN (SELECT id FROM gone_messages)",
-        "DELETE FROM messaging_thread WHERE id IN (SELECT id FROM gone_threads)",
-        """DELETE FROM encryption_datakey WHERE id IN
-        (SELECT data_key_id FROM gone_messages UNION ALL SELECT data_key_id FROM gone_threads)""",
-    ]
-    with transaction.atomic(), connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement, values)
-
-
 def patients_load(*, count: int, verified_by: int, prefix: str = "other") -> int:
     """Insert ``count`` active patients (account and verified profile) in two statements.
 

@@ -123,21 +123,3 @@ def requests_load(
     with connection.cursor() as cursor:  # as autovacuum would after a load this size
         cursor.execute("ANALYZE encryption_datakey, records_recordrequest")
     return count
-
-
-def requests_unload(*, patients: Sequence[int], keep: RecordRequest) -> None:
-    """Delete what ``requests_load`` inserted for ``patients`` (every request of theirs but
-    ``keep``) with their data keys. The chart's weekly counts keep them, as they keep
-    requests the retention purge erased."""
-    values: dict[str, Any] = {"patients": list(patients), "keep": keep.pk}
-    statements = [
-        """CREATE TEMP TABLE gone_requests ON COMMIT DROP AS
-        SELECT id, data_key_id FROM records_recordrequest
-        WHERE patient_id = ANY(%(patients)s::bigint[]) AND id <> %(keep)s""",
-        "DELETE FROM records_recordrequest WHERE id IN (SELECT id FROM gone_requests)",
-        """DELETE FROM encryption_datakey
-        WHERE id IN (SELECT data_key_id FROM gone_requests)""",
-    ]
-    with transaction.atomic(), connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement, values)

@@ -89,10 +89,10 @@ def _prepare(count: int) -> dict[str, Any]:
         User,
     )
     from audit.context import system_actor
+    from bench.staff_pages import session_cookie
     from compliance import services as compliance_services
     from compliance.models import PolicyKind
     from compliance.selectors import policies_pending_for
-    from core.sessions import SESSION_AUTH_AT, SESSION_LAST_SEEN, SESSION_OTP_AT, now_ts
     from messaging.models import Message, Thread
     from messaging.services import BulkItem, messages_send_bulk
 
@@ -173,16 +173,7 @@ def _prepare(count: int) -> dict[str, Any]:
     for user, _ in pages.values():
         if user.pk in clients:
             continue
-        client = Client(HTTP_HOST="localhost")
-        client.force_login(user)
-        session = client.session
-        session[SESSION_AUTH_AT] = session[SESSION_LAST_SEEN] = now_ts()
-        session["otp_device_id"] = AuthenticatorApp.objects.get(user=user).persistent_id
-        session[SESSION_OTP_AT] = now_ts()
-        session.save()
-        clients[user.pk] = client
-        cookies[user.pk] = f"sessionid={session.session_key}"
-    from django.conf import settings
+        clients[user.pk], cookies[user.pk] = session_cookie(user)
 
     out: dict[str, Any] = {"loaded": loaded, "pages": {}}
     for name, (user, path) in pages.items():
@@ -201,7 +192,7 @@ def _prepare(count: int) -> dict[str, Any]:
             times.append(time.perf_counter() - started)
         out["pages"][name] = {
             "path": path,
-            "cookie": cookies[user.pk].replace("sessionid", settings.SESSION_COOKIE_NAME),
+            "cookie": cookies[user.pk],
             "queries": queries,
             "in_process_ms": statistics.median(times) * 1000,
         }
