@@ -15,13 +15,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import User
 from audit.models import Outcome
 from audit.services import event_record
-from consent import selectors as consent_selectors
-from consent.models import EmailWaiver
+from consent.models import EmailWaiver, WaiverStatement
 from messaging import policies
 from messaging.actions import MessagingAction
 from messaging.delivery_decision import (
@@ -32,9 +32,14 @@ from messaging.delivery_decision import (
     WaiverState,
     delivery_decide,
 )
-from messaging.document_passwords import document_password_exists
 from messaging.errors import MessagingError
-from messaging.models import ContentCategory, DeliveryMethod, DeliveryPolicy, DeliveryPreference
+from messaging.models import (
+    ContentCategory,
+    DeliveryMethod,
+    DeliveryPolicy,
+    DeliveryPreference,
+    DocumentPassword,
+)
 
 # What a ceiling may be: at least 1 MiB (a letter with a scan), at most 50 MiB (beyond
 # what most receiving mail servers accept, so the e-mail would bounce anyway).
@@ -69,16 +74,65 @@ def methods_offered(policy: DeliveryPolicy) -> list[DeliveryMethod]:
     return [m for m in DeliveryMethod if m in policy.enabled_methods]
 
 
+@dataclass(frozen=True)
+class PatientFacts:
+    """What the decision needs to know about the patient, read in one query."""
+
+    preference: str
+    waiver: WaiverState
+    document_password: bool
+
+
+def patient_facts_of(patient: User) -> PatientFacts:
+    """The patient's delivery preference, waiver state (in force, signed under an older
+    statement, revoked, none) and whether a readable document password is set, in one
+    query (the reply form on a staff thread page asks this on every view)."""
+    mine = OuterRef("pk")
+    row = (
+        User.objects.filter(pk=patient.pk)
+        .annotate(
+            preference=Subquery(
+                DeliveryPreference.objects.filter(patient=mine).values("method")[:1]
+            ),
+            waiver_statement=Subquery(
+                EmailWaiver.objects.filter(patient=mine, revoked_at__isnull=True)
+                .order_by("pk")
+                .values("statement_id")[:1]
+            ),
+            statement_current=Subquery(
+                WaiverStatement.objects.order_by("-version").values("pk")[:1]
+            ),
+            any_waiver=Exists(EmailWaiver.objects.filter(patient=mine)),
+            has_document_password=Exists(
+                DocumentPassword.objects.filter(patient=mine, data_key__destroyed_at__isnull=True)
+            ),
+        )
+        .values(
+            "preference",
+            "waiver_statement",
+            "statement_current",
+            "any_waiver",
+            "has_document_password",
+        )
+        .first()
+    )
+    if row is None:  # not a saved user: nothing chosen, signed or set
+        return PatientFacts(DeliveryMethod.PORTAL, WaiverState.NONE, False)
+    if row["waiver_statement"] is not None:
+        current = row["statement_current"]
+        stale = current is not None and current != row["waiver_statement"]
+        waiver = WaiverState.OLD_STATEMENT if stale else WaiverState.IN_FORCE
+    else:
+        waiver = WaiverState.REVOKED if row["any_waiver"] else WaiverState.NONE
+    return PatientFacts(
+        preference=row["preference"] or DeliveryMethod.PORTAL,
+        waiver=waiver,
+        document_password=row["has_document_password"],
+    )
+
+
 def waiver_state_of(patient: User) -> WaiverState:
-    waiver = consent_selectors.waiver_in_force(patient)
-    if waiver is not None:
-        current = consent_selectors.statement_current()
-        if current is not None and current.pk != waiver.statement_id:
-            return WaiverState.OLD_STATEMENT
-        return WaiverState.IN_FORCE
-    if EmailWaiver.objects.filter(patient=patient).exists():
-        return WaiverState.REVOKED
-    return WaiverState.NONE
+    return patient_facts_of(patient).waiver
 
 
 def delivery_inputs_for(
@@ -99,11 +153,16 @@ def delivery_inputs_for(
     one-time password (``one_time_password``: the caller says whether one was given)."""
     policy = policy or delivery_policy_current()
     is_patient = recipient == Recipient.PATIENT
+    facts = (
+        patient_facts_of(patient)
+        if is_patient
+        else PatientFacts(DeliveryMethod.PORTAL, WaiverState.NONE, document_password=False)
+    )
     return DeliveryInputs(
         recipient=recipient,
         enabled=policy.enabled_methods,
-        preference=delivery_preference_of(patient) if is_patient else DeliveryMethod.PORTAL,
-        waiver=waiver_state_of(patient) if is_patient else WaiverState.NONE,
+        preference=facts.preference,
+        waiver=facts.waiver,
         address_confirmed=patient.email_verified_at is not None if is_patient else True,
         size_bytes=size_bytes,
         max_bytes=policy.email_max_bytes,
@@ -111,7 +170,7 @@ def delivery_inputs_for(
         restricted=frozenset(policy.restricted_categories),
         tls=tls,
         third_party_tls=policy.third_party_tls,
-        password_source=one_time_password or (is_patient and document_password_exists(patient)),
+        password_source=one_time_password or facts.document_password,
     )
 
 

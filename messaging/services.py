@@ -505,12 +505,15 @@ def messages_open(*, actor: User, messages: Sequence[Message]) -> set[uuid.UUID]
     return {m.pk for m in readable}
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # no caller recovers from a failure half-way
 def thread_view_record(*, actor: User, thread: Thread) -> None:
-    """Staff opened the thread: audited, and the patient's messages count as read."""
-    read = thread.messages.filter(from_patient=True, staff_read_at__isnull=True).update(
-        staff_read_at=timezone.now()
-    )
+    """Staff opened the thread: audited, and the patient's messages count as read (looked
+    for only when the thread, as read for this page, counts some unread)."""
+    read = 0
+    if thread.staff_unread:
+        read = thread.messages.filter(from_patient=True, staff_read_at__isnull=True).update(
+            staff_read_at=timezone.now()
+        )
     if read:  # relative, so a reply counted meanwhile stays counted
         Thread.objects.filter(pk=thread.pk).update(staff_unread=F("staff_unread") - read)
     event_record(action=MessagingAction.THREAD_VIEWED, target=thread, patient_id=thread.patient_id)
