@@ -8,7 +8,7 @@ def portal(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         area = "public"
-    elif getattr(user, "is_patient", False):
+    elif getattr(user, "uses_portal", False):
         area = "portal"
     else:
         area = "staff"

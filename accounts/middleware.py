@@ -13,7 +13,7 @@ from django.utils.http import urlencode
 
 from accounts.access import PRE_MFA_VIEWS, PUBLIC_PATH_PREFIXES, PUBLIC_VIEWS
 from accounts.actions import AccountsAction
-from accounts.models import Role, User
+from accounts.models import User
 from accounts.selectors import has_second_factor
 from audit.services import event_record
 from core.sessions import SESSION_AUTH_AT, SESSION_LAST_SEEN, last_seen_resolution, now_ts
@@ -125,9 +125,9 @@ class PrivacyHeadersMiddleware:
 
 
 class AccountLanguageMiddleware:
-    """A signed-in patient's pages come in the language on their account, whatever the
-    browser says; staff pages are English. Before sign-in, LocaleMiddleware's choice
-    (the language cookie, then Accept-Language) stands."""
+    """A signed-in patient's (or proxy's) pages come in the language on their account,
+    whatever the browser says; staff pages are English. Before sign-in, LocaleMiddleware's
+    choice (the language cookie, then Accept-Language) stands."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -143,6 +143,6 @@ def account_language_activate(request: HttpRequest, user: User) -> None:
     """Show the rest of this request in ``user``'s language (a patient's choice; staff
     English). Also for a page a link opened before sign-in that names its account (a
     password reset, an invitation): the e-mail came in that language, so does the page."""
-    language = user.language if user.role == Role.PATIENT else settings.LANGUAGE_CODE
+    language = user.language if user.uses_portal else settings.LANGUAGE_CODE
     translation.activate(language)
     request.LANGUAGE_CODE = language

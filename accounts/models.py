@@ -11,16 +11,18 @@ from urllib.parse import quote, urlencode
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models, transaction
 from django.db.models.functions import Lower, Upper
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.oath import TOTP
 
 from encryption.fields import EncryptedTextField
-from encryption.models import EncryptedModel
+from encryption.models import EncryptedFile, EncryptedModel
 
 
 class Role(models.TextChoices):
@@ -28,9 +30,14 @@ class Role(models.TextChoices):
     CLINICIAN = "clinician", "Clinician"
     RECORDS_CLERK = "records_clerk", "Records clerk"
     PRIVACY_OFFICER = "privacy_officer", "Privacy officer"
+    # Acts for one or more patients through ``ProxyLink`` (45 CFR 164.502(g)); an account
+    # of its own, signed in and protected as a patient's, never a member of staff.
+    PROXY = "proxy", "Proxy"
 
 
 STAFF_ROLES = frozenset({Role.CLINICIAN, Role.RECORDS_CLERK, Role.PRIVACY_OFFICER})
+# Who uses the portal's pages (in their own language): patients and their proxies.
+PORTAL_ROLES = frozenset({Role.PATIENT, Role.PROXY})
 
 
 def _new_security_stamp() -> str:
@@ -124,6 +131,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_patient(self) -> bool:
         return self.role == Role.PATIENT
+
+    @property
+    def is_proxy(self) -> bool:
+        return self.role == Role.PROXY
+
+    @property
+    def uses_portal(self) -> bool:
+        return self.role in PORTAL_ROLES
 
     @property
     def is_staff_member(self) -> bool:
@@ -236,6 +251,124 @@ class CareTeamMember(models.Model):
 
     def __str__(self) -> str:
         return f"Care team member #{self.pk}"
+
+
+class ProxyKind(models.TextChoices):
+    """Whose authority a proxy acts under. The first three are personal representatives
+    (45 CFR 164.502(g)): treated as the patient for what their authority covers; an
+    invited caregiver is not, and reaches only what the patient grants."""
+
+    PARENT = "parent", _("Parent of a minor")
+    GUARDIAN = "guardian", _("Legal guardian")
+    POWER_OF_ATTORNEY = "power_of_attorney", _("Health-care power of attorney")
+    CAREGIVER = "caregiver", _("Caregiver invited by the patient")
+
+
+REPRESENTATIVE_KINDS = frozenset(
+    {ProxyKind.PARENT, ProxyKind.GUARDIAN, ProxyKind.POWER_OF_ATTORNEY}
+)
+
+
+class ProxyScope(models.TextChoices):
+    """What a proxy may do for the patient, each granted separately."""
+
+    READ_MESSAGES = "read_messages", _("Read messages")
+    SEND_MESSAGES = "send_messages", _("Send messages")
+    REQUEST_RECORDS = "request_records", _("Request records")
+    MANAGE_SHARING = "manage_sharing", _("Manage sharing and authorizations")
+    SEE_ACCOUNTING = "see_accounting", _("See the accounting of disclosures")
+
+
+class EvidenceKind(models.TextChoices):
+    BIRTH_CERTIFICATE = "birth_certificate", "Birth certificate"
+    COURT_ORDER = "court_order", "Court order of guardianship"
+    POWER_OF_ATTORNEY = "power_of_attorney", "Signed health-care power of attorney"
+    OTHER = "other", "Other document (described in the scan)"
+
+
+class ProxyLink(EncryptedModel):
+    """``proxy`` may act for ``patient`` within ``scopes`` from ``starts_on`` until
+    ``ends_on`` (inclusive), unless revoked, suspended or aged out.
+
+    Staff create the representatives' links (parent, guardian, power of attorney) after
+    verifying the proxy's identity and the authority's evidence (a scan, encrypted as
+    scans are); an adult patient invites a caregiver. The privacy officer may suspend any
+    link at once (164.502(g)(5)); the reason is encrypted with the link. For a parent of
+    a minor, the organisation's age rules (``accounts.proxies``) narrow the scope at the
+    first threshold and end the link at the second, whatever the stored scope says.
+    """
+
+    proxy = models.ForeignKey(User, on_delete=models.PROTECT, related_name="proxy_links")
+    patient = models.ForeignKey(User, on_delete=models.PROTECT, related_name="proxies")
+    kind = models.CharField(max_length=32, choices=ProxyKind.choices)
+    scopes = ArrayField(models.CharField(max_length=32, choices=ProxyScope.choices), default=list)
+    starts_on = models.DateField(default=timezone.localdate)
+    ends_on = models.DateField(null=True, blank=True)
+    # How the proxy's identity and the authority were checked (a representative's link).
+    identity_method = models.CharField(
+        max_length=32, choices=IdentityMethod.choices, blank=True, default=""
+    )
+    evidence_kind = models.CharField(
+        max_length=32, choices=EvidenceKind.choices, blank=True, default=""
+    )
+    evidence = models.ForeignKey(
+        EncryptedFile, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    verified_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    suspended_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    suspension_reason = EncryptedTextField(blank=True, default="")
+    # Set by the daily age job: when a parent's scope was narrowed at the first threshold,
+    # and when the link ended at the second (the proxy and the patient were told).
+    narrowed_at = models.DateTimeField(null=True, blank=True)
+    aged_out_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ProxyKind.values), name="accounts_proxy_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(scopes__contained_by=ProxyScope.values),
+                name="accounts_proxy_scopes_valid",
+            ),
+            # A representative's authority is on file and was checked by someone.
+            models.CheckConstraint(
+                condition=models.Q(kind=ProxyKind.CAREGIVER)
+                | models.Q(evidence__isnull=False, verified_by__isnull=False),
+                name="accounts_proxy_evidence",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(proxy=models.F("patient")), name="accounts_proxy_not_self"
+            ),
+            # One live link per pair: a new one replaces a revoked or ended one.
+            models.UniqueConstraint(
+                fields=["proxy", "patient"],
+                condition=models.Q(revoked_at__isnull=True, aged_out_at__isnull=True),
+                name="accounts_proxy_one_live",
+            ),
+        ]
+        indexes: ClassVar[list[Any]] = [
+            models.Index(fields=["patient", "created_at"], name="accounts_proxy_patient"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Proxy link #{self.pk}"
+
+    @property
+    def is_representative(self) -> bool:
+        return self.kind in REPRESENTATIVE_KINDS
 
 
 class FactorRecovery(models.Model):

@@ -15,6 +15,20 @@ def can_create_staff(user: Actor) -> bool:
     return bool(user.is_authenticated and user.role == Role.PRIVACY_OFFICER)
 
 
+# Who records a personal representative's authority (parent, guardian, power of attorney)
+# after checking it, and ends a link: the records clerk and the privacy officer.
+PROXY_MANAGERS = frozenset({Role.RECORDS_CLERK, Role.PRIVACY_OFFICER})
+
+
+def can_manage_proxies(user: Actor) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.role in PROXY_MANAGERS)
+
+
+def can_suspend_proxies(user: Actor) -> bool:
+    """Suspending a link at once (45 CFR 164.502(g)(5)): the privacy officer."""
+    return bool(user.is_authenticated and user.is_active and user.role == Role.PRIVACY_OFFICER)
+
+
 def can_read_demo_outbox(user: Actor) -> bool:
     # The outbox holds invitation links: only the privacy officer may read it.
     return bool(user.is_authenticated and user.role == Role.PRIVACY_OFFICER)

@@ -185,6 +185,14 @@ SESSION_IDLE_TIMEOUT = env.integer("SESSION_IDLE_TIMEOUT_SECONDS", 15 * 60, mini
 SESSION_ABSOLUTE_TIMEOUT = env.integer("SESSION_ABSOLUTE_TIMEOUT_SECONDS", 12 * 3600, minimum=300)
 MFA_FRESHNESS_SECONDS = env.integer("MFA_FRESHNESS_SECONDS", 5 * 60, minimum=30)
 INVITATION_TTL_HOURS = env.integer("INVITATION_TTL_HOURS", 72, minimum=1)
+# A parent's proxy access to a minor's account (45 CFR 164.502(g)(3); state law decides,
+# so the organisation sets these): the stored scope in full until the first age, only
+# PROXY_MINOR_LIMITED_SCOPES from it, nothing from the second (the link ends).
+PROXY_MINOR_FULL_UNTIL = env.integer("PROXY_MINOR_FULL_UNTIL", 12, minimum=0)
+PROXY_MINOR_ENDS_AT = env.integer("PROXY_MINOR_ENDS_AT", 18, minimum=1)
+PROXY_MINOR_LIMITED_SCOPES = env.csv(
+    "PROXY_MINOR_LIMITED_SCOPES", ["read_messages", "send_messages"]
+)
 # A forgotten-password link works once, for an hour.
 PASSWORD_RESET_TIMEOUT = 3600
 
@@ -392,6 +400,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.portal",
+                "portal.context_processors.acting",
                 "core.context_processors.pending_download",
             ],
             "libraries": {"form_help": "core.templatetags.form_help"},

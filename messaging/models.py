@@ -66,6 +66,9 @@ class Thread(EncryptedModel):
     # The care team's unread count: the patient's messages no one on the team has read
     # yet, kept by ``services.reply_send`` and ``services.thread_view_record``.
     staff_unread = models.PositiveIntegerField(default=0)
+    # Staff mark a conversation confidential (a teenager's, for instance): it is the
+    # patient's alone and never shown to anyone acting for them (``accounts.proxies``).
+    confidential = models.BooleanField(default=False)
 
     class Meta:
         indexes = [

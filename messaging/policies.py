@@ -51,6 +51,12 @@ def threads_visible_to(user: Actor) -> QuerySet[Thread]:
     return threads.none()
 
 
+def threads_visible_to_proxy_of(patient: Actor) -> QuerySet[Thread]:
+    """What someone acting for ``patient`` may see of their threads: all but the ones
+    staff marked confidential (those are the patient's alone)."""
+    return threads_visible_to(patient).filter(confidential=False)
+
+
 def sees_care_team_only(user: Actor) -> bool:
     """Whether ``threads_visible_to`` limits this member of staff to their care teams'
     patients (a clinician), so a list of their threads can start from those patients."""

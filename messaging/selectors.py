@@ -258,10 +258,17 @@ def _notice_flags_set(threads: list[Thread]) -> None:
         thread.letter_to_print = thread.pk in letters  # type: ignore[attr-defined]
 
 
-def thread_for(*, user: Actor, thread_id: Any) -> Thread:
-    """One thread the user may see, or 404 (also for a malformed id)."""
+def _visible(user: Actor, for_proxy: bool) -> QuerySet[Thread]:
+    if for_proxy:
+        return policies.threads_visible_to_proxy_of(user)
+    return policies.threads_visible_to(user)
+
+
+def thread_for(*, user: Actor, thread_id: Any, for_proxy: bool = False) -> Thread:
+    """One thread the user may see, or 404 (also for a malformed id). With ``for_proxy``,
+    ``user`` is the patient someone acts for: their confidential threads are not found."""
     _uuid_or_404(thread_id)
-    visible = policies.threads_visible_to(user)
+    visible = _visible(user, for_proxy)
     if user.is_patient:  # a thread holding only a staff draft does not exist for the patient
         visible = visible.filter(last_message_at__isnull=False)
     thread = (
@@ -330,12 +337,13 @@ def read_receipts(*, thread: Thread, messages: list[Message]) -> Receipts:
     return Receipts(opened, downloaded)
 
 
-def attachment_for(*, user: Actor, attachment_id: Any) -> Attachment:
-    """An attachment of a sent message in a thread the user may see, or 404."""
+def attachment_for(*, user: Actor, attachment_id: Any, for_proxy: bool = False) -> Attachment:
+    """An attachment of a sent message in a thread the user may see, or 404 (``for_proxy``
+    as for ``thread_for``)."""
     _uuid_or_404(attachment_id)
     attachment = (
         Attachment.objects.select_related("file__data_key", "message__thread")
-        .filter(pk=attachment_id, message__thread__in=policies.threads_visible_to(user))
+        .filter(pk=attachment_id, message__thread__in=_visible(user, for_proxy))
         .first()
     )
     if attachment is None:
@@ -420,8 +428,9 @@ def threads_showing_subject(*, thread_ids: list[Any]) -> set[Any]:
     )
 
 
-def patient_inbox(*, user: Actor) -> QuerySet[Thread]:
-    """The patient's threads: those with unopened messages first, then newest first.
+def patient_inbox(*, user: Actor, for_proxy: bool = False) -> QuerySet[Thread]:
+    """The patient's threads: those with unopened messages first, then newest first
+    (``for_proxy``: without the confidential ones, for someone acting for them).
 
     The "new" mark is the thread's own ``patient_unread_until``, so the sort reads the
     patient's thread rows (index ``messaging_thread_patient``) and no message; the
@@ -432,7 +441,7 @@ def patient_inbox(*, user: Actor) -> QuerySet[Thread]:
         thread=OuterRef("pk"), state__in=(MessageState.SENT, MessageState.RECALLED)
     ).order_by("-created_at")
     return (
-        policies.threads_visible_to(user)
+        _visible(user, for_proxy)
         .filter(last_message_at__isnull=False)
         # Prefetched, not joined: the sort then runs over narrow rows and only the page's
         # 20 data keys are read.

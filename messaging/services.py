@@ -21,7 +21,8 @@ from django.db.models import F, Max, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.models import User
+from accounts import proxies
+from accounts.models import ProxyScope, User
 from audit.models import Outcome
 from audit.services import EventSpec, event_record, events_record
 from encryption.files import file_encrypt, file_store, files_discard
@@ -286,8 +287,12 @@ def reply_send(
     send_key: uuid.UUID,
     attachments: Sequence[CheckedUpload] = (),
 ) -> Message:
-    """The patient answers in their thread; it lands, unread, in the care team's inbox."""
-    if thread.patient_id != actor.pk:
+    """The patient answers in their thread, or someone acting for them whose access lets
+    them send (never in a confidential thread); it lands, unread, in the care team's inbox
+    with the proxy as its author (shown "<proxy> for <patient>")."""
+    if thread.patient_id != actor.pk and (
+        thread.confidential or not proxies.acts_for(actor, thread.patient, ProxyScope.SEND_MESSAGES)
+    ):
         raise MessagingError("not_yours", "This conversation is not yours.")
     existing = Message.objects.filter(send_key=send_key, author=actor).first()
     if existing is not None:
@@ -319,7 +324,7 @@ def reply_send(
             event_record(
                 action=MessagingAction.REPLY_SENT,
                 target=message,
-                patient_id=actor.pk,
+                patient_id=thread.patient_id,
                 details={"thread_id": str(thread.pk), "attachments": len(stored)},
             )
     except IntegrityError:

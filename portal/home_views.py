@@ -20,6 +20,7 @@ from accounts.selectors import request_user
 from consent import selectors as consent_selectors
 from messaging import selectors as messaging_selectors
 from portal.labels import role_label
+from portal.proxy_views import proxy_home
 from records import policies as records_policies
 from records import selectors as records_selectors
 
@@ -30,6 +31,8 @@ def home(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     if user.is_patient:
         return _patient_home(request, user)
+    if user.is_proxy:
+        return proxy_home(request)
     return _staff_home(request, user)
 
 

@@ -2,6 +2,9 @@
 
 Every read goes through ``messaging.selectors`` with the patient as the user, so a
 foreign thread or attachment id answers 404. Opening a message is audited each time.
+A proxy reads and replies for the patient they act for (``portal.acting``), within their
+link's scope and never in a confidential thread; the audit names the proxy as the actor
+and the patient as whose data it was.
 """
 
 from __future__ import annotations
@@ -15,8 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.selectors import request_user
-from core.decorators import allowed_if
+from accounts.models import ProxyScope
 from encryption.files import file_response
 from encryption.uploads import CheckedUpload
 from messaging import selectors, services
@@ -24,43 +26,49 @@ from messaging.forms import ReplyForm, new_send_key
 from messaging.markup import body_render
 from messaging.models import MessageState, Thread
 from messaging.views import THREAD_REMOVED, reply_submitted
+from portal.acting import portal_page, request_acting
 from portal.labels import role_label
 
-patients_only = allowed_if(lambda user: user.is_authenticated and user.is_patient)
 PAGE_SIZE = 20
+reads_messages = portal_page(ProxyScope.READ_MESSAGES)
 
 
 @never_cache
 @require_GET
-@patients_only
+@reads_messages
 def inbox(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.patient_inbox(user=request_user(request)), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    acting = request_acting(request)
+    threads = selectors.patient_inbox(user=acting.patient, for_proxy=acting.is_proxy)
+    page = Paginator(threads, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
     showing = selectors.threads_showing_subject(thread_ids=[t.pk for t in page.object_list])
     for thread in page.object_list:
         thread.shows_subject = thread.pk in showing  # type: ignore[attr-defined]
         thread.sender_role = role_label(thread.latest_author_role)  # type: ignore[attr-defined]
-    services.inbox_view_record(actor=request_user(request), threads=page.object_list)
+    services.inbox_view_record(actor=acting.actor, threads=page.object_list)
     return render(request, "portal/inbox.html", {"page": page, "area": "portal"})
 
 
 @never_cache
 @require_GET
-@patients_only
+@reads_messages
 def thread(request: HttpRequest, thread_id: str) -> HttpResponse:
-    found = selectors.thread_for(user=request_user(request), thread_id=thread_id)
+    acting = request_acting(request)
+    found = selectors.thread_for(
+        user=acting.patient, thread_id=thread_id, for_proxy=acting.is_proxy
+    )
     return _thread_page(request, found, ReplyForm(initial={"send_key": new_send_key()}))
 
 
 def _thread_page(
     request: HttpRequest, found: Thread, form: ReplyForm, status: int = 200
 ) -> HttpResponse:
-    user = request_user(request)
-    shown = selectors.thread_messages(user=user, thread=found, page=request.GET.get("page"))
+    acting = request_acting(request)
+    shown = selectors.thread_messages(
+        user=acting.patient, thread=found, page=request.GET.get("page")
+    )
     # Recalled and expired messages are shown as such; only a readable one is opened.
-    opened = services.messages_open(actor=user, messages=list(shown.object_list))
+    opened = services.messages_open(actor=acting.actor, messages=list(shown.object_list))
     rows = []
     for message in shown.object_list:
         readable = message.pk in opened
@@ -82,6 +90,7 @@ def _thread_page(
             "page": shown,
             "form": form,
             "shows_subject": found.messages.filter(state=MessageState.SENT).exists(),
+            "may_reply": acting.may(ProxyScope.SEND_MESSAGES),
             "area": "portal",
         },
         status=status,
@@ -90,21 +99,28 @@ def _thread_page(
 
 @never_cache
 @require_GET
-@patients_only
+@reads_messages
 def attachment(request: HttpRequest, attachment_id: str) -> HttpResponseBase:
-    user = request_user(request)
-    found = selectors.attachment_for(user=user, attachment_id=attachment_id)
+    acting = request_acting(request)
+    found = selectors.attachment_for(
+        user=acting.patient, attachment_id=attachment_id, for_proxy=acting.is_proxy
+    )
     response = file_response(found.file)
-    services.attachment_download_record(actor=user, attachment=found, patient_id=user.pk)
+    services.attachment_download_record(
+        actor=acting.actor, attachment=found, patient_id=acting.patient.pk
+    )
     return response
 
 
 @sensitive_post_parameters("body")
 @require_POST
-@patients_only
+@portal_page(ProxyScope.SEND_MESSAGES)
 def reply(request: HttpRequest, thread_id: str) -> HttpResponse:
-    user = request_user(request)
-    found = selectors.thread_for(user=user, thread_id=thread_id)
+    acting = request_acting(request)
+    user = acting.actor
+    found = selectors.thread_for(
+        user=acting.patient, thread_id=thread_id, for_proxy=acting.is_proxy
+    )
 
     if found.is_erased:
         flash.error(request, THREAD_REMOVED)

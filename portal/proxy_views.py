@@ -1,0 +1,68 @@
+"""A proxy's own pages: choosing whom to act for, and their home page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from accounts import proxies
+from accounts.actions import AccountsAction
+from accounts.models import ProxyScope
+from accounts.proxies import ACTING_FOR_SESSION_KEY
+from accounts.selectors import request_user
+from audit.services import event_record
+from core.decorators import allowed_if
+from portal.acting import acting_of
+
+proxies_only = allowed_if(lambda user: user.is_authenticated and user.is_proxy)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@proxies_only
+def acting_choose(request: HttpRequest) -> HttpResponse:
+    """The patients this proxy may act for today; choosing one scopes every portal page to
+    them until the proxy chooses again (or the link stops)."""
+    user = request_user(request)
+    links = proxies.links_in_force(user)
+    if request.method == "POST":
+        wanted = request.POST.get("patient", "")
+        acting = proxies.acting_for(user, wanted)
+        if acting is None:
+            raise Http404
+        request.session[ACTING_FOR_SESSION_KEY] = acting.patient.pk
+        event_record(
+            action=AccountsAction.PROXY_ACTING_FOR,
+            target=acting.link,
+            patient_id=acting.patient.pk,
+        )
+        return redirect("accounts:home")
+    current = acting_of(request)
+    rows: list[dict[str, Any]] = [
+        {
+            "link": link,
+            "scopes": [
+                label for code, label in ProxyScope.choices if code in proxies.scopes_in_force(link)
+            ],
+            "current": current is not None and current.patient.pk == link.patient_id,
+        }
+        for link in links
+    ]
+    return render(request, "portal/acting_choose.html", {"rows": rows, "area": "portal"})
+
+
+def proxy_home(request: HttpRequest) -> HttpResponse:
+    """A proxy's home: whom they act for and what they may do; sent to choose first."""
+    acting = acting_of(request)
+    if acting is None:
+        return redirect("portal:acting_choose")
+    granted = [label for code, label in ProxyScope.choices if acting.may(code)]
+    return render(
+        request,
+        "portal/home_proxy.html",
+        {"acting": acting, "granted": granted, "area": "portal"},
+    )
