@@ -38,6 +38,8 @@ PHRASES = {
     "permissions": _("Looked at your sharing choices"),
     "permissions_changed": _("Changed your sharing choices"),
     "accounting": _("Looked at the list of who we shared your information with"),
+    "proxies": _("Changed who may act for you"),
+    "acting": _("Began acting for you"),
 }
 
 # The staff member's role, after their name.
@@ -45,6 +47,7 @@ ROLES = {
     "clinician": _("Clinician"),
     "records_clerk": _("Records clerk"),
     "privacy_officer": _("Privacy officer"),
+    "proxy": _("Acting for you"),
 }
 
 SHOWN_TO_PATIENT: dict[str, str] = {
@@ -61,6 +64,13 @@ SHOWN_TO_PATIENT: dict[str, str] = {
     "accounts.account_deactivated": "account",
     "accounts.account_reactivated": "account",
     "accounts.email_changed": "account",
+    # Who may act for them (45 CFR 164.502(g)), and each time a proxy starts to
+    "accounts.proxy_link_created": "proxies",
+    "accounts.proxy_link_revoked": "proxies",
+    "accounts.proxy_link_suspended": "proxies",
+    "accounts.proxy_link_narrowed": "proxies",
+    "accounts.proxy_link_aged_out": "proxies",
+    "accounts.proxy_acting_for": "acting",
     # Messages
     "messaging.thread_viewed": "messages",
     "messaging.message_opened": "messages",
@@ -164,6 +174,7 @@ INTERNAL: frozenset[str] = frozenset(
         # Staff account administration
         "accounts.staff_created",
         "accounts.role_changed",
+        "accounts.proxy_account_created",  # the proxy's own account: no patient's data
         "directory.staff_listed",
         "directory.staff_page_viewed",
         # Lists, searches and unsent work: a name in a list, nothing of the record opened

@@ -40,7 +40,8 @@ def may_see_access_history(user: Actor) -> bool:
 
 
 def access_history_visible_to(user: Actor) -> QuerySet[AuditEvent]:
-    """Successful actions by staff members on this patient's information.
+    """Successful actions by staff members, and by anyone acting for the patient (a proxy,
+    45 CFR 164.502(g)), on this patient's information.
 
     Denied attempts showed the staff member nothing, so they are the privacy officer's
     business rather than an entry in "who viewed my information"; the patient's own
@@ -51,6 +52,6 @@ def access_history_visible_to(user: Actor) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(
         patient_id=user.pk,
         actor_kind=ActorKind.USER,
-        actor_role__in=STAFF_ROLES,
+        actor_role__in=STAFF_ROLES | {"proxy"},
         outcome=Outcome.SUCCESS,
     )

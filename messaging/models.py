@@ -68,7 +68,7 @@ class Thread(EncryptedModel):
     staff_unread = models.PositiveIntegerField(default=0)
     # Staff mark a conversation confidential (a teenager's, for instance): it is the
     # patient's alone and never shown to anyone acting for them (``accounts.proxies``).
-    confidential = models.BooleanField(default=False)
+    confidential = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         indexes = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -29,11 +29,11 @@ def acting_choose(request: HttpRequest) -> HttpResponse:
     them until the proxy chooses again (or the link stops)."""
     user = request_user(request)
     links = proxies.links_in_force(user)
+    refused = False
     if request.method == "POST":
-        wanted = request.POST.get("patient", "")
-        acting = proxies.acting_for(user, wanted)
-        if acting is None:
-            raise Http404
+        acting = proxies.acting_for(user, request.POST.get("patient", ""))
+        refused = acting is None  # nobody chosen, or someone this proxy cannot act for
+    if request.method == "POST" and acting is not None:
         request.session[ACTING_FOR_SESSION_KEY] = acting.patient.pk
         event_record(
             action=AccountsAction.PROXY_ACTING_FOR,
@@ -52,7 +52,12 @@ def acting_choose(request: HttpRequest) -> HttpResponse:
         }
         for link in links
     ]
-    return render(request, "portal/acting_choose.html", {"rows": rows, "area": "portal"})
+    return render(
+        request,
+        "portal/acting_choose.html",
+        {"rows": rows, "refused": refused, "area": "portal"},
+        status=400 if refused else 200,
+    )
 
 
 def proxy_home(request: HttpRequest) -> HttpResponse:

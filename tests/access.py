@@ -24,10 +24,15 @@ from django.urls import URLPattern, URLResolver, reverse
 from tests.conftest import sign_in_client
 
 PUBLIC, PRE_MFA, SIGNED_IN = "public", "pre_mfa", "signed_in"
-ALL_ROLES = frozenset({"patient", "clinician", "records_clerk", "privacy_officer"})
+# "proxy": a guardian of personas.patient with every scope, acting for them (the
+# ``proxy_persona`` fixture); a route naming the patient's objects that "proxy" may use
+# is also refused (404) to a proxy of the unrelated patient.
+ALL_ROLES = frozenset({"patient", "clinician", "records_clerk", "privacy_officer", "proxy"})
 STAFF = frozenset({"clinician", "records_clerk", "privacy_officer"})
 OFFICER = frozenset({"privacy_officer"})
 PATIENT = frozenset({"patient"})
+# The patient's portal pages that someone acting for them reaches (within their scope).
+PORTAL = frozenset({"patient", "proxy"})
 RECORDS = frozenset({"records_clerk", "privacy_officer"})
 # A thread a clinician started for their patient: not the records clerk's to read.
 THREAD_READERS = frozenset({"clinician", "privacy_officer"})
@@ -65,6 +70,9 @@ def route_names(routes: dict[str, Route], kind: str) -> list[str]:
         "csrf": lambda r: r.methods == ("POST",) and r.csrf,
         "patient_objects": lambda r: (
             r.access == SIGNED_IN and callable(r.kwargs) and r.patients_own and "patient" in r.roles
+        ),
+        "proxy_objects": lambda r: (
+            r.access == SIGNED_IN and callable(r.kwargs) and r.patients_own and "proxy" in r.roles
         ),
     }[kind]
     return sorted(name for name, route in routes.items() if chosen(route))
@@ -124,9 +132,11 @@ class AccessMatrix:
         self, name: str, role: str, personas: Any, client_for: Any, request: Any, settings: Any
     ) -> None:
         route = self.ROUTES[name]
-        user = next(u for u in personas.all() if u.role == role)
+        if role == "proxy":
+            client = request.getfixturevalue("proxy_persona")
+        else:
+            client = client_for(next(u for u in personas.all() if u.role == role))
         url = self._url(name, personas, request, settings)
-        client = client_for(user)
         for method in route.methods:
             response = self._call(client, name, url, method)
             if role not in route.roles:
@@ -150,6 +160,16 @@ class AccessMatrix:
         for method in route.methods:
             assert self._call(client, name, url, method).status_code == 404, method
 
+    @_selects("proxy_objects")
+    def test_a_proxy_of_another_patient_gets_404_for_the_patients_objects(
+        self, name: str, personas: Any, client_for: Any, request: Any, settings: Any
+    ) -> None:
+        route = self.ROUTES[name]
+        url = self._url(name, personas, request, settings)
+        client = proxy_client(client_for, personas, personas.other_patient)
+        for method in route.methods:
+            assert self._call(client, name, url, method).status_code == 404, method
+
     @_selects("post_only")
     def test_get_on_a_change_is_405(
         self, name: str, personas: Any, client_for: Any, request: Any, settings: Any
@@ -165,6 +185,20 @@ class AccessMatrix:
         response = client.post(self._url(name, personas, request, settings))
         assert response.status_code == 403
         assert b"This form has expired" in response.content
+
+
+def proxy_client(client_for: Any, personas: Any, patient: Any, email: str = "") -> Client:
+    """A client of a guardian of ``patient`` with every scope, acting for them."""
+    from accounts.proxies import ACTING_FOR_SESSION_KEY
+    from tests.accounts.proxy_factories import link_made, make_proxy
+
+    proxy = make_proxy(email or f"proxy.of.{patient.pk}@mail.test", "Parker Lindqvist")
+    link_made(proxy=proxy, patient=patient, by=personas.records_clerk)
+    client = client_for(proxy)
+    session = client.session
+    session[ACTING_FOR_SESSION_KEY] = patient.pk
+    session.save()
+    return client
 
 
 # --- the objects routes name (made through the real services) ----------------------------

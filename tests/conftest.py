@@ -124,6 +124,15 @@ def personas(db: Any) -> Iterator[Personas]:
     _assert_no_personal_data_in_audit_details()
 
 
+@pytest.fixture
+def proxy_persona(personas: Personas, client_for: Any) -> Client:
+    """A client of a guardian of ``personas.patient`` with every scope, acting for them
+    (the access matrix's "proxy")."""
+    from tests.access import proxy_client
+
+    return proxy_client(client_for, personas, personas.patient)
+
+
 def _assert_no_personal_data_in_audit_details() -> None:
     """After every test with personas: no name, e-mail, MRN or birth date in any ``details``.
 

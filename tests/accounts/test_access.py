@@ -23,10 +23,13 @@ def test_webauthn_endpoints_refuse_posts_without_csrf(personas: Any) -> None:
 
 @pytest.mark.parametrize("role", sorted(ALL_ROLES - OFFICER))
 def test_the_admin_is_404_for_everyone_but_the_privacy_officer(
-    role: str, personas: Any, client_for: Any
+    role: str, personas: Any, client_for: Any, request: Any
 ) -> None:
-    user = next(u for u in personas.all() if u.role == role)
-    assert client_for(user).get(reverse("admin:index")).status_code == 404
+    if role == "proxy":
+        client = request.getfixturevalue("proxy_persona")
+    else:
+        client = client_for(next(u for u in personas.all() if u.role == role))
+    assert client.get(reverse("admin:index")).status_code == 404
 
 
 def test_the_admin_opens_for_a_verified_privacy_officer(personas: Any, client_for: Any) -> None:

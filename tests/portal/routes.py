@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.access import (
     PATIENT,
+    PORTAL,
     PUBLIC,
     SIGNED_IN,
     Route,
@@ -13,18 +14,20 @@ from tests.access import (
 )
 
 ROUTES: dict[str, Route] = {
-    "portal:inbox": Route(SIGNED_IN, PATIENT),
-    "portal:thread": Route(SIGNED_IN, PATIENT, kwargs=lambda p: {"thread_id": sent(p).thread_id}),
+    "portal:inbox": Route(SIGNED_IN, PORTAL),
+    "portal:thread": Route(SIGNED_IN, PORTAL, kwargs=lambda p: {"thread_id": sent(p).thread_id}),
     "portal:reply": Route(
         SIGNED_IN,
-        PATIENT,
+        PORTAL,
         methods=("POST",),
         kwargs=lambda p: {"thread_id": sent(p).thread_id},
         ok_status=(400,),  # an empty reply is refused with the form shown again
     ),
     "portal:attachment": Route(
-        SIGNED_IN, PATIENT, kwargs=lambda p: {"attachment_id": sent(p).attachments.get().pk}
+        SIGNED_IN, PORTAL, kwargs=lambda p: {"attachment_id": sent(p).attachments.get().pk}
     ),
+    # A proxy's own page; anyone else: 404.
+    "portal:acting_choose": Route(SIGNED_IN, frozenset({"proxy"}), methods=("GET", "POST")),
     "portal:guest_open": Route(
         PUBLIC, methods=("GET", "POST"), kwargs={"token": "x"}, ok_status=(404,)
     ),

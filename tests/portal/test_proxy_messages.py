@@ -61,7 +61,8 @@ class TestChoosing:
         answer = client.post(
             reverse("portal:acting_choose"), {"patient": personas.other_patient.pk}
         )
-        assert answer.status_code == 404
+        assert answer.status_code == 400
+        assert "Choose one of the people listed below." in answer.content.decode()
         session = client.session
         session[ACTING_FOR_SESSION_KEY] = personas.other_patient.pk  # forged
         session.save()
