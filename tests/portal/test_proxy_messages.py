@@ -83,6 +83,7 @@ class TestReading:
         client = acting_client(client_for, proxy, personas.patient)
         inbox = client.get(reverse("portal:inbox")).content.decode()
         assert "Your appointment" in inbox
+        assert "Secure messages for Penelope Quartermaine" in inbox
         page = client.get(reverse("portal:thread", args=[message.thread_id])).content.decode()
         assert "Please bring your medication list." in page
         assert "Your proxy access does not include sending messages." in page
