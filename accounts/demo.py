@@ -17,6 +17,9 @@ from accounts.models import (
     CareTeamMember,
     IdentityMethod,
     PatientProfile,
+    ProxyKind,
+    ProxyLink,
+    ProxyScope,
     Role,
     User,
 )
@@ -54,6 +57,8 @@ PERSONAS = (
         "MRN-10002",
         date(1975, 9, 30),
     ),
+    # Pat's caregiver, invited by Pat to read (not answer) Pat's messages (issue 22).
+    Persona("proxy", "casey.caregiver@demo.test", "Casey Morgan", Role.PROXY),
 )
 
 
@@ -100,6 +105,15 @@ def personas_seed() -> list[tuple[Persona, User, AuthenticatorApp]]:
         seeded.append((persona, user, device))
     by_key = {persona.key: user for persona, user, _ in seeded}
     CareTeamMember.objects.get_or_create(patient=by_key["patient"], staff=by_key["clinician"])
+    live = {"revoked_at__isnull": True, "aged_out_at__isnull": True}
+    if not ProxyLink.objects.filter(proxy=by_key["proxy"], patient=by_key["patient"], **live):
+        ProxyLink.objects.create(
+            proxy=by_key["proxy"],
+            patient=by_key["patient"],
+            kind=ProxyKind.CAREGIVER,
+            scopes=[ProxyScope.READ_MESSAGES],
+            created_by=by_key["patient"],
+        )
     return seeded
 
 
