@@ -10,11 +10,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from accounts import proxies
-from accounts.actions import AccountsAction
 from accounts.models import ProxyScope
 from accounts.proxies import ACTING_FOR_SESSION_KEY
 from accounts.selectors import request_user
-from audit.services import event_record
+from accounts.services import proxies as proxy_services
 from core.decorators import allowed_if
 from portal.acting import acting_of
 
@@ -35,11 +34,7 @@ def acting_choose(request: HttpRequest) -> HttpResponse:
         refused = acting is None  # nobody chosen, or someone this proxy cannot act for
     if request.method == "POST" and acting is not None:
         request.session[ACTING_FOR_SESSION_KEY] = acting.patient.pk
-        event_record(
-            action=AccountsAction.PROXY_ACTING_FOR,
-            target=acting.link,
-            patient_id=acting.patient.pk,
-        )
+        proxy_services.acting_for_record(acting=acting)
         return redirect("accounts:home")
     current = acting_of(request)
     rows: list[dict[str, Any]] = [

@@ -203,3 +203,10 @@ def proxy_link_suspend(*, actor: User, link: ProxyLink, reason: str) -> ProxyLin
             details={"proxy_id": locked.proxy_id},
         )
     return locked
+
+
+def acting_for_record(*, acting: proxies.Acting) -> None:
+    """A proxy chose to act for a patient: on the patient's access history."""
+    event_record(
+        action=AccountsAction.PROXY_ACTING_FOR, target=acting.link, patient_id=acting.patient.pk
+    )
