@@ -124,6 +124,16 @@ def representative_link_create(
     return link
 
 
+def may_invite_caregiver(user: User) -> bool:
+    """An active adult patient (by the organisation's age for the end of parental access)
+    invites their own caregivers; the portal's page asks the same question."""
+    if not (user.is_authenticated and user.is_active and user.role == Role.PATIENT):
+        return False
+    born = getattr(getattr(user, "patient_profile", None), "date_of_birth", None)
+    adult_at = proxies.minor_rules().ends_at
+    return born is not None and proxies.age_on(born, timezone.localdate()) >= adult_at
+
+
 @transaction.atomic
 def caregiver_invite(
     *,
@@ -137,9 +147,7 @@ def caregiver_invite(
     asked for a fresh second factor). The caregiver is not a personal representative."""
     if actor.role != Role.PATIENT or not actor.is_active:
         raise AccountsError("not_patient", "Only a patient invites their own caregiver.")
-    born = getattr(getattr(actor, "patient_profile", None), "date_of_birth", None)
-    adult_at = proxies.minor_rules().ends_at
-    if born is None or proxies.age_on(born, timezone.localdate()) < adult_at:
+    if not may_invite_caregiver(actor):
         raise AccountsError("not_adult", "Only an adult patient can invite a caregiver.")
     chosen = _scopes_checked(scopes)
     today = timezone.localdate()
