@@ -38,8 +38,9 @@ def _dates_checked(starts_on: date, ends_on: date | None) -> None:
 
 
 def proxy_account_for(*, actor: User, email: str, full_name: str) -> User:
-    """The proxy account for ``email``: the existing one, or a new one invited to set its
-    password and second factor (the patient's own sign-in, lockout and recovery)."""
+    """The proxy account for ``email``: the existing one (invited again if it was never set
+    up), or a new one invited to set its password and second factor (the patient's own
+    sign-in, lockout and recovery)."""
     existing = User.objects.filter(email__iexact=email).first()
     if existing is not None:
         if existing.role != Role.PROXY:
@@ -48,6 +49,9 @@ def proxy_account_for(*, actor: User, email: str, full_name: str) -> User:
                 "This e-mail address belongs to another kind of account; a proxy needs "
                 "an account of their own.",
             )
+        if existing.is_active and not existing.has_usable_password():
+            # Never set up (the link lost or expired): a new link, the old one stops working.
+            invitation_issue(user=existing, actor=actor)
         return existing
     user = User.objects.create_user(email=email, full_name=full_name, role=Role.PROXY)
     event_record(action=AccountsAction.PROXY_ACCOUNT_CREATED, target=user)

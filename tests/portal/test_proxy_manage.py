@@ -12,7 +12,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.actions import AccountsAction
-from accounts.models import AuthenticatorApp, ProxyKind, ProxyLink, ProxyScope, Role, User
+from accounts.models import (
+    AuthenticatorApp,
+    Invitation,
+    ProxyKind,
+    ProxyLink,
+    ProxyScope,
+    Role,
+    User,
+)
 from audit.models import AuditEvent
 from core.sessions import SESSION_OTP_AT
 from tests.accounts.helpers import totp_now
@@ -244,6 +252,26 @@ class TestInviting:
         assert answer.status_code == 400
         assert "This person can already act for you." in answer.content.decode()
         assert ProxyLink.objects.count() == 1
+
+    def test_inviting_again_someone_who_never_set_up_mails_a_new_link(
+        self,
+        personas: Any,
+        client_for: Any,
+        smtp_server: Any,
+        django_capture_on_commit_callbacks: Any,
+    ) -> None:
+        client = client_for(personas.patient)
+        with django_capture_on_commit_callbacks(execute=True):
+            invite(client)
+        Invitation.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+        client.post(stop_url(ProxyLink.objects.get()), {"confirm": "on"})
+        with django_capture_on_commit_callbacks(execute=True):
+            assert invite(client).status_code == 302
+        assert [m["X-Envelope-To"] for m in smtp_server.messages] == [CAREGIVER_EMAIL] * 2
+        found = re.search(r"http://\S+/invitation/\S+/", body_text(smtp_server.messages[-1]))
+        assert found is not None
+        opened = Client().get(found.group(0))
+        assert opened["Location"] == reverse("accounts:invitation_accept")
 
     def test_a_minor_is_told_only_adults_can_invite(self, personas: Any, client_for: Any) -> None:
         client = client_for(minor(personas))
