@@ -316,6 +316,7 @@ class TestTheInvitedCaregiver:
         assert home["Location"] == reverse("portal:acting_choose")
         chooser = client.get(home["Location"]).content.decode()
         assert "Act for Penelope Quartermaine" in chooser
+        assert client.get(reverse("accounts:security")).status_code == 200  # their own account
 
 
 class TestStopping:
