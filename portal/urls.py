@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import consent_urls, guest_urls, proxy_views, records_urls, views
+from portal import consent_urls, guest_urls, proxy_urls, proxy_views, records_urls, views
 
 app_name = "portal"
 
@@ -13,4 +13,5 @@ urlpatterns = [
     *guest_urls.urlpatterns,
     *consent_urls.urlpatterns,
     *records_urls.urlpatterns,
+    *proxy_urls.urlpatterns,
 ]

@@ -38,8 +38,9 @@ def _dates_checked(starts_on: date, ends_on: date | None) -> None:
 
 
 def proxy_account_for(*, actor: User, email: str, full_name: str) -> User:
-    """The proxy account for ``email``: the existing one, or a new one invited to set its
-    password and second factor (the patient's own sign-in, lockout and recovery)."""
+    """The proxy account for ``email``: the existing one (invited again if it was never set
+    up), or a new one invited to set its password and second factor (the patient's own
+    sign-in, lockout and recovery)."""
     existing = User.objects.filter(email__iexact=email).first()
     if existing is not None:
         if existing.role != Role.PROXY:
@@ -48,6 +49,9 @@ def proxy_account_for(*, actor: User, email: str, full_name: str) -> User:
                 "This e-mail address belongs to another kind of account; a proxy needs "
                 "an account of their own.",
             )
+        if existing.is_active and not existing.has_usable_password():
+            # Never set up (the link lost or expired): a new link, the old one stops working.
+            invitation_issue(user=existing, actor=actor)
         return existing
     user = User.objects.create_user(email=email, full_name=full_name, role=Role.PROXY)
     event_record(action=AccountsAction.PROXY_ACCOUNT_CREATED, target=user)
@@ -124,6 +128,16 @@ def representative_link_create(
     return link
 
 
+def may_invite_caregiver(user: User) -> bool:
+    """An active adult patient (by the organisation's age for the end of parental access)
+    invites their own caregivers; the portal's page asks the same question."""
+    if not (user.is_authenticated and user.is_active and user.role == Role.PATIENT):
+        return False
+    born = getattr(getattr(user, "patient_profile", None), "date_of_birth", None)
+    adult_at = proxies.minor_rules().ends_at
+    return born is not None and proxies.age_on(born, timezone.localdate()) >= adult_at
+
+
 @transaction.atomic
 def caregiver_invite(
     *,
@@ -137,9 +151,7 @@ def caregiver_invite(
     asked for a fresh second factor). The caregiver is not a personal representative."""
     if actor.role != Role.PATIENT or not actor.is_active:
         raise AccountsError("not_patient", "Only a patient invites their own caregiver.")
-    born = getattr(getattr(actor, "patient_profile", None), "date_of_birth", None)
-    adult_at = proxies.minor_rules().ends_at
-    if born is None or proxies.age_on(born, timezone.localdate()) < adult_at:
+    if not may_invite_caregiver(actor):
         raise AccountsError("not_adult", "Only an adult patient can invite a caregiver.")
     chosen = _scopes_checked(scopes)
     today = timezone.localdate()

@@ -76,16 +76,26 @@ def _overflow(page: Any, found: Findings, label: str) -> None:
 
 def _patient_pages(patient: Any, clinician: Any) -> dict[str, str]:
     """Every page of a signed-in patient, with a thread that has a message and a file."""
+    from accounts.models import ProxyKind
     from consent.services import (
         OutsideDisclosure,
         outside_disclosure_record,
         waiver_statement_publish,
     )
+    from tests.accounts.proxy_factories import link_made, make_proxy
     from tests.consent.factories import authorization_signed
 
+    officer = User.objects.get(role=Role.PRIVACY_OFFICER)
+    link_made(proxy=make_proxy(), patient=patient, by=officer)  # a guardian: read-only here
+    caregiver = link_made(
+        proxy=make_proxy("casey.caregiver@mail.test", "Casey Okonkwo-Lind"),
+        patient=patient,
+        by=patient,
+        kind=ProxyKind.CAREGIVER,
+        ends_on=date.today() + timedelta(days=90),
+    )
     message = message_sent(author=clinician, patient=patient, subject="Your blood test results")
     authorization = authorization_signed(patient=patient)
-    officer = User.objects.get(role=Role.PRIVACY_OFFICER)
     waiver_statement_publish(actor=officer, text="Ordinary e-mail is not encrypted.")
     outside_disclosure_record(  # the accounting shows one made outside the portal too
         actor=officer,
@@ -114,6 +124,9 @@ def _patient_pages(patient: Any, clinician: Any) -> dict[str, str]:
         "sharing_detail": reverse("portal:sharing_detail", args=[authorization.pk]),
         "accounting": reverse("portal:accounting"),
         "preferences": reverse("portal:preferences"),
+        "proxies": reverse("portal:proxies"),
+        "proxy_invite": reverse("portal:proxy_invite"),
+        "proxy_revoke": reverse("portal:proxy_revoke", args=[caregiver.pk]),
         "404": reverse("portal:thread", args=["no-such-thread"]),
     }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.access import (
     PATIENT,
     PORTAL,
@@ -12,6 +14,21 @@ from tests.access import (
     sent,
     signed,
 )
+
+
+def caregiver_link(personas: Any) -> dict[str, Any]:
+    """A caregiver the patient invited (made as the service would leave it)."""
+    from accounts.models import ProxyKind
+    from tests.accounts.proxy_factories import link_made, make_proxy
+
+    link = link_made(
+        proxy=make_proxy("casey.caregiver@mail.test", "Casey Okonkwo-Lind"),
+        patient=personas.patient,
+        by=personas.patient,
+        kind=ProxyKind.CAREGIVER,
+    )
+    return {"link_id": link.pk}
+
 
 ROUTES: dict[str, Route] = {
     "portal:inbox": Route(SIGNED_IN, PORTAL),
@@ -74,5 +91,17 @@ ROUTES: dict[str, Route] = {
         methods=("POST",),
         kwargs=lambda p: record_request_kwargs(p),
         ok_status=(302,),
+    ),
+    "portal:proxies": Route(SIGNED_IN, PATIENT),
+    "portal:proxy_invite": Route(
+        SIGNED_IN,
+        PATIENT,
+        methods=("GET", "POST"),  # behind a fresh second factor; the matrix's is fresh
+    ),
+    "portal:proxy_revoke": Route(
+        SIGNED_IN,
+        PATIENT,
+        methods=("GET", "POST"),  # GET asks; a POST without the box ticked asks again
+        kwargs=caregiver_link,
     ),
 }
