@@ -63,6 +63,7 @@ class RepresentativeForm(forms.Form):
     full_name = forms.CharField(label="The proxy's full name", max_length=200)
     email = forms.EmailField(
         label="The proxy's e-mail address",
+        max_length=254,
         help_text="Their own address: the invitation to set a password goes there. An "
         "address that already has a proxy account links that account.",
     )
