@@ -89,7 +89,7 @@ class TestTheList:
 
     def test_it_names_every_state_a_link_can_be_in(self, personas: Any, client_for: Any) -> None:
         today, now, by = timezone.localdate(), timezone.now(), personas.records_clerk
-        states = {
+        states: dict[str, dict[str, Any]] = {
             "Ended": {"revoked_at": now},
             "Suspended": {"suspended_at": now},
             "Not started yet": {"starts_on": today + timedelta(days=3)},
@@ -98,7 +98,7 @@ class TestTheList:
                 "ends_on": today - timedelta(days=1),
             },
         }
-        for n, (_, extra) in enumerate(states.items()):
+        for n, extra in enumerate(states.values()):
             link_made(proxy=make_proxy(f"p{n}@mail.test"), patient=personas.patient, by=by, **extra)
         # A parent's link of an adult: ended by age even before the daily job ran.
         link_made(
