@@ -17,7 +17,12 @@ from django.utils import timezone
 
 from accounts import proxies as proxy_rules
 from accounts.models import STAFF_ROLES, Actor, CareTeamMember, ProxyLink, ProxyScope, Role, User
-from accounts.policies import can_manage_proxies, can_suspend_proxies
+from accounts.policies import (
+    can_manage_proxies,
+    can_recover,
+    can_reinvite,
+    can_suspend_proxies,
+)
 from audit.services import event_record
 from consent import policies as consent_policies
 from consent import selectors as consent_selectors
@@ -107,6 +112,10 @@ class ProxyRow:
     may_download: bool
     may_revoke: bool
     may_suspend: bool
+    # Looking after the proxy's own account, as for a patient's: a new invitation while
+    # no password is set, a recovery link once one is.
+    may_reinvite: bool = False
+    may_recover: bool = False
 
     @property
     def state_label(self) -> str:
@@ -136,6 +145,8 @@ def proxies_of(*, user: Actor, patient: User) -> tuple[ProxyRow, ...]:
         link.patient = patient  # the page's patient, profile loaded: no query per row
         state = proxy_state(link, today)
         live = state not in ("revoked", "aged_out")
+        proxy = link.proxy
+        helped = manages and live and proxy.is_active
         rows.append(
             ProxyRow(
                 link=link,
@@ -145,6 +156,10 @@ def proxies_of(*, user: Actor, patient: User) -> tuple[ProxyRow, ...]:
                 may_download=manages and link.evidence_id is not None,
                 may_revoke=manages and live,
                 may_suspend=suspends and live and state != "suspended",
+                may_reinvite=helped
+                and can_reinvite(user, proxy)
+                and not proxy.has_usable_password(),
+                may_recover=helped and can_recover(user, proxy) and proxy.has_usable_password(),
             )
         )
     return tuple(rows)

@@ -28,6 +28,16 @@ urlpatterns = [
         name="proxy_revoke",
     ),
     path(
+        "patients/<int:patient_id>/proxies/<uuid:link_id>/invitation/",
+        views.proxy_reinvite,
+        name="proxy_reinvite",
+    ),
+    path(
+        "patients/<int:patient_id>/proxies/<uuid:link_id>/recovery/",
+        views.proxy_recover,
+        name="proxy_recover",
+    ),
+    path(
         "patients/<int:patient_id>/proxies/<uuid:link_id>/suspend/",
         views.proxy_suspend,
         name="proxy_suspend",

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import policies as account_policies
 from accounts import services as accounts
 from accounts.errors import AccountsError
-from accounts.models import User
+from accounts.models import IdentityMethod, User
 from accounts.selectors import request_user
 from accounts.services import proxies as proxy_services
 from core.decorators import allowed_if
@@ -69,6 +69,7 @@ def _patient_page(request: HttpRequest, patient: User, **forms: Any) -> HttpResp
             "add_proxy": account_policies.can_manage_proxies(user),
             "suspend_proxies": account_policies.can_suspend_proxies(user),
         },
+        "identity_methods": IdentityMethod.choices,
         "area": "staff",
     }
     return render(request, "directory/patient.html", context, status=forms.get("status", 200))
@@ -290,6 +291,31 @@ def proxy_revoke(request: HttpRequest, patient_id: int, link_id: Any) -> HttpRes
             "The link has ended: the proxy no longer reaches this patient.",
         )
     return redirect("directory:patient", patient_id=found.pk)
+
+
+@require_POST
+@proxy_managers
+def proxy_reinvite(request: HttpRequest, patient_id: int, link_id: Any) -> HttpResponse:
+    """A new invitation for a proxy who never set a password (the old link stops working)."""
+    user = request_user(request)
+    found = selectors.patient_for(user=user, patient_id=patient_id)
+    link = selectors.proxy_link_for(user=user, patient=found, link_id=link_id)
+    _done(
+        request,
+        lambda: accounts.invitation_resend(actor=user, user=link.proxy),
+        "A new invitation was sent to the proxy; the old link no longer works.",
+    )
+    return redirect("directory:patient", patient_id=found.pk)
+
+
+@require_POST
+@proxy_managers
+def proxy_recover(request: HttpRequest, patient_id: int, link_id: Any) -> HttpResponse:
+    """A proxy who lost their second factor: as for a patient, after an identity check."""
+    user = request_user(request)
+    found = selectors.patient_for(user=user, patient_id=patient_id)
+    link = selectors.proxy_link_for(user=user, patient=found, link_id=link_id)
+    return _recover(request, user, link.proxy, redirect_to=("directory:patient", found.pk))
 
 
 @sensitive_post_parameters("reason")

@@ -45,10 +45,17 @@ ROUTES: dict[str, Route] = {
         SIGNED_IN, STAFF, methods=("POST",), kwargs=_patient, ok_status=(302,)
     ),
     # The patient's proxies: recorded, read (the scan) and ended by the records clerk and the
-    # privacy officer; suspended by the privacy officer alone. An empty form answers 400.
+    # privacy officer, who also re-invite or recover the proxy's account; suspended by the
+    # privacy officer alone. An empty form answers 400.
     "directory:proxy_add": Route(SIGNED_IN, RECORDS, methods=("GET", "POST"), kwargs=_patient),
     "directory:proxy_evidence": Route(SIGNED_IN, RECORDS, kwargs=_link),
     "directory:proxy_revoke": Route(
+        SIGNED_IN, RECORDS, methods=("POST",), kwargs=_link, ok_status=(302,)
+    ),
+    "directory:proxy_reinvite": Route(
+        SIGNED_IN, RECORDS, methods=("POST",), kwargs=_link, ok_status=(302,)
+    ),
+    "directory:proxy_recover": Route(
         SIGNED_IN, RECORDS, methods=("POST",), kwargs=_link, ok_status=(302,)
     ),
     "directory:proxy_suspend": Route(

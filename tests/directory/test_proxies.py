@@ -413,3 +413,42 @@ class TestEndingAndSuspending:
     ) -> None:
         url = reverse("directory:proxy_revoke", args=[personas.other_patient.pk, link.pk])
         assert client_for(personas.records_clerk).post(url, {"confirm": "on"}).status_code == 404
+
+
+class TestTheProxysAccount:
+    def test_a_proxy_without_a_password_is_sent_a_new_invitation(
+        self,
+        personas: Any,
+        client_for: Any,
+        smtp_server: Any,
+        django_capture_on_commit_callbacks: Any,
+    ) -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            _add(client_for(personas.records_clerk), personas.patient)
+        link = ProxyLink.objects.get(patient=personas.patient)
+        text = _page(client_for(personas.records_clerk), personas.patient)
+        assert "invited: no password set yet" in text and "Send the proxy a new invitation" in text
+        with django_capture_on_commit_callbacks(execute=True):
+            client_for(personas.records_clerk).post(_link_url("directory:proxy_reinvite", link))
+        assert [m["X-Envelope-To"] for m in smtp_server.messages] == [NEW_PROXY, NEW_PROXY]
+        assert link.proxy.invitations.filter(revoked_at__isnull=True).count() == 1
+
+    def test_a_proxy_who_lost_their_factor_is_sent_a_recovery_link_after_the_check(
+        self, personas: Any, client_for: Any, link: ProxyLink, smtp_server: Any
+    ) -> None:
+        client = client_for(personas.records_clerk)
+        assert "send a recovery link" in _page(client, personas.patient)
+        url = _link_url("directory:proxy_recover", link)
+        client.post(url, {"identity_method": "photo_id_in_person"})  # not confirmed
+        assert not link.proxy.recoveries.exists()
+        client.post(url, {"identity_method": "photo_id_in_person", "confirm": "on"})
+        assert link.proxy.recoveries.get().verified_by == personas.records_clerk
+
+    def test_a_clinician_looks_after_no_proxy_account(
+        self, personas: Any, client_for: Any, link: ProxyLink
+    ) -> None:
+        client = client_for(personas.clinician)
+        data = {"identity_method": "photo_id_in_person", "confirm": "on"}
+        for name in ("directory:proxy_reinvite", "directory:proxy_recover"):
+            assert client.post(_link_url(name, link), data).status_code == 404
+        assert not link.proxy.recoveries.exists()
