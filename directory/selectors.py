@@ -134,12 +134,14 @@ def proxies_of(*, user: Actor, patient: User) -> tuple[ProxyRow, ...]:
     """The patient's proxy links, newest first, with what ``user`` may do to each (the
     page's opening is the audited read: ``patient_page``)."""
     today = timezone.localdate()
+    manages, suspends = can_manage_proxies(user), can_suspend_proxies(user)
     links = (
         ProxyLink.objects.filter(patient=patient)
         .select_related("proxy", "verified_by", "revoked_by", "suspended_by")
         .order_by("-created_at")
     )
-    manages, suspends = can_manage_proxies(user), can_suspend_proxies(user)
+    if suspends:  # the privacy officer reads the suspensions' reasons: their keys at once
+        links = links.select_related("data_key")
     rows = []
     for link in links:
         link.patient = patient  # the page's patient, profile loaded: no query per row

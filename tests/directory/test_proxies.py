@@ -166,11 +166,13 @@ class TestTheList:
     def test_more_proxies_cost_no_more_queries(self, personas: Any, client_for: Any) -> None:
         client = client_for(personas.privacy_officer)
         url = reverse("directory:patient", args=[personas.patient.pk])
-        by = personas.records_clerk
-        link_made(proxy=make_proxy("a@mail.test"), patient=personas.patient, by=by)
+        by, now = personas.records_clerk, timezone.now()
+        suspended: dict[str, Any] = {"suspended_at": now, "suspension_reason": "Concern"}
+        link_made(proxy=make_proxy("a@mail.test"), patient=personas.patient, by=by, **suspended)
         one = page_query_count(client, url)
         for n in range(4):
-            link_made(proxy=make_proxy(f"b{n}@mail.test"), patient=personas.patient, by=by)
+            proxy = make_proxy(f"b{n}@mail.test")
+            link_made(proxy=proxy, patient=personas.patient, by=by, **suspended)
         assert page_query_count(client, url) == one
 
 
