@@ -60,17 +60,23 @@ class RepresentativeForm(forms.Form):
     (a scope, the dates, a parent's child under age) are the service's: its refusals land
     on the field they concern."""
 
-    full_name = forms.CharField(label="The proxy's full name", max_length=200)
+    full_name = forms.CharField(
+        label="The proxy's full name",
+        max_length=200,
+        error_messages={"required": "Missing: the proxy's full name."},
+    )
     email = forms.EmailField(
         label="The proxy's e-mail address",
         max_length=254,
+        error_messages={"required": "Missing: the proxy's own e-mail address."},
         help_text="Their own address: the invitation to set a password goes there. An "
         "address that already has a proxy account links that account.",
     )
     kind = forms.ChoiceField(
         label="Authority",
-        choices=[(k.value, k.label) for k in ProxyKind if k in REPRESENTATIVE_KINDS],
-        widget=forms.RadioSelect,
+        choices=[("", "Choose…")]
+        + [(k.value, k.label) for k in ProxyKind if k in REPRESENTATIVE_KINDS],
+        error_messages={"required": "Choose the authority the proxy acts under."},
     )
     scopes = forms.MultipleChoiceField(
         label="What the proxy may do",
