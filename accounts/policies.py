@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from accounts.models import Actor, Role
+from accounts.models import PORTAL_ROLES, Actor, Role
 
 PATIENT_ENROLLERS = frozenset({Role.CLINICIAN, Role.RECORDS_CLERK, Role.PRIVACY_OFFICER})
 
@@ -44,21 +44,25 @@ def _on_care_team(user: Actor, patient: Actor) -> bool:
 
 
 def can_recover(user: Actor, account: Actor) -> bool:
-    """Who may verify identity and send a recovery link (45 CFR 164.514(h)): for a patient,
-    a records clerk or the privacy officer; for staff, a privacy officer, never the person
-    themselves (the privacy officer's own account: another one, or the server command)."""
+    """Who may verify identity and send a recovery link (45 CFR 164.514(h)): for a patient
+    or a proxy, a records clerk or the privacy officer; for staff, a privacy officer, never
+    the person themselves (the privacy officer's own account: another one, or the server
+    command)."""
     if not user.is_authenticated or not user.is_active or user.pk == account.pk:
         return False
-    if account.role == Role.PATIENT:
+    if account.role in PORTAL_ROLES:
         return user.role in (Role.RECORDS_CLERK, Role.PRIVACY_OFFICER)
     return user.role == Role.PRIVACY_OFFICER
 
 
 def can_reinvite(user: Actor, account: Actor) -> bool:
     """Resend or replace a lost or expired invitation: whoever may enroll or create such an
-    account (a clinician only for a patient on their care team)."""
+    account (a clinician only for a patient on their care team; a proxy's, whoever records
+    proxies)."""
     if not user.is_authenticated or not user.is_active:
         return False
+    if account.role == Role.PROXY:
+        return user.role in PROXY_MANAGERS
     if account.role != Role.PATIENT:
         return user.role == Role.PRIVACY_OFFICER
     if user.role == Role.CLINICIAN:

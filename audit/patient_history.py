@@ -111,6 +111,8 @@ SHOWN_TO_PATIENT: dict[str, str] = {
     "consent.authorization_viewed": "permissions",
     "consent.authorization_exported": "permissions",
     "consent.scan_downloaded": "permissions",
+    # The scanned authority of the patient's parent, guardian or power of attorney.
+    "directory.proxy_evidence_downloaded": "permissions",
     "consent.overview_viewed": "permissions",
     "consent.authorization_signed": "permissions_changed",
     "consent.authorization_recorded": "permissions_changed",

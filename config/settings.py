@@ -289,6 +289,7 @@ UPLOAD_VIEWS = frozenset(
         "portal:reply",
         "consent:paper_record",
         "consent:correct",
+        "directory:proxy_add",
         "records:documents",
         "compliance:associate_add",
         "compliance:associate_renew",

@@ -7,3 +7,7 @@ class DirectoryAction(models.TextChoices):
     PATIENT_PAGE_VIEWED = "directory.patient_page_viewed", "Patient page viewed"
     STAFF_LISTED = "directory.staff_listed", "Staff accounts listed"
     STAFF_PAGE_VIEWED = "directory.staff_page_viewed", "Staff account viewed"
+    PROXY_EVIDENCE_DOWNLOADED = (
+        "directory.proxy_evidence_downloaded",
+        "Proxy's document of authority downloaded",
+    )

@@ -16,6 +16,32 @@ urlpatterns = [
         name="care_team_remove",
     ),
     path("patients/<int:patient_id>/account/", views.patient_offboard, name="patient_offboard"),
+    path("patients/<int:patient_id>/proxies/new/", views.proxy_add, name="proxy_add"),
+    path(
+        "patients/<int:patient_id>/proxies/<uuid:link_id>/evidence/",
+        views.proxy_evidence,
+        name="proxy_evidence",
+    ),
+    path(
+        "patients/<int:patient_id>/proxies/<uuid:link_id>/end/",
+        views.proxy_revoke,
+        name="proxy_revoke",
+    ),
+    path(
+        "patients/<int:patient_id>/proxies/<uuid:link_id>/invitation/",
+        views.proxy_reinvite,
+        name="proxy_reinvite",
+    ),
+    path(
+        "patients/<int:patient_id>/proxies/<uuid:link_id>/recovery/",
+        views.proxy_recover,
+        name="proxy_recover",
+    ),
+    path(
+        "patients/<int:patient_id>/proxies/<uuid:link_id>/suspend/",
+        views.proxy_suspend,
+        name="proxy_suspend",
+    ),
     path("staff/", views.staff_list, name="staff_list"),
     path("staff/<int:staff_id>/", views.staff, name="staff"),
     path("staff/<int:staff_id>/recovery/", views.staff_recover, name="staff_recover"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages as flash
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -15,16 +15,29 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import policies as account_policies
 from accounts import services as accounts
 from accounts.errors import AccountsError
-from accounts.models import User
+from accounts.models import IdentityMethod, User
 from accounts.selectors import request_user
+from accounts.services import proxies as proxy_services
 from core.decorators import allowed_if
-from core.forms import posted
+from core.forms import ConfirmForm, posted, posted_files
 from directory import policies, selectors
-from directory.forms import CareTeamAddForm, IdentityCheckForm, RoleForm
+from directory.forms import (
+    REPRESENTATIVE_ERROR_FIELDS,
+    CareTeamAddForm,
+    IdentityCheckForm,
+    RepresentativeForm,
+    RoleForm,
+    SuspendForm,
+)
+from encryption.files import file_response
+from encryption.uploads import JPEG, PDF, PNG, CheckedUpload, checked_uploads
 from messaging.forms import PatientSearchForm
 
 directory_users = allowed_if(policies.uses_directory)
 staff_managers = allowed_if(policies.manages_staff)
+proxy_managers = allowed_if(account_policies.can_manage_proxies)
+proxy_suspenders = allowed_if(account_policies.can_suspend_proxies)
+SCAN_TYPES = frozenset({PDF, PNG, JPEG})
 
 
 @sensitive_post_parameters("q")
@@ -53,7 +66,10 @@ def _patient_page(request: HttpRequest, patient: User, **forms: Any) -> HttpResp
             and not patient.has_usable_password(),
             "care_team": account_policies.can_manage_care_team(user, patient),
             "offboard": account_policies.can_offboard(user, patient),
+            "add_proxy": account_policies.can_manage_proxies(user),
+            "suspend_proxies": account_policies.can_suspend_proxies(user),
         },
+        "identity_methods": IdentityMethod.choices,
         "area": "staff",
     }
     return render(request, "directory/patient.html", context, status=forms.get("status", 200))
@@ -176,6 +192,151 @@ def _offboarding(request: HttpRequest, account: User, to: tuple[str, Any]) -> Ht
 def patient_offboard(request: HttpRequest, patient_id: int) -> HttpResponse:
     found = selectors.patient_for(user=request_user(request), patient_id=patient_id)
     return _offboarding(request, found, ("directory:patient", found.pk))
+
+
+# --- the patient's proxies (45 CFR 164.502(g)) ------------------------------------------------
+
+
+def _evidence_from(request: HttpRequest, form: RepresentativeForm) -> CheckedUpload | None:
+    """The one scan of the document of authority: a PDF, PNG or JPEG; refusals land on
+    ``form`` (the upload checks every attachment gets: type by content, size, active PDF)."""
+    uploads = checked_uploads(request, form, field="evidence")
+    if uploads is None:
+        return None
+    if len(uploads) != 1:
+        form.add_error(
+            "evidence",
+            "Attach one file: the scan of the document."
+            if uploads
+            else "Missing: the scan of the document of authority.",
+        )
+        return None
+    if uploads[0].content_type not in SCAN_TYPES:
+        form.add_error("evidence", f"“{uploads[0].name}” is not a PDF, PNG or JPEG scan.")
+        return None
+    return uploads[0]
+
+
+@sensitive_post_parameters()
+@never_cache
+@require_http_methods(["GET", "POST"])
+@proxy_managers
+def proxy_add(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Record a parent, guardian or power of attorney after checking identity and authority."""
+    user = request_user(request)
+    found = selectors.patient_for(user=user, patient_id=patient_id)
+    form = RepresentativeForm(posted(request), posted_files(request))
+    if request.method == "POST":
+        valid = form.is_valid()
+        evidence = _evidence_from(request, form)
+        if valid and evidence is not None:
+            data = form.cleaned_data
+            try:
+                proxy_services.representative_invite(
+                    actor=user,
+                    patient=found,
+                    email=data["email"],
+                    full_name=data["full_name"],
+                    kind=data["kind"],
+                    scopes=data["scopes"],
+                    starts_on=data["starts_on"],
+                    ends_on=data["ends_on"],
+                    identity_method=data["identity_method"],
+                    evidence_kind=data["evidence_kind"],
+                    evidence=evidence,
+                )
+            except AccountsError as error:
+                form.add_error(REPRESENTATIVE_ERROR_FIELDS.get(error.code), error.message)
+            else:
+                flash.success(
+                    request,
+                    "The proxy is recorded. A new proxy account was sent an invitation to "
+                    "set a password; an existing one can sign in as before.",
+                )
+                return redirect("directory:patient", patient_id=found.pk)
+    return render(
+        request,
+        "directory/proxy_add.html",
+        {"form": form, "patient": found, "area": "staff"},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@never_cache
+@require_GET
+@proxy_managers
+def proxy_evidence(request: HttpRequest, patient_id: int, link_id: Any) -> HttpResponseBase:
+    user = request_user(request)
+    found = selectors.patient_for(user=user, patient_id=patient_id)
+    link = selectors.proxy_link_for(user=user, patient=found, link_id=link_id)
+    if link.evidence is None:
+        raise Http404
+    response = file_response(link.evidence)
+    selectors.proxy_evidence_download_record(link=link)
+    return response
+
+
+@require_POST
+@proxy_managers
+def proxy_revoke(request: HttpRequest, patient_id: int, link_id: Any) -> HttpResponse:
+    user = request_user(request)
+    found = selectors.patient_for(user=user, patient_id=patient_id)
+    link = selectors.proxy_link_for(user=user, patient=found, link_id=link_id)
+    if not ConfirmForm(request.POST).is_valid():
+        flash.error(request, "Tick the box to confirm you are ending this proxy's access.")
+    else:
+        _done(
+            request,
+            lambda: proxy_services.proxy_link_revoke(actor=user, link=link),
+            "The link has ended: the proxy no longer reaches this patient.",
+        )
+    return redirect("directory:patient", patient_id=found.pk)
+
+
+@require_POST
+@proxy_managers
+def proxy_reinvite(request: HttpRequest, patient_id: int, link_id: Any) -> HttpResponse:
+    """A new invitation for a proxy who never set a password (the old link stops working)."""
+    user = request_user(request)
+    found = selectors.patient_for(user=user, patient_id=patient_id)
+    link = selectors.proxy_link_for(user=user, patient=found, link_id=link_id)
+    _done(
+        request,
+        lambda: accounts.invitation_resend(actor=user, user=link.proxy),
+        "A new invitation was sent to the proxy; the old link no longer works.",
+    )
+    return redirect("directory:patient", patient_id=found.pk)
+
+
+@require_POST
+@proxy_managers
+def proxy_recover(request: HttpRequest, patient_id: int, link_id: Any) -> HttpResponse:
+    """A proxy who lost their second factor: as for a patient, after an identity check."""
+    user = request_user(request)
+    found = selectors.patient_for(user=user, patient_id=patient_id)
+    link = selectors.proxy_link_for(user=user, patient=found, link_id=link_id)
+    return _recover(request, user, link.proxy, redirect_to=("directory:patient", found.pk))
+
+
+@sensitive_post_parameters("reason")
+@require_POST
+@proxy_suspenders
+def proxy_suspend(request: HttpRequest, patient_id: int, link_id: Any) -> HttpResponse:
+    user = request_user(request)
+    found = selectors.patient_for(user=user, patient_id=patient_id)
+    link = selectors.proxy_link_for(user=user, patient=found, link_id=link_id)
+    form = SuspendForm(posted(request))
+    if not form.is_valid():
+        flash.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    else:
+        _done(
+            request,
+            lambda: proxy_services.proxy_link_suspend(
+                actor=user, link=link, reason=form.cleaned_data["reason"]
+            ),
+            "The link is suspended: the proxy reaches nothing from their next click.",
+        )
+    return redirect("directory:patient", patient_id=found.pk)
 
 
 # --- staff accounts (the privacy officer) -----------------------------------------------------

@@ -139,6 +139,41 @@ def may_invite_caregiver(user: User) -> bool:
 
 
 @transaction.atomic
+def representative_invite(
+    *,
+    actor: User,
+    patient: User,
+    email: str,
+    full_name: str,
+    kind: str,
+    scopes: Iterable[str],
+    starts_on: date,
+    ends_on: date | None,
+    identity_method: str,
+    evidence_kind: str,
+    evidence: CheckedUpload,
+) -> ProxyLink:
+    """The staff form's whole change: the proxy's account (theirs already, or a new one
+    invited once this commits) and the link, in one transaction, so a refused link
+    leaves no account behind and sends no invitation."""
+    if not can_manage_proxies(actor):
+        raise AccountsError("not_allowed", "You may not record proxies for this patient.")
+    proxy = proxy_account_for(actor=actor, email=email, full_name=full_name)
+    return representative_link_create(
+        actor=actor,
+        patient=patient,
+        proxy=proxy,
+        kind=kind,
+        scopes=scopes,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        identity_method=identity_method,
+        evidence_kind=evidence_kind,
+        evidence=evidence,
+    )
+
+
+@transaction.atomic
 def caregiver_invite(
     *,
     actor: User,
