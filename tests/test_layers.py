@@ -100,3 +100,15 @@ def test_no_test_module_imports_another_test_module() -> None:
         for match in re.finditer(r"^from (tests\.[\w.]*\btest_\w+) import", path.read_text(), re.M):
             offenders.append(f"{path.relative_to(ROOT)} imports {match.group(1)}")
     assert offenders == []
+
+
+def test_no_template_comment_spans_lines() -> None:
+    """Django's ``{# #}`` comment is one line only: one that spans lines is shown on the
+    page as text (``{% comment %}`` spans lines)."""
+    spanning = []
+    for path in (ROOT / "templates").rglob("*.html"):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            start = line.find("{#")
+            if start != -1 and "#}" not in line[start:]:
+                spanning.append(f"{path.relative_to(ROOT)}:{number}")
+    assert spanning == []
