@@ -185,6 +185,6 @@ class TestTheNotice:
 
 
 def test_beat_runs_the_job_every_morning() -> None:
-    entry = settings.CELERY_BEAT_SCHEDULE["proxy-ages"]
+    entry: dict[str, Any] = settings.CELERY_BEAT_SCHEDULE["proxy-ages"]
     assert entry["task"] == tasks.proxy_ages_apply.name
     assert entry["schedule"].hour == {6}
