@@ -18,6 +18,7 @@ class MessagingAction(models.TextChoices):
     MESSAGE_RECALLED = "messaging.message_recalled", "Message recalled"
     THREAD_ASSIGNED = "messaging.thread_assigned", "Conversation assigned"
     THREAD_HANDLED = "messaging.thread_handled", "Conversation marked handled"
+    THREAD_CONFIDENTIAL = "messaging.thread_confidential", "Conversation marked confidential or not"
     NOTICE_SENT = "messaging.notice_sent", "Notification e-mail sent"
     NOTICE_RETRY = "messaging.notice_retry", "Notification e-mail to be retried"
     NOTICE_FAILED = "messaging.notice_failed", "Notification e-mail failed"

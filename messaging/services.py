@@ -626,6 +626,22 @@ def thread_mark_handled(*, actor: User, thread: Thread, handled: bool) -> None:
     )
 
 
+@transaction.atomic
+def thread_confidential_set(*, actor: User, thread: Thread, confidential: bool) -> None:
+    """Mark a conversation the patient's alone, or not: a confidential one is never shown
+    to anyone acting for the patient (``selectors`` with ``for_proxy``), nor are they
+    told of its messages. Audited with the patient, like every change to their thread."""
+    if not policies.may_mark_confidential(actor, thread):
+        raise MessagingError("not_allowed", "You may not change who sees this conversation.")
+    Thread.objects.filter(pk=thread.pk).update(confidential=confidential)
+    event_record(
+        action=MessagingAction.THREAD_CONFIDENTIAL,
+        target=thread,
+        patient_id=thread.patient_id,
+        details={"confidential": confidential},
+    )
+
+
 # --- templates ---------------------------------------------------------------------------
 
 
