@@ -26,6 +26,8 @@ class MessagingAction(models.TextChoices):
     BOUNCE_REFUSED = "messaging.bounce_refused", "Bounce report refused"
     NOTICE_RESEND_REQUESTED = "messaging.notice_resend_requested", "Notice to be resent"
     NOTICE_RESENT = "messaging.notice_resent", "Notice resent"
+    PROXY_NOTICE_SENT = "messaging.proxy_notice_sent", "Notification e-mail sent to a proxy"
+    PROXY_NOTICE_FAILED = "messaging.proxy_notice_failed", "Notification e-mail to a proxy failed"
     LETTER_PRINTED = "messaging.letter_printed", "Postal letter printed"
     TEMPLATE_SAVED = "messaging.template_saved", "Message template saved"
     TEMPLATE_ARCHIVED = "messaging.template_archived", "Message template archived"

@@ -274,8 +274,10 @@ def _compose_in_transaction(
         details={**details, "category": thread.category},
     )
     from messaging.delivery import delivery_create
+    from messaging.proxy_notices import proxy_notices_create
 
     delivery_create(message=message)
+    proxy_notices_create(messages=[message])
     return message
 
 
@@ -421,8 +423,10 @@ def messages_send_bulk(*, actor: User, items: Sequence[BulkItem]) -> list[Messag
             ],
         )
         from messaging.delivery import deliveries_create
+        from messaging.proxy_notices import proxy_notices_create
 
         deliveries_create(messages=messages)
+        proxy_notices_create(messages=messages)
     return messages
 
 
