@@ -298,10 +298,12 @@ def _proxy_link_age(*, link_id: uuid.UUID, today: date) -> str:
 
 def _access_changed_tell(link: ProxyLink, today: date) -> None:
     """After commit: the proxy, and from the first age the patient, hear that the access
-    changed (ids only to the task; the e-mail names no one and says nothing of care)."""
+    changed (ids only to the task; the e-mail names no one and says nothing of care).
+    A suspended link's proxy is not written to: the privacy officer stopped their access
+    for the patient's safety (164.502(g)(5)), and a change is theirs to explain."""
     from accounts.tasks import proxy_access_changed_notice
 
-    told = [link.proxy_id]
+    told = [link.proxy_id] if link.suspended_at is None else []
     profile = getattr(link.patient, "patient_profile", None)
     if profile is not None and (
         proxies.age_on(profile.date_of_birth, today) >= proxies.minor_rules().full_until

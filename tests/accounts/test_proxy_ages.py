@@ -158,6 +158,13 @@ class TestTheDailyAgeJob:
         run_on(date(2022, 6, 15))
         assert list(parent_links_due(date(2025, 3, 1))) == []
 
+    def test_a_suspended_links_proxy_is_not_told_but_the_patient_is(
+        self, parent_link: ProxyLink, run_on: Any, smtp_server: Any, personas: Any
+    ) -> None:
+        ProxyLink.objects.filter(pk=parent_link.pk).update(suspended_at=morning(date(2021, 1, 4)))
+        assert run_on(date(2028, 6, 15)) == {"narrowed": 0, "aged_out": 1}
+        assert [m["X-Envelope-To"] for m in smtp_server.messages] == [personas.patient.email]
+
     def test_the_command_runs_the_same_job(self, parent_link: ProxyLink) -> None:
         with time_machine.travel(morning(date(2022, 6, 15))):
             call_command("proxy_ages_apply")
