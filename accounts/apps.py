@@ -8,10 +8,15 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.core import checks
+
         from accounts import actions, signals  # noqa: F401 - connects receivers
+        from accounts.checks import proxy_minor_rules_check
         from accounts.selectors import pairs_on_care_team
         from audit import registry
 
+        # Every start, not only --deploy: the age rules apply in the demo too.
+        checks.register(proxy_minor_rules_check)
         registry.register(actions.AccountsAction)
         registry.register_care_teams(pairs_on_care_team)
         registry.register_target_types(

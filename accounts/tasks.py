@@ -147,3 +147,29 @@ def audit_digest() -> int:
 
     with system_actor("task:audit_digest"):
         return audit_digest_send(day=timezone.now().date() - timedelta(days=1))
+
+
+@shared_task
+def proxy_ages_apply() -> dict[str, int]:
+    """Daily: record the parents' links the children's ages narrowed or ended, and tell
+    (``accounts.services.proxies.proxy_ages_apply``); a second run changes nothing."""
+    from accounts.services.proxies import proxy_ages_apply as ages_apply
+
+    with system_actor("task:proxy_ages_apply"):
+        return ages_apply()
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def proxy_access_changed_notice(user_id: int) -> None:
+    """Tell a proxy, or the patient they act for, that the proxy access changed. Sent to
+    the account's address in its language; it names no one and says nothing of care."""
+    from accounts.models import Role, User
+
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is not None:
+        email_send(
+            to=user.email,
+            template="accounts/email/proxy_access_changed",
+            context={"as_proxy": user.role == Role.PROXY},
+            language=user.language,
+        )

@@ -83,6 +83,8 @@ SHOWN_TO_PATIENT: dict[str, str] = {
     "messaging.message_recalled": "recalled",
     "messaging.thread_assigned": "conversation",
     "messaging.thread_handled": "conversation",
+    # Marked (or no longer) the patient's alone: shown as work on it, nothing more.
+    "messaging.thread_confidential": "conversation",
     "messaging.notice_resend_requested": "notice",
     "messaging.letter_printed": "notice",
     "messaging.guest_package_sent": "shared",
@@ -208,6 +210,8 @@ INTERNAL: frozenset[str] = frozenset(
         "messaging.notice_bounced",
         "messaging.bounce_refused",
         "messaging.notice_resent",
+        "messaging.proxy_notice_sent",
+        "messaging.proxy_notice_failed",
         "messaging.content_fell_back",
         "messaging.guest_content_fell_back",
         "messaging.guest_link_sent",

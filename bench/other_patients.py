@@ -53,11 +53,11 @@ def messages_load(
         """,
         """INSERT INTO messaging_thread (id, data_key_id, patient_id, subject, category,
             created_by_id, created_at, last_message_at, patient_unread_until, staff_unread,
-            handled_at)
+            handled_at, confidential)
         SELECT o.id, o.key_id, o.patient_id, s.subject, s.category, s.created_by_id, o.at,
                o.at, CASE WHEN o.g %% 10 < 3 THEN %(forever)s END,
                CASE WHEN o.g %% 10 = 9 THEN 1 ELSE 0 END,
-               CASE WHEN o.g %% 10 BETWEEN 3 AND 8 THEN o.at END
+               CASE WHEN o.g %% 10 BETWEEN 3 AND 8 THEN o.at END, false
         FROM other_threads AS o,
              (SELECT subject, category, created_by_id FROM messaging_thread
               WHERE id = %(thread)s) AS s""",

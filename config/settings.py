@@ -646,6 +646,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "records.tasks.deadline_alerts",
         "schedule": crontab(hour=7, minute=0),
     },
+    # Daily, before the working day: the parents' links a child's birthday narrowed or
+    # ended are recorded and the proxy and the patient told; a second run tells no one.
+    "proxy-ages": {
+        "task": "accounts.tasks.proxy_ages_apply",
+        "schedule": crontab(hour=6, minute=15),
+    },
     "record-builds-sweep": {"task": "records.tasks.builds_sweep", "schedule": 120.0},
     # Nightly, outside working hours; a second run erases nothing twice.
     "retention-purge": {"task": "retention.tasks.purge", "schedule": crontab(hour=2, minute=30)},

@@ -17,6 +17,7 @@ class MessagingConfig(AppConfig):
                 "messaging.message": "Secure message",
                 "messaging.attachment": "Message attachment",
                 "messaging.delivery": "Message notification",
+                "messaging.proxynotice": "Message notification to a proxy",
                 "messaging.messagetemplate": "Message template",
                 "messaging.guestpackage": "Third-party package",
                 "messaging.guestattachment": "Third-party package attachment",

@@ -263,6 +263,47 @@ class Delivery(models.Model):
         return self.state in (DeliveryState.FAILED, DeliveryState.BOUNCED)
 
 
+class ProxyNotice(models.Model):
+    """The "a secure message is waiting" notice to a proxy who reads the patient's
+    messages (45 CFR 164.502(g): the personal representative stands for the patient).
+
+    Made with the message, one per proxy whose link in force then lets them read messages
+    (never for a confidential conversation); the task sends it once, after checking again
+    that the link still reaches the patient's messages and the thread is still open to
+    proxies (``ended`` says why one was not sent). Like ``Delivery`` it holds no address
+    and no word of the message: the e-mail names neither the patient nor the subject.
+    A separate row, not a ``Delivery``: a delivery is the patient's own channel (content
+    by e-mail, letters, bounces and resends to a corrected address), none of which
+    applies to someone acting for them.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    message = models.ForeignKey(Message, on_delete=models.PROTECT, related_name="proxy_notices")
+    proxy = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # Why it was not sent: a code ("link_ended", "confidential", "smtp_550"), never a
+    # server's text.
+    ended = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "proxy"], name="messaging_proxy_notice_once")
+        ]
+        indexes = [
+            # The sweep's unsent notices, few however many went out.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(sent_at__isnull=True, ended_at__isnull=True),
+                name="messaging_proxy_notice_due",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Proxy notice {self.pk}"
+
+
 class WebhookReceipt(models.Model):
     """Each accepted bounce report's signature, so a replayed call is refused."""
 

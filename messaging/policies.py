@@ -91,6 +91,21 @@ def may_message(user: Actor, patient: User) -> bool:
     return patients_messageable_by(user).filter(pk=patient.pk).exists()
 
 
+# Who decides that a conversation is the patient's alone (a teenager's, for instance):
+# their clinicians and the privacy officer; a records clerk handles requests, not care.
+CONFIDENTIAL_MARKERS = frozenset({Role.CLINICIAN, Role.PRIVACY_OFFICER})
+
+
+def marks_confidential(user: Actor) -> bool:
+    """Whether ``user`` may mark the threads they see confidential (or not): with
+    ``threads_visible_to``, a clinician the care team's threads, the officer any."""
+    return bool(can_compose(user) and user.role in CONFIDENTIAL_MARKERS)
+
+
+def may_mark_confidential(user: Actor, thread: Thread) -> bool:
+    return marks_confidential(user) and threads_visible_to(user).filter(pk=thread.pk).exists()
+
+
 def may_be_assigned(user: Actor, thread: Thread) -> bool:
     """Who can take a thread on: its patient's care team, records clerks, the privacy
     officer (an assignment is what lets a clerk read it)."""

@@ -274,8 +274,10 @@ def _compose_in_transaction(
         details={**details, "category": thread.category},
     )
     from messaging.delivery import delivery_create
+    from messaging.proxy_notices import proxy_notices_create
 
     delivery_create(message=message)
+    proxy_notices_create(messages=[message])
     return message
 
 
@@ -421,8 +423,10 @@ def messages_send_bulk(*, actor: User, items: Sequence[BulkItem]) -> list[Messag
             ],
         )
         from messaging.delivery import deliveries_create
+        from messaging.proxy_notices import proxy_notices_create
 
         deliveries_create(messages=messages)
+        proxy_notices_create(messages=messages)
     return messages
 
 
@@ -623,6 +627,22 @@ def thread_mark_handled(*, actor: User, thread: Thread, handled: bool) -> None:
         target=thread,
         patient_id=thread.patient_id,
         details={"handled": handled},
+    )
+
+
+@transaction.atomic
+def thread_confidential_set(*, actor: User, thread: Thread, confidential: bool) -> None:
+    """Mark a conversation the patient's alone, or not: a confidential one is never shown
+    to anyone acting for the patient (``selectors`` with ``for_proxy``), nor are they
+    told of its messages. Audited with the patient, like every change to their thread."""
+    if not policies.may_mark_confidential(actor, thread):
+        raise MessagingError("not_allowed", "You may not change who sees this conversation.")
+    Thread.objects.filter(pk=thread.pk).update(confidential=confidential)
+    event_record(
+        action=MessagingAction.THREAD_CONFIDENTIAL,
+        target=thread,
+        patient_id=thread.patient_id,
+        details={"confidential": confidential},
     )
 
 

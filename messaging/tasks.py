@@ -32,10 +32,21 @@ def deliveries_sweep() -> int:
     """Periodic: a broker outage or a killed worker delays notices and loses none."""
     from messaging.delivery import deliveries_sweep as sweep
     from messaging.guests import guest_links_resend_unsent
+    from messaging.proxy_notices import proxy_notices_sweep
 
     with system_actor("task:deliveries_sweep"):
-        # Third-party pickup links ride along: the same kind of mail, the same outage.
-        return sweep() + guest_links_resend_unsent()
+        # Third-party pickup links and the proxies' notices ride along: the same kind of
+        # mail, the same outage.
+        return sweep() + guest_links_resend_unsent() + proxy_notices_sweep()
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def proxy_notice_send(notice_id: str) -> str:
+    """Takes an id only. Idempotent: sent once, under the notice's row lock."""
+    from messaging.proxy_notices import proxy_notice_deliver
+
+    with system_actor("task:proxy_notice_send"):
+        return proxy_notice_deliver(notice_id=notice_id)
 
 
 # Third-party guest pickup (messaging.guests). Ids only: the link's secret and the code

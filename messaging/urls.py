@@ -13,6 +13,11 @@ urlpatterns = [
     path("threads/<str:thread_id>/reply/", views.thread_reply, name="thread_reply"),
     path("threads/<str:thread_id>/assign/", views.thread_assign, name="thread_assign"),
     path("threads/<str:thread_id>/handled/", views.thread_handled, name="thread_handled"),
+    path(
+        "threads/<str:thread_id>/confidential/",
+        views.thread_confidential,
+        name="thread_confidential",
+    ),
     path("messages/<str:message_id>/recall/", views.message_recall, name="recall"),
     path("attachments/<str:attachment_id>/", views.attachment_download, name="attachment"),
     path("notices/<str:delivery_id>/resend/", views.delivery_resend, name="delivery_resend"),

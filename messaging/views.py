@@ -306,6 +306,8 @@ def _thread_page(
                 initial={"assignee": found.assigned_to_id},
                 choices=[(p.pk, p.full_name) for p in assignees],
             ),
+            # The thread was found through the same visibility: the role decides the rest.
+            "marks_confidential": policies.marks_confidential(user),
             "area": "staff",
         },
         status=status,
@@ -420,6 +422,26 @@ def thread_handled(request: HttpRequest, thread_id: str) -> HttpResponse:
     handled = request.POST.get("handled") == "1"
     services.thread_mark_handled(actor=user, thread=found, handled=handled)
     flash.success(request, "Marked handled." if handled else "Reopened.")
+    return redirect("messaging:thread", thread_id=found.pk)
+
+
+@require_POST
+@staff_only
+def thread_confidential(request: HttpRequest, thread_id: str) -> HttpResponse:
+    user = request_user(request)
+    found = selectors.thread_for(user=user, thread_id=thread_id)
+    confidential = request.POST.get("confidential") == "1"
+    try:
+        services.thread_confidential_set(actor=user, thread=found, confidential=confidential)
+    except MessagingError as error:
+        flash.error(request, error.message)
+    else:
+        flash.success(
+            request,
+            "Marked confidential: hidden from anyone acting for the patient."
+            if confidential
+            else "No longer confidential: the patient's proxies who read messages see it.",
+        )
     return redirect("messaging:thread", thread_id=found.pk)
 
 

@@ -1,6 +1,9 @@
 """Proxy links: staff record a representative's authority, an adult patient invites a
 caregiver, either ends a link, the privacy officer suspends one at once.
 
+The daily age job (``proxy_ages_apply``) records what the age rules already do at
+every request: a parent's link narrowed at the first threshold, ended at the second.
+
 Each write is audited with the patient's id, so the patient's "who viewed my
 information" page and the privacy officer's search both find it; details hold ids and
 codes only (the suspension's reason is encrypted on the link, never in the trail).
@@ -8,10 +11,12 @@ codes only (the suspension's reason is encrypted on the link, never in the trail
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from datetime import date
 
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts import proxies
@@ -257,3 +262,109 @@ def acting_for_record(*, acting: proxies.Acting) -> None:
     event_record(
         action=AccountsAction.PROXY_ACTING_FOR, target=acting.link, patient_id=acting.patient.pk
     )
+
+
+# --- the daily age job ---------------------------------------------------------------------
+
+
+def _born_by(today: date, years: int) -> date:
+    """The latest birth date of someone ``years`` old or more on ``today`` (``age_on``'s
+    rule: a 29 February birthday counts on 1 March, so 28 February in other years)."""
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:  # 29 February, to a year without one
+        return today.replace(year=today.year - years, day=28)
+
+
+def parent_links_due(today: date) -> QuerySet[ProxyLink]:
+    """The live parent links the age job may have something to record for: patients past
+    the end of parental access, and patients past the first age whose link still stores
+    more than the limited scopes and was not narrowed. One query on the patients' birth
+    dates (indexed): the links of younger children, and the ones already narrowed, are
+    not read every day."""
+    rules = proxies.minor_rules()
+    born = "patient__patient_profile__date_of_birth"
+    return (
+        ProxyLink.objects.filter(
+            kind=ProxyKind.PARENT, revoked_at__isnull=True, aged_out_at__isnull=True
+        )
+        .filter(
+            Q(**{f"{born}__lte": _born_by(today, rules.ends_at)})
+            # No birth date on file: the request-time rules treat the link as ended.
+            | Q(patient__patient_profile__isnull=True)
+            | (
+                Q(**{f"{born}__lte": _born_by(today, rules.full_until)}, narrowed_at__isnull=True)
+                & ~Q(scopes__contained_by=sorted(rules.limited))
+            )
+        )
+        .order_by("pk")
+    )
+
+
+def proxy_ages_apply(*, today: date | None = None) -> dict[str, int]:
+    """Daily: record what the age rules did to each parent's link (``accounts.proxies``
+    applies them at every request already) and tell the proxy and the patient, without
+    health information. Each link is changed in its own transaction, under a lock and only
+    when its state still calls for it, so a second run (or two at once) changes nothing
+    and sends nothing. Returns how many links were narrowed and how many ended."""
+    today = today or timezone.localdate()
+    done = {"narrowed": 0, "aged_out": 0}
+    for link_id in parent_links_due(today).values_list("pk", flat=True):
+        step = _proxy_link_age(link_id=link_id, today=today)
+        if step:
+            done[step] += 1
+    return done
+
+
+@transaction.atomic
+def _proxy_link_age(*, link_id: uuid.UUID, today: date) -> str:
+    link = (
+        ProxyLink.objects.select_for_update(of=("self",))
+        .select_related("patient__patient_profile")
+        .filter(pk=link_id, kind=ProxyKind.PARENT, revoked_at__isnull=True)
+        .filter(aged_out_at__isnull=True)
+        .first()
+    )
+    if link is None:
+        return ""
+    stage = proxies.minor_stage(link, today)
+    limited = proxies.minor_rules().limited
+    if stage == "ended":
+        link.aged_out_at = timezone.now()
+        link.save(update_fields=["aged_out_at"])
+        action, step = AccountsAction.PROXY_LINK_AGED_OUT, "aged_out"
+    elif stage == "limited" and link.narrowed_at is None and set(link.scopes) - limited:
+        link.narrowed_at = timezone.now()
+        link.scopes = [scope for scope in link.scopes if scope in limited]
+        link.save(update_fields=["narrowed_at", "scopes"])
+        action, step = AccountsAction.PROXY_LINK_NARROWED, "narrowed"
+    else:
+        return ""
+    event_record(
+        action=action,
+        target=link,
+        patient_id=link.patient_id,
+        details={"proxy_id": link.proxy_id, "scopes": list(link.scopes)},
+    )
+    _access_changed_tell(link, today)
+    return step
+
+
+def _access_changed_tell(link: ProxyLink, today: date) -> None:
+    """After commit: the proxy, and from the first age the patient, hear that the access
+    changed (ids only to the task; the e-mail names no one and says nothing of care).
+    A suspended link's proxy is not written to: the privacy officer stopped their access
+    for the patient's safety (164.502(g)(5)), and a change is theirs to explain."""
+    from accounts.tasks import proxy_access_changed_notice
+
+    told = [link.proxy_id] if link.suspended_at is None else []
+    profile = getattr(link.patient, "patient_profile", None)
+    if profile is not None and (
+        proxies.age_on(profile.date_of_birth, today) >= proxies.minor_rules().full_until
+    ):
+        told.append(link.patient_id)
+    for user_id in told:
+        transaction.on_commit(
+            lambda user_id=user_id: proxy_access_changed_notice.delay(user_id),  # type: ignore[misc]
+            robust=True,
+        )

@@ -49,6 +49,13 @@ ROUTES: dict[str, Route] = {
         kwargs=lambda p: {"thread_id": sent(p).thread_id},
         ok_status=(302,),
     ),
+    "messaging:thread_confidential": Route(
+        SIGNED_IN,
+        THREAD_READERS,
+        methods=("POST",),
+        kwargs=lambda p: {"thread_id": sent(p).thread_id},
+        ok_status=(302,),
+    ),
     "messaging:recall": Route(
         SIGNED_IN,
         THREAD_READERS,
