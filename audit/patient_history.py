@@ -45,6 +45,8 @@ ROLES = {
     "clinician": _("Clinician"),
     "records_clerk": _("Records clerk"),
     "privacy_officer": _("Privacy officer"),
+    # Someone acting for the patient (a parent, guardian, power of attorney or caregiver)
+    "proxy": _("Proxy"),
 }
 
 SHOWN_TO_PATIENT: dict[str, str] = {
@@ -61,6 +63,10 @@ SHOWN_TO_PATIENT: dict[str, str] = {
     "accounts.account_deactivated": "account",
     "accounts.account_reactivated": "account",
     "accounts.email_changed": "account",
+    # Who may act for them: staff giving, ending or suspending a proxy's access
+    "accounts.proxy_link_created": "account",
+    "accounts.proxy_link_revoked": "account",
+    "accounts.proxy_link_suspended": "account",
     # Messages
     "messaging.thread_viewed": "messages",
     "messaging.message_opened": "messages",
@@ -161,6 +167,12 @@ INTERNAL: frozenset[str] = frozenset(
         "accounts.email_change_requested",
         "accounts.email_change_sent",
         "accounts.language_changed",
+        # A proxy's own account; their choice of whom to act for (a name in a list); the
+        # daily age job narrowing or ending a parent's access (the system, not a person)
+        "accounts.proxy_account_created",
+        "accounts.proxy_acting_for",
+        "accounts.proxy_link_narrowed",
+        "accounts.proxy_link_aged_out",
         # Staff account administration
         "accounts.staff_created",
         "accounts.role_changed",
