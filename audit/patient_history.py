@@ -108,6 +108,7 @@ SHOWN_TO_PATIENT: dict[str, str] = {
     "consent.authorization_exported": "permissions",
     "consent.scan_downloaded": "permissions",
     "consent.overview_viewed": "permissions",
+    "consent.preferences_viewed": "permissions",
     "consent.authorization_signed": "permissions_changed",
     "consent.authorization_recorded": "permissions_changed",
     "consent.authorization_corrected": "permissions_changed",

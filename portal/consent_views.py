@@ -324,6 +324,7 @@ def _preferences_page(
         )
     waiver = selectors.waiver_in_force(user)
     statement = selectors.statement_current() if waiver is None else None
+    reads.preferences_view_record(patient=user)
     if waiver_form is None and statement is not None:
         waiver_form = WaiverForm(initial={"statement_id": statement.pk})
     return render(
