@@ -10,11 +10,12 @@ from django.urls import reverse
 from accounts.models import ProxyKind, ProxyScope
 from audit.models import AuditEvent
 from consent.models import RecordCategory
+from messaging.models import Message
 from records import services
 from records.errors import RecordsError
 from records.models import ArrivedBy, DeliverTo, RecordRequest
 from tests.accounts.proxy_factories import link_made, make_proxy
-from tests.records.factories import request_received, spec
+from tests.records.factories import built, request_received, spec
 
 pytestmark = pytest.mark.django_db
 
@@ -143,3 +144,22 @@ class TestFollowing:
         ):
             event = AuditEvent.objects.get(action=action, actor_id=proxy.pk)
             assert event.patient_id == personas.patient.pk
+
+    @pytest.mark.parametrize("reads_messages", [True, False])
+    def test_the_copys_message_is_linked_only_when_the_proxy_may_read_it(
+        self, personas: Any, proxy: Any, client_for: Any, reads_messages: bool
+    ) -> None:
+        req = built(personas)
+        services.request_fulfil(actor=personas.records_clerk, request=req)
+        req.refresh_from_db()
+        thread_id = Message.objects.get(pk=str(req.delivered_message_id)).thread_id
+        scopes: list[str] = [ProxyScope.REQUEST_RECORDS]
+        if reads_messages:
+            scopes.append(ProxyScope.READ_MESSAGES)
+        link_made(proxy=proxy, patient=personas.patient, by=personas.records_clerk, scopes=scopes)
+        client = acting_client(client_for, proxy, personas.patient)
+        link = f'href="{reverse("portal:thread", args=[thread_id])}"'
+        for url in (reverse("portal:records"), reverse("portal:records_detail", args=[req.pk])):
+            page = client.get(url).content.decode()
+            assert "Fulfilled" in page
+            assert (link in page) == reads_messages
