@@ -17,9 +17,9 @@ from datetime import date
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from accounts.models import ProxyKind, ProxyLink, ProxyScope, Role, User
+from accounts.models import REPRESENTATIVE_KINDS, ProxyKind, ProxyLink, ProxyScope, Role, User
 
 ALL_SCOPES = frozenset(ProxyScope.values)
 # The session key holding the id of the patient a proxy acts for.
@@ -148,3 +148,16 @@ def acts_for(actor: User, patient: User, scope: str) -> bool:
         return False
     acting = acting_for(actor, patient.pk)
     return acting is not None and acting.patient.pk == patient.pk and acting.may(scope)
+
+
+def representative_authority(actor: User, patient: User) -> str:
+    """What a form calls the representative's authority when ``actor`` acts for
+    ``patient`` as a personal representative (a parent, guardian or power of attorney:
+    45 CFR 164.502(g)), from their link, in English as the staff read it; "" for anyone
+    else (an invited caregiver is not a personal representative)."""
+    acting = acting_for(actor, patient.pk) if actor.pk != patient.pk else None
+    if acting is None or acting.link is None or acting.link.kind not in REPRESENTATIVE_KINDS:
+        return ""
+    with translation.override("en"):
+        kind = str(ProxyKind(acting.link.kind).label)
+    return f"{kind}: proxy access, documents verified by our staff"

@@ -39,7 +39,6 @@ PHRASES = {
     "permissions_changed": _("Changed your sharing choices"),
     "accounting": _("Looked at the list of who we shared your information with"),
     "proxies": _("Changed who may act for you"),
-    "acting": _("Began acting for you"),
 }
 
 # The staff member's role, after their name.
@@ -47,7 +46,8 @@ ROLES = {
     "clinician": _("Clinician"),
     "records_clerk": _("Records clerk"),
     "privacy_officer": _("Privacy officer"),
-    "proxy": _("Acting for you"),
+    # Someone acting for the patient (a parent, guardian, power of attorney or caregiver)
+    "proxy": _("Proxy"),
 }
 
 SHOWN_TO_PATIENT: dict[str, str] = {
@@ -64,13 +64,10 @@ SHOWN_TO_PATIENT: dict[str, str] = {
     "accounts.account_deactivated": "account",
     "accounts.account_reactivated": "account",
     "accounts.email_changed": "account",
-    # Who may act for them (45 CFR 164.502(g)), and each time a proxy starts to
+    # Who may act for them (45 CFR 164.502(g)): access given, ended or suspended
     "accounts.proxy_link_created": "proxies",
     "accounts.proxy_link_revoked": "proxies",
     "accounts.proxy_link_suspended": "proxies",
-    "accounts.proxy_link_narrowed": "proxies",
-    "accounts.proxy_link_aged_out": "proxies",
-    "accounts.proxy_acting_for": "acting",
     # Messages
     "messaging.thread_viewed": "messages",
     "messaging.message_opened": "messages",
@@ -116,6 +113,7 @@ SHOWN_TO_PATIENT: dict[str, str] = {
     # The scanned authority of the patient's parent, guardian or power of attorney.
     "directory.proxy_evidence_downloaded": "permissions",
     "consent.overview_viewed": "permissions",
+    "consent.preferences_viewed": "permissions",
     "consent.authorization_signed": "permissions_changed",
     "consent.authorization_recorded": "permissions_changed",
     "consent.authorization_corrected": "permissions_changed",
@@ -175,10 +173,15 @@ INTERNAL: frozenset[str] = frozenset(
         "accounts.email_change_requested",
         "accounts.email_change_sent",
         "accounts.language_changed",
+        # A proxy's own account; their choice of whom to act for (a name in a list); the
+        # daily age job narrowing or ending a parent's access (the system, not a person)
+        "accounts.proxy_account_created",
+        "accounts.proxy_acting_for",
+        "accounts.proxy_link_narrowed",
+        "accounts.proxy_link_aged_out",
         # Staff account administration
         "accounts.staff_created",
         "accounts.role_changed",
-        "accounts.proxy_account_created",  # the proxy's own account: no patient's data
         "directory.staff_listed",
         "directory.staff_page_viewed",
         # Lists, searches and unsent work: a name in a list, nothing of the record opened

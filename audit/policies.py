@@ -15,6 +15,10 @@ from audit.models import ActorKind, AuditEvent, Outcome
 PRIVACY_OFFICER = "privacy_officer"
 PATIENT = "patient"
 STAFF_ROLES = frozenset({"clinician", "records_clerk", PRIVACY_OFFICER})
+PROXY = "proxy"
+# Whose access "Who viewed my information" lists: the staff, and anyone acting for the
+# patient through proxy access (45 CFR 164.502(g); issue 22).
+ACCESS_SHOWN_ROLES = STAFF_ROLES | {PROXY}
 
 
 def _role(user: Actor) -> str:
@@ -40,8 +44,8 @@ def may_see_access_history(user: Actor) -> bool:
 
 
 def access_history_visible_to(user: Actor) -> QuerySet[AuditEvent]:
-    """Successful actions by staff members, and by anyone acting for the patient (a proxy,
-    45 CFR 164.502(g)), on this patient's information.
+    """Successful actions by staff members, and by proxies acting for the patient, on
+    this patient's information.
 
     Denied attempts showed the staff member nothing, so they are the privacy officer's
     business rather than an entry in "who viewed my information"; the patient's own
@@ -52,6 +56,6 @@ def access_history_visible_to(user: Actor) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(
         patient_id=user.pk,
         actor_kind=ActorKind.USER,
-        actor_role__in=STAFF_ROLES | {"proxy"},
+        actor_role__in=ACCESS_SHOWN_ROLES,
         outcome=Outcome.SUCCESS,
     )

@@ -32,4 +32,5 @@ class ConsentAction(models.TextChoices):
     WAIVER_ACCEPTED = "consent.waiver_accepted", "Unencrypted e-mail waiver accepted"
     WAIVER_REVOKED = "consent.waiver_revoked", "Unencrypted e-mail waiver revoked"
     PREFERENCES_CHANGED = "consent.preferences_changed", "Communication preferences changed"
+    PREFERENCES_VIEWED = "consent.preferences_viewed", "Communication preferences viewed"
     CONSENT_OVERVIEW_VIEWED = "consent.overview_viewed", "Patient's consent overview viewed"

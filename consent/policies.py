@@ -4,14 +4,17 @@ Records clerks and the privacy officer handle consent for every patient (paper f
 and written revocations arrive at the records desk). Clinicians see and record it for
 the patients on their care team, since they are who send to a patient's other
 providers. Only the privacy officer lists every authorization at once and manages the
-e-mail risk statement. Patients see their own.
+e-mail risk statement. Patients see their own; a proxy acts for the patient within
+their link's scope (``accounts.proxies.acts_for``), and only a personal representative
+signs an authorization for them.
 """
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from accounts.models import Actor, Role, User
+from accounts import proxies
+from accounts.models import Actor, ProxyScope, Role, User
 from consent.models import Authorization, Disclosure
 
 ALL_PATIENTS_ROLES = frozenset({Role.RECORDS_CLERK, Role.PRIVACY_OFFICER})
@@ -69,3 +72,17 @@ def disclosures_visible_to(user: Actor) -> QuerySet[Disclosure]:
     if user.is_patient:
         return disclosures.filter(patient=user)
     return disclosures.filter(patient__in=patients_in_consent_scope(user))
+
+
+def may_manage_sharing_of(actor: User, patient: User) -> bool:
+    """The patient's authorizations, preferences and e-mail waiver: the patient, or a
+    proxy whose link lets them manage sharing."""
+    return proxies.acts_for(actor, patient, ProxyScope.MANAGE_SHARING)
+
+
+def may_sign_for(actor: User, patient: User) -> bool:
+    """45 CFR 164.508(c)(1)(vi): an authorization is signed by the patient or by their
+    personal representative (164.502(g)); an invited caregiver is neither."""
+    if not may_manage_sharing_of(actor, patient):
+        return False
+    return actor.pk == patient.pk or bool(proxies.representative_authority(actor, patient))

@@ -57,6 +57,12 @@ def accounting_export_record(*, patient: User, entries: int) -> None:
     )
 
 
+def preferences_view_record(*, patient: User) -> None:
+    """The patient's contact preferences, waiver and delivery choice were shown in the
+    portal (to the patient, or to a proxy acting for them)."""
+    event_record(action=ConsentAction.PREFERENCES_VIEWED, target=patient, patient_id=patient.pk)
+
+
 def accounting_view_record(*, patient: User, page: int, entries: int) -> None:
     """The patient read their own accounting of disclosures in the portal."""
     event_record(

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from accounts import proxies
 from accounts.models import Role, User
 from audit import context as audit_context
 from audit.models import Outcome
 from audit.services import event_record
-from consent import statements
+from consent import policies, statements
 from consent.actions import ConsentAction
 from consent.decision import Decision
 from consent.errors import ConsentError
@@ -144,16 +145,39 @@ def _fill(auth: Authorization, terms: Terms) -> None:
     auth.statements_version = statements.VERSION
 
 
-def authorization_sign(*, actor: User, terms: Terms) -> Authorization:
-    """The patient signs in the portal (the view has asked for a fresh second factor).
+def authorization_sign(*, actor: User, terms: Terms, patient: User | None = None) -> Authorization:
+    """The patient signs in the portal (the view has asked for a fresh second factor), or
+    their personal representative acting for them (``patient``) through a proxy link.
 
-    The typed name is the signature; the time and the address it came from are kept.
+    The typed name is the signature; the time and the address it came from are kept. A
+    representative's authority is the one on their link, whatever the form said
+    (164.508(c)(1)(vi)); an invited caregiver is not a personal representative and
+    cannot sign for the patient (164.502(g)).
     """
+    patient = patient or actor
+    if not policies.may_sign_for(actor, patient):
+        event_record(
+            action=ConsentAction.AUTHORIZATION_REFUSED,
+            outcome=Outcome.DENIED,
+            actor=actor,
+            patient_id=patient.pk,
+            details={"reason": "not_signer"},
+        )
+        raise ConsentError(
+            "not_signer",
+            gettext("Only the patient or their personal representative can sign this."),
+        )
+    if actor.pk != patient.pk:
+        terms = replace(
+            terms, representative_authority=proxies.representative_authority(actor, patient)
+        )
     now = timezone.now()
     # Outside the transaction: the refusal's audit event must survive the refusal.
-    _terms_check(actor=actor, patient=actor, terms=terms, signed_at=now)
+    _terms_check(actor=actor, patient=patient, terms=terms, signed_at=now)
     with transaction.atomic():
-        auth = Authorization(patient=actor, source=Source.PORTAL, recorded_by=actor, signed_at=now)
+        auth = Authorization(
+            patient=patient, source=Source.PORTAL, recorded_by=actor, signed_at=now
+        )
         _fill(auth, terms)
         auth.signature_ip = audit_context.current().ip
         auth.save()
@@ -161,7 +185,7 @@ def authorization_sign(*, actor: User, terms: Terms) -> Authorization:
             actor=actor,
             action=ConsentAction.AUTHORIZATION_SIGNED,
             target=auth,
-            patient_id=actor.pk,
+            patient_id=patient.pk,
             details=_audit_details(auth),
         )
     return auth
@@ -325,7 +349,12 @@ def authorization_revoke(
     *, actor: User, authorization: Authorization, source: str
 ) -> Authorization:
     """Revoke from now on (164.508(b)(5)); what was disclosed before stays accounted for."""
-    auth = Authorization.objects.select_for_update().get(pk=authorization.pk)
+    auth = (
+        Authorization.objects.select_for_update(of=("self",))
+        .select_related("patient")
+        .get(pk=authorization.pk)
+    )
+    _must_act_for(actor, auth.patient)
     if auth.superseded_at is not None:
         raise ConsentError("superseded", "Revoke the current version of this authorization.")
     if auth.revoked_at is not None:
@@ -366,6 +395,13 @@ def authorization_event_expire(*, actor: User, authorization: Authorization) -> 
         patient_id=auth.patient_id,
     )
     return auth
+
+
+def _must_act_for(actor: User, patient: User) -> None:
+    """In the portal, the patient's own choices are theirs, or their proxy's when the
+    link lets them manage sharing; staff are held by their own policies and views."""
+    if actor.uses_portal and not policies.may_manage_sharing_of(actor, patient):
+        raise ConsentError("not_yours", gettext("This is not yours to change."))
 
 
 def _audit_details(auth: Authorization) -> dict[str, object]:
@@ -416,6 +452,12 @@ def disclosure_record(
     Only an allowed decision can be recorded, so a disclosure always names the
     authorization it relied on.
     """
+    if decision.allowed and not decision.to_third_party:
+        raise ConsentError(
+            "not_a_disclosure",
+            "A copy to the patient or their personal representative is not a disclosure to "
+            "a third party: it is not accounted for (164.528(a)(1)(i)).",
+        )
     if not decision.allowed or decision.authorization is None:
         raise ConsentError("not_allowed", "Nothing may be disclosed without a covering decision.")
     auth = decision.authorization
@@ -592,6 +634,7 @@ def waiver_accept(
     Only the current statement can be accepted: a page left open while the officer
     published a new wording must be read again.
     """
+    _must_act_for(actor, patient)
     current = WaiverStatement.objects.order_by("-version").first()
     if current is None or current.pk != statement.pk:
         raise ConsentError("stale_statement", "The risk statement has changed; read it again.")
@@ -617,6 +660,7 @@ def waiver_accept(
 
 @transaction.atomic
 def waiver_revoke(*, actor: User, patient: User) -> EmailWaiver | None:
+    _must_act_for(actor, patient)
     waiver = (
         EmailWaiver.objects.select_for_update()
         .filter(patient=patient, revoked_at__isnull=True)
@@ -640,6 +684,7 @@ def preferences_update(
     *, actor: User, patient: User, postal_only: bool, postal_address: str
 ) -> CommunicationPreference:
     """45 CFR 164.522(b): postal mail only, to an address, instead of e-mail notices."""
+    _must_act_for(actor, patient)
     postal_address = postal_address.strip()
     if postal_only and not postal_address:
         raise ConsentError("no_address", "Give the postal address for your letters.")

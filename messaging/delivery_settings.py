@@ -18,7 +18,8 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
-from accounts.models import User
+from accounts import proxies
+from accounts.models import ProxyScope, User
 from audit.models import Outcome
 from audit.services import event_record
 from consent.models import EmailWaiver, WaiverStatement
@@ -279,7 +280,11 @@ def delivery_policy_update(*, actor: User, values: PolicyValues) -> DeliveryPoli
 
 @transaction.atomic
 def delivery_preference_set(*, actor: User, patient: User, method: str) -> DeliveryPreference:
-    """The patient's chosen method; only a method the policy enables may be chosen."""
+    """The patient's chosen method; only a method the policy enables may be chosen. In
+    the portal: the patient's own choice, or their proxy's when the link lets them
+    manage sharing."""
+    if actor.uses_portal and not proxies.acts_for(actor, patient, ProxyScope.MANAGE_SHARING):
+        raise MessagingError("not_yours", "This is not yours to change.")
     if method not in delivery_policy_current().enabled_methods:
         raise MessagingError("method_not_offered", "This way of sending is not offered.")
     preference = DeliveryPreference.objects.select_for_update().filter(

@@ -62,10 +62,11 @@ def portal_page(scope: str | None) -> Callable[[View], View]:
     return decorator
 
 
-def out_of_scope(request: HttpRequest, acting: Acting) -> HttpResponse:
+def out_of_scope(request: HttpRequest, acting: Acting, reason: str = "") -> HttpResponse:
+    """403, saying why: ``reason`` when the page knows better than "not in your scope"."""
     return render(
         request,
         "portal/out_of_scope.html",
-        {"acting": acting, "area": "portal"},
+        {"acting": acting, "reason": reason, "area": "portal"},
         status=403,
     )

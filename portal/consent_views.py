@@ -4,6 +4,11 @@ Every authorization is read through ``consent.policies.authorizations_visible_to
 the patient as the user, so another patient's id answers 404. Signing one and choosing
 ordinary e-mail need a fresh second factor; revoking and stopping e-mail never do (the
 right to revoke must stay easy to use).
+
+A proxy does the same for the patient they act for (``portal.acting``): authorizations
+and preferences when their link lets them manage sharing, the accounting when it lets
+them see it. Only a personal representative signs an authorization for the patient
+(an invited caregiver is not one); the audit names the proxy as the actor.
 """
 
 from __future__ import annotations
@@ -24,8 +29,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.forms import LanguageForm
-from accounts.models import User
-from accounts.selectors import request_user
+from accounts.models import ProxyScope, User
 from consent import policies, reads, selectors, services, statements
 from consent.errors import ConsentError
 from consent.models import (
@@ -37,11 +41,13 @@ from consent.models import (
     WaiverMethod,
     WaiverStatement,
 )
-from core.decorators import allowed_if, fresh_otp_required
+from core.decorators import fresh_otp_required
 from core.forms import posted
 from messaging import delivery_settings
 from messaging.errors import MessagingError
+from portal.acting import out_of_scope, portal_page, request_acting
 from portal.forms import (
+    SIGNER_FIELDS,
     AuthorizationForm,
     DeliveryMethodForm,
     PreferencesForm,
@@ -49,7 +55,8 @@ from portal.forms import (
     WaiverForm,
 )
 
-patients_only = allowed_if(lambda user: user.is_authenticated and user.is_patient)
+manages_sharing = portal_page(ProxyScope.MANAGE_SHARING)
+sees_accounting = portal_page(ProxyScope.SEE_ACCOUNTING)
 ACCOUNTING_PAGE_SIZE = 25
 # What a patient types about the recipient and the records is PHI: kept out of error reports.
 AUTHORIZATION_FIELDS = (
@@ -92,37 +99,56 @@ def _describe(auth: Authorization) -> dict[str, Any]:
 
 @never_cache
 @require_GET
-@patients_only
+@manages_sharing
 def sharing(request: HttpRequest) -> HttpResponse:
-    user = request_user(request)
+    acting = request_acting(request)
     current = list(
-        policies.authorizations_visible_to(user)
+        policies.authorizations_visible_to(acting.patient)
         .filter(superseded_at__isnull=True)
         .select_related("data_key")
         .order_by("-signed_at")
     )
     reads.authorizations_list_record(
-        state="current", searched=False, results=len(current), page=1, patient=user
+        state="current", searched=False, results=len(current), page=1, patient=acting.patient
     )
     return render(
         request,
         "portal/sharing.html",
-        {"rows": [_describe(a) for a in current], "area": "portal"},
+        {
+            "rows": [_describe(a) for a in current],
+            "may_sign": policies.may_sign_for(acting.actor, acting.patient),
+            "may_see_accounting": acting.may(ProxyScope.SEE_ACCOUNTING),
+            "area": "portal",
+        },
     )
 
 
 @sensitive_post_parameters(*AUTHORIZATION_FIELDS)
 @never_cache
 @require_http_methods(["GET", "POST"])
-@patients_only
-@fresh_otp_required  # 45 CFR 164.508(c)(1)(vi): the signature must be the patient's own
+@manages_sharing
+@fresh_otp_required  # 45 CFR 164.508(c)(1)(vi): the signature must be the signer's own
 def sharing_new(request: HttpRequest) -> HttpResponse:
+    acting = request_acting(request)
+    if not policies.may_sign_for(acting.actor, acting.patient):
+        return out_of_scope(
+            request,
+            acting,
+            reason=gettext(
+                "Only the patient or their personal representative can sign an authorization."
+            ),
+        )
     form = AuthorizationForm(posted(request))
+    if acting.is_proxy:  # a representative's authority is the one on their link
+        for name in SIGNER_FIELDS:
+            del form.fields[name]
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
-                auth = services.authorization_sign(actor=request_user(request), terms=form.terms())
+                auth = services.authorization_sign(
+                    actor=acting.actor, patient=acting.patient, terms=form.terms()
+                )
             except ConsentError as error:
                 form.refused(error.message)
             else:
@@ -141,6 +167,7 @@ def sharing_new(request: HttpRequest) -> HttpResponse:
             "form": form,
             "statements": statements.required_statements(),
             "statements_version": statements.VERSION,
+            "signs_as_representative": acting.is_proxy,
             "area": "portal",
         },
         status=status,
@@ -161,20 +188,27 @@ def _authorization_for(user: User, authorization_id: Any) -> Authorization:
 
 @never_cache
 @require_GET
-@patients_only
+@manages_sharing
 def sharing_detail(request: HttpRequest, authorization_id: Any) -> HttpResponse:
-    return _detail_page(request, _authorization_for(request_user(request), authorization_id))
+    patient = request_acting(request).patient
+    return _detail_page(request, _authorization_for(patient, authorization_id))
 
 
 def _detail_page(
     request: HttpRequest, auth: Authorization, form: RevokeForm | None = None, status: int = 200
 ) -> HttpResponse:
-    user = request_user(request)
-    disclosures = list(
-        policies.disclosures_visible_to(user)
-        .filter(authorization__lineage=auth.lineage)
-        .select_related("data_key")
-        .order_by("-disclosed_at")
+    acting = request_acting(request)
+    user = acting.patient
+    # What was disclosed under it is part of the accounting: for a proxy whose link shows it.
+    disclosures = (
+        list(
+            policies.disclosures_visible_to(user)
+            .filter(authorization__lineage=auth.lineage)
+            .select_related("data_key")
+            .order_by("-disclosed_at")
+        )
+        if acting.may(ProxyScope.SEE_ACCOUNTING)
+        else []
     )
     current = auth
     if auth.superseded_at is not None:
@@ -194,6 +228,7 @@ def _detail_page(
             "disclosures": [
                 {"entry": d, "purpose": _labels([d.purpose], Purpose)[0]} for d in disclosures
             ],
+            "shows_disclosures": acting.may(ProxyScope.SEE_ACCOUNTING),
             "can_revoke": described["status"]
             in (AuthorizationStatus.ACTIVE, AuthorizationStatus.EXPIRED),
             "form": form or RevokeForm(),
@@ -204,16 +239,16 @@ def _detail_page(
 
 
 @require_POST
-@patients_only
+@manages_sharing
 def sharing_revoke(request: HttpRequest, authorization_id: Any) -> HttpResponse:
-    user = request_user(request)
-    auth = _authorization_for(user, authorization_id)
+    acting = request_acting(request)
+    auth = _authorization_for(acting.patient, authorization_id)
     form = RevokeForm(request.POST)
     if not form.is_valid():
         return _detail_page(request, auth, form, status=400)
     try:
         revoked = services.authorization_revoke(
-            actor=user, authorization=auth, source=RevocationSource.PORTAL
+            actor=acting.actor, authorization=auth, source=RevocationSource.PORTAL
         )
     except ConsentError as error:
         flash.error(request, error.message)
@@ -233,9 +268,9 @@ def sharing_revoke(request: HttpRequest, authorization_id: Any) -> HttpResponse:
 
 @never_cache
 @require_GET
-@patients_only
+@sees_accounting
 def accounting(request: HttpRequest) -> HttpResponse:
-    user = request_user(request)
+    user = request_acting(request).patient
     page = Paginator(selectors.accounting_shown_to_patient(user), ACCOUNTING_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
@@ -271,7 +306,8 @@ def _preferences_page(
     method_form: DeliveryMethodForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    user = request_user(request)
+    acting = request_acting(request)
+    user = acting.patient
     offered = delivery_settings.methods_offered(delivery_settings.delivery_policy_current())
     if method_form is None:
         method_form = DeliveryMethodForm(
@@ -288,6 +324,7 @@ def _preferences_page(
         )
     waiver = selectors.waiver_in_force(user)
     statement = selectors.statement_current() if waiver is None else None
+    reads.preferences_view_record(patient=user)
     if waiver_form is None and statement is not None:
         waiver_form = WaiverForm(initial={"statement_id": statement.pk})
     return render(
@@ -301,7 +338,8 @@ def _preferences_page(
             "waiver_form": waiver_form,
             "method_form": method_form,
             "methods_offered": offered,
-            "language_form": LanguageForm(initial={"language": user.language}),
+            "patient": user,
+            "language_form": LanguageForm(initial={"language": acting.actor.language}),
             "area": "portal",
         },
         status=status,
@@ -311,17 +349,17 @@ def _preferences_page(
 @sensitive_post_parameters("postal_address")
 @never_cache
 @require_http_methods(["GET", "POST"])
-@patients_only
+@manages_sharing
 def preferences(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _preferences_page(request)
-    user = request_user(request)
+    acting = request_acting(request)
     form = PreferencesForm(request.POST)
     if form.is_valid():
         try:
             services.preferences_update(
-                actor=user,
-                patient=user,
+                actor=acting.actor,
+                patient=acting.patient,
                 postal_only=form.cleaned_data["postal_only"],
                 postal_address=form.cleaned_data["postal_address"],
             )
@@ -340,19 +378,19 @@ def preferences(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@patients_only
+@manages_sharing
 @fresh_otp_required  # how content leaves: as sensitive as choosing ordinary e-mail
 def delivery_method(request: HttpRequest) -> HttpResponse:
     # GET only happens after the fresh second factor sent the patient back here.
     if request.method != "POST":
         return redirect(reverse("portal:preferences") + "#delivery")
-    user = request_user(request)
+    acting = request_acting(request)
     offered = delivery_settings.methods_offered(delivery_settings.delivery_policy_current())
     form = DeliveryMethodForm(request.POST, methods=offered)
     if form.is_valid():
         try:
             delivery_settings.delivery_preference_set(
-                actor=user, patient=user, method=form.cleaned_data["method"]
+                actor=acting.actor, patient=acting.patient, method=form.cleaned_data["method"]
             )
         except MessagingError:
             form.add_error("method", gettext("Choose one of the ways listed."))
@@ -364,13 +402,13 @@ def delivery_method(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@patients_only
+@manages_sharing
 @fresh_otp_required
 def waiver_accept(request: HttpRequest) -> HttpResponse:
     # GET only happens after the fresh second factor sent the patient back here.
     if request.method != "POST":
         return redirect(reverse("portal:preferences") + "#email-waiver")
-    user = request_user(request)
+    acting = request_acting(request)
     form = WaiverForm(request.POST)
     if not form.is_valid():
         return _preferences_page(request, waiver_form=form, status=400)
@@ -379,7 +417,7 @@ def waiver_accept(request: HttpRequest) -> HttpResponse:
         if shown is None:
             raise ConsentError("stale_statement", "The risk statement has changed.")
         waiver = services.waiver_accept(
-            actor=user, patient=user, statement=shown, method=WaiverMethod.PORTAL
+            actor=acting.actor, patient=acting.patient, statement=shown, method=WaiverMethod.PORTAL
         )
     except ConsentError as error:
         if error.code != "stale_statement":
@@ -404,10 +442,10 @@ def waiver_accept(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@patients_only
+@manages_sharing
 def waiver_revoke(request: HttpRequest) -> HttpResponse:
-    user = request_user(request)
-    if services.waiver_revoke(actor=user, patient=user) is not None:
+    acting = request_acting(request)
+    if services.waiver_revoke(actor=acting.actor, patient=acting.patient) is not None:
         flash.success(
             request, gettext("Stopped: we will not send you anything by ordinary e-mail.")
         )

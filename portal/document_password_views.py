@@ -5,6 +5,10 @@ sent by e-mail, as sensitive as choosing how content leaves). Removing it does n
 only makes us fall back to portal pickup or a one-time password, and a patient must be
 able to take a secret back easily. The page never shows the password: only when it was
 set.
+
+It is the patient's own secret (it opens what we send them), so it stays the patient's
+alone: for a proxy these pages do not exist (404, as for anything outside one's reach),
+and ``document_password_set`` refuses anyone but the patient.
 """
 
 from __future__ import annotations

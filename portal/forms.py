@@ -26,6 +26,8 @@ from messaging.models import DeliveryMethod
 
 SIGNER_PATIENT = "patient"
 SIGNER_REPRESENTATIVE = "representative"
+# Who signs, in the patient's form; a proxy signs as the representative their link says.
+SIGNER_FIELDS = ("signer", "representative_authority")
 
 
 class AuthorizationForm(AuthorizationElementsForm):

@@ -3,7 +3,10 @@ reading the notices, withdrawing (45 CFR 164.524).
 
 Every read goes through ``records.selectors`` with the patient as the user, so another
 patient's request answers 404. A request made here arrives by the portal, and the
-patient's two-factor sign-in is what the clerk records as the identity check.
+patient's two-factor sign-in is what the clerk records as the identity check. A proxy
+whose link lets them request records does all of this for the patient they act for
+(``portal.acting``): the audit names the proxy as the actor, the request names them as
+who asked (a personal representative's authority comes from their link).
 """
 
 from __future__ import annotations
@@ -21,27 +24,31 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import User
-from accounts.selectors import request_user
-from core.decorators import allowed_if
+from accounts.models import ProxyScope
+from accounts.proxies import Acting
 from core.forms import posted
 from messaging import policies as messaging_policies
 from messaging.models import Message
+from portal.acting import portal_page, request_acting
 from records import deadlines, policies, selectors, services
 from records.errors import RecordsError
-from records.forms import SENSITIVE_FIELDS, RequestForm
+from records.forms import ASKER_FIELDS, SENSITIVE_FIELDS, RequestForm
 from records.models import ArrivedBy, RecordRequest
 from records.views import category_labels, clock, fee_text
 
-patients_only = allowed_if(lambda user: user.is_authenticated and user.is_patient)
+requests_records = portal_page(ProxyScope.REQUEST_RECORDS)
 PAGE_SIZE = 20
 
 
-def _threads_of(user: User, message_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
-    """Portal thread of each message the patient may read: one query for the lot."""
-    if not message_ids:
+def _threads_of(acting: Acting, message_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """Portal thread of each message the patient may read (their proxy: when their link
+    lets them read messages, never a confidential thread): one query for the lot."""
+    if not message_ids or not acting.may(ProxyScope.READ_MESSAGES):
         return {}
-    visible = messaging_policies.threads_visible_to(user)
+    if acting.is_proxy:
+        visible = messaging_policies.threads_visible_to_proxy_of(acting.patient)
+    else:
+        visible = messaging_policies.threads_visible_to(acting.patient)
     return dict(
         Message.objects.filter(pk__in=message_ids, thread__in=visible).values_list(
             "pk", "thread_id"
@@ -51,15 +58,15 @@ def _threads_of(user: User, message_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any
 
 @never_cache
 @require_GET
-@patients_only
+@requests_records
 def records(request: HttpRequest) -> HttpResponse:
-    user = request_user(request)
+    acting = request_acting(request)
     page = Paginator(
-        policies.requests_visible_to(user).order_by("-received_at"), PAGE_SIZE
+        policies.requests_visible_to(acting.patient).order_by("-received_at"), PAGE_SIZE
     ).get_page(request.GET.get("page"))
     requests = list(page.object_list)
     threads = _threads_of(
-        user, [r.delivered_message_id for r in requests if r.delivered_message_id]
+        acting, [r.delivered_message_id for r in requests if r.delivered_message_id]
     )
     rows = [
         {
@@ -72,7 +79,7 @@ def records(request: HttpRequest) -> HttpResponse:
         }
         for req in requests
     ]
-    services.patient_list_record(actor=user, shown=len(rows))
+    services.patient_list_record(actor=acting.actor, patient=acting.patient, shown=len(rows))
     return render(
         request, "portal/records_list.html", {"page": page, "rows": rows, "area": "portal"}
     )
@@ -81,16 +88,22 @@ def records(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters(*SENSITIVE_FIELDS)
 @never_cache
 @require_http_methods(["GET", "POST"])
-@patients_only
+@requests_records
 def records_new(request: HttpRequest) -> HttpResponse:
-    user = request_user(request)
+    acting = request_acting(request)
     form = RequestForm(posted(request))
+    if acting.is_proxy:  # who asks is the proxy, as their link says: not for them to type
+        for name in ASKER_FIELDS:
+            del form.fields[name]
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
                 req = services.request_receive(
-                    actor=user, patient=user, spec=form.spec(), arrived_by=ArrivedBy.PORTAL
+                    actor=acting.actor,
+                    patient=acting.patient,
+                    spec=form.spec(),
+                    arrived_by=ArrivedBy.PORTAL,
                 )
             except RecordsError as error:
                 form.add_error(None, error.message)
@@ -104,19 +117,21 @@ def records_new(request: HttpRequest) -> HttpResponse:
                 return redirect("portal:records_detail", request_id=req.pk)
         status = 400
     return render(
-        request, "portal/records_new.html", {"form": form, "area": "portal"}, status=status
+        request,
+        "portal/records_new.html",
+        {"form": form, "asks_who": not acting.is_proxy, "area": "portal"},
+        status=status,
     )
 
 
 def _detail_page(
     request: HttpRequest, req: RecordRequest, *, error: str = "", status: int = 200
 ) -> HttpResponse:
-    user = request_user(request)
     notices = list(req.notices.order_by("created_at"))
     ids = [n.message_id for n in notices if n.message_id]
     if req.delivered_message_id:
         ids.append(req.delivered_message_id)
-    threads = _threads_of(user, ids)
+    threads = _threads_of(request_acting(request), ids)
     return render(
         request,
         "portal/records_detail.html",
@@ -141,21 +156,21 @@ def _detail_page(
 
 @never_cache
 @require_GET
-@patients_only
+@requests_records
 def records_detail(request: HttpRequest, request_id: Any) -> HttpResponse:
-    user = request_user(request)
-    req = selectors.request_for(user=user, request_id=request_id)
-    services.request_view_record(actor=user, request=req)
+    acting = request_acting(request)
+    req = selectors.request_for(user=acting.patient, request_id=request_id)
+    services.request_view_record(actor=acting.actor, request=req)
     return _detail_page(request, req)
 
 
 @require_POST
-@patients_only
+@requests_records
 def records_withdraw(request: HttpRequest, request_id: Any) -> HttpResponse:
-    user = request_user(request)
-    req = selectors.request_for(user=user, request_id=request_id)
+    acting = request_acting(request)
+    req = selectors.request_for(user=acting.patient, request_id=request_id)
     try:
-        services.request_withdraw(actor=user, request=req)
+        services.request_withdraw(actor=acting.actor, request=req)
     except RecordsError as error:
         return _detail_page(request, req, error=error.message, status=400)
     flash.success(request, gettext("You withdrew your request. You can ask again at any time."))

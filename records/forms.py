@@ -22,6 +22,8 @@ from records.services import RequestSpec
 
 ASKER_SELF = "self"
 ASKER_REPRESENTATIVE = "representative"
+# Who is asking: a form the patient fills; a proxy's request takes it from their link.
+ASKER_FIELDS = ("asker", "representative_name", "representative_authority")
 # What a requester writes about the records and the people named is PHI: kept out of
 # Django's error reports by ``sensitive_post_parameters``.
 SENSITIVE_FIELDS = (

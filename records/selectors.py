@@ -77,7 +77,7 @@ def request_for(*, user: Actor, request_id: Any) -> RecordRequest:
     try:
         return (
             policies.requests_visible_to(user)
-            .select_related("patient__patient_profile", "package__data_key")
+            .select_related("patient__patient_profile", "package__data_key", "recorded_by")
             .get(pk=request_id)
         )
     except (RecordRequest.DoesNotExist, ValueError, TypeError, ValidationError):

@@ -6,13 +6,14 @@ requester's identity and authority are verified."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts import proxies
+from accounts.models import ProxyScope, Role, User
 from audit.services import event_record
 from records import deadlines, weeks
 from records.actions import RecordsAction
@@ -67,6 +68,19 @@ def _spec_problems(spec: RequestSpec) -> list[str]:
     return problems
 
 
+def _asked_by_proxy(spec: RequestSpec, *, actor: User, patient: User) -> RequestSpec:
+    """Who asked, from the proxy's link rather than from the form: a personal
+    representative's name and authority (so the clerk checks the papers on file, 45 CFR
+    164.514(h)); an invited caregiver is not one (164.502(g)) and is known by
+    ``recorded_by`` alone."""
+    authority = proxies.representative_authority(actor, patient)
+    return replace(
+        spec,
+        representative_name=actor.full_name if authority else "",
+        representative_authority=authority,
+    )
+
+
 @refusals_audited
 @transaction.atomic
 def request_receive(
@@ -83,10 +97,13 @@ def request_receive(
     problems = _spec_problems(spec)
     if received_at > now:
         problems.append("The received time cannot be in the future.")
-    if actor.is_patient and actor.pk != patient.pk:
+    # In the portal: the patient for themselves, or a proxy whose link lets them ask.
+    if actor.uses_portal and not proxies.acts_for(actor, patient, ProxyScope.REQUEST_RECORDS):
         problems.append("Patients can only ask for their own records.")
     if problems:
         _refuse(actor=actor, request=None, code="invalid_request", message=" ".join(problems))
+    if actor.is_proxy:
+        spec = _asked_by_proxy(spec, actor=actor, patient=patient)
     due = deadlines.due_at_for(received_at)
     request = RecordRequest(
         patient=patient,
@@ -233,6 +250,10 @@ def fee_estimate_give(
 @transaction.atomic
 def request_withdraw(*, actor: User, request: RecordRequest) -> RecordRequest:
     request = _locked(request)
+    if actor.uses_portal and not proxies.acts_for(
+        actor, request.patient, ProxyScope.REQUEST_RECORDS
+    ):
+        _refuse(actor=actor, request=request, code="not_yours", message="This is not your request.")
     _must_be_open(actor, request)
     request.state = RequestState.WITHDRAWN
     request.closed_at, request.closed_by = timezone.now(), actor

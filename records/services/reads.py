@@ -24,12 +24,12 @@ def queue_view_record(
     event_record(action=RecordsAction.QUEUE_LISTED, actor=actor, details=details)
 
 
-def patient_list_record(*, actor: User, shown: int) -> None:
-    """A patient listed their own requests."""
+def patient_list_record(*, actor: User, patient: User, shown: int) -> None:
+    """A patient listed their own requests (or their proxy, ``actor``, listed them)."""
     event_record(
         action=RecordsAction.QUEUE_LISTED,
         actor=actor,
-        patient_id=actor.pk,
+        patient_id=patient.pk,
         details={"view": "own", "shown": shown, "total": shown},
     )
 
