@@ -51,43 +51,43 @@ ROUTES: dict[str, Route] = {
     "portal:guest_code": Route(PUBLIC, methods=("GET", "POST"), ok_status=(404,)),
     "portal:guest_package": Route(PUBLIC, ok_status=(404,)),
     "portal:guest_attachment": Route(PUBLIC, kwargs={"attachment_id": "x"}, ok_status=(404,)),
-    "portal:sharing": Route(SIGNED_IN, PATIENT),
-    "portal:sharing_new": Route(SIGNED_IN, PATIENT, methods=("GET", "POST")),
+    "portal:sharing": Route(SIGNED_IN, PORTAL),
+    "portal:sharing_new": Route(SIGNED_IN, PORTAL, methods=("GET", "POST")),
     "portal:sharing_detail": Route(
-        SIGNED_IN, PATIENT, kwargs=lambda p: {"authorization_id": signed(p).pk}
+        SIGNED_IN, PORTAL, kwargs=lambda p: {"authorization_id": signed(p).pk}
     ),
     "portal:sharing_revoke": Route(
         SIGNED_IN,
-        PATIENT,
+        PORTAL,
         methods=("POST",),
         kwargs=lambda p: {"authorization_id": signed(p).pk},
         ok_status=(400,),  # not confirmed: the page asks again
     ),
-    "portal:accounting": Route(SIGNED_IN, PATIENT),
-    "portal:preferences": Route(SIGNED_IN, PATIENT, methods=("GET", "POST")),
+    "portal:accounting": Route(SIGNED_IN, PORTAL),
+    "portal:preferences": Route(SIGNED_IN, PORTAL, methods=("GET", "POST")),
     "portal:delivery_method": Route(
         SIGNED_IN,
-        PATIENT,
+        PORTAL,
         methods=("GET", "POST"),
         ok_status=(302,),  # GET: to preferences
     ),
     "portal:waiver_accept": Route(
         SIGNED_IN,
-        PATIENT,
+        PORTAL,
         methods=("GET", "POST"),
         ok_status=(302,),  # GET: to preferences
     ),
-    "portal:waiver_revoke": Route(SIGNED_IN, PATIENT, methods=("POST",), ok_status=(302,)),
+    "portal:waiver_revoke": Route(SIGNED_IN, PORTAL, methods=("POST",), ok_status=(302,)),
     "portal:document_password": Route(SIGNED_IN, PATIENT, methods=("GET", "POST")),
     "portal:document_password_remove": Route(
         SIGNED_IN, PATIENT, methods=("POST",), ok_status=(302,)
     ),
-    "portal:records": Route(SIGNED_IN, PATIENT),
-    "portal:records_new": Route(SIGNED_IN, PATIENT, methods=("GET", "POST")),
-    "portal:records_detail": Route(SIGNED_IN, PATIENT, kwargs=lambda p: record_request_kwargs(p)),
+    "portal:records": Route(SIGNED_IN, PORTAL),
+    "portal:records_new": Route(SIGNED_IN, PORTAL, methods=("GET", "POST")),
+    "portal:records_detail": Route(SIGNED_IN, PORTAL, kwargs=lambda p: record_request_kwargs(p)),
     "portal:records_withdraw": Route(
         SIGNED_IN,
-        PATIENT,
+        PORTAL,
         methods=("POST",),
         kwargs=lambda p: record_request_kwargs(p),
         ok_status=(302,),

@@ -280,7 +280,9 @@ class TestAStoppedLink:
             answer = call(client, action, world)
             assert (answer.status_code, answer.url) == (302, CHOOSE), action.name
         assert changes(personas) == before
-        assert client.post(CHOOSE, {"patient": personas.patient.pk}).status_code == 404
+        assert (
+            client.post(CHOOSE, {"patient": personas.patient.pk}).status_code == 400
+        )  # cannot be chosen
 
 
 class TestAnotherPatient:
