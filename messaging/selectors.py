@@ -265,9 +265,7 @@ def thread_for(*, user: Actor, thread_id: Any) -> Thread:
     if user.is_patient:  # a thread holding only a staff draft does not exist for the patient
         visible = visible.filter(last_message_at__isnull=False)
     thread = (
-        visible.select_related("data_key", "patient__patient_profile", "assigned_to")
-        .filter(pk=thread_id)
-        .first()
+        visible.select_related("data_key", "patient__patient_profile").filter(pk=thread_id).first()
     )
     if thread is None:
         raise Http404
@@ -372,14 +370,15 @@ def templates_active() -> QuerySet[MessageTemplate]:
     return MessageTemplate.objects.filter(archived_at__isnull=True)
 
 
-def staff_assignees(*, thread: Thread) -> list[User]:
-    """Staff who can see the thread, for the assignment menu (one query)."""
+def staff_assignees(*, thread: Thread) -> list[tuple[int, str]]:
+    """Staff who can see the thread, as (id, name) for the assignment menu (one query)."""
     return list(
         User.objects.filter(is_active=True)
         .filter(
             Q(role__in=policies.ALL_PATIENTS_ROLES)
             | Q(role="clinician", care_patients__patient=thread.patient_id)
         )
+        .values_list("pk", "full_name")
         .distinct()
         .order_by("full_name")
     )
