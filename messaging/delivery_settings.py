@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Subquery
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import proxies
@@ -23,6 +22,7 @@ from accounts.models import ProxyScope, User
 from audit.models import Outcome
 from audit.services import event_record
 from consent.models import EmailWaiver, WaiverStatement
+from encryption.models import DataKey
 from messaging import policies
 from messaging.actions import MessagingAction
 from messaging.delivery_decision import (
@@ -84,51 +84,42 @@ class PatientFacts:
     document_password: bool
 
 
+# The facts' five sub-selects as one constant statement: built with the ORM, compiling them
+# cost five times what PostgreSQL spends running them, on every staff thread page view.
+_PATIENT_FACTS_SQL = f"""
+    SELECT
+      (SELECT p.method FROM {DeliveryPreference._meta.db_table} p
+        WHERE p.patient_id = u.id LIMIT 1),
+      (SELECT w.statement_id FROM {EmailWaiver._meta.db_table} w
+        WHERE w.patient_id = u.id AND w.revoked_at IS NULL ORDER BY w.id LIMIT 1),
+      (SELECT s.id FROM {WaiverStatement._meta.db_table} s ORDER BY s.version DESC LIMIT 1),
+      EXISTS(SELECT 1 FROM {EmailWaiver._meta.db_table} w WHERE w.patient_id = u.id),
+      EXISTS(SELECT 1 FROM {DocumentPassword._meta.db_table} d
+        JOIN {DataKey._meta.db_table} k ON k.id = d.data_key_id
+        WHERE d.patient_id = u.id AND k.destroyed_at IS NULL)
+    FROM {User._meta.db_table} u WHERE u.id = %s
+"""  # noqa: S608 - table names are constants
+
+
 def patient_facts_of(patient: User) -> PatientFacts:
     """The patient's delivery preference, waiver state (in force, signed under an older
     statement, revoked, none) and whether a readable document password is set, in one
     query (the reply form on a staff thread page asks this on every view)."""
-    mine = OuterRef("pk")
-    row = (
-        User.objects.filter(pk=patient.pk)
-        .annotate(
-            preference=Subquery(
-                DeliveryPreference.objects.filter(patient=mine).values("method")[:1]
-            ),
-            waiver_statement=Subquery(
-                EmailWaiver.objects.filter(patient=mine, revoked_at__isnull=True)
-                .order_by("pk")
-                .values("statement_id")[:1]
-            ),
-            statement_current=Subquery(
-                WaiverStatement.objects.order_by("-version").values("pk")[:1]
-            ),
-            any_waiver=Exists(EmailWaiver.objects.filter(patient=mine)),
-            has_document_password=Exists(
-                DocumentPassword.objects.filter(patient=mine, data_key__destroyed_at__isnull=True)
-            ),
-        )
-        .values(
-            "preference",
-            "waiver_statement",
-            "statement_current",
-            "any_waiver",
-            "has_document_password",
-        )
-        .first()
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_PATIENT_FACTS_SQL, [patient.pk])
+        row = cursor.fetchone()
     if row is None:  # not a saved user: nothing chosen, signed or set
         return PatientFacts(DeliveryMethod.PORTAL, WaiverState.NONE, False)
-    if row["waiver_statement"] is not None:
-        current = row["statement_current"]
-        stale = current is not None and current != row["waiver_statement"]
+    preference, waiver_statement, statement_current, any_waiver, has_document_password = row
+    if waiver_statement is not None:
+        stale = statement_current is not None and statement_current != waiver_statement
         waiver = WaiverState.OLD_STATEMENT if stale else WaiverState.IN_FORCE
     else:
-        waiver = WaiverState.REVOKED if row["any_waiver"] else WaiverState.NONE
+        waiver = WaiverState.REVOKED if any_waiver else WaiverState.NONE
     return PatientFacts(
-        preference=row["preference"] or DeliveryMethod.PORTAL,
+        preference=preference or DeliveryMethod.PORTAL,
         waiver=waiver,
-        document_password=row["has_document_password"],
+        document_password=has_document_password,
     )
 
 

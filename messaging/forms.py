@@ -10,6 +10,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from core.forms import FixedChoicesCheckboxes
 from messaging.models import Category, ContentCategory, MessageTemplate
 
 BODY_MAX = 50_000
@@ -84,7 +85,7 @@ def sensitive_field() -> forms.MultipleChoiceField:
         label="Sensitive content (optional)",
         choices=ContentCategory.choices,
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        widget=FixedChoicesCheckboxes,
         help_text="Tick each kind it contains. A kind the organisation keeps off e-mail "
         "goes by portal pickup, whatever the recipient chose.",
     )

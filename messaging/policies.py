@@ -106,6 +106,17 @@ def may_mark_confidential(user: Actor, thread: Thread) -> bool:
     return marks_confidential(user) and threads_visible_to(user).filter(pk=thread.pk).exists()
 
 
+def may_message_in(user: Actor, thread: Thread) -> bool:
+    """``may_message(user, thread.patient)`` for a thread read through
+    ``threads_visible_to(user)`` (``selectors.thread_for``): for care-team staff that read
+    already proved the care-team membership ``patients_messageable_by`` asks for, so the
+    reply form of the thread page does not ask it again."""
+    patient = thread.patient
+    if not sees_care_team_only(user):
+        return may_message(user, patient)
+    return can_compose(user) and patient.is_active and patient.role == Role.PATIENT
+
+
 def may_be_assigned(user: Actor, thread: Thread) -> bool:
     """Who can take a thread on: its patient's care team, records clerks, the privacy
     officer (an assignment is what lets a clerk read it)."""

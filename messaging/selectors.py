@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Count,
@@ -26,7 +27,7 @@ from django.db.models import (
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import Actor, CareTeamMember, PatientProfile, User
+from accounts.models import Actor, CareTeamMember, PatientProfile, Role, User
 from audit.models import AuditEvent
 from consent.models import Authorization, AuthorizationStatus
 from messaging import policies
@@ -272,9 +273,7 @@ def thread_for(*, user: Actor, thread_id: Any, for_proxy: bool = False) -> Threa
     if user.is_patient:  # a thread holding only a staff draft does not exist for the patient
         visible = visible.filter(last_message_at__isnull=False)
     thread = (
-        visible.select_related("data_key", "patient__patient_profile", "assigned_to")
-        .filter(pk=thread_id)
-        .first()
+        visible.select_related("data_key", "patient__patient_profile").filter(pk=thread_id).first()
     )
     if thread is None:
         raise Http404
@@ -380,17 +379,27 @@ def templates_active() -> QuerySet[MessageTemplate]:
     return MessageTemplate.objects.filter(archived_at__isnull=True)
 
 
-def staff_assignees(*, thread: Thread) -> list[User]:
-    """Staff who can see the thread, for the assignment menu (one query)."""
-    return list(
-        User.objects.filter(is_active=True)
-        .filter(
-            Q(role__in=policies.ALL_PATIENTS_ROLES)
-            | Q(role="clinician", care_patients__patient=thread.patient_id)
-        )
-        .distinct()
-        .order_by("full_name")
-    )
+# Who can see a thread, as one constant statement: the ORM took seven times longer to
+# build it (an OR across a join, made DISTINCT) than PostgreSQL to run it, on every view of
+# a staff thread page. The rule is ``policies.threads_visible_to``'s: the roles that see
+# every patient, and the patient's care team.
+_ASSIGNEES_SQL = f"""
+    SELECT u.id, u.full_name FROM {User._meta.db_table} u
+    WHERE u.is_active AND (
+      u.role = ANY(%s)
+      OR (u.role = %s AND EXISTS(
+        SELECT 1 FROM {CareTeamMember._meta.db_table} c
+        WHERE c.staff_id = u.id AND c.patient_id = %s)))
+    ORDER BY u.full_name
+"""  # noqa: S608 - table names are constants
+
+
+def staff_assignees(*, thread: Thread) -> list[tuple[int, str]]:
+    """Staff who can see the thread, as (id, name) for the assignment menu (one query)."""
+    roles = sorted(str(role) for role in policies.ALL_PATIENTS_ROLES)
+    with connection.cursor() as cursor:
+        cursor.execute(_ASSIGNEES_SQL, [roles, str(Role.CLINICIAN), thread.patient_id])
+        return [(pk, name) for pk, name in cursor.fetchall()]
 
 
 def message_for(*, user: Actor, message_id: Any) -> Message:

@@ -304,7 +304,7 @@ def _thread_page(
             "one_time_password": one_time_password,
             "assign_form": AssignForm(
                 initial={"assignee": found.assigned_to_id},
-                choices=[(p.pk, p.full_name) for p in assignees],
+                choices=assignees,
             ),
             # The thread was found through the same visibility: the role decides the rest.
             "marks_confidential": policies.marks_confidential(user),
@@ -323,7 +323,7 @@ def _reply_delivery(
 ) -> DeliveryChoice | None:
     """How a reply would reach the patient (the composer's decision, for the body typed and
     the kinds marked so far); None where no reply can be sent."""
-    if found.is_erased or not policies.may_message(user, found.patient):
+    if found.is_erased or not policies.may_message_in(user, found):
         return None
     size = len((reply_form["body"].value() or "").encode())
     return delivery_settings.delivery_choice_for(
@@ -395,7 +395,7 @@ def message_recall(request: HttpRequest, message_id: str) -> HttpResponse:
 def thread_assign(request: HttpRequest, thread_id: str) -> HttpResponse:
     user = request_user(request)
     found = selectors.thread_for(user=user, thread_id=thread_id)
-    choices = [(p.pk, p.full_name) for p in selectors.staff_assignees(thread=found)]
+    choices = selectors.staff_assignees(thread=found)
     form = AssignForm(request.POST, choices=choices)
     if form.is_valid():
         assignee = (

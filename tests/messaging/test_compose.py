@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from audit.models import AuditEvent
 from encryption.models import DataKey, EncryptedFile
 from encryption.services import kek_primary
-from messaging import services
+from messaging import policies, selectors, services
 from messaging.errors import MessagingError
 from messaging.models import UNREAD_FOREVER, Delivery, Message, MessageState, Thread
 from tests.messaging.factories import PDF_BYTES, message_sent
@@ -39,6 +39,33 @@ class TestScope:
     def test_a_patient_may_not_compose(self, personas: Any) -> None:
         with pytest.raises(MessagingError):
             message_sent(author=personas.other_patient, patient=personas.patient)
+
+
+class TestMayMessageIn:
+    """The reply form of a thread a user sees: the same answer as ``may_message``, and for
+    a clinician no second care-team query (seeing the thread proved it)."""
+
+    def test_a_clinician_who_sees_the_thread_may_reply_without_a_query(
+        self, personas: Any, django_assert_num_queries: Any
+    ) -> None:
+        thread = message_sent(author=personas.clinician, patient=personas.patient).thread
+        found = selectors.thread_for(user=personas.clinician, thread_id=thread.pk)
+        with django_assert_num_queries(0):
+            assert policies.may_message_in(personas.clinician, found)
+
+    def test_nobody_may_reply_to_a_deactivated_patient(self, personas: Any) -> None:
+        thread = message_sent(author=personas.clinician, patient=personas.patient).thread
+        personas.patient.is_active = False
+        personas.patient.save(update_fields=["is_active"])
+        for user in (personas.clinician, personas.records_clerk, personas.privacy_officer):
+            found = Thread.objects.select_related("patient").get(pk=thread.pk)
+            assert not policies.may_message_in(user, found)
+
+    def test_it_answers_as_may_message_for_every_persona(self, personas: Any) -> None:
+        thread = message_sent(author=personas.records_clerk, patient=personas.patient).thread
+        for user in personas.all():
+            expected = policies.may_message(user, personas.patient)
+            assert policies.may_message_in(user, thread) == expected, user.role
 
 
 class TestIdempotentSend:

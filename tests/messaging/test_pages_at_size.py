@@ -80,6 +80,9 @@ def crowded(personas: Any) -> None:
     assert notices_load(patients=sorted(set(others))) > 10_000
 
 
+STAFF_THREAD_QUERIES = 12
+
+
 def pages(personas: Any, thread: Thread) -> list[tuple[Any, str]]:
     """(reader, path) of each page."""
     inbox = reverse("messaging:inbox")
@@ -157,6 +160,17 @@ class TestQueryCounts:
                 )
         long = [steady_count(staff, staff_url), steady_count(patient, patient_url)]
         assert long == short
+
+    def test_the_staff_thread_page_costs_its_queries_and_no_more(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        """Two for the session, the thread, the view's audit event (BEGIN, INSERT, COMMIT),
+        the delivery policy, the page of messages (count, rows, attachments, notices), the
+        assignees and the patient's delivery facts: the reply permission asks nothing more
+        (``policies.may_message_in``)."""
+        thread = message_sent(author=personas.clinician, patient=personas.patient).thread
+        staff_url = reverse("messaging:thread", args=[thread.pk])
+        assert steady_count(client_for(personas.clinician), staff_url) == STAFF_THREAD_QUERIES
 
 
 class TestTheInboxPage:

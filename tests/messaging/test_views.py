@@ -391,6 +391,26 @@ class TestThreadPage:
         )
         assert Thread.objects.get().assigned_to is None
 
+    def test_the_assign_menu_lists_exactly_who_can_see_the_thread(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        from accounts.models import Role
+        from tests.conftest import make_user
+
+        make_user("sam.stranger@clinic.test", "Samuel Stranger", Role.CLINICIAN)
+        make_user("ivy.inactive@clinic.test", "Ivy Inactive", Role.RECORDS_CLERK, is_active=False)
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        text = (
+            client_for(personas.clinician)
+            .get(reverse("messaging:thread", args=[message.thread_id]))
+            .content.decode()
+        )
+        menu = text[text.index('<select name="assignee"') : text.index("</select>")]
+        named = re.findall(r'<option value="(\d+)">([^<]+)</option>', menu)
+        people = (personas.clinician, personas.records_clerk, personas.privacy_officer)
+        expected = sorted((str(p.pk), p.full_name) for p in people)
+        assert sorted(named) == expected
+
     def test_assign_and_mark_handled(self, personas: Any, client_for: Any) -> None:
         message = message_sent(author=personas.clinician, patient=personas.patient)
         client = client_for(personas.clinician)

@@ -69,6 +69,21 @@ class TestQueue:
         assert text.index(url("request", sooner)) < text.index(url("request", later))
         assert "Ulrich Beauregard" in text and "Penelope Quartermaine" in text
 
+    def test_each_row_shows_its_received_day_state_and_assignee(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        with time_machine.travel(MONDAY, tick=False):
+            req = request_received(patient=personas.patient)
+            services.request_assign(
+                actor=personas.records_clerk, request=req, assignee=personas.records_clerk
+            )
+            text = page(client_for(personas.records_clerk).get(QUEUE))
+        req.refresh_from_db()
+        received = timezone.localtime(req.received_at)
+        assert f'<time datetime="{received.isoformat()}">2 Mar 2026</time>' in text
+        assert f"<td>{req.get_state_display()}</td>" in text
+        assert f"<td>{personas.records_clerk.full_name}</td>" in text
+
     def test_it_shows_days_left_and_the_due_soon_and_overdue_counts(
         self, personas: Any, client_for: Any
     ) -> None:
