@@ -31,6 +31,7 @@ SEND_MODULES = (
     "messaging.guests",
     "messaging.guest_pickup",
     "messaging.content_delivery",
+    "messaging.proxy_notices",
     "messaging.selectors",
     "messaging.tasks",
     "records.services.intake",
@@ -100,6 +101,13 @@ NOT_A_SEND = {
     "messaging.services.composer_open_record": "audit of opening the composer",
     "messaging.delivery.notice_rendered": "renders the notice's text (no content), sends nothing",
     "messaging.content_delivery.deliveries_for_content": "a read: which deliveries to offer",
+    # "A message is waiting for someone you act for": no health information, no name, to a
+    # proxy whose link lets them read the patient's messages; the link (and the thread's
+    # confidential mark) is checked again at sending (tests/messaging/test_proxy_notices.py).
+    "messaging.tasks.proxy_notice_send": "a notice with no health information to a proxy",
+    "messaging.proxy_notices.proxy_notice_deliver": "the notice above, sent by that task",
+    "messaging.proxy_notices.proxy_notices_create": "makes the notices above, sends nothing",
+    "messaging.proxy_notices.proxy_notices_sweep": "prompts the task above for unsent ones",
 }
 
 
