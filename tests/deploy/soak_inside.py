@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 PASSWORD = "a long and unusual passphrase 42"
+LOAD_AGENT = "soak-battery/1"  # soak_load.Browser's User-Agent
 # Distinctive names, so the log scan cannot miss them (and no real person's).
 FIRST = ["Ottoline", "Bartholomew", "Zenobia", "Leopoldine", "Cassius", "Philippa", "Ignatius"]
 LAST = ["Wraxall", "Pennyfeather", "Quillfeather", "Marchbanks", "Thistlewood", "Ormerod"]
@@ -197,9 +198,9 @@ def facts() -> dict[str, object]:
         .values_list("pk", flat=True)
     ]
     by_request: dict[str, list[str]] = {}
-    for request_id, action in AuditEvent.objects.exclude(request_id="").values_list(
-        "request_id", "action"
-    ):
+    # The load's requests (its User-Agent): not the seeding's or the bulk send's events.
+    load = AuditEvent.objects.filter(user_agent=LOAD_AGENT).exclude(request_id="")
+    for request_id, action in load.values_list("request_id", "action"):
         by_request.setdefault(request_id, []).append(action)
     storage = files_storage()
     stored = [

@@ -93,6 +93,15 @@ class RedisServer:
         self.start()
 
 
+def _pg_user() -> str:
+    """Debian's ``postgres`` account where there is one, else ``nobody``."""
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        return "nobody"
+    return "postgres"
+
+
 @dataclass
 class PostgresCluster:
     """A PostgreSQL cluster of its own (initdb, trust on loopback), run as ``user``:
@@ -100,7 +109,7 @@ class PostgresCluster:
 
     folder: Path
     port: int = field(default_factory=free_port)
-    user: str = "postgres"
+    user: str = field(default_factory=lambda: _pg_user())
 
     @property
     def url(self) -> str:
@@ -117,6 +126,7 @@ class PostgresCluster:
 
     def init(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.chmod(0o700)
         if os.geteuid() == 0:
             entry = pwd.getpwnam(self.user)
             os.chown(self.folder, entry.pw_uid, entry.pw_gid)

@@ -135,6 +135,7 @@ class _Collector:
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         parsed["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
         parsed["X-Was-TLS"] = "yes" if session.ssl else "no"
+        parsed["X-Received-At"] = f"{time.time():.3f}"
         self.messages.append(parsed)
         return "250 OK"
 
