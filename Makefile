@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench venv lint format clean-demo messages
+.PHONY: run test bench soak venv lint format clean-demo messages
 
 venv: $(STAMP)
 
@@ -22,6 +22,11 @@ test: venv
 
 bench: venv
 	$(BIN)/python bench/run.py
+
+# The soak and fault battery: 15 minutes of load on the production topology while its
+# parts fail (README "Soak and fault battery"); CI runs the 3-minute version in pytest.
+soak: venv
+	NGINX_PATH=$${NGINX_PATH:-/usr/sbin/nginx} $(BIN)/python -m tests.deploy.soak
 
 lint: venv
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && APP_MODE=test $(BIN)/mypy .

@@ -381,6 +381,7 @@ MIDDLEWARE = [
     "compliance.middleware.PolicyAcknowledgementMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "encryption.middleware.ErasedMiddleware",
+    "encryption.middleware.StoreFullMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]

@@ -22,7 +22,7 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # the reply. Downloads stream, and nginx buffers them toward slow clients.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 30
-keepalive = 5
+keepalive = 5  # longer than nginx's upstream keepalive_timeout (deploy/nginx)
 # Recycle workers now and then, so a slow leak in any library never grows unbounded.
 max_requests = 2000
 max_requests_jitter = 200

@@ -36,3 +36,9 @@ class Erased(EncryptionError):
         self.erased_at = erased_at
         when = f" on {erased_at:%Y-%m-%d}" if erased_at else ""
         super().__init__(f"content was erased{when} (data key {data_key_id} destroyed)")
+
+
+class StoreFull(EncryptionError):
+    """The file store has no room for the object (its disk or quota is full). The upload
+    fails as a whole (``files.file_store`` removes what it wrote and destroys the key);
+    pages answer 503 with a message (``middleware.StoreFullMiddleware``)."""

@@ -21,6 +21,7 @@ event for the download: it knows the patient and why.
 
 from __future__ import annotations
 
+import errno
 import logging
 import secrets
 import sys
@@ -37,7 +38,7 @@ from django.utils.http import content_disposition_header
 
 from encryption import crypto, services
 from encryption.crypto import Readable
-from encryption.errors import DecryptionFailed
+from encryption.errors import DecryptionFailed, StoreFull
 from encryption.models import DataKey, EncryptedFile
 
 logger = logging.getLogger(__name__)
@@ -143,7 +144,12 @@ def _encrypt_into_store(record: EncryptedFile, source: Readable, chunk_size: int
     ciphertext = crypto.IterStream(
         crypto.stream_encrypt(dek, counted, _owner(record), chunk_size=chunk_size)
     )
-    stored_name = files_storage().save(record.storage_name, _CiphertextUpload(ciphertext))
+    try:
+        stored_name = files_storage().save(record.storage_name, _CiphertextUpload(ciphertext))
+    except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StoreFull(f"the file store is full ({errno.errorcode[error.errno]})") from error
+        raise
     record.storage_name = stored_name
     record.size = counted.count
     return stored_name

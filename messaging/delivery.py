@@ -51,7 +51,6 @@ from support.printing import pdf_from_html
 
 NOTICE_TEMPLATE = "messaging/email/new_message"
 BATCH_SIZE = 100  # notices per task and SMTP connection
-MARK_EVERY = 10  # sent notices recorded at least this often within a batch
 # Permanent replies that are about our account with the relay, not the patient's address
 # (authentication required, failed, or too weak): retried, not blamed on the address.
 OUR_SMTP_FAULTS = frozenset({530, 534, 535, 538})
@@ -190,7 +189,6 @@ def deliveries_send(*, delivery_ids: Sequence[uuid.UUID | str]) -> dict[str, str
     }
     connection: Any = None
     sound = False  # whether the connection may serve the next task
-    sent: list[Delivery] = []
     try:
         connection = _relay_take()
         sound = True
@@ -227,11 +225,12 @@ def deliveries_send(*, delivery_ids: Sequence[uuid.UUID | str]) -> dict[str, str
                     outcomes[str(later.pk)] = _retry_later(later, "connection")
                 break
             else:
-                sent.append(delivery)
-                if len(sent) >= MARK_EVERY:  # a killed worker then re-sends few, not 100
-                    _mark_sent(sent)
-                    outcomes.update({str(d.pk): "sent" for d in sent})
-                    sent = []
+                # Recorded the moment the relay took it, before the next one is tried: a
+                # worker killed mid-batch then leaves no notice the relay already has
+                # looking unsent (the sweep would send it again). Marking every tenth
+                # re-sent up to nine after a kill -9 (the soak battery, issue 23).
+                _mark_sent([delivery])
+                outcomes[str(delivery.pk)] = "sent"
     except (OSError, smtplib.SMTPException):  # could not even connect
         sound = False
         for delivery in deliveries:
@@ -239,8 +238,6 @@ def deliveries_send(*, delivery_ids: Sequence[uuid.UUID | str]) -> dict[str, str
     finally:
         if connection is not None:
             _relay_give_back(connection, sound=sound)
-    _mark_sent(sent)
-    outcomes.update({str(d.pk): "sent" for d in sent})
     return outcomes
 
 

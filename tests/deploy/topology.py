@@ -120,11 +120,22 @@ def certificates_make(folder: Path) -> Certificates:
 class _Collector:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        # Addresses answered "550" at RCPT (a relay's permanent failure for one mailbox).
+        self.refused: set[str] = set()
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if address in self.refused:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         parsed["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
         parsed["X-Was-TLS"] = "yes" if session.ssl else "no"
+        parsed["X-Received-At"] = f"{time.time():.3f}"
         self.messages.append(parsed)
         return "250 OK"
 
@@ -133,17 +144,27 @@ class TlsSmtpServer:
     """A mail relay on loopback that requires STARTTLS, as production's must."""
 
     def __init__(self, certs: Certificates) -> None:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(certs.cert, certs.key)
+        self.certs = certs
         self.collector = _Collector()
         self.port = free_port()
-        self.controller = Controller(
+        self.controller = self._controller()
+
+    def _controller(self) -> Controller:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.certs.cert, self.certs.key)
+        return Controller(
             self.collector,
             hostname="127.0.0.1",
             port=self.port,
             tls_context=context,
             require_starttls=True,
         )
+
+    def restart(self) -> None:
+        """Listen again on the same port after ``controller.stop()`` (a relay back up);
+        what it received before is kept."""
+        self.controller = self._controller()
+        self.controller.start()
 
     @property
     def messages(self) -> list[EmailMessage]:
@@ -188,6 +209,11 @@ class Topology:
     https_port: int = field(default_factory=free_port)
     web_ports: tuple[int, int] = field(default_factory=lambda: (free_port(), free_port()))
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # Any Redis server to use (its databases REDIS_DB and the next): the test Redis by
+    # default; the fault battery gives its own, so restarting it touches nobody else's.
+    redis_server: str = ""
+    # Added to portal.env (the battery's shorter retry and lease timings, its file store).
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.database = f"portal_smoke_{uuid.uuid4().hex[:8]}"
@@ -196,7 +222,7 @@ class Topology:
         self.certs = certificates_make(self.folder)
         self.smtp = TlsSmtpServer(self.certs)
         self.base_url = f"https://localhost:{self.https_port}"
-        server = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+        server = self.redis_server or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
         self.redis_url = urlunsplit(urlsplit(server)._replace(path=f"/{REDIS_DB}"))
         self.admin_url = self._database_url("postgres")
         # The two roles of README "Running in production" step 3 (the server trusts
@@ -258,6 +284,7 @@ class Topology:
             "VAR_DIR": str(self.var),
             "GUNICORN_WORKERS": "2",
             "GUNICORN_THREADS": "4",
+            **self.extra_env,
         }
 
     def _write_env_file(self) -> None:
@@ -342,19 +369,28 @@ class Topology:
             subprocess.run(
                 self._command(line), cwd=ROOT, env=migrate_env, check=True, capture_output=True
             )
-        for index, port in enumerate(self.web_ports, start=1):
-            (bind,) = unit_lines("portal-web@.service", "Environment")
-            key, value = bind.replace("%i", str(port)).split("=", 1)
-            (command,) = unit_lines("portal-web@.service", "ExecStart")
-            web_env = {**self._unit_env("portal-web@.service"), key: value}
-            self._start(f"web{index}", self._command(command, str(port)), web_env)
-        (worker,) = unit_lines("portal-worker.service", "ExecStart")
-        worker = replaced(worker, {"--concurrency 4": "--concurrency 2"})
-        self._start("worker", self._command(worker), self._unit_env("portal-worker.service"))
+        for index in range(1, len(self.web_ports) + 1):
+            self.web_start(index)
+        self.worker_start()
         (beat,) = unit_lines("portal-beat.service", "ExecStart")
         self._start("beat", self._command(beat), self._unit_env("portal-beat.service"))
         self._start("nginx", self._nginx(), self.env)
         self._wait_ready()
+
+    def web_start(self, index: int) -> None:
+        """``systemctl start portal-web@<port>`` for web instance ``index`` (1 or 2)."""
+        port = self.web_ports[index - 1]
+        (bind,) = unit_lines("portal-web@.service", "Environment")
+        key, value = bind.replace("%i", str(port)).split("=", 1)
+        (command,) = unit_lines("portal-web@.service", "ExecStart")
+        web_env = {**self._unit_env("portal-web@.service"), key: value}
+        self._start(f"web{index}", self._command(command, str(port)), web_env)
+
+    def worker_start(self) -> None:
+        """``systemctl start portal-worker`` (also after a crash: systemd's Restart=)."""
+        (worker,) = unit_lines("portal-worker.service", "ExecStart")
+        worker = replaced(worker, {"--concurrency 4": "--concurrency 2"})
+        self._start("worker", self._command(worker), self._unit_env("portal-worker.service"))
 
     def _nginx(self) -> list[str]:
         site = replaced(
@@ -484,8 +520,16 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def topology_running(folder: Path, server_url: str) -> Iterator[Topology]:
-    topology = Topology(folder=folder, server_url=server_url)
+def topology_running(
+    folder: Path,
+    server_url: str,
+    *,
+    redis_server: str = "",
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Topology]:
+    topology = Topology(
+        folder=folder, server_url=server_url, redis_server=redis_server, extra_env=extra_env or {}
+    )
     try:
         topology.start()
         yield topology

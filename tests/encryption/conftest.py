@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import errno
 import os
 import random
 import socket
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.storage import FileSystemStorage
 from django.db import connection
 
 from tests.encryption.testapp.models import Note
@@ -105,3 +107,20 @@ def stored(note: Note, column: str) -> bytes:
 
 def payload(size: int, seed: int = 0) -> bytes:
     return random.Random(seed).randbytes(size)
+
+
+def disk_full_after(limit: int) -> Any:
+    """A ``FileSystemStorage._save`` that writes ``limit`` bytes of the object, then meets
+    a full disk (ENOSPC), as the real one does on a full volume."""
+
+    def save(self: FileSystemStorage, name: str, content: Any) -> str:
+        path = Path(self.path(name))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as handle:
+            for chunk in content.chunks():
+                handle.write(chunk[: max(0, limit - handle.tell())])
+                if handle.tell() >= limit:
+                    raise OSError(errno.ENOSPC, "No space left on device")
+        return name
+
+    return save

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from encryption import crypto, files, services
 from encryption.errors import DecryptionFailed, Erased
 from encryption.models import DataKey, EncryptedFile
-from tests.encryption.conftest import payload
+from tests.encryption.conftest import disk_full_after, payload
 
 pytestmark = pytest.mark.django_db
 CHUNK = 1024
@@ -263,6 +263,25 @@ class TestFailedUploads:
         assert stored_files(file_store_dir) == []
         assert list(DataKey.objects.values_list("wrapped", "kek_id")) == [(None, None)]
         assert DataKey.objects.get().destroyed_at is not None  # the caller's transaction works
+
+
+class TestFullDisk:
+    """Found by the soak battery (issue 23): a full file store answered uploads with a
+    server error. It is a ``StoreFull`` now, and nothing half-written stays."""
+
+    def test_a_full_store_raises_store_full_and_leaves_no_object_or_live_key(
+        self, file_store_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from django.core.files.storage import FileSystemStorage
+
+        from encryption.errors import StoreFull
+
+        monkeypatch.setattr(FileSystemStorage, "_save", disk_full_after(2 * CHUNK))
+        with pytest.raises(StoreFull):
+            store(payload(6 * CHUNK))
+        assert stored_files(file_store_dir) == []
+        assert not EncryptedFile.objects.exists()
+        assert DataKey.objects.get().destroyed_at is not None
 
 
 class TestEncryptedBeforeTheTransaction:

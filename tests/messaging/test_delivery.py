@@ -351,6 +351,53 @@ class TestKilledWorker:
         assert (delivery.state, delivery.attempts) == (DeliveryState.SENT, 2)
 
 
+class _Killed(BaseException):
+    """kill -9 as the sending code sees it: nothing after this point runs."""
+
+
+class TestWorkerKilledMidBatch:
+    """Found by the soak battery (issue 23): a worker killed after the relay had taken
+    some of a batch's notices left them pending, and they went out a second time. (A kill
+    in the instant between the relay's "250" and the UPDATE can still repeat that one
+    notice: no sender can close that gap; its Message-ID is the same both times.)"""
+
+    def test_the_notices_the_relay_took_before_the_worker_died_go_out_once(
+        self, personas: Any, smtp_server: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from messaging import delivery as delivery_module
+        from messaging.delivery import deliveries_send
+
+        deliveries = [_unsent(personas) for _ in range(5)]
+        real_take = delivery_module._relay_take
+        calls: list[int] = []
+
+        def dies_after_three() -> Any:
+            connection = real_take()
+            send = connection.send_messages
+
+            def die_on_the_fourth(messages: list[Any]) -> int:
+                calls.append(1)
+                if len(calls) == 4:  # killed while talking to the relay
+                    raise _Killed
+                return int(send(messages))
+
+            connection.send_messages = die_on_the_fourth
+            return connection
+
+        monkeypatch.setattr(delivery_module, "_relay_take", dies_after_three)
+        with pytest.raises(_Killed):
+            deliveries_send(delivery_ids=[d.pk for d in deliveries])
+        monkeypatch.setattr(delivery_module, "_relay_take", real_take)
+        delivery_module._relay_forget()  # a killed process keeps no connection
+        lease = timedelta(seconds=django_settings.MESSAGING_NOTICE_LEASE_SECONDS + 1)
+        with time_machine.travel(timezone.now() + lease):  # the lease of the dead worker
+            deliveries_send(delivery_ids=[d.pk for d in deliveries])
+        ids = [str(m["Message-ID"]) for m in smtp_server.messages]
+        assert len(ids) == len(set(ids)) == 5
+        states = Delivery.objects.values_list("state", flat=True)
+        assert set(states) == {DeliveryState.SENT}
+
+
 def _bounce(
     *,
     message_id: str = "",
@@ -630,9 +677,12 @@ class TestWorkerCost:
     def _queued(self, personas: Any, count: int) -> list[str]:
         return [str(_unsent(personas).pk) for _ in range(count)]
 
-    def test_a_batch_of_notices_costs_the_queries_of_one(
+    def test_a_batch_of_notices_costs_the_queries_of_one_plus_each_notices_mark(
         self, personas: Any, smtp_server: Any
     ) -> None:
+        """One claim, one read, one connection for the batch; each notice is marked sent
+        on its own as the relay takes it (TestWorkerKilledMidBatch): a savepoint, the
+        UPDATE, the audit INSERT and the release, and nothing else grows with the batch."""
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
@@ -644,7 +694,7 @@ class TestWorkerCost:
             deliveries_send(delivery_ids=one)
         with CaptureQueriesContext(connection) as for_four:
             assert set(deliveries_send(delivery_ids=four).values()) == {"sent"}
-        assert len(for_four) == len(for_one)
+        assert len(for_four) == len(for_one) + 3 * 4
         assert len(_notices(smtp_server.messages)) == 6
 
     def test_a_task_reads_its_delivery_once_in_the_query_that_claims_it(

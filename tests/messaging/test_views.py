@@ -79,6 +79,24 @@ class TestComposeView:
         attachment = Message.objects.get().attachments.select_related("file").get()
         assert attachment.file.content_type == "application/pdf"  # sniffed, not claimed
 
+    def test_a_full_file_store_answers_a_clear_503_and_sends_nothing(
+        self, personas: Any, client_for: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Found by the soak battery (issue 23): a full disk answered with a server error."""
+        from django.core.files.storage import FileSystemStorage
+
+        from tests.encryption.conftest import disk_full_after
+
+        monkeypatch.setattr(FileSystemStorage, "_save", disk_full_after(16))
+        upload = SimpleUploadedFile("results.pdf", PDF_BYTES)
+        response = client_for(personas.clinician).post(
+            compose_url(personas.patient), form_data(attachments=upload)
+        )
+        assert response.status_code == 503
+        assert response["Retry-After"] == "300"
+        assert "Nothing was sent or saved" in response.content.decode()
+        assert not Message.objects.exists()
+
     def test_a_double_submit_sends_once(self, personas: Any, client_for: Any) -> None:
         client, data = client_for(personas.clinician), form_data()
         first = client.post(compose_url(personas.patient), data)
