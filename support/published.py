@@ -94,5 +94,6 @@ PUBLISHED = frozenset(
         "5f2b771dfb50378c47967a13d7b088bb44d5c247eff1182f9846202223308d4e",  # tests/messaging/test_unread_marks.py
         "3f7c1f1990815762d5179ee682e75f4d245e690f4167db0ab40263e3b12fb8b8",  # tests/records/test_queue_size.py
         "b82babf66a487e6d7dbbfc64f201fb154b5ef75a1d5211b4412894b2b9a22f4d",  # audit/migrations/0005_events_by_time.py
+        "e1404f56326d3048041cda47d9d5abb0ca5ac680d574fbdab7676db2c44a2d1f",  # tests/deploy/soak_services.py
     }
 )
