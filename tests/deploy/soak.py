@@ -79,11 +79,16 @@ AUDITED = {
     "staff thread": ("messaging.thread_viewed",),
     "compose send": ("messaging.message_sent",),
     "records request": ("records.request_viewed",),
+    "records add document": ("records.document_added",),
+    "records build": ("records.package_build_queued",),
+    "records package": ("records.package_downloaded",),
 }
 SUCCESS = {
     "patient reply": 302,
     "compose send": 302,
     "sign-in code": 302,
+    "records add document": 302,
+    "records build": 302,
 }
 WORKER_PROCESSES = 2  # the topology's worker runs --concurrency 2
 PORTAL_PAGES = {"patient inbox", "patient thread", "patient download", "home"}
@@ -428,12 +433,14 @@ def _drain_and_check(
         pending = [
             d for d in facts["deliveries"] if d["state"] == "pending" and d["channel"] == "email"
         ]
-        if not pending or time.monotonic() > deadline:
+        building = [b for b in facts["builds"] if b["state"] in ("queued", "building")]
+        if not (pending or building) or time.monotonic() > deadline:
             break
         time.sleep(5)
     outcome.figures["drain seconds"] = round(time.time() - outcome.load_ended)
 
     _check_notices(outcome, topology, facts)
+    _check_builds(outcome, facts)
     _check_statuses(outcome)
     _check_disk_full(outcome)
     _check_sign_ins(outcome, recorder)
@@ -512,6 +519,18 @@ def _check_notices(outcome: Outcome, topology: Topology, facts: Any) -> None:
 
 def _in_window(outcome: Outcome, at: float, ms: float) -> bool:
     return any(w.start - 1 <= at + ms / 1000 and at <= w.end for w in outcome.windows)
+
+
+def _check_builds(outcome: Outcome, facts: Any) -> None:
+    """Every package a clerk started is built, or failed with a reason; none left waiting
+    (a build a fault interrupted is resumed by the sweep)."""
+    builds = Counter(f"{b['state']} {b['failure']}".strip() for b in facts["builds"])
+    outcome.figures["package builds by state"] = dict(builds)
+    unfinished = sum(n for what, n in builds.items() if what in ("queued", "building"))
+    if unfinished:
+        outcome.problems.append(f"{unfinished} package builds still unfinished after the drain")
+    if builds.get("failed"):
+        outcome.problems.append(f"{builds['failed']} package builds failed without a reason")
 
 
 def _check_statuses(outcome: Outcome) -> None:

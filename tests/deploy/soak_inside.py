@@ -168,6 +168,7 @@ def facts() -> dict[str, object]:
     from encryption.files import _listdir, files_storage
     from encryption.models import EncryptedFile
     from messaging.models import Delivery, Message
+    from records.models import RecordRequest
 
     deliveries = [
         {
@@ -222,6 +223,13 @@ def facts() -> dict[str, object]:
         "stored_files": len(stored),
         "orphans": [name for name in stored if name not in known],
         "file_rows": EncryptedFile.objects.count(),
+        # The clerks' package builds: state and, for a failed one, its reason code.
+        "builds": [
+            {"state": state, "failure": failure}
+            for state, failure in RecordRequest.objects.exclude(build_state="none").values_list(
+                "build_state", "build_failure"
+            )
+        ],
     }
 
 

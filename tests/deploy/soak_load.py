@@ -362,7 +362,15 @@ class ClinicianActor(Actor):
         )
 
 
+DOCUMENTS_FORM = re.compile(r'action="(/records/[0-9a-f-]{36}/documents/)"')
+BUILD_STATE = re.compile(r'"state": ?"(\w+)"')
+
+
 class ClerkActor(Actor):
+    """Works the queue: opens requests, and now and then adds a source document, builds
+    the signed package (the worker does it; the page polls its state, as the browser's
+    progress bar does) and downloads it."""
+
     think = (1.0, 2.0)
 
     def step(self) -> None:
@@ -370,7 +378,40 @@ class ClerkActor(Actor):
         requests = REQUEST_LINK.findall(queue.text)
         if not requests:
             return
-        self.get(self.random.choice(requests), "records request")
+        page = self.get(self.random.choice(requests), "records request")
+        if page.status == 200 and self.random.random() < 0.3:
+            self.package_make(page)
+
+    def package_make(self, page: Answer) -> None:
+        documents = DOCUMENTS_FORM.search(page.text)
+        if not documents:
+            return
+        build = documents.group(1).replace("/documents/", "/build/")
+        file_name = f"chart-extract-{uuid.uuid4().hex[:8]}.pdf"
+        with self.env.recorder.lock:
+            self.env.recorder.file_names.append(file_name)
+        added = self.browser.request(
+            "POST",
+            documents.group(1),
+            "records add document",
+            files=[("documents", file_name, "application/pdf", self.env.pdf)],
+        )
+        if added.status != 302:
+            return
+        if self.browser.request("POST", build, "records build").status != 302:
+            return
+        status = build + "status/"
+        deadline = time.time() + 60
+        while time.time() < deadline and not self.env.stopping.is_set():
+            found = BUILD_STATE.search(self.get(status, "records build status").text)
+            state = found.group(1) if found else ""
+            if state == "built":
+                self.get(build.replace("/build/", "/package/"), "records package")
+                return
+            if state == "failed":
+                self.env.errors.append("ClerkActor: a package build failed")
+                return
+            self.env.stopping.wait(1.0)
 
 
 class Attacker:

@@ -1,7 +1,6 @@
-"""The soak battery's exactly-once check on notices, on its own (the battery itself is
-test_soak.py): a repeat the relay took at the instant of a worker's kill -9 is the one
-allowance; any other repeat, a missing copy or a failure that still reached the relay
-breaks the run.
+"""The soak battery's checks on their own (the battery itself is test_soak.py): notices
+exactly once at the relay, where a repeat taken at the instant of a worker's kill -9 is the
+one allowance, and every package build a clerk started finished or failed with a reason.
 """
 
 from __future__ import annotations
@@ -9,7 +8,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from tests.deploy.soak import CI, Outcome, Window, _check_notices
+from tests.deploy.soak import CI, Outcome, Window, _check_builds, _check_notices
 
 KILLED_AT = 1_000.0
 
@@ -70,3 +69,22 @@ def test_a_failed_notice_that_reached_the_relay_breaks_the_run() -> None:
     mails = [_mail("a", 950.0)]
     problems = _problems(mails, [_delivery("a", "failed", "smtp_550 refused")])
     assert problems == ["notice a failed, yet 1 copies at the relay"]
+
+
+def _build_problems(builds: list[dict[str, str]]) -> list[str]:
+    outcome = Outcome(plan=CI, records=[], windows=[], load_started=900.0, load_ended=1200.0)
+    _check_builds(outcome, {"builds": builds})
+    return outcome.problems
+
+
+def test_builds_built_or_failed_with_a_reason_pass() -> None:
+    builds = [{"state": "built", "failure": ""}, {"state": "failed", "failure": "StoreFull"}]
+    assert _build_problems(builds) == []
+
+
+def test_a_build_left_waiting_or_failed_without_a_reason_breaks_the_run() -> None:
+    builds = [{"state": "queued", "failure": ""}, {"state": "failed", "failure": ""}]
+    assert _build_problems(builds) == [
+        "1 package builds still unfinished after the drain",
+        "1 package builds failed without a reason",
+    ]
