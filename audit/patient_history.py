@@ -20,6 +20,7 @@ the other apps, so codes are plain strings here.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from audit import registry
@@ -41,14 +42,29 @@ PHRASES = {
     "proxies": _("Changed who may act for you"),
 }
 
-# The staff member's role, after their name.
+# The actor's role, after their name, in the reader's language. The English texts are the
+# account roles' labels, which the stored actor label ends with ("Name (Clinician)"):
+# ``name_of`` takes that ending off so the page does not say the role twice.
 ROLES = {
-    "clinician": _("Clinician"),
-    "records_clerk": _("Records clerk"),
-    "privacy_officer": _("Privacy officer"),
+    "clinician": gettext_noop("Clinician"),
+    "records_clerk": gettext_noop("Records clerk"),
+    "privacy_officer": gettext_noop("Privacy officer"),
     # Someone acting for the patient (a parent, guardian, power of attorney or caregiver)
-    "proxy": _("Proxy"),
+    "proxy": gettext_noop("Proxy"),
 }
+
+
+def role_label(role: str) -> str:
+    """The role's name in the active language; "" for a role the page does not name."""
+    return gettext(ROLES[role]) if role in ROLES else ""
+
+
+def name_of(label: str, role: str) -> str:
+    """The person's name from the stored actor label, without the English role the label
+    ends with (the page adds the role in the reader's language)."""
+    ending = f" ({ROLES[role]})" if role in ROLES else ""
+    return label.removesuffix(ending) if ending else label
+
 
 SHOWN_TO_PATIENT: dict[str, str] = {
     # Their details and their account

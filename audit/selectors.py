@@ -146,8 +146,12 @@ class AccessGroup:
         return patient_history.phrase_for(self.kind)
 
     @property
+    def name(self) -> str:
+        return patient_history.name_of(self.who, self.role)
+
+    @property
     def role_label(self) -> str:
-        return str(patient_history.ROLES.get(self.role, ""))
+        return patient_history.role_label(self.role)
 
 
 def access_history_page(*, user: Actor, page_number: Any = 1) -> Page:

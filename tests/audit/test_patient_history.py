@@ -112,7 +112,23 @@ class TestMyAccessLog:
         html = _page(client_for(personas.patient)).content.decode()
         assert "Read your messages" in html
         assert "3 times" in html
-        assert "(Clinician)" in html
+        name = personas.clinician.full_name
+        assert f'{name}</strong> <span class="help">(Clinician)</span>' in html
+        assert html.count("(Clinician)") == 1
+
+    def test_the_role_is_said_once_in_the_readers_language(
+        self, personas: Any, client_for: ClientFor
+    ) -> None:
+        event_record(
+            action="messaging.thread_viewed",
+            actor=personas.clinician,
+            patient_id=personas.patient.pk,
+        )
+        personas.patient.language = "es"
+        personas.patient.save(update_fields=["language"])
+        html = _page(client_for(personas.patient)).content.decode()
+        assert "(Profesional clínico)" in html
+        assert "(Clinician)" not in html
 
     def test_the_same_person_on_two_days_is_two_lines(
         self, personas: Any, client_for: ClientFor

@@ -8,19 +8,12 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import ProxyScope
-from tests.accounts.proxy_factories import link_made, make_proxy
+from tests.accounts.proxy_factories import acting_client, link_made, make_proxy
 from tests.messaging.factories import message_sent
 
 pytestmark = pytest.mark.django_db
 
 HISTORY = reverse("audit:my_access_log")
-
-
-def acting_client(client_for: Any, proxy: Any, patient: Any) -> Any:
-    client = client_for(proxy)
-    answer = client.post(reverse("portal:acting_choose"), {"patient": patient.pk})
-    assert answer.status_code == 302
-    return client
 
 
 class TestProxyInHistory:
@@ -42,6 +35,7 @@ class TestProxyInHistory:
         page = patient.get(HISTORY).content.decode()
         entry = page.split(">Parker Lindqvist", 1)[1].split("</li>", 1)[0]
         assert '<span class="help">(Proxy)</span>' in entry and "Read your messages" in entry
+        assert entry.count("(Proxy)") == 1
 
     def test_the_patients_own_reading_is_still_not_listed(
         self, personas: Any, client_for: Any
