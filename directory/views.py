@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import policies as account_policies
 from accounts import services as accounts
 from accounts.errors import AccountsError
-from accounts.models import IdentityMethod, User
+from accounts.models import IdentityMethod, ProxyLink, User
 from accounts.selectors import request_user
 from accounts.services import proxies as proxy_services
 from core.decorators import allowed_if
@@ -262,13 +262,19 @@ def proxy_add(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
 
 
+def _link_of(request: HttpRequest, patient_id: int, link_id: Any) -> tuple[User, ProxyLink]:
+    """The signed-in staff member and one of the patient's proxy links, both within what
+    they may see; anything else is 404."""
+    user = request_user(request)
+    found = selectors.patient_for(user=user, patient_id=patient_id)
+    return user, selectors.proxy_link_for(user=user, patient=found, link_id=link_id)
+
+
 @never_cache
 @require_GET
 @proxy_managers
 def proxy_evidence(request: HttpRequest, patient_id: int, link_id: Any) -> HttpResponseBase:
-    user = request_user(request)
-    found = selectors.patient_for(user=user, patient_id=patient_id)
-    link = selectors.proxy_link_for(user=user, patient=found, link_id=link_id)
+    _user, link = _link_of(request, patient_id, link_id)
     if link.evidence is None:
         raise Http404
     response = file_response(link.evidence)
@@ -279,9 +285,7 @@ def proxy_evidence(request: HttpRequest, patient_id: int, link_id: Any) -> HttpR
 @require_POST
 @proxy_managers
 def proxy_revoke(request: HttpRequest, patient_id: int, link_id: Any) -> HttpResponse:
-    user = request_user(request)
-    found = selectors.patient_for(user=user, patient_id=patient_id)
-    link = selectors.proxy_link_for(user=user, patient=found, link_id=link_id)
+    user, link = _link_of(request, patient_id, link_id)
     if not ConfirmForm(request.POST).is_valid():
         flash.error(request, "Tick the box to confirm you are ending this proxy's access.")
     else:
@@ -290,41 +294,35 @@ def proxy_revoke(request: HttpRequest, patient_id: int, link_id: Any) -> HttpRes
             lambda: proxy_services.proxy_link_revoke(actor=user, link=link),
             "The link has ended: the proxy no longer reaches this patient.",
         )
-    return redirect("directory:patient", patient_id=found.pk)
+    return redirect("directory:patient", patient_id=link.patient_id)
 
 
 @require_POST
 @proxy_managers
 def proxy_reinvite(request: HttpRequest, patient_id: int, link_id: Any) -> HttpResponse:
     """A new invitation for a proxy who never set a password (the old link stops working)."""
-    user = request_user(request)
-    found = selectors.patient_for(user=user, patient_id=patient_id)
-    link = selectors.proxy_link_for(user=user, patient=found, link_id=link_id)
+    user, link = _link_of(request, patient_id, link_id)
     _done(
         request,
         lambda: accounts.invitation_resend(actor=user, user=link.proxy),
         "A new invitation was sent to the proxy; the old link no longer works.",
     )
-    return redirect("directory:patient", patient_id=found.pk)
+    return redirect("directory:patient", patient_id=link.patient_id)
 
 
 @require_POST
 @proxy_managers
 def proxy_recover(request: HttpRequest, patient_id: int, link_id: Any) -> HttpResponse:
     """A proxy who lost their second factor: as for a patient, after an identity check."""
-    user = request_user(request)
-    found = selectors.patient_for(user=user, patient_id=patient_id)
-    link = selectors.proxy_link_for(user=user, patient=found, link_id=link_id)
-    return _recover(request, user, link.proxy, redirect_to=("directory:patient", found.pk))
+    user, link = _link_of(request, patient_id, link_id)
+    return _recover(request, user, link.proxy, redirect_to=("directory:patient", link.patient_id))
 
 
 @sensitive_post_parameters("reason")
 @require_POST
 @proxy_suspenders
 def proxy_suspend(request: HttpRequest, patient_id: int, link_id: Any) -> HttpResponse:
-    user = request_user(request)
-    found = selectors.patient_for(user=user, patient_id=patient_id)
-    link = selectors.proxy_link_for(user=user, patient=found, link_id=link_id)
+    user, link = _link_of(request, patient_id, link_id)
     form = SuspendForm(posted(request))
     if not form.is_valid():
         flash.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
@@ -336,7 +334,7 @@ def proxy_suspend(request: HttpRequest, patient_id: int, link_id: Any) -> HttpRe
             ),
             "The link is suspended: the proxy reaches nothing from their next click.",
         )
-    return redirect("directory:patient", patient_id=found.pk)
+    return redirect("directory:patient", patient_id=link.patient_id)
 
 
 # --- staff accounts (the privacy officer) -----------------------------------------------------

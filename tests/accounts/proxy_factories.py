@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.urls import reverse
+
 from accounts.models import ProxyKind, ProxyLink, ProxyScope, Role, User
 from encryption.files import file_store
 from encryption.uploads import BufferReader
@@ -48,3 +50,11 @@ def link_made(
         link.verified_by = by
     link.save(force_insert=True)
     return link
+
+
+def acting_client(client_for: Any, proxy: User, patient: User) -> Any:
+    """The proxy's signed-in client, having chosen to act for ``patient``."""
+    client = client_for(proxy)
+    answer = client.post(reverse("portal:acting_choose"), {"patient": patient.pk})
+    assert answer.status_code == 302
+    return client

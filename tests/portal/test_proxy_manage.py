@@ -24,7 +24,7 @@ from accounts.models import (
 from audit.models import AuditEvent
 from core.sessions import SESSION_OTP_AT
 from tests.accounts.helpers import totp_now
-from tests.accounts.proxy_factories import link_made, make_proxy
+from tests.accounts.proxy_factories import acting_client, link_made, make_proxy
 from tests.conftest import body_text, make_patient, page_query_count
 from tests.messaging.factories import message_sent
 
@@ -44,13 +44,6 @@ def invite(client: Client, **overrides: Any) -> Any:
         **overrides,
     }
     return client.post(reverse("portal:proxy_invite"), data)
-
-
-def acting_client(client_for: Any, proxy: Any, patient: Any) -> Any:
-    client = client_for(proxy)
-    answer = client.post(reverse("portal:acting_choose"), {"patient": patient.pk})
-    assert answer.status_code == 302
-    return client
 
 
 def caregiver_of(patient: User, **extra: Any) -> ProxyLink:

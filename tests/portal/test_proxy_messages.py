@@ -14,17 +14,10 @@ from accounts.models import PatientProfile, ProxyKind, ProxyScope
 from accounts.proxies import ACTING_FOR_SESSION_KEY
 from audit.models import AuditEvent
 from messaging.models import Message, Thread
-from tests.accounts.proxy_factories import link_made, make_proxy
+from tests.accounts.proxy_factories import acting_client, link_made, make_proxy
 from tests.messaging.factories import message_sent
 
 pytestmark = pytest.mark.django_db
-
-
-def acting_client(client_for: Any, proxy: Any, patient: Any) -> Any:
-    client = client_for(proxy)
-    answer = client.post(reverse("portal:acting_choose"), {"patient": patient.pk})
-    assert answer.status_code == 302
-    return client
 
 
 @pytest.fixture

@@ -14,19 +14,12 @@ from messaging.models import Message
 from records import services
 from records.errors import RecordsError
 from records.models import ArrivedBy, DeliverTo, RecordRequest
-from tests.accounts.proxy_factories import link_made, make_proxy
+from tests.accounts.proxy_factories import acting_client, link_made, make_proxy
 from tests.records.factories import built, request_received, spec
 
 pytestmark = pytest.mark.django_db
 
 ASK = {"categories": [RecordCategory.LAB_RESULTS], "deliver_to": DeliverTo.PORTAL}
-
-
-def acting_client(client_for: Any, proxy: Any, patient: Any) -> Any:
-    client = client_for(proxy)
-    answer = client.post(reverse("portal:acting_choose"), {"patient": patient.pk})
-    assert answer.status_code == 302
-    return client
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from audit.models import AuditEvent
 from consent.models import Authorization, RecordCategory
 from consent.services import waiver_statement_publish
 from records.models import DeliverTo, RecordRequest
-from tests.accounts.proxy_factories import EVERYTHING, link_made, make_proxy
+from tests.accounts.proxy_factories import EVERYTHING, acting_client, link_made, make_proxy
 from tests.consent.factories import authorization_signed
 from tests.messaging.factories import message_sent
 from tests.records.factories import request_received
@@ -27,13 +27,6 @@ from tests.records.factories import request_received
 pytestmark = pytest.mark.django_db
 
 CHOOSE = reverse("portal:acting_choose")
-
-
-def acting_client(client_for: Any, proxy: Any, patient: Any) -> Any:
-    client = client_for(proxy)
-    answer = client.post(reverse("portal:acting_choose"), {"patient": patient.pk})
-    assert answer.status_code == 302
-    return client
 
 
 @dataclass

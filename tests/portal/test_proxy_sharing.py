@@ -25,19 +25,12 @@ from consent.models import (
 )
 from messaging import delivery_settings
 from messaging.errors import MessagingError
-from tests.accounts.proxy_factories import link_made, make_proxy
+from tests.accounts.proxy_factories import acting_client, link_made, make_proxy
 from tests.consent.factories import RECIPIENT_EMAIL, authorization_signed, terms
 
 pytestmark = pytest.mark.django_db
 
 SHARING: list[str] = [ProxyScope.MANAGE_SHARING]
-
-
-def acting_client(client_for: Any, proxy: Any, patient: Any) -> Any:
-    client = client_for(proxy)
-    answer = client.post(reverse("portal:acting_choose"), {"patient": patient.pk})
-    assert answer.status_code == 302
-    return client
 
 
 def form_data(**overrides: Any) -> dict[str, Any]:
