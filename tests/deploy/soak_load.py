@@ -372,10 +372,19 @@ class ClerkActor(Actor):
     progress bar does) and downloads it."""
 
     think = (1.0, 2.0)
+    # (this clerk's number, how many clerks): each works its own share of the requests, as
+    # a team does; two building one package at once would make the second click a no-op
+    # (nothing queued, nothing audited) that the trail could not be matched against.
+    share = (0, 1)
 
     def step(self) -> None:
         queue = self.get("/records/", "records queue")
-        requests = REQUEST_LINK.findall(queue.text)
+        mine, clerks = self.share
+        requests = [
+            path
+            for path in REQUEST_LINK.findall(queue.text)
+            if int(path.split("/")[2].replace("-", ""), 16) % clerks == mine
+        ]
         if not requests:
             return
         page = self.get(self.random.choice(requests), "records request")
