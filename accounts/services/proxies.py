@@ -58,7 +58,10 @@ def proxy_account_for(*, actor: User, email: str, full_name: str) -> User:
             # Never set up (the link lost or expired): a new link, the old one stops working.
             invitation_issue(user=existing, actor=actor)
         return existing
-    user = User.objects.create_user(email=email, full_name=full_name, role=Role.PROXY)
+    # A caregiver a patient invites most likely reads the patient's language (their
+    # invitation is written in it); staff's representatives start with the default.
+    extra = {"language": actor.language} if actor.role == Role.PATIENT else {}
+    user = User.objects.create_user(email=email, full_name=full_name, role=Role.PROXY, **extra)
     event_record(action=AccountsAction.PROXY_ACCOUNT_CREATED, target=user)
     invitation_issue(user=user, actor=actor)
     return user

@@ -183,6 +183,21 @@ class TestInviting:
         for secret in ("Penelope", "Quartermaine", "MRN-555001", "1980", "Cedric", "Nakamura"):
             assert secret not in everything
 
+    def test_the_invitation_is_in_the_patients_language(
+        self,
+        personas: Any,
+        client_for: Any,
+        smtp_server: Any,
+        django_capture_on_commit_callbacks: Any,
+    ) -> None:
+        personas.patient.language = "es"
+        personas.patient.save(update_fields=["language"])
+        with django_capture_on_commit_callbacks(execute=True):
+            invite(client_for(personas.patient))
+        (mail,) = smtp_server.messages
+        assert mail["Subject"].strip().startswith("Su invitación")
+        assert ProxyLink.objects.get().proxy.language == "es"
+
     def test_the_invitation_is_audited_with_the_patient(
         self, personas: Any, client_for: Any
     ) -> None:
