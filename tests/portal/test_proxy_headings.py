@@ -78,6 +78,19 @@ def test_a_proxy_sees_whose_records_each_page_is_about(personas: Any, client_for
         assert "my records" not in headings and "your records" not in headings, url
 
 
+def test_the_lists_are_not_the_proxys_own(personas: Any, client_for: Any) -> None:
+    proxy = make_proxy()
+    link_made(proxy=proxy, patient=personas.patient, by=personas.records_clerk, scopes=EVERYTHING)
+    client = acting_client(client_for, proxy, personas.patient)
+    records = client.get(reverse("portal:records")).content.decode()
+    assert _text(records, "h2") == "Requests"
+    sharing = client.get(reverse("portal:sharing")).content.decode()
+    assert _text(sharing, "h2") == "Authorizations"
+    assert _text(
+        client_for(personas.patient).get(reverse("portal:sharing")).content.decode(), "h2"
+    ) == ("Your authorizations")
+
+
 def test_the_patient_still_reads_about_their_own(personas: Any, client_for: Any) -> None:
     client = client_for(personas.patient)
     for url, (own, _theirs, _title) in _pages(personas).items():
