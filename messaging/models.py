@@ -139,6 +139,15 @@ class Message(EncryptedModel):
     expires_at = models.DateTimeField(null=True, blank=True)
     recalled_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
+    # Who opened it first: the patient, or a proxy acting for them (the staff page says
+    # which); empty for openings before this was kept, and for a deleted account.
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     staff_read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

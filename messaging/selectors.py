@@ -291,12 +291,14 @@ def thread_messages(*, user: Actor, thread: Thread, page: Any = None) -> Page[Me
     related: list[Prefetch[Any, Any, Any]] = [
         Prefetch("attachments", queryset=Attachment.objects.select_related("file__data_key"))
     ]
+    joined = ["data_key", "author"]
     if not user.is_patient:  # the notices are the care team's to see, not the patient's
         visible |= Q(state=MessageState.DRAFT, author=user)
         related.append(Prefetch("deliveries", queryset=Delivery.objects.order_by("created_at")))
+        joined.append("opened_by")  # the receipt says who opened it (a proxy, by name)
     messages = (
         thread.messages.filter(visible)
-        .select_related("data_key", "author")
+        .select_related(*joined)
         .prefetch_related(*related)
         .order_by("-created_at", "-pk")
     )
@@ -312,6 +314,8 @@ class Receipts:
 
     opened: dict[str, datetime]
     downloaded: dict[str, datetime]
+    # The messages a proxy opened first, with the proxy's name (not the patient's receipt).
+    opened_by_proxy: dict[str, str]
 
 
 def read_receipts(*, thread: Thread, messages: list[Message]) -> Receipts:
@@ -319,6 +323,11 @@ def read_receipts(*, thread: Thread, messages: list[Message]) -> Receipts:
     read only for the page's attachments, if it has any (the patient's events grow with
     every page they open)."""
     opened = {str(m.pk): m.opened_at for m in messages if m.opened_at is not None}
+    opened_by_proxy = {
+        str(m.pk): m.opened_by.full_name
+        for m in messages
+        if m.opened_by is not None and m.opened_by_id != thread.patient_id
+    }
     attachment_ids = [str(a.pk) for m in messages for a in m.attachments.all()]
     downloaded: dict[str, datetime] = {}
     if attachment_ids:
@@ -333,7 +342,7 @@ def read_receipts(*, thread: Thread, messages: list[Message]) -> Receipts:
             .annotate(first=Min("occurred_at"))
         )
         downloaded = {row["target_id"]: row["first"] for row in rows}
-    return Receipts(opened, downloaded)
+    return Receipts(opened, downloaded, opened_by_proxy)
 
 
 def attachment_for(*, user: Actor, attachment_id: Any, for_proxy: bool = False) -> Attachment:

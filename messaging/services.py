@@ -495,7 +495,7 @@ def messages_open(*, actor: User, messages: Sequence[Message]) -> set[uuid.UUID]
         thread_ids = {m.thread_id for m in first_time}
         threads_lock(thread_ids=thread_ids)
         Message.objects.filter(pk__in=[m.pk for m in first_time], opened_at__isnull=True).update(
-            opened_at=now
+            opened_at=now, opened_by=actor
         )
         threads_unread_recount(thread_ids=thread_ids)
     if readable:

@@ -92,6 +92,31 @@ class TestReading:
         downloaded = AuditEvent.objects.get(action="messaging.attachment_downloaded")
         assert (downloaded.actor_id, downloaded.patient_id) == (proxy.pk, personas.patient.pk)
 
+    def test_the_care_team_sees_that_a_proxy_opened_it_not_the_patient(
+        self, personas: Any, proxy: Any, client_for: Any
+    ) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        link_made(
+            proxy=proxy,
+            patient=personas.patient,
+            by=personas.records_clerk,
+            scopes=[ProxyScope.READ_MESSAGES],
+        )
+        client = acting_client(client_for, proxy, personas.patient)
+        client.get(reverse("portal:thread", args=[message.thread_id]))
+        message.refresh_from_db()
+        assert message.opened_by_id == proxy.pk
+        staff = client_for(personas.clinician)
+        url = reverse("messaging:thread", args=[message.thread_id])
+        page = staff.get(url).content.decode()
+        assert "Opened by Parker Lindqvist (proxy) for the patient " in page
+        assert "Opened by the patient" not in page
+        # The patient's own opening afterwards does not rewrite the first one.
+        client_for(personas.patient).get(reverse("portal:thread", args=[message.thread_id]))
+        assert "Opened by Parker Lindqvist (proxy) for the patient " in (
+            staff.get(url).content.decode()
+        )
+
     def test_without_the_read_scope_the_messages_are_refused_with_a_reason(
         self, personas: Any, proxy: Any, client_for: Any
     ) -> None:
