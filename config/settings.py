@@ -511,7 +511,8 @@ _ENCRYPTED_FILES: dict[str, object] = (
     }
     if ENCRYPTION_FILES_S3_BUCKET
     else {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        # FileSystemStorage, with each file and its directory entry fsynced on save
+        "BACKEND": "encryption.storage.DurableFileSystemStorage",
         "OPTIONS": {
             "location": MEDIA_ROOT / "encrypted",
             "file_permissions_mode": 0o600,

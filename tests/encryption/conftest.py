@@ -42,7 +42,7 @@ def file_store_dir(tmp_path: Path, settings: Any) -> Path:
     settings.STORAGES = {
         **settings.STORAGES,
         "encrypted_files": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "BACKEND": "encryption.storage.DurableFileSystemStorage",
             "OPTIONS": {"location": location},
         },
     }
