@@ -3,8 +3,9 @@
 Django's ``FileSystemStorage`` writes and closes the file but never flushes it to the
 disk: after a power cut or a kernel crash the row could commit (PostgreSQL fsyncs its
 WAL) while the ciphertext it names was still in the page cache and is gone or short.
-Here each saved file, and the directory entry that names it, is fsynced before ``save``
-returns, so the upload's transaction only commits rows whose ciphertext is on disk.
+Here each saved file, and the directories that name it up to the store's root, are
+fsynced before ``save`` returns, so the upload's transaction only commits rows whose
+ciphertext is on disk.
 """
 
 from __future__ import annotations
@@ -28,5 +29,13 @@ class DurableFileSystemStorage(FileSystemStorage):
         saved = super().save(name, content, max_length=max_length)
         path = self.path(saved)
         _fsync_path(path, os.O_RDONLY)
-        _fsync_path(os.path.dirname(path), os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        # Every directory from the file's up to the store's root: a folder made for this
+        # file ("ab/" of "ab/ab12...") is itself an entry in its parent.
+        root = os.path.abspath(self.location)
+        folder = os.path.dirname(path)
+        while True:
+            _fsync_path(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            if folder == root or os.path.dirname(folder) == folder:
+                break
+            folder = os.path.dirname(folder)
         return saved

@@ -1,5 +1,6 @@
 """The local file store makes each ciphertext durable before the row naming it commits:
-the file and the directory entry are fsynced when ``save`` returns (encryption/storage.py)."""
+the file and its directories up to the store's root are fsynced when ``save`` returns
+(encryption/storage.py)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def test_the_file_and_its_directory_are_on_disk_when_the_store_returns(
         content_type="application/pdf",
     )
     stored = file_store_dir / record.storage_name
-    assert synced == [str(stored), str(stored.parent)]
+    assert synced == [str(stored), str(stored.parent), str(file_store_dir)]
     assert b"".join(files.file_chunks(record)) == b"%PDF-1.4 scanned form" * 100
 
 
