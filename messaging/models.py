@@ -118,7 +118,8 @@ class Message(EncryptedModel):
 
     ``send_key`` comes from the form that composed it, so a double click or a
     resubmitted form finds the message already sent instead of sending it twice.
-    ``opened_at`` is the patient's first opening (a recall is possible only before it);
+    ``opened_at`` is the first opening on the patient's side, by the patient or a proxy
+    acting for them (a recall is possible only before it), ``opened_by`` whose it was;
     ``staff_read_at`` is the care team's first reading of a patient's message.
     """
 
@@ -140,13 +141,15 @@ class Message(EncryptedModel):
     recalled_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     # Who opened it first: the patient, or a proxy acting for them (the staff page says
-    # which); empty for openings before this was kept, and for a deleted account.
+    # which); empty for openings before this was kept, and for a deleted account (the
+    # page then names no one). Not indexed: nothing looks messages up by their opener.
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
     staff_read_at = models.DateTimeField(null=True, blank=True)
 

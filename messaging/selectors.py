@@ -314,8 +314,10 @@ class Receipts:
 
     opened: dict[str, datetime]
     downloaded: dict[str, datetime]
-    # The messages a proxy opened first, with the proxy's name (not the patient's receipt).
-    opened_by_proxy: dict[str, str]
+    # Who opened each opened message first, as the staff page says it: "the patient", or
+    # "<name> (proxy) for the patient"; "" when not known (older openings, a deleted
+    # account): the page then names no one.
+    opener: dict[str, str]
 
 
 def read_receipts(*, thread: Thread, messages: list[Message]) -> Receipts:
@@ -323,11 +325,7 @@ def read_receipts(*, thread: Thread, messages: list[Message]) -> Receipts:
     read only for the page's attachments, if it has any (the patient's events grow with
     every page they open)."""
     opened = {str(m.pk): m.opened_at for m in messages if m.opened_at is not None}
-    opened_by_proxy = {
-        str(m.pk): m.opened_by.full_name
-        for m in messages
-        if m.opened_by is not None and m.opened_by_id != thread.patient_id
-    }
+    opener = {str(m.pk): _opener(m, thread) for m in messages if m.opened_at is not None}
     attachment_ids = [str(a.pk) for m in messages for a in m.attachments.all()]
     downloaded: dict[str, datetime] = {}
     if attachment_ids:
@@ -342,7 +340,16 @@ def read_receipts(*, thread: Thread, messages: list[Message]) -> Receipts:
             .annotate(first=Min("occurred_at"))
         )
         downloaded = {row["target_id"]: row["first"] for row in rows}
-    return Receipts(opened, downloaded, opened_by_proxy)
+    return Receipts(opened, downloaded, opener)
+
+
+def _opener(message: Message, thread: Thread) -> str:
+    if message.opened_by_id is None:
+        return ""
+    if message.opened_by_id == thread.patient_id:
+        return "the patient"
+    proxy = message.opened_by
+    return f"{proxy.full_name} (proxy) for the patient" if proxy is not None else ""
 
 
 def attachment_for(*, user: Actor, attachment_id: Any, for_proxy: bool = False) -> Attachment:

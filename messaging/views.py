@@ -282,7 +282,7 @@ def _thread_page(
             "message": m,
             "html": body_render(m.body) if m.state != "recalled" and not m.is_erased else "",
             "opened": receipts.opened.get(str(m.pk)),
-            "opened_by_proxy": receipts.opened_by_proxy.get(str(m.pk), ""),
+            "opener": receipts.opener.get(str(m.pk), ""),
             "attachments": [(a, receipts.downloaded.get(str(a.pk))) for a in m.attachments.all()],
             "deliveries": list(m.deliveries.all()),
             "can_recall": m.author_id == user.pk

@@ -325,6 +325,17 @@ class TestThreadPage:
         page = client.get(url).content.decode()
         assert "Opened by the patient" in page and "downloaded by the patient" in page
 
+    def test_an_opening_whose_opener_is_not_known_names_no_one(
+        self, personas: Any, client_for: Any
+    ) -> None:
+        message = message_sent(author=personas.clinician, patient=personas.patient)
+        services.message_open(actor=personas.patient, message=message)
+        Message.objects.filter(pk=message.pk).update(opened_by=None)  # kept before 0013
+        url = reverse("messaging:thread", args=[message.thread_id])
+        page = client_for(personas.clinician).get(url).content.decode()
+        assert re.search(r"Opened \d{1,2} \w{3} \d{4}, \d\d:\d\d\.", page)
+        assert "Opened by" not in page
+
     def test_the_sender_recalls_from_the_thread_page(self, personas: Any, client_for: Any) -> None:
         message = message_sent(author=personas.clinician, patient=personas.patient)
         client = client_for(personas.clinician)
