@@ -224,3 +224,11 @@ class TestMyAccessLog:
             event_record(action=code, actor=personas.clinician, patient_id=personas.patient.pk)
         with django_assert_num_queries(len(few)):
             client.get(reverse("audit:my_access_log"))
+
+
+def test_the_roles_it_strips_are_the_account_roles_labels() -> None:
+    """The stored actor label ends with the account role's label ("Name (Clinician)"):
+    if a label changed here but not there, the page would say the role twice again."""
+    from accounts.models import Role
+
+    assert {code: Role(code).label for code in patient_history.ROLES} == patient_history.ROLES

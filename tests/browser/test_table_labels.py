@@ -44,3 +44,13 @@ def test_a_wide_screen_keeps_its_column_headings(open_page: Any, personas: Any) 
     page.locator("table thead").wait_for()
     assert page.locator("table thead").is_visible()
     assert set(page.evaluate(LABELS, "table")) == {"none"}
+
+
+def test_a_column_headed_for_screen_readers_only_gets_no_label(
+    open_page: Any, personas: Any
+) -> None:
+    page = open_page(375)
+    sign_in_with_totp(page, personas.patient)
+    page.goto(reverse("accounts:security"))
+    page.locator("table").first.wait_for()
+    assert page.evaluate(LABELS, "table") == ['"Kind"', '"Details"', "none"]

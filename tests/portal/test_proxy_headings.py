@@ -24,36 +24,36 @@ def _text(html: str, tag: str) -> str:
 
 
 def _pages(personas: Any) -> dict[str, tuple[str, str, str]]:
-    """url -> (the patient's own heading, the heading a proxy sees, its title's start)."""
+    """url -> (the patient's own heading, the heading a proxy sees, the proxy's title)."""
     request = request_received(patient=personas.patient)
     authorization = authorization_signed(patient=personas.patient)
     name = personas.patient.full_name
     return {
-        reverse("portal:records"): ("My records", f"Records for {name}", "Records for"),
+        reverse("portal:records"): ("My records", f"Records for {name}", "Records"),
         reverse("portal:records_new"): (
             "Request a copy of my records",
             f"Request a copy of {name}'s records",
-            "Request a copy of",
+            "Request a copy of records",
         ),
         reverse("portal:records_detail", args=[request.pk]): (
             "My request for my records",
             f"A request for {name}'s records",
-            "A request for",
+            "A request for records",
         ),
         reverse("portal:sharing"): (
             "Sharing your records",
             f"Sharing {name}'s records",
-            "Sharing",
+            "Sharing records",
         ),
         reverse("portal:sharing_new"): (
             "Share my records with someone",
             f"Share {name}'s records with someone",
-            "Share",
+            "Share records with someone",
         ),
         reverse("portal:accounting"): (
             "Who we have sent your records to",
             f"Who we have sent {name}'s records to",
-            "Who we have sent",
+            "Who we have sent records to",
         ),
         reverse("portal:sharing_detail", args=[authorization.pk]): (
             "",
@@ -71,7 +71,9 @@ def test_a_proxy_sees_whose_records_each_page_is_about(personas: Any, client_for
         html = client.get(url).content.decode()
         if title:
             assert _text(html, "h1") == theirs, url
-            assert _text(html, "title").startswith(f"{title} {personas.patient.full_name}"), url
+            assert _text(html, "title").startswith(title), url
+            # Titles land in browser history and tab lists: no patient's name there.
+            assert personas.patient.full_name not in _text(html, "title"), url
         else:
             assert theirs in " ".join(unescape(re.sub(r"<[^>]+>", "", html)).split()), url
         headings = " ".join(_text(html, tag) for tag in ("title", "h1")).lower()
