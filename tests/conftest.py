@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import socket
+import stat
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -250,6 +251,19 @@ def body_text(message: EmailMessage) -> str:
         if part.get_content_maintype() == "text":
             parts.append(part.get_content())
     return "\n".join(parts)
+
+
+@pytest.fixture(autouse=True)
+def _dev_null_stays_a_device() -> Iterator[None]:
+    """Fails the test after which /dev/null is no longer the null device: a child process
+    once deleted it (celery beat removes a schedule file it cannot open, and was given
+    "-s /dev/null"), and every later "> /dev/null" on the machine then wrote a file that
+    other users cannot (initdb, the demo). Costs one stat per test."""
+    yield
+    if os.path.exists(os.devnull) and not stat.S_ISCHR(os.stat(os.devnull).st_mode):
+        pytest.fail(f"{os.devnull} is no longer a character device after this test")
+    if not os.path.exists(os.devnull):
+        pytest.fail(f"{os.devnull} was deleted during this test")
 
 
 @pytest.fixture(scope="session", autouse=True)

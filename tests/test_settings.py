@@ -200,8 +200,12 @@ def test_the_web_server_refuses_the_owners_credentials(variable: str) -> None:
     assert "must not be given DATABASE_OWNER_URL" in result.stderr
 
 
-@pytest.mark.parametrize("process", [["worker", "--pool", "solo"], ["beat", "-s", "/dev/null"]])
-def test_celery_refuses_the_owners_credentials(process: list[str]) -> None:
+# Beat's schedule in a file of the test's own: celery deletes a schedule file it cannot
+# open (and its .db/.dat/.dir/.bak), and "-s /dev/null" once deleted /dev/null itself,
+# which broke every later "> /dev/null" on the machine (initdb, the demo).
+@pytest.mark.parametrize("process", [["worker", "--pool", "solo"], ["beat", "-s", "SCHEDULE"]])
+def test_celery_refuses_the_owners_credentials(process: list[str], tmp_path: Path) -> None:
+    process = [str(tmp_path / "beat-schedule") if part == "SCHEDULE" else part for part in process]
     # The same database as the DATABASE_URL the child reads, another role.
     app = urlsplit(os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/portal")
     owner = urlunsplit(app._replace(netloc=f"portal_owner@{app.netloc.rpartition('@')[2]}"))
